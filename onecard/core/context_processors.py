@@ -1,0 +1,36 @@
+"""Template context shared by every page: the navigation the user's permissions allow."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# (label, url name, permission or None, icon)
+NAVIGATION = [
+    (_("Home"), "home", None, "⌂"),
+    (_("Members"), "members:list", "members.view", "☺"),
+    (_("Import members"), "members:import", "members.import", "⇪"),
+    (_("Organisation"), "org:tree", "org.view", "⌗"),
+    (_("Staff"), "org:staff_list", "staff.view", "☰"),
+    (_("Roles"), "org:role_list", "roles.manage", "⚑"),
+    (_("Audit log"), "core:audit_log", "audit.view", "✎"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = []
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    for label, name, perm, icon in NAVIGATION:
+        if perm and not user.has_perm(perm):
+            continue
+        try:
+            url = reverse(name)
+        except Exception:  # a page that a later part of OneCard adds
+            continue
+        # A detail page lights up the list it belongs to (members:detail → members:list).
+        same_area = (
+            ":" in name and current.split(":")[0] == name.split(":")[0] and name.endswith(("list", "tree"))
+        )
+        items.append({"label": label, "url": url, "icon": icon, "active": current == name or same_area})
+    return {"nav_items": items}

@@ -1,0 +1,16 @@
+"""The demo chain's logins, printed by `onecard serve` and created by `onecard seed-demo`."""
+
+DEMO_PASSWORD = "onecard2026"
+
+# (username, what the account is)
+DEMO_LOGINS = [
+    ("admin", "system administrator (all merchants)"),
+    ("hq", "HQ administrator"),
+    ("east", "region manager, 华东区"),
+    ("manager", "store manager, 上海徐汇店"),
+    ("cashier", "cashier, 上海徐汇店"),
+    ("cashier2", "cashier, 北京朝阳店"),
+    ("marketer", "marketer, HQ"),
+    ("sales", "sales rep, 上海徐汇店"),
+    ("service", "service agent, HQ"),
+]

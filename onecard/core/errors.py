@@ -1,0 +1,51 @@
+"""Business errors raised by services: a stable machine code plus a message in the user's language."""
+
+from django.utils.translation import gettext_lazy as _
+
+
+class BusinessError(Exception):
+    """A refusal for a business reason; views show `message`, the API answers problem+json with `code`."""
+
+    status = 400
+    code = "invalid"
+    default_message = _("The request could not be processed.")
+
+    def __init__(self, message=None, *, code=None, status=None, field=None, extra=None):
+        self.message = message if message is not None else self.default_message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.field = field
+        self.extra = extra or {}
+        super().__init__(str(self.message))
+
+
+class ValidationFailed(BusinessError):
+    """Input that breaks a field rule; `errors` maps field names to messages."""
+
+    status = 400
+    code = "validation_error"
+    default_message = _("Some fields are not valid.")
+
+    def __init__(self, errors, message=None):
+        self.errors = errors
+        super().__init__(message)
+
+
+class NotFound(BusinessError):
+    status = 404
+    code = "not_found"
+    default_message = _("Not found.")
+
+
+class PermissionDenied(BusinessError):
+    status = 403
+    code = "permission_denied"
+    default_message = _("You do not have permission to do this.")
+
+
+class Conflict(BusinessError):
+    status = 409
+    code = "conflict"
+    default_message = _("The request conflicts with existing data.")

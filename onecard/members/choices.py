@@ -1,0 +1,43 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class MemberKind(models.TextChoices):
+    PERSON = "person", _("Person")
+    COMPANY = "company", _("Company")
+
+
+class Gender(models.TextChoices):
+    UNKNOWN = "", _("Not stated")
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class Source(models.TextChoices):
+    STORE = "store", _("Store")
+    CAMPAIGN = "campaign", _("Campaign")
+    REFERRAL = "referral", _("Referral")
+    ONLINE = "online", _("Online")
+    IMPORT = "import", _("Import")
+
+
+class MemberStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    MERGED = "merged", _("Merged into another member")
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    CHOICE = "choice", _("Choice")
+    BOOLEAN = "boolean", _("Yes / no")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    VALIDATED = "validated", _("Checked")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")

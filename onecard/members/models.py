@@ -1,0 +1,265 @@
+"""Members (会员): people and companies with contacts, tags, custom fields, owner, source and consent."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .choices import FieldType, Gender, ImportStatus, MemberKind, MemberStatus, Source
+
+
+class Tag(models.Model):
+    """A label a merchant puts on members (VIP, 敏感肌, 团购客户...)."""
+
+    merchant = models.ForeignKey("org.Merchant", on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("name"), max_length=30)
+    color = models.CharField(_("colour"), max_length=7, default="#3b82f6")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="members_tag_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class CustomField(models.Model):
+    """A member attribute a merchant defines for itself (shoe size, skin type...)."""
+
+    merchant = models.ForeignKey("org.Merchant", on_delete=models.CASCADE, related_name="custom_fields")
+    key = models.SlugField(_("key"), max_length=40)
+    label = models.CharField(_("label"), max_length=40)
+    field_type = models.CharField(_("type"), max_length=10, choices=FieldType.choices, default=FieldType.TEXT)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "key"], name="members_customfield_unique_key"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class MemberNumberSequence(models.Model):
+    """The next member number of a merchant; numbers are taken in blocks under a row lock."""
+
+    merchant = models.OneToOneField("org.Merchant", on_delete=models.CASCADE, primary_key=True)
+    next_value = models.BigIntegerField(default=1)
+
+    def __str__(self):
+        return f"{self.merchant_id}: {self.next_value}"
+
+
+class Member(models.Model):
+    """A member or customer (会员); a person, or a company with contacts."""
+
+    merchant = models.ForeignKey(
+        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="members"
+    )
+    member_no = models.CharField(_("member no."), max_length=20)
+    kind = models.CharField(_("type"), max_length=10, choices=MemberKind.choices, default=MemberKind.PERSON)
+    name = models.CharField(_("name"), max_length=100)
+    name_initials = models.CharField(max_length=40, editable=False, default="")
+    name_pinyin = models.CharField(max_length=120, editable=False, default="")
+    # Normalised (13812345678 or +E.164); null for a company that is reached through its contacts.
+    phone = models.CharField(_("phone"), max_length=20, null=True, blank=True)
+    phone_last4 = models.CharField(max_length=4, editable=False, default="")
+    gender = models.CharField(_("gender"), max_length=6, choices=Gender.choices, blank=True, default="")
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="members")
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    home_store = models.ForeignKey(
+        "org.OrgNode", verbose_name=_("home store"), on_delete=models.PROTECT, related_name="members"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_members",
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.STORE)
+    source_detail = models.CharField(_("source detail"), max_length=100, blank=True)
+    referrer = models.ForeignKey(
+        "self",
+        verbose_name=_("referred by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+    )
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    consent_at = models.DateTimeField(_("consent changed at"), null=True, blank=True)
+    consent_source = models.CharField(_("consent source"), max_length=40, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A default rather than auto_now_add, so that imports and demo data can carry the real joining date.
+    created_at = models.DateTimeField(_("joined"), default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "member_no"], name="members_member_no_unique"),
+            # One phone number is one person (M4, 撞单).
+            models.UniqueConstraint(fields=["merchant", "phone"], name="members_phone_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "phone_last4"], name="members_phone_last4"),
+            models.Index(fields=["merchant", "name_initials"], name="members_initials"),
+            models.Index(fields=["merchant", "name"], name="members_name"),
+            models.Index(fields=["home_store", "id"], name="members_store_id"),
+            models.Index(fields=["owner", "id"], name="members_owner_id"),
+            models.Index(fields=["merchant", "name_pinyin"], name="members_pinyin"),
+            models.Index(fields=["merchant", "created_at"], name="members_joined"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.member_no})"
+
+    @property
+    def audit_node(self):
+        return self.home_store
+
+
+class Contact(models.Model):
+    """A person to talk to at a company member (联系人)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=60)
+    title = models.CharField(_("title"), max_length=60, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    notes = models.CharField(_("notes"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def audit_node(self):
+        return self.member.home_store
+
+
+class ConsentRecord(models.Model):
+    """One grant or withdrawal of marketing consent: when, how and by whom (M8)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_history")
+    granted = models.BooleanField()
+    at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.member_id} {'+' if self.granted else '-'} {self.source}"
+
+
+class OwnerChange(models.Model):
+    """A member handed from one owner (负责人) to another, e.g. when staff leave (离职继承)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="owner_changes")
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.member_id}: {self.from_owner_id} → {self.to_owner_id}"
+
+
+class MemberMerge(models.Model):
+    """Two records of one person combined; the merged one stays, marked, with a snapshot of itself."""
+
+    survivor = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="merges_received")
+    merged = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="merges_given")
+    snapshot = models.JSONField()
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.merged_id} → {self.survivor_id}"
+
+
+class ImportJob(models.Model):
+    """An upload of members from .xlsx/.csv: mapped, checked row by row, then imported in one transaction."""
+
+    merchant = models.ForeignKey("org.Merchant", on_delete=models.CASCADE, related_name="import_jobs")
+    node = models.ForeignKey("org.OrgNode", on_delete=models.PROTECT, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=200)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.PositiveIntegerField(default=0)
+    error_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    imported_rows = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def audit_node(self):
+        return self.node

@@ -1,0 +1,100 @@
+"""Reads of members used by pages, the API and exports; every one is scoped to the viewer."""
+
+import re
+
+from django.db.models import Q
+
+from onecard.core.chinese import prefix_range
+from onecard.core.scoping import scope, scope_node_ids
+from onecard.org.models import Merchant, OrgNode
+
+from .choices import MemberStatus
+from .models import Member
+
+_DIGITS = re.compile(r"^\d+$")
+_LETTERS = re.compile(r"^[A-Za-z]+$")
+
+
+def merchant_ids_for(user):
+    """The merchants whose members the user may see."""
+    if user.sees_everything:
+        return list(Merchant.objects.values_list("id", flat=True))
+    return [user.node.merchant_id] if user.node_id else []
+
+
+def visible_members(user, *, include_merged=False):
+    """The members in the user's data scope (their node and everything below it)."""
+    qs = Member.objects.filter(merchant_id__in=merchant_ids_for(user))
+    if not include_merged:
+        qs = qs.filter(status=MemberStatus.ACTIVE)
+    return scope(qs, user, "home_store")
+
+
+def search_condition(text):
+    """The filter for the cashier's one search box.
+
+    11 digits: full phone; 4 digits: last four of the phone; other digits: member number (and phone);
+    latin letters: pinyin initials or full pinyin (zs, zhangs); anything else: name prefix.
+    Each case is an index range or equality, so it stays fast at a million members.
+    """
+    text = (text or "").strip().replace(" ", "")
+    if not text:
+        return Q()
+    if text.startswith("+") and text[1:].isdigit():
+        return Q(phone=text)
+    if _DIGITS.match(text):
+        condition = Q(member_no=text) | Q(phone=text)
+        if len(text) == 4:
+            condition |= Q(phone_last4=text)
+        return condition
+    if _LETTERS.match(text):
+        lo, hi = prefix_range(text.lower())
+        return Q(name_initials__gte=lo, name_initials__lt=hi) | Q(name_pinyin__gte=lo, name_pinyin__lt=hi)
+    lo, hi = prefix_range(text)
+    return Q(name__gte=lo, name__lt=hi)
+
+
+def filter_members(user, params):
+    """The member list: search text plus filters by store, tag, owner, source, consent and type."""
+    qs = visible_members(user)
+    q = params.get("q")
+    if q:
+        qs = qs.filter(search_condition(q))
+    store = params.get("store")
+    if store:
+        node = OrgNode.objects.filter(pk=store).first() if str(store).isdigit() else None
+        if node is None:
+            return qs.none()
+        ids = list(OrgNode.objects.filter(path__startswith=node.path).values_list("id", flat=True))
+        visible = scope_node_ids(user)
+        if visible is not None:
+            ids = [i for i in ids if i in set(visible)]
+        qs = qs.filter(home_store_id__in=ids)
+    tag = params.get("tag")
+    if tag:
+        qs = qs.filter(tags__id=tag) if str(tag).isdigit() else qs.none()
+    owner = params.get("owner")
+    if owner == "none":
+        qs = qs.filter(owner__isnull=True)
+    elif owner:
+        qs = qs.filter(owner_id=owner) if str(owner).isdigit() else qs.none()
+    source = params.get("source")
+    if source:
+        qs = qs.filter(source=source)
+    consent = params.get("consent")
+    if consent in ("yes", "no"):
+        qs = qs.filter(marketing_consent=(consent == "yes"))
+    kind = params.get("kind")
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("-id")
+
+
+def find_member(user, pk):
+    """One member the user may see (merged ones too, so old links still open), or None."""
+    return (
+        visible_members(user, include_merged=True)
+        .select_related("home_store", "owner", "merchant", "referrer", "merged_into")
+        .filter(pk=pk)
+        .first()
+    )

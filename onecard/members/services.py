@@ -1,0 +1,626 @@
+"""Every write to members: create, change, consent, contacts, tags, fields, transfer, merge, reveal."""
+
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from onecard.core import audit
+from onecard.core.chinese import pinyin_keys
+from onecard.core.errors import BusinessError, Conflict, PermissionDenied, ValidationFailed
+from onecard.core.masking import mask_phone
+from onecard.core.scoping import node_in_scope
+from onecard.org.models import OrgNode, Staff
+
+from .choices import MemberStatus, Source
+from .models import (
+    ConsentRecord,
+    Contact,
+    CustomField,
+    Member,
+    MemberMerge,
+    MemberNumberSequence,
+    OwnerChange,
+    Tag,
+)
+from .signals import member_merged
+from .validation import clean_member_input
+
+AUDITED_FIELDS = (
+    "kind",
+    "name",
+    "phone",
+    "gender",
+    "birthday",
+    "address",
+    "id_number",
+    "email",
+    "notes",
+    "home_store",
+    "owner",
+    "source",
+    "source_detail",
+    "referrer",
+    "custom_fields",
+    "marketing_consent",
+    "status",
+)
+
+
+def allocate_member_numbers(merchant, count=1):
+    """`count` fresh member numbers of the merchant, taken under a row lock so no two callers share one."""
+    with transaction.atomic():
+        MemberNumberSequence.objects.get_or_create(merchant=merchant)
+        seq = MemberNumberSequence.objects.select_for_update().get(merchant=merchant)
+        first = seq.next_value
+        MemberNumberSequence.objects.filter(pk=seq.pk).update(next_value=F("next_value") + count)
+    return [format_member_no(n) for n in range(first, first + count)]
+
+
+def format_member_no(n: int) -> str:
+    """Member numbers are 8 digits from 10000001 up, printable as a barcode."""
+    return str(10_000_000 + n)
+
+
+def phone_conflict(merchant, phone, exclude_pk=None):
+    """The member that already has `phone` in this merchant, if any (merged records point to the survivor)."""
+    if not phone:
+        return None
+    qs = Member.objects.filter(merchant=merchant, phone=phone)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    existing = qs.first()
+    while existing is not None and existing.merged_into_id:
+        existing = existing.merged_into
+    return existing
+
+
+def duplicate_phone_error(existing):
+    """409 duplicate_phone, naming (and linking) the member who has the number."""
+    return Conflict(
+        _("This phone number already belongs to member %(no)s (%(name)s).")
+        % {"no": existing.member_no, "name": existing.name},
+        code="duplicate_phone",
+        extra={
+            "existing_member": {
+                "id": str(existing.pk),
+                "member_no": existing.member_no,
+                "url": reverse("members:detail", args=[existing.pk]),
+            }
+        },
+    )
+
+
+def _resolve_relations(actor, merchant, data, errors, cleaned):
+    """Turn home_store / owner / referrer / tags given as objects or ids into checked objects."""
+    if "home_store" in data:
+        node = data["home_store"]
+        if node is not None and not isinstance(node, OrgNode):
+            node = OrgNode.objects.filter(pk=node, merchant=merchant).first()
+        if node is None or node.merchant_id != merchant.pk:
+            errors["home_store"] = _("Choose a store of this merchant.")
+        elif actor is not None and not node_in_scope(actor, node):
+            errors["home_store"] = _("You can only register members in your own stores.")
+        else:
+            cleaned["home_store"] = node
+    if "owner" in data:
+        owner = data["owner"]
+        if owner not in (None, "") and not isinstance(owner, Staff):
+            owner = Staff.objects.filter(pk=owner).select_related("node").first()
+        if owner in (None, ""):
+            cleaned["owner"] = None
+        elif owner.node_id is None or owner.node.merchant_id != merchant.pk or not owner.is_active:
+            errors["owner"] = _("The owner must be active staff of this merchant.")
+        else:
+            cleaned["owner"] = owner
+    if "referrer" in data:
+        referrer = data["referrer"]
+        if referrer not in (None, "") and not isinstance(referrer, Member):
+            referrer = Member.objects.filter(pk=referrer, merchant=merchant).first()
+            if referrer is None:
+                errors["referrer"] = _("The referring member was not found.")
+        cleaned["referrer"] = referrer or None
+    if "tags" in data:
+        tags = []
+        for tag in data["tags"] or []:
+            if not isinstance(tag, Tag):
+                tag = Tag.objects.filter(pk=tag, merchant=merchant).first()
+            if tag is None or tag.merchant_id != merchant.pk:
+                errors["tags"] = _("Unknown tag.")
+                break
+            tags.append(tag)
+        cleaned["tags"] = tags
+
+
+def _definitions(merchant):
+    return list(CustomField.objects.filter(merchant=merchant))
+
+
+def _derive(member):
+    member.name_initials, member.name_pinyin = pinyin_keys(member.name)
+    member.phone_last4 = (member.phone or "")[-4:] if member.phone and member.phone[-4:].isdigit() else ""
+
+
+@transaction.atomic
+def create_member(actor, merchant, data, *, consent_source=""):
+    """Register a member; a phone that already has a member is refused with a link to that member."""
+    data = dict(data)
+    cleaned, errors = clean_member_input(data, definitions=_definitions(merchant))
+    data.setdefault("home_store", actor.node if actor is not None and actor.node_id else None)
+    _resolve_relations(actor, merchant, data, errors, cleaned)
+    if errors:
+        raise ValidationFailed(errors)
+    existing = phone_conflict(merchant, cleaned.get("phone"))
+    if existing is not None:
+        raise duplicate_phone_error(existing)
+    tags = cleaned.pop("tags", [])
+    member = Member(
+        merchant=merchant, created_by=actor if actor is not None and actor.pk else None, **cleaned
+    )
+    member.member_no = allocate_member_numbers(merchant)[0]
+    _derive(member)
+    consent = bool(data.get("marketing_consent"))
+    if consent:
+        member.marketing_consent = True
+        member.consent_at = timezone.now()
+        member.consent_source = consent_source or _source_label(member.source)
+    member.save()
+    if tags:
+        member.tags.set(tags)
+    if consent:
+        ConsentRecord.objects.create(
+            member=member,
+            granted=True,
+            source=member.consent_source,
+            actor=actor if actor is not None and actor.pk else None,
+        )
+    audit.record(
+        actor,
+        "create",
+        member,
+        after={**audit.snapshot(member, AUDITED_FIELDS), "tags": [t.name for t in tags]},
+    )
+    return member
+
+
+def _source_label(source):
+    return str(Source(source).label) if source in Source.values else source
+
+
+@transaction.atomic
+def update_member(actor, member, data):
+    """Change some fields of a member; only what changed is audited."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.status != MemberStatus.ACTIVE:
+        raise BusinessError(
+            _("This member was merged into another; change the surviving record."), code="member_merged"
+        )
+    if actor is not None and not node_in_scope(actor, member.home_store):
+        raise PermissionDenied()
+    data = dict(data)
+    if "phone" in data and "kind" not in data:
+        data["kind"] = member.kind
+    cleaned, errors = clean_member_input(data, definitions=_definitions(member.merchant), partial=True)
+    _resolve_relations(actor, member.merchant, data, errors, cleaned)
+    if errors:
+        raise ValidationFailed(errors)
+    if "phone" in cleaned:
+        existing = phone_conflict(member.merchant, cleaned["phone"], exclude_pk=member.pk)
+        if existing is not None and existing.pk != member.pk:
+            raise duplicate_phone_error(existing)
+    before = {**audit.snapshot(member, AUDITED_FIELDS), "tags": sorted(t.name for t in member.tags.all())}
+    tags = cleaned.pop("tags", None)
+    if "custom_fields" in cleaned:
+        cleaned["custom_fields"] = {**member.custom_fields, **cleaned["custom_fields"]}
+    for key, value in cleaned.items():
+        setattr(member, key, value)
+    _derive(member)
+    member.save()
+    if tags is not None:
+        member.tags.set(tags)
+    after = {**audit.snapshot(member, AUDITED_FIELDS), "tags": sorted(t.name for t in member.tags.all())}
+    b, a = audit.diff(before, after)
+    if a:
+        audit.record(actor, "update", member, before=b, after=a)
+    if "marketing_consent" in data and bool(data["marketing_consent"]) != member.marketing_consent:
+        set_consent(
+            actor, member, bool(data["marketing_consent"]), source=data.get("consent_source") or "staff"
+        )
+    return member
+
+
+@transaction.atomic
+def set_consent(actor, member, granted, *, source):
+    """Record a grant or withdrawal of marketing consent with its time and source (M8)."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.marketing_consent == granted:
+        return member
+    before = {"marketing_consent": member.marketing_consent}
+    member.marketing_consent = granted
+    member.consent_at = timezone.now()
+    member.consent_source = (source or "")[:40]
+    member.save(update_fields=["marketing_consent", "consent_at", "consent_source", "updated_at"])
+    ConsentRecord.objects.create(
+        member=member,
+        granted=granted,
+        source=member.consent_source,
+        actor=actor if actor is not None and actor.pk else None,
+    )
+    audit.record(
+        actor,
+        "update",
+        member,
+        before=before,
+        after={"marketing_consent": granted, "consent_source": member.consent_source},
+    )
+    return member
+
+
+def insert_members(actor, merchant, rows, *, import_job=None, batch_size=2000, progress=None):
+    """Insert many members that were already validated (import, demo data) in few statements.
+
+    Each row holds cleaned member fields plus optional `tag_ids`. Numbers come from one block, pinyin
+    and last-4 digits are derived here as in `create_member`; the caller writes one audit row for the batch.
+    Returns the created members.
+    """
+    rows = list(rows)
+    numbers = allocate_member_numbers(merchant, len(rows)) if rows else []
+    now = timezone.now()
+    actor_or_none = actor if actor is not None and actor.pk else None
+    created = []
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        members = []
+        for number, row in zip(numbers[start : start + batch_size], chunk, strict=True):
+            fields = {k: v for k, v in row.items() if k not in {"tag_ids", "consent_source"}}
+            member = Member(
+                merchant=merchant, member_no=number, created_by=actor_or_none, import_job=import_job, **fields
+            )
+            if member.marketing_consent:
+                member.consent_at = member.consent_at or now
+                member.consent_source = (
+                    row.get("consent_source") or member.consent_source or _source_label(member.source)
+                )
+            _derive(member)
+            members.append(member)
+        Member.objects.bulk_create(members, batch_size=batch_size)
+        if not all(m.pk for m in members):  # a backend that cannot return ids from a bulk insert
+            by_no = dict(
+                Member.objects.filter(
+                    merchant=merchant, member_no__in=[m.member_no for m in members]
+                ).values_list("member_no", "id")
+            )
+            for m in members:
+                m.pk = m.id = by_no[m.member_no]
+        Through = Member.tags.through
+        Through.objects.bulk_create(
+            [
+                Through(member_id=m.pk, tag_id=t)
+                for m, row in zip(members, chunk, strict=True)
+                for t in row.get("tag_ids", ())
+            ],
+            batch_size=5000,
+        )
+        ConsentRecord.objects.bulk_create(
+            [
+                ConsentRecord(member=m, granted=True, source=m.consent_source, actor=actor_or_none)
+                for m in members
+                if m.marketing_consent
+            ],
+            batch_size=5000,
+        )
+        created.extend(members)
+        if progress is not None:
+            progress(len(created), len(rows))
+    return created
+
+
+# ---- contacts -------------------------------------------------------------------------------------------
+
+
+def _clean_contact(data):
+    from onecard.core.validators import InvalidValue, normalize_phone
+
+    errors, cleaned = {}, {}
+    name = str(data.get("name") or "").strip()
+    if not name:
+        errors["name"] = _("Name is required.")
+    cleaned["name"] = name[:60]
+    phone = str(data.get("phone") or "").strip()
+    if phone:
+        try:
+            phone = normalize_phone(phone)
+        except InvalidValue as exc:
+            errors["phone"] = str(exc)
+    cleaned["phone"] = phone
+    for key, limit in (("title", 60), ("email", 254), ("notes", 200)):
+        cleaned[key] = str(data.get(key) or "").strip()[:limit]
+    if cleaned["email"]:
+        from django.core.validators import validate_email
+
+        try:
+            validate_email(cleaned["email"])
+        except Exception:
+            errors["email"] = _("The e-mail address is not valid.")
+    cleaned["is_primary"] = bool(data.get("is_primary"))
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+@transaction.atomic
+def add_contact(actor, member, data):
+    """A contact person for a (usually company) member."""
+    if actor is not None and not node_in_scope(actor, member.home_store):
+        raise PermissionDenied()
+    cleaned = _clean_contact(data)
+    if cleaned["is_primary"]:
+        member.contacts.update(is_primary=False)
+    contact = Contact.objects.create(member=member, **cleaned)
+    audit.record(actor, "create", contact, after=audit.snapshot(contact))
+    return contact
+
+
+@transaction.atomic
+def update_contact(actor, contact, data):
+    """Change a contact person."""
+    if actor is not None and not node_in_scope(actor, contact.member.home_store):
+        raise PermissionDenied()
+    cleaned = _clean_contact({**audit.snapshot(contact), **data})
+    before = audit.snapshot(contact)
+    if cleaned["is_primary"]:
+        contact.member.contacts.exclude(pk=contact.pk).update(is_primary=False)
+    for key, value in cleaned.items():
+        setattr(contact, key, value)
+    contact.save()
+    b, a = audit.diff(before, audit.snapshot(contact))
+    if a:
+        audit.record(actor, "update", contact, before=b, after=a)
+    return contact
+
+
+@transaction.atomic
+def delete_contact(actor, contact):
+    """Remove a contact person."""
+    if actor is not None and not node_in_scope(actor, contact.member.home_store):
+        raise PermissionDenied()
+    audit.record(actor, "delete", contact, before=audit.snapshot(contact))
+    contact.delete()
+
+
+# ---- tags and custom fields ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_tag(actor, merchant, name, color="#3b82f6"):
+    """A new tag of the merchant (names are unique per merchant)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed({"name": [_("Name is required.")]})
+    if len(name) > 30:
+        raise ValidationFailed({"name": [_("Too long (%(limit)s characters at most).") % {"limit": 30}]})
+    if Tag.objects.filter(merchant=merchant, name=name).exists():
+        raise ValidationFailed({"name": [_("A tag with this name exists already.")]})
+    tag = Tag.objects.create(merchant=merchant, name=name, color=color or "#3b82f6")
+    audit.record(actor, "create", tag, merchant=merchant, after=audit.snapshot(tag))
+    return tag
+
+
+@transaction.atomic
+def delete_tag(actor, tag):
+    """Remove a tag from every member and delete it."""
+    audit.record(
+        actor,
+        "delete",
+        tag,
+        merchant=tag.merchant,
+        before={**audit.snapshot(tag), "members": tag.members.count()},
+    )
+    tag.delete()
+
+
+@transaction.atomic
+def define_custom_field(actor, merchant, *, key, label, field_type, choices=(), required=False, position=0):
+    """Add a custom member field for the merchant."""
+    from django.utils.text import slugify
+
+    from .choices import FieldType
+
+    errors = {}
+    key = slugify(key or "").replace("-", "_")
+    if not key:
+        errors["key"] = [_("Key is required (letters, digits and _).")]
+    elif CustomField.objects.filter(merchant=merchant, key=key).exists():
+        errors["key"] = [_("This key is already used.")]
+    if not (label or "").strip():
+        errors["label"] = [_("Label is required.")]
+    if field_type not in FieldType.values:
+        errors["field_type"] = [_("Unknown field type.")]
+    choices = [str(c).strip() for c in choices if str(c).strip()]
+    if field_type == FieldType.CHOICE and not choices:
+        errors["choices"] = [_("A choice field needs at least one choice.")]
+    if errors:
+        raise ValidationFailed(errors)
+    field = CustomField.objects.create(
+        merchant=merchant,
+        key=key,
+        label=label.strip(),
+        field_type=field_type,
+        choices=choices,
+        required=required,
+        position=position,
+    )
+    audit.record(actor, "create", field, merchant=merchant, after=audit.snapshot(field))
+    return field
+
+
+@transaction.atomic
+def delete_custom_field(actor, field):
+    """Remove a custom field definition; values already stored on members are kept in the audit trail."""
+    audit.record(actor, "delete", field, merchant=field.merchant, before=audit.snapshot(field))
+    field.delete()
+
+
+# ---- owners ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def transfer_members(actor, members, to_owner, *, reason=""):
+    """Hand members to another owner (负责人), one or many at once; returns how many moved."""
+    members = list(members)
+    if not members:
+        return 0
+    merchant_ids = {m.merchant_id for m in members}
+    if to_owner is not None and (
+        not to_owner.is_active or to_owner.node_id is None or {to_owner.node.merchant_id} != merchant_ids
+    ):
+        raise ValidationFailed({"to_owner": [_("The new owner must be active staff of the same merchant.")]})
+    if actor is not None and any(not node_in_scope(actor, m.home_store) for m in members):
+        raise PermissionDenied()
+    moved = [m for m in members if m.owner_id != (to_owner.pk if to_owner else None)]
+    if not moved:
+        return 0
+    actor_or_none = actor if actor is not None and actor.pk else None
+    OwnerChange.objects.bulk_create(
+        [
+            OwnerChange(
+                member=m,
+                from_owner_id=m.owner_id,
+                to_owner=to_owner,
+                reason=reason[:200],
+                actor=actor_or_none,
+            )
+            for m in moved
+        ],
+        batch_size=1000,
+    )
+    ids = [m.pk for m in moved]
+    for start in range(0, len(ids), 900):
+        Member.objects.filter(pk__in=ids[start : start + 900]).update(
+            owner=to_owner, updated_at=timezone.now()
+        )
+    from_owners = sorted({str(m.owner) if m.owner_id else "-" for m in moved})
+    audit.record(
+        actor,
+        "transfer",
+        subject_type="members.member",
+        subject_id=str(ids[0]) if len(ids) == 1 else "",
+        subject_repr=str(moved[0]) if len(moved) == 1 else _("%(n)s members") % {"n": len(moved)},
+        node=moved[0].home_store if len(moved) == 1 else (actor.node if actor is not None else None),
+        merchant=moved[0].merchant,
+        before={"owners": from_owners},
+        after={"owner": str(to_owner) if to_owner else None, "members": [m.member_no for m in moved][:500]},
+        note=reason,
+    )
+    return len(moved)
+
+
+def transfer_all_from(actor, from_owner, to_owner, *, reason=""):
+    """Hand every member of a leaving staff member to a successor (离职继承)."""
+    members = Member.objects.filter(owner=from_owner, status=MemberStatus.ACTIVE).select_related(
+        "home_store", "owner", "merchant"
+    )
+    return transfer_members(
+        actor, members, to_owner, reason=reason or _("hand-over from %(s)s") % {"s": from_owner}
+    )
+
+
+# ---- merge -----------------------------------------------------------------------------------------------
+
+_FILL_FIELDS = ("gender", "birthday", "address", "id_number", "email", "owner_id", "referrer_id")
+
+
+@transaction.atomic
+def merge_members(actor, survivor, merged):
+    """Combine two records of one person: the survivor keeps both histories, the other is marked merged."""
+    if survivor.pk == merged.pk:
+        raise BusinessError(_("Choose two different members."), code="merge_same_member")
+    first, second = sorted([survivor.pk, merged.pk])
+    locked = {m.pk: m for m in Member.objects.select_for_update().filter(pk__in=[first, second])}
+    survivor, merged = locked[survivor.pk], locked[merged.pk]
+    if survivor.merchant_id != merged.merchant_id:
+        raise BusinessError(
+            _("Members of different merchants cannot be merged."), code="merge_other_merchant"
+        )
+    if MemberStatus.MERGED in (survivor.status, merged.status):
+        raise BusinessError(_("One of these members was merged already."), code="member_merged")
+    if actor is not None and not (
+        node_in_scope(actor, survivor.home_store) and node_in_scope(actor, merged.home_store)
+    ):
+        raise PermissionDenied()
+    snapshot = {
+        **audit.snapshot(merged),
+        "tags": [t.name for t in merged.tags.all()],
+        "contacts": [audit.snapshot(c) for c in merged.contacts.all()],
+    }
+    before_survivor = audit.snapshot(survivor, AUDITED_FIELDS)
+    for field in _FILL_FIELDS:
+        if not getattr(survivor, field) and getattr(merged, field):
+            setattr(survivor, field, getattr(merged, field))
+    survivor.custom_fields = {**merged.custom_fields, **survivor.custom_fields}
+    if survivor.notes and merged.notes:
+        survivor.notes = f"{survivor.notes}\n{merged.notes}"
+    elif merged.notes:
+        survivor.notes = merged.notes
+    if not survivor.marketing_consent and merged.marketing_consent:
+        survivor.marketing_consent, survivor.consent_at, survivor.consent_source = (
+            True,
+            merged.consent_at,
+            merged.consent_source,
+        )
+    if not survivor.phone and merged.phone:
+        phone = merged.phone
+        Member.objects.filter(pk=merged.pk).update(phone=None)
+        merged.phone = None
+        survivor.phone = phone
+    _derive(survivor)
+    survivor.save()
+    survivor.tags.add(*merged.tags.all())
+    Contact.objects.filter(member=merged).update(member=survivor)
+    ConsentRecord.objects.filter(member=merged).update(member=survivor)
+    OwnerChange.objects.filter(member=merged).update(member=survivor)
+    Member.objects.filter(referrer=merged).update(referrer=survivor)
+    merged.status = MemberStatus.MERGED
+    merged.merged_into = survivor
+    merged.save(update_fields=["status", "merged_into", "updated_at"])
+    record = MemberMerge.objects.create(
+        survivor=survivor,
+        merged=merged,
+        snapshot=audit._plain(snapshot),
+        actor=actor if actor is not None and actor.pk else None,
+    )
+    member_merged.send(sender=Member, survivor=survivor, merged=merged, actor=actor)
+    b, a = audit.diff(before_survivor, audit.snapshot(survivor, AUDITED_FIELDS))
+    audit.record(
+        actor,
+        "merge",
+        survivor,
+        before=b,
+        after={**a, "merged_member": merged.member_no},
+        note=_("merged %(no)s into %(into)s") % {"no": merged.member_no, "into": survivor.member_no},
+    )
+    return record
+
+
+# ---- personal data ---------------------------------------------------------------------------------------
+
+REVEALABLE = {"phone", "id_number"}
+
+
+def reveal(actor, member, field):
+    """The full phone or ID number, for a role that may see it; every reveal is audited."""
+    if field not in REVEALABLE:
+        raise ValidationFailed({"field": [_("Only phone and ID number can be revealed.")]})
+    if not actor.has_perm("members.reveal_pii"):
+        raise PermissionDenied(_("Your role may not see full phone or ID numbers."))
+    if not node_in_scope(actor, member.home_store):
+        raise PermissionDenied()
+    value = getattr(member, field) or ""
+    audit.record(actor, "reveal", member, after={"field": field}, note=field)
+    return value
+
+
+def display_phone(member_or_phone):
+    phone = getattr(member_or_phone, "phone", member_or_phone)
+    return mask_phone(phone)

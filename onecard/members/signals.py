@@ -1,0 +1,6 @@
+"""Signals other apps listen to, so that members need not know about cards, orders or tickets."""
+
+from django.dispatch import Signal
+
+# Sent inside the merge transaction with survivor=, merged=, actor=; receivers move their own rows.
+member_merged = Signal()

@@ -1,0 +1,104 @@
+"""The demo chain: one merchant, HQ, 3 regions, 12 stores and staff in every role (seed-demo builds it)."""
+
+from django.db import transaction
+
+from onecard.core.demo_logins import DEMO_PASSWORD
+
+from . import services
+from .choices import NodeKind
+from .models import Merchant, Role, Staff
+
+REGIONS = {
+    "华东区": ("EAST", ["上海徐汇店", "上海浦东店", "杭州西湖店", "南京新街口店"]),
+    "华北区": ("NORTH", ["北京朝阳店", "北京海淀店", "天津和平店", "青岛市南店"]),
+    "华南区": ("SOUTH", ["广州天河店", "深圳南山店", "厦门思明店", "长沙五一店"]),
+}
+
+STORE_CODES = {
+    "上海徐汇店": "SH01",
+    "上海浦东店": "SH02",
+    "杭州西湖店": "HZ01",
+    "南京新街口店": "NJ01",
+    "北京朝阳店": "BJ01",
+    "北京海淀店": "BJ02",
+    "天津和平店": "TJ01",
+    "青岛市南店": "QD01",
+    "广州天河店": "GZ01",
+    "深圳南山店": "SZ01",
+    "厦门思明店": "XM01",
+    "长沙五一店": "CS01",
+}
+
+
+@transaction.atomic
+def build_demo_chain():
+    """Create the demo merchant with its tree and the demo logins; returns (merchant, stores, staff)."""
+    roles = services.ensure_builtin_roles()
+    merchant = services.create_merchant(None, name="一卡通示范连锁", code="demo", hq_name="总部")
+    hq = merchant.nodes.get(kind=NodeKind.HQ)
+    stores = []
+    regions = {}
+    for region_name, (code, store_names) in REGIONS.items():
+        region = services.create_node(None, parent=hq, kind=NodeKind.REGION, name=region_name, code=code)
+        regions[code] = region
+        for store_name in store_names:
+            stores.append(
+                services.create_node(
+                    None,
+                    parent=region,
+                    kind=NodeKind.STORE,
+                    name=store_name,
+                    code=STORE_CODES[store_name],
+                    address=f"{store_name[:2]}市 示范路 {len(stores) + 1} 号",
+                    phone=f"021-6000{len(stores):04d}",
+                )
+            )
+    by_name = {s.name: s for s in stores}
+    admin = Staff.objects.filter(username="admin").first()
+    if admin is None:
+        admin = Staff.objects.create_superuser("admin", password=DEMO_PASSWORD, display_name="系统管理员")
+        admin.roles.add(roles["system_admin"])
+    accounts = [
+        ("hq", "总部管理员 周敏", hq, "hq_admin"),
+        ("east", "华东区经理 陈刚", regions["EAST"], "region_manager"),
+        ("manager", "徐汇店长 李娜", by_name["上海徐汇店"], "store_manager"),
+        ("cashier", "徐汇收银 王芳", by_name["上海徐汇店"], "cashier"),
+        ("cashier2", "朝阳收银 赵磊", by_name["北京朝阳店"], "cashier"),
+        ("marketer", "市场专员 孙悦", hq, "marketer"),
+        ("sales", "销售代表 刘洋", by_name["上海徐汇店"], "sales_rep"),
+        ("service", "客服专员 吴婷", hq, "service_agent"),
+    ]
+    staff = {"admin": admin}
+    for username, display, node, role in accounts:
+        staff[username] = services.create_staff(
+            None,
+            username=username,
+            password=DEMO_PASSWORD,
+            node=node,
+            roles=[roles[role]],
+            display_name=display,
+        )
+    for i, store in enumerate(stores):  # every store has a manager and two cashiers of its own
+        for suffix, role in (("m", "store_manager"), ("c1", "cashier"), ("c2", "cashier")):
+            username = f"{STORE_CODES[store.name].lower()}{suffix}"
+            staff[username] = services.create_staff(
+                None,
+                username=username,
+                password=DEMO_PASSWORD,
+                node=store,
+                roles=[roles[role]],
+                display_name=f"{store.name[:-1]}{'店长' if suffix == 'm' else '收银'}{i + 1}",
+            )
+    Role.objects.get_or_create(
+        merchant=merchant,
+        name="储值专员",
+        defaults={
+            "permissions": ["members.view", "members.add", "members.change", "members.export"],
+            "description": "示范自定义角色",
+        },
+    )
+    return merchant, stores, staff
+
+
+def demo_merchant():
+    return Merchant.objects.filter(code="demo").first()

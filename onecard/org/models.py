@@ -1,0 +1,188 @@
+"""Merchants, alliances, the org tree (HQ → regions → stores, any depth), roles and staff."""
+
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .choices import NodeKind
+from .permissions import PERMISSIONS
+
+
+class Alliance(models.Model):
+    """A card alliance (联盟): merchants that accept each other's cards and settle between them."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("alliance")
+        verbose_name_plural = _("alliances")
+
+    def __str__(self):
+        return self.name
+
+
+class Merchant(models.Model):
+    """A company that issues cards; owns one org tree and its members."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    alliance = models.ForeignKey(
+        Alliance,
+        verbose_name=_("alliance"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merchants",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+
+    def __str__(self):
+        return self.name
+
+
+class OrgNode(models.Model):
+    """One node of a merchant's org tree; `path` lists the ids from the root so a subtree is a prefix query."""
+
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="nodes"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    kind = models.CharField(_("type"), max_length=10, choices=NodeKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("code"), max_length=30)
+    # "/1/4/17/": written by services.create_node right after the insert, never by hand.
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("org node")
+        verbose_name_plural = _("org nodes")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="org_node_code_unique_per_merchant"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def is_within(self, other):
+        """True when this node is `other` or lies below it."""
+        return self.path.startswith(other.path)
+
+    @property
+    def is_store(self):
+        return self.kind == NodeKind.STORE
+
+
+class Role(models.Model):
+    """A named set of permission codes; built-in roles have a code, custom ones belong to a merchant."""
+
+    name = models.CharField(_("name"), max_length=60)
+    code = models.SlugField(_("code"), max_length=40, blank=True)
+    merchant = models.ForeignKey(
+        Merchant,
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="roles",
+    )
+    is_builtin = models.BooleanField(_("built-in"), default=False)
+    permissions = models.JSONField(_("permissions"), default=list)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-is_builtin", "id"]
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="org_role_name_unique_per_merchant"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def permission_labels(self):
+        return [PERMISSIONS[p] for p in self.permissions if p in PERMISSIONS]
+
+
+class StaffManager(UserManager):
+    pass
+
+
+class Staff(AbstractUser):
+    """A person who logs in (操作员); bound to one org node, which gives the data scope."""
+
+    node = models.ForeignKey(
+        OrgNode,
+        verbose_name=_("org node"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+    )
+    roles = models.ManyToManyField(Role, verbose_name=_("roles"), blank=True, related_name="staff")
+    display_name = models.CharField(_("display name"), max_length=60, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+
+    objects = StaffManager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("staff")
+        verbose_name_plural = _("staff")
+
+    def __str__(self):
+        return self.display_name or self.username
+
+    @property
+    def merchant(self):
+        return self.node.merchant if self.node_id else None
+
+    @cached_property
+    def permission_codes(self) -> frozenset:
+        """Every permission the staff's roles grant (all of them for a superuser)."""
+        if self.is_superuser:
+            return frozenset(PERMISSIONS)
+        codes = set()
+        for role in self.roles.all():
+            codes.update(role.permissions)
+        return frozenset(codes)
+
+    def has_perm(self, perm, obj=None):
+        if not self.is_active:
+            return False
+        if self.is_superuser:
+            return True
+        if perm in PERMISSIONS:
+            return perm in self.permission_codes
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label):
+        if self.is_active and self.is_superuser:
+            return True
+        return any(code.startswith(app_label + ".") for code in self.permission_codes)
+
+    @property
+    def sees_everything(self):
+        """A superuser without a node sees every merchant's data."""
+        return self.is_superuser and self.node_id is None

@@ -1,0 +1,67 @@
+"""The permission catalogue and the built-in roles.
+
+A permission is a code "<area>.<action>"; Django's `user.has_perm("members.view")` and templates'
+`perms.members.view` both read it, because Staff.has_perm consults the staff's roles.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+PERMISSIONS = {
+    "members.view": _("View members"),
+    "members.add": _("Add members"),
+    "members.change": _("Change members"),
+    "members.merge": _("Merge members"),
+    "members.transfer": _("Transfer members between owners"),
+    "members.reveal_pii": _("Reveal full phone and ID numbers"),
+    "members.import": _("Import members"),
+    "members.export": _("Export members"),
+    "members.manage_fields": _("Define tags and custom fields"),
+    "org.view": _("View the organisation tree"),
+    "org.manage": _("Manage the organisation tree"),
+    "staff.view": _("View staff"),
+    "staff.manage": _("Manage staff"),
+    "roles.manage": _("Manage roles"),
+    "audit.view": _("View the audit log"),
+}
+
+PERMISSION_GROUPS = [
+    (_("Members"), [p for p in PERMISSIONS if p.startswith("members.")]),
+    (_("Organisation and staff"), [p for p in PERMISSIONS if p.split(".")[0] in {"org", "staff", "roles"}]),
+    (_("Audit"), ["audit.view"]),
+]
+
+ALL = list(PERMISSIONS)
+
+# code: (name, permissions). System admin is a superuser and needs no list.
+BUILTIN_ROLES = {
+    "system_admin": (_("System administrator"), ALL),
+    "hq_admin": (_("HQ administrator"), ALL),
+    "region_manager": (
+        _("Region manager"),
+        [p for p in ALL if p not in {"roles.manage", "members.manage_fields"}],
+    ),
+    "store_manager": (
+        _("Store manager"),
+        [
+            "members.view",
+            "members.add",
+            "members.change",
+            "members.merge",
+            "members.transfer",
+            "members.reveal_pii",
+            "members.import",
+            "members.export",
+            "org.view",
+            "staff.view",
+            "audit.view",
+        ],
+    ),
+    "cashier": (_("Cashier"), ["members.view", "members.add", "members.change"]),
+    "marketer": (_("Marketer"), ["members.view", "members.export", "org.view"]),
+    "sales_rep": (_("Sales rep"), ["members.view", "members.add", "members.change", "members.transfer"]),
+    "service_agent": (_("Service agent"), ["members.view", "members.change"]),
+}
+
+
+def label(code):
+    return PERMISSIONS.get(code, code)

@@ -1,0 +1,297 @@
+"""Every write to the organisation: merchants, nodes, roles, staff. Each one is audited."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from onecard.core import audit
+from onecard.core.errors import BusinessError, PermissionDenied, ValidationFailed
+from onecard.core.scoping import node_in_scope
+
+from .choices import NodeKind
+from .models import Merchant, OrgNode, Role, Staff
+from .permissions import BUILTIN_ROLES, PERMISSIONS
+
+# Which kinds of node may sit below which; a region may hold sub-regions (any depth).
+_ALLOWED_CHILDREN = {
+    NodeKind.HQ: {NodeKind.REGION, NodeKind.STORE},
+    NodeKind.REGION: {NodeKind.REGION, NodeKind.STORE},
+    NodeKind.STORE: set(),
+}
+
+
+@transaction.atomic
+def create_merchant(actor, *, name, code, hq_name=None, alliance=None):
+    """A merchant with its headquarters node."""
+    if Merchant.objects.filter(code=code).exists():
+        raise ValidationFailed({"code": [_("This code is already used.")]})
+    merchant = Merchant.objects.create(name=name, code=code, alliance=alliance)
+    hq = OrgNode.objects.create(merchant=merchant, kind=NodeKind.HQ, name=hq_name or name, code="HQ")
+    _set_path(hq)
+    audit.record(actor, "create", merchant, node=hq, after=audit.snapshot(merchant))
+    return merchant
+
+
+def _set_path(node):
+    node.path = (node.parent.path if node.parent_id else "/") + f"{node.pk}/"
+    node.depth = node.path.count("/") - 2
+    OrgNode.objects.filter(pk=node.pk).update(path=node.path, depth=node.depth)
+
+
+@transaction.atomic
+def create_node(actor, *, parent, kind, name, code, address="", phone=""):
+    """A region or store below `parent`, which must lie in the actor's scope."""
+    if actor is not None and not node_in_scope(actor, parent):
+        raise PermissionDenied()
+    errors = {}
+    if kind not in _ALLOWED_CHILDREN.get(parent.kind, set()):
+        errors["kind"] = [
+            _("A %(child)s cannot be placed under a %(parent)s.")
+            % {"child": NodeKind(kind).label, "parent": NodeKind(parent.kind).label}
+        ]
+    if not name.strip():
+        errors["name"] = [_("Name is required.")]
+    if not code.strip():
+        errors["code"] = [_("Code is required.")]
+    elif OrgNode.objects.filter(merchant_id=parent.merchant_id, code=code.strip()).exists():
+        errors["code"] = [_("This code is already used.")]
+    if errors:
+        raise ValidationFailed(errors)
+    node = OrgNode.objects.create(
+        merchant_id=parent.merchant_id,
+        parent=parent,
+        kind=kind,
+        name=name.strip(),
+        code=code.strip(),
+        address=address,
+        phone=phone,
+    )
+    _set_path(node)
+    audit.record(actor, "create", node, after=audit.snapshot(node))
+    return node
+
+
+@transaction.atomic
+def update_node(actor, node, *, name=None, address=None, phone=None, is_active=None):
+    """Rename or (de)activate a node; moving a subtree is not offered because every history points at it."""
+    if actor is not None and not node_in_scope(actor, node):
+        raise PermissionDenied()
+    before = audit.snapshot(node)
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed({"name": [_("Name is required.")]})
+        node.name = name.strip()
+    if address is not None:
+        node.address = address
+    if phone is not None:
+        node.phone = phone
+    if is_active is not None:
+        if node.kind == NodeKind.HQ and not is_active:
+            raise ValidationFailed({"is_active": [_("Headquarters cannot be deactivated.")]})
+        node.is_active = is_active
+    node.save()
+    b, a = audit.diff(before, audit.snapshot(node))
+    if a:
+        audit.record(actor, "update", node, before=b, after=a)
+    return node
+
+
+def ensure_builtin_roles():
+    """Create or refresh the built-in roles (idempotent; run by migrations and seed-demo)."""
+    roles = {}
+    for code, (name, perms) in BUILTIN_ROLES.items():
+        role, _created = Role.objects.update_or_create(
+            code=code,
+            merchant=None,
+            is_builtin=True,
+            defaults={"name": str(name), "permissions": list(perms)},
+        )
+        roles[code] = role
+    return roles
+
+
+def _clean_permissions(codes):
+    unknown = [c for c in codes if c not in PERMISSIONS]
+    if unknown:
+        raise ValidationFailed(
+            {"permissions": [_("Unknown permission: %(code)s") % {"code": ", ".join(unknown)}]}
+        )
+    return sorted(set(codes))
+
+
+def _check_grantable(actor, codes):
+    """Nobody hands out a permission they do not hold themselves."""
+    if actor is None or actor.is_superuser:
+        return
+    missing = [c for c in codes if not actor.has_perm(c)]
+    if missing:
+        raise PermissionDenied(_("You cannot grant permissions you do not hold yourself."))
+
+
+@transaction.atomic
+def create_role(actor, *, merchant, name, permissions, description=""):
+    """A custom role composed from permission codes."""
+    codes = _clean_permissions(permissions)
+    _check_grantable(actor, codes)
+    if not name.strip():
+        raise ValidationFailed({"name": [_("Name is required.")]})
+    if Role.objects.filter(merchant=merchant, name=name.strip()).exists():
+        raise ValidationFailed({"name": [_("A role with this name exists already.")]})
+    role = Role.objects.create(
+        merchant=merchant, name=name.strip(), permissions=codes, description=description
+    )
+    audit.record(
+        actor, "permission", role, merchant=merchant, after=audit.snapshot(role), note=_("role created")
+    )
+    return role
+
+
+@transaction.atomic
+def update_role(actor, role, *, name=None, permissions=None, description=None):
+    """Change a custom role; built-in roles stay as shipped."""
+    if role.is_builtin:
+        raise BusinessError(
+            _("Built-in roles cannot be changed; create a custom role instead."), code="builtin_role"
+        )
+    before = audit.snapshot(role)
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed({"name": [_("Name is required.")]})
+        if Role.objects.filter(merchant=role.merchant, name=name.strip()).exclude(pk=role.pk).exists():
+            raise ValidationFailed({"name": [_("A role with this name exists already.")]})
+        role.name = name.strip()
+    if permissions is not None:
+        codes = _clean_permissions(permissions)
+        _check_grantable(actor, set(codes) - set(role.permissions))
+        role.permissions = codes
+    if description is not None:
+        role.description = description
+    role.save()
+    b, a = audit.diff(before, audit.snapshot(role))
+    if a:
+        audit.record(actor, "permission", role, merchant=role.merchant, before=b, after=a)
+    return role
+
+
+@transaction.atomic
+def delete_role(actor, role):
+    """Remove a custom role nobody holds any more."""
+    if role.is_builtin:
+        raise BusinessError(_("Built-in roles cannot be deleted."), code="builtin_role")
+    if role.staff.exists():
+        raise BusinessError(_("Staff still hold this role; take it from them first."), code="role_in_use")
+    snap = audit.snapshot(role)
+    audit.record(actor, "delete", role, merchant=role.merchant, before=snap)
+    role.delete()
+
+
+def _validate_staff_fields(actor, *, username=None, node, roles, password=None, instance=None):
+    errors = {}
+    if username is not None:
+        if not username.strip():
+            errors["username"] = [_("Username is required.")]
+        elif (
+            Staff.objects.filter(username=username.strip()).exclude(pk=getattr(instance, "pk", None)).exists()
+        ):
+            errors["username"] = [_("This username is taken.")]
+    if node is None:
+        errors["node"] = [_("Choose the org node this person works at.")]
+    elif actor is not None and not node_in_scope(actor, node):
+        errors["node"] = [_("You can only place staff in your own part of the organisation.")]
+    for role in roles:
+        if role.merchant_id is not None and node is not None and role.merchant_id != node.merchant_id:
+            errors["roles"] = [_("A role of another merchant cannot be given.")]
+    if password is not None:
+        try:
+            validate_password(password, user=instance)
+        except DjangoValidationError as exc:
+            errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@transaction.atomic
+def create_staff(actor, *, username, password, node, roles=(), display_name="", phone="", email=""):
+    """A staff account bound to one node with the given roles."""
+    roles = list(roles)
+    _validate_staff_fields(actor, username=username, node=node, roles=roles, password=password)
+    _check_grantable(actor, {c for r in roles for c in r.permissions})
+    staff = Staff(
+        username=username.strip(),
+        node=node,
+        display_name=display_name,
+        phone=phone,
+        email=email,
+        is_superuser=False,
+        is_staff=False,
+    )
+    staff.set_password(password)
+    staff.save()
+    staff.roles.set(roles)
+    audit.record(
+        actor,
+        "create",
+        staff,
+        node=node,
+        after={
+            **audit.snapshot(staff, ["username", "display_name", "node", "is_active"]),
+            "roles": [r.name for r in roles],
+        },
+    )
+    return staff
+
+
+@transaction.atomic
+def update_staff(
+    actor, staff, *, node=None, roles=None, display_name=None, phone=None, email=None, is_active=None
+):
+    """Change a staff account; moving it or changing its roles is a permission change."""
+    if actor is not None and not node_in_scope(actor, staff.node):
+        raise PermissionDenied()
+    before = {
+        **audit.snapshot(staff, ["display_name", "node", "phone", "email", "is_active"]),
+        "roles": sorted(r.name for r in staff.roles.all()),
+    }
+    new_roles = list(roles) if roles is not None else list(staff.roles.all())
+    _validate_staff_fields(actor, node=node or staff.node, roles=new_roles, instance=staff)
+    if roles is not None:
+        added = {c for r in new_roles for c in r.permissions} - set(staff.permission_codes)
+        _check_grantable(actor, added)
+    if actor is not None and actor.pk == staff.pk and is_active is False:
+        raise BusinessError(_("You cannot deactivate your own account."), code="self_deactivation")
+    for attr, value in (
+        ("node", node),
+        ("display_name", display_name),
+        ("phone", phone),
+        ("email", email),
+        ("is_active", is_active),
+    ):
+        if value is not None:
+            setattr(staff, attr, value)
+    staff.save()
+    if roles is not None:
+        staff.roles.set(new_roles)
+    staff.__dict__.pop("permission_codes", None)
+    after = {
+        **audit.snapshot(staff, ["display_name", "node", "phone", "email", "is_active"]),
+        "roles": sorted(r.name for r in new_roles),
+    }
+    b, a = audit.diff(before, after)
+    if a:
+        action = "permission" if ("roles" in a or "node" in a) else "update"
+        audit.record(actor, action, staff, node=staff.node, before=b, after=a)
+    return staff
+
+
+@transaction.atomic
+def set_staff_password(actor, staff, new_password):
+    """Set a new password (by the person or an administrator); the password itself is never logged."""
+    try:
+        validate_password(new_password, user=staff)
+    except DjangoValidationError as exc:
+        raise ValidationFailed({"password": list(exc.messages)}) from None
+    staff.set_password(new_password)
+    staff.save(update_fields=["password"])
+    audit.record(actor, "update", staff, node=staff.node, after={"password": "changed"})
+    return staff

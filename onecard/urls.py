@@ -1,0 +1,21 @@
+"""URL map: the web UI per app, the REST API under /api/v1/, Django's admin for rare configuration."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from onecard.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("audit/", include("onecard.core.urls")),
+    path("org/", include("onecard.org.urls")),
+    path("members/", include("onecard.members.urls")),
+    path("api/v1/", include("onecard.api_urls")),
+    path("admin/", admin.site.urls),
+]
