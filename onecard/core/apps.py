@@ -8,3 +8,6 @@ class CoreConfig(AppConfig):
     name = "onecard.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the login audit)

@@ -8,7 +8,7 @@ NAVIGATION = [
     (_("Home"), "home", None, "⌂"),
     (_("Members"), "members:list", "members.view", "☺"),
     (_("Import members"), "members:import", "members.import", "⇪"),
-    (_("Organisation"), "org:tree", "org.view", "⌗"),
+    (_("Organisation"), "org:tree", "org.view", "◇"),
     (_("Staff"), "org:staff_list", "staff.view", "☰"),
     (_("Roles"), "org:role_list", "roles.manage", "⚑"),
     (_("Audit log"), "core:audit_log", "audit.view", "✎"),

@@ -1,16 +1,26 @@
-"""Home page (a dashboard for the user's role) and the read-only audit log."""
+"""Home page (a dashboard for the user's role), the read-only audit log and the own-password page."""
 
-import contextlib
-import datetime
+import io
+import json
 
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
-from . import queries
+from . import audit, queries
+from .errors import BusinessError
 from .models import AuditAction
+
+AUDIT_PAGE_SIZE = 50
+# An export is one spreadsheet; past this many rows narrow the filters (the sheet says so).
+AUDIT_EXPORT_MAX_ROWS = 100_000
 
 
 @login_required
@@ -21,28 +31,17 @@ def home(request):
 
 @login_required
 @permission_required("audit.view", raise_exception=True)
+@require_safe  # the log is read-only: POST, PUT, DELETE answer 405
 def audit_log(request):
-    """Every change, newest first, searchable; nothing here can be edited."""
-    entries = queries.visible_audit_entries(request.user)
-    params = request.GET
-    if params.get("q"):
-        q = params["q"].strip()
-        entries = entries.filter(
-            Q(subject_repr__icontains=q) | Q(actor_name__icontains=q) | Q(note__icontains=q) | Q(subject_id=q)
-        )
-    if params.get("action"):
-        entries = entries.filter(action=params["action"])
-    if params.get("subject_type"):
-        entries = entries.filter(subject_type=params["subject_type"])
-    if params.get("actor"):
-        entries = entries.filter(actor_name=params["actor"])
-    for key, lookup in (("from", "at__date__gte"), ("to", "at__date__lte")):
-        if params.get(key):
-            with contextlib.suppress(ValueError):  # a malformed date filters nothing rather than failing
-                entries = entries.filter(**{lookup: datetime.date.fromisoformat(params[key])})
-    page = Paginator(entries.select_related("node"), 50).get_page(params.get("page"))
-    query = params.copy()
+    """Every change, newest first, searchable and filterable; nothing here can be edited."""
+    entries = queries.filter_audit_entries(request.user, request.GET)
+    if request.GET.get("export") == "xlsx":
+        return _audit_export(request, entries)
+    page = Paginator(entries.select_related("node"), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
     query.pop("page", None)
+    export_query = query.copy()
+    export_query["export"] = "xlsx"
     return render(
         request,
         "core/audit_log.html",
@@ -50,8 +49,108 @@ def audit_log(request):
             "page": page,
             "actions": AuditAction.choices,
             "subject_types": queries.AUDIT_SUBJECT_TYPES,
-            "params": params,
+            "actors": _actor_names(request.user),
+            "params": request.GET,
             "query": query.urlencode(),
+            "export_query": export_query.urlencode(),
             "today": timezone.localdate(),
         },
     )
+
+
+def _actor_names(user):
+    """Usernames for the actor filter's suggestions: the staff in the viewer's scope."""
+    from onecard.org.views import scoped_staff
+
+    return list(scoped_staff(user).order_by("username").values_list("username", flat=True)[:500])
+
+
+def _audit_export(request, entries):
+    """The filtered entries as an .xlsx sheet; the export itself is audited."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Audit log"))
+    sheet.append(
+        [
+            _("Time"),
+            _("Actor"),
+            _("Action"),
+            _("Subject type"),
+            _("Subject id"),
+            _("Subject"),
+            _("Org node"),
+            _("Before"),
+            _("After"),
+            _("Note"),
+            _("IP address"),
+        ]
+    )
+    labels = dict(AuditAction.choices)
+    count = 0
+    rows = entries.select_related("node")[: AUDIT_EXPORT_MAX_ROWS + 1]
+    for entry in rows.iterator(chunk_size=2000):
+        count += 1
+        if count > AUDIT_EXPORT_MAX_ROWS:
+            sheet.append([_("More entries match; narrow the filters to export the rest.")])
+            count -= 1
+            break
+        sheet.append(
+            [
+                timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+                entry.actor_name,
+                str(labels.get(entry.action, entry.action)),
+                entry.subject_type,
+                entry.subject_id,
+                entry.subject_repr,
+                entry.node.name if entry.node_id and entry.node else "",
+                _json_cell(entry.before),
+                _json_cell(entry.after),
+                entry.note,
+                entry.ip or "",
+            ]
+        )
+    filters = {k: v for k, v in request.GET.items() if k not in ("export", "page") and v}
+    user = request.user
+    audit.record(
+        user,
+        AuditAction.EXPORT,
+        subject_type="core.auditentry",
+        subject_repr=_("Audit log"),
+        node=user.node if user.node_id else None,
+        merchant=user.merchant,
+        after={"rows": count, "filters": filters},
+    )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.xlsx"'
+    return response
+
+
+def _json_cell(value):
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)[:32000]
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's own-password page, writing through the staff service so that the change is audited."""
+
+    def form_valid(self, form):
+        from onecard.org import services
+
+        user = self.request.user
+        try:
+            services.set_staff_password(user, user, form.cleaned_data["new_password1"])
+        except BusinessError as exc:
+            for message in getattr(exc, "errors", {}).get("password", [exc.message]):
+                form.add_error("new_password1", str(message))
+            return self.form_invalid(form)
+        update_session_auth_hash(self.request, user)  # stay logged in on this device
+        messages.success(self.request, _("Your password was changed."))
+        return HttpResponseRedirect(self.get_success_url())

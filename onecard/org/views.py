@@ -1,0 +1,457 @@
+"""Pages of the organisation: the org tree, staff and roles. Thin: parse, check, call a service, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from onecard.core.errors import BusinessError
+from onecard.core.scoping import scope_node_ids
+
+from . import services
+from .choices import NodeKind
+from .forms import (
+    NodeCreateForm,
+    NodeEditForm,
+    PasswordForm,
+    RoleForm,
+    StaffCreateForm,
+    StaffEditForm,
+    apply_service_errors,
+)
+from .models import Merchant, OrgNode, Role, Staff
+from .permissions import PERMISSION_GROUPS, PERMISSIONS
+
+# ---- scope helpers ---------------------------------------------------------------------------------------
+
+
+def scoped_nodes(user):
+    """The org nodes the user may see, in tree order."""
+    ids = scope_node_ids(user)
+    qs = OrgNode.objects.select_related("merchant").order_by("merchant_id", "path")
+    return qs if ids is None else qs.filter(id__in=ids)
+
+
+def scoped_staff(user):
+    """Staff accounts bound to a node in the user's scope."""
+    ids = scope_node_ids(user)
+    qs = Staff.objects.filter(node__isnull=False)
+    return qs if ids is None else qs.filter(node_id__in=ids)
+
+
+def merchants_of(user):
+    """The merchants whose roles the user manages: all of them for a system administrator."""
+    if user.sees_everything:
+        return Merchant.objects.all()
+    return Merchant.objects.filter(pk=user.node.merchant_id) if user.node_id else Merchant.objects.none()
+
+
+def _pk_or_404(value):
+    if value is None or not str(value).isdigit():
+        raise Http404
+    return int(value)
+
+
+def _node_or_404(user, pk):
+    node = scoped_nodes(user).filter(pk=_pk_or_404(pk)).first()
+    if node is None:  # out of scope looks exactly like missing: no hint that it exists
+        raise Http404
+    return node
+
+
+def _staff_or_404(user, pk):
+    staff = scoped_staff(user).select_related("node", "node__merchant").filter(pk=_pk_or_404(pk)).first()
+    if staff is None:
+        raise Http404
+    return staff
+
+
+def _grantable_roles(user, merchant_ids, *, keep=()):
+    """Built-in roles and the merchants' custom roles (system administrator is a superuser, not a role)."""
+    qs = Role.objects.filter(Q(merchant__isnull=True) | Q(merchant_id__in=list(merchant_ids)))
+    qs = qs.filter(~Q(code="system_admin") | Q(pk__in=[r.pk for r in keep]))
+    return qs.select_related("merchant").order_by("-is_builtin", "merchant_id", "id")
+
+
+# ---- org tree --------------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("org.view", raise_exception=True)
+def org_tree(request):
+    """The viewer's part of the organisation with member and staff counts per node (subtree totals)."""
+    from onecard.members.queries import visible_members
+
+    user = request.user
+    nodes = list(scoped_nodes(user))
+    by_id = {n.pk: n for n in nodes}
+    # Two grouped queries, whatever the size of the tree.
+    member_counts = dict(
+        visible_members(user)
+        .order_by()
+        .values("home_store_id")
+        .annotate(n=Count("id"))
+        .values_list("home_store_id", "n")
+    )
+    staff_counts = dict(
+        scoped_staff(user)
+        .filter(is_active=True)
+        .order_by()
+        .values("node_id")
+        .annotate(n=Count("id"))
+        .values_list("node_id", "n")
+    )
+    for node in nodes:
+        node.tree_children = []
+        node.member_total = member_counts.get(node.pk, 0)
+        node.staff_total = staff_counts.get(node.pk, 0)
+    roots = []
+    for node in nodes:
+        parent = by_id.get(node.parent_id)
+        (parent.tree_children if parent else roots).append(node)
+    for node in sorted(nodes, key=lambda n: -n.depth):  # deepest first, so totals roll up to the top
+        parent = by_id.get(node.parent_id)
+        if parent:
+            parent.member_total += node.member_total
+            parent.staff_total += node.staff_total
+    return render(
+        request,
+        "org/tree.html",
+        {"roots": roots, "node_count": len(nodes), "show_merchant": user.sees_everything},
+    )
+
+
+@login_required
+@permission_required("org.manage", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def node_create(request):
+    """A region or store below ?parent=ID."""
+    parent_pk = request.GET.get("parent") or request.POST.get("parent") or request.user.node_id
+    parent = _node_or_404(request.user, parent_pk)
+    if parent.kind == NodeKind.STORE:
+        messages.error(request, _("Nothing can be placed below a store."))
+        return redirect("org:tree")
+    form = NodeCreateForm(request.POST or None, parent=parent)
+    if request.method == "POST" and form.is_valid():
+        try:
+            node = services.create_node(request.user, parent=parent, **form.cleaned_data)
+        except BusinessError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("%(name)s was created.") % {"name": node.name})
+            return redirect("org:tree")
+    return render(request, "org/node_form.html", {"form": form, "parent": parent, "node": None})
+
+
+@login_required
+@permission_required("org.manage", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def node_edit(request, pk):
+    """Name, address, phone and whether the node is active."""
+    node = _node_or_404(request.user, pk)
+    initial = {"name": node.name, "address": node.address, "phone": node.phone, "is_active": node.is_active}
+    form = NodeEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_node(request.user, node, **form.cleaned_data)
+        except BusinessError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("%(name)s was saved.") % {"name": node.name})
+            return redirect("org:tree")
+    return render(request, "org/node_form.html", {"form": form, "parent": node.parent, "node": node})
+
+
+# ---- staff -----------------------------------------------------------------------------------------------
+
+
+def _filter_staff(user, params):
+    qs = (
+        scoped_staff(user).select_related("node").prefetch_related("roles").order_by("node__path", "username")
+    )
+    q = (params.get("q") or "").strip()
+    if q:
+        qs = qs.filter(
+            Q(username__icontains=q)
+            | Q(display_name__icontains=q)
+            | Q(phone__icontains=q)
+            | Q(email__icontains=q)
+        )
+    node = params.get("node")
+    if node:
+        chosen = scoped_nodes(user).filter(pk=node).first() if str(node).isdigit() else None
+        qs = qs.filter(node__path__startswith=chosen.path) if chosen else qs.none()
+    role = params.get("role")
+    if role:
+        qs = qs.filter(roles__id=role).distinct() if str(role).isdigit() else qs.none()
+    status = params.get("status")
+    if status in ("active", "inactive"):
+        qs = qs.filter(is_active=(status == "active"))
+    return qs
+
+
+@login_required
+@permission_required("staff.view", raise_exception=True)
+def staff_list(request):
+    """Staff of the viewer's node and below, searchable and filtered by node, role and status."""
+    user = request.user
+    page = Paginator(_filter_staff(user, request.GET), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    merchant_ids = merchants_of(user).values_list("id", flat=True)
+    return render(
+        request,
+        "org/staff_list.html",
+        {
+            "page": page,
+            "params": request.GET,
+            "query": query.urlencode(),
+            "nodes": scoped_nodes(user),
+            "roles": _grantable_roles(user, merchant_ids),
+        },
+    )
+
+
+@login_required
+@permission_required("staff.manage", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def staff_create(request):
+    """A new account at a node in scope, with roles the creator may hand out."""
+    user = request.user
+    nodes = scoped_nodes(user).filter(is_active=True)
+    roles = _grantable_roles(user, merchants_of(user).values_list("id", flat=True))
+    initial = {"node": request.GET.get("node") or user.node_id}
+    form = StaffCreateForm(request.POST or None, nodes=nodes, roles=roles, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            staff = services.create_staff(
+                user,
+                username=data["username"],
+                password=data["password1"],
+                node=data["node"],
+                roles=list(data["roles"]),
+                display_name=data["display_name"],
+                phone=data["phone"],
+                email=data["email"],
+            )
+        except BusinessError as exc:
+            if getattr(exc, "errors", None) and "password" in exc.errors:
+                exc.errors["password1"] = exc.errors.pop("password")
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The account %(name)s was created.") % {"name": staff.username})
+            return redirect("org:staff_edit", pk=staff.pk)
+    return render(request, "org/staff_form.html", {"form": form, "staff": None})
+
+
+@login_required
+@permission_required("staff.view", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def staff_edit(request, pk):
+    """One account: read-only with staff.view, editable with staff.manage."""
+    user = request.user
+    staff = _staff_or_404(user, pk)
+    can_manage = user.has_perm("staff.manage")
+    if request.method == "POST" and not can_manage:
+        raise DjangoPermissionDenied
+    held = list(staff.roles.all())
+    form = None
+    if can_manage:
+        nodes = scoped_nodes(user).filter(Q(is_active=True) | Q(pk=staff.node_id))
+        roles = _grantable_roles(user, [staff.node.merchant_id], keep=held)
+        initial = {
+            "node": staff.node_id,
+            "roles": [r.pk for r in held],
+            "display_name": staff.display_name,
+            "phone": staff.phone,
+            "email": staff.email,
+            "is_active": staff.is_active,
+        }
+        form = StaffEditForm(request.POST or None, nodes=nodes, roles=roles, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            was_active = staff.is_active
+            try:
+                services.update_staff(user, staff, roles=list(data.pop("roles")), **data)
+            except BusinessError as exc:
+                apply_service_errors(form, exc)
+                staff.refresh_from_db()
+            else:
+                messages.success(request, _("%(name)s was saved.") % {"name": staff})
+                if was_active and not staff.is_active:
+                    messages.warning(
+                        request,
+                        _("%(name)s can no longer log in. Hand their members over to a colleague.")
+                        % {"name": staff},
+                    )
+                return redirect("org:staff_edit", pk=staff.pk)
+    return render(
+        request,
+        "org/staff_form.html",
+        {
+            "form": form,
+            "staff": staff,
+            "held_roles": held,
+            "transfer_url": _transfer_url(staff),
+            "owned_members": _owned_member_count(staff),
+        },
+    )
+
+
+def _transfer_url(staff):
+    try:
+        return reverse("members:transfer") + f"?from_owner={staff.pk}"
+    except Exception:  # the members pages are another part of OneCard; without them no link
+        return ""
+
+
+def _owned_member_count(staff):
+    from onecard.members.models import Member
+
+    return Member.objects.filter(owner=staff, status="active").count()
+
+
+@login_required
+@permission_required("staff.manage", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def staff_password(request, pk):
+    """Set a new password for an account in scope; the password is never written to the audit log."""
+    staff = _staff_or_404(request.user, pk)
+    form = PasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_staff_password(request.user, staff, form.cleaned_data["password1"])
+        except BusinessError as exc:
+            if getattr(exc, "errors", None) and "password" in exc.errors:
+                exc.errors["password1"] = exc.errors.pop("password")
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The password of %(name)s was changed.") % {"name": staff})
+            return redirect("org:staff_edit", pk=staff.pk)
+    return render(request, "org/staff_password.html", {"form": form, "staff": staff})
+
+
+# ---- roles -----------------------------------------------------------------------------------------------
+
+
+def _visible_roles(user):
+    return Role.objects.filter(Q(is_builtin=True) | Q(merchant__in=merchants_of(user)))
+
+
+def _role_or_404(user, pk):
+    role = _visible_roles(user).select_related("merchant").filter(pk=_pk_or_404(pk)).first()
+    if role is None:
+        raise Http404
+    return role
+
+
+def _permission_table(codes):
+    held = set(codes)
+    return [
+        (group, [(PERMISSIONS[c], c in held) for c in group_codes])
+        for group, group_codes in PERMISSION_GROUPS
+    ]
+
+
+@login_required
+@permission_required("roles.manage", raise_exception=True)
+def role_list(request):
+    """Built-in roles (read-only) and the custom roles of the viewer's merchant."""
+    roles = _visible_roles(request.user).select_related("merchant").annotate(holders=Count("staff"))
+    builtin = [r for r in roles if r.is_builtin]
+    custom = [r for r in roles if not r.is_builtin]
+    return render(
+        request,
+        "org/role_list.html",
+        {"builtin": builtin, "custom": custom, "show_merchant": request.user.sees_everything},
+    )
+
+
+@login_required
+@permission_required("roles.manage", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def role_create(request):
+    """A custom role of the viewer's merchant."""
+    user = request.user
+    merchants = merchants_of(user) if user.sees_everything else None
+    form = RoleForm(request.POST or None, merchants=merchants)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        merchant = data.get("merchant") or user.merchant
+        try:
+            if merchant is None:
+                raise BusinessError(_("Choose the merchant this role belongs to."), field="merchant")
+            role = services.create_role(
+                user,
+                merchant=merchant,
+                name=data["name"],
+                permissions=data["permissions"],
+                description=data["description"],
+            )
+        except BusinessError as exc:
+            apply_service_errors(form, exc, permission_field="permissions")
+        else:
+            messages.success(request, _("The role %(name)s was created.") % {"name": role.name})
+            return redirect("org:role_list")
+    return render(request, "org/role_form.html", {"form": form, "role": None})
+
+
+@login_required
+@permission_required("roles.manage", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def role_edit(request, pk):
+    """Change a custom role; a built-in role is shown read-only."""
+    user = request.user
+    role = _role_or_404(user, pk)
+    initial = {"name": role.name, "description": role.description, "permissions": role.permissions}
+    form = RoleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_role(
+                user,
+                role,
+                name=data["name"],
+                permissions=data["permissions"],
+                description=data["description"],
+            )
+        except BusinessError as exc:
+            apply_service_errors(form, exc, permission_field="permissions")
+            role.refresh_from_db()
+        else:
+            messages.success(request, _("The role %(name)s was saved.") % {"name": role.name})
+            return redirect("org:role_list")
+    return render(
+        request,
+        "org/role_form.html",
+        {
+            "form": form,
+            "role": role,
+            "permission_table": _permission_table(role.permissions),
+            "holders": role.staff.count(),
+        },
+    )
+
+
+@login_required
+@permission_required("roles.manage", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def role_delete(request, pk):
+    """Confirm, then delete a custom role that nobody holds."""
+    role = _role_or_404(request.user, pk)
+    if request.method == "POST":
+        try:
+            services.delete_role(request.user, role)
+        except BusinessError as exc:
+            messages.error(request, exc.message)
+            return redirect("org:role_edit", pk=role.pk)
+        messages.success(request, _("The role %(name)s was deleted.") % {"name": role.name})
+        return redirect("org:role_list")
+    return render(request, "org/role_confirm_delete.html", {"role": role, "holders": role.staff.count()})
