@@ -101,3 +101,56 @@ def login(client):
         return client
 
     return do_login
+
+
+# ---- browser tests ------------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "test-artifacts")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (Playwright's own browser download does not work here)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not installed: apt-get install -y chromium fonts-wqy-microhei")
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    """A fresh browser page with a tablet-sized window; `page.goto_path("/x/")` opens the live server."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto_path = lambda path: page.goto(live_server.url + path)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    """screenshot("name") saves test-artifacts/name.png and returns its path."""
+
+    def take(name):
+        path = os.path.join(ARTIFACTS, f"{name}.png")
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return take

@@ -1,0 +1,754 @@
+"""Members pages: list and search, export, 360 view, create/edit, reveal, consent, contacts,
+transfer between owners, merge, tags and custom fields.
+
+Views parse, check permissions, call `services`, render. Every member comes through `queries`
+(scoped to the viewer), every option list is limited to the viewer's merchant and scope.
+"""
+
+import math
+from functools import cached_property
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.exceptions import PermissionDenied as Forbidden
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from onecard.core.errors import BusinessError, ValidationFailed
+from onecard.core.errors import PermissionDenied as BusinessForbidden
+from onecard.core.masking import mask_id_number, mask_phone
+from onecard.core.scoping import scope_node_ids
+from onecard.org.choices import NodeKind
+from onecard.org.models import Merchant, OrgNode, Staff
+
+from . import exports, queries, services
+from .choices import FieldType, MemberKind, MemberStatus, Source
+from .forms import ContactForm, CustomFieldForm, MemberForm, TagForm, TransferAllForm, custom_initial
+from .models import CustomField, MemberMerge, Tag
+
+# ---- helpers ---------------------------------------------------------------------------------------------
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most `cap` + 1 rows (a sliced subquery), never the whole table.
+
+    At a million members an exact COUNT(*) costs more than the page itself; past the cap the list
+    shows "100,000+" and the search box is the way in.
+    """
+
+    cap = 100_000
+
+    @cached_property
+    def count(self):
+        # ORDER BY is useless for a count; dropping it lets the database stop at the first cap + 1 rows.
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self):
+        return self.count > self.cap
+
+    @property
+    def count_display(self):
+        return f"{intcomma(self.cap)}+" if self.capped else intcomma(self.count)
+
+    @cached_property
+    def num_pages(self):
+        return max(1, math.ceil(min(self.count, self.cap) / self.per_page))
+
+
+def _require(user, *perms):
+    """403 unless the user holds every permission."""
+    for perm in perms:
+        if not user.has_perm(perm):
+            raise Forbidden(perm)
+
+
+def _member_or_404(user, pk, *, active=False):
+    member = queries.find_member(user, pk)
+    if member is None or (active and member.status != MemberStatus.ACTIVE):
+        raise Http404(_("No such member."))
+    return member
+
+
+def _merchant_for(user):
+    """The merchant whose data the user works on (a superuser without a node works on the first one)."""
+    if user.node_id:
+        return user.node.merchant
+    if user.sees_everything:
+        return Merchant.objects.order_by("id").first()
+    return None
+
+
+def _scoped_nodes(user, merchant=None):
+    """Active org nodes of the user's merchant(s) within the user's scope, in tree order."""
+    nodes = OrgNode.objects.filter(merchant_id__in=queries.merchant_ids_for(user), is_active=True)
+    if merchant is not None:
+        nodes = nodes.filter(merchant=merchant)
+    ids = scope_node_ids(user)
+    if ids is not None:
+        nodes = nodes.filter(id__in=ids)
+    return nodes.order_by("path")
+
+
+def _store_choices(user, merchant, current=None):
+    """Stores a member may belong to: the stores in scope (plus the member's current one)."""
+    condition = Q(pk__in=_scoped_nodes(user, merchant).filter(kind=NodeKind.STORE).values("pk"))
+    if current is not None:
+        condition |= Q(pk=current.pk)
+    return OrgNode.objects.filter(condition).order_by("path")
+
+
+def _staff_in_scope(user, merchant, *, active_only=True, current=None):
+    """Staff of the merchant bound to nodes in the user's scope (plus `current`, e.g. today's owner)."""
+    condition = Q(node__merchant=merchant)
+    ids = scope_node_ids(user)
+    if ids is not None:
+        condition &= Q(node_id__in=ids)
+    if active_only:
+        condition &= Q(is_active=True)
+    if current is not None:
+        condition |= Q(pk=current.pk)
+    return Staff.objects.filter(condition).select_related("node").order_by("node__path", "username")
+
+
+def _tags_for(user):
+    return Tag.objects.filter(merchant_id__in=queries.merchant_ids_for(user)).order_by("name")
+
+
+def _show_business_error(request, error, form=None):
+    """A refusal from a service: field errors next to fields, anything else as a message."""
+    if isinstance(error, ValidationFailed) and form is not None:
+        form.add_service_errors(error.errors)
+    elif isinstance(error, ValidationFailed):
+        details = "; ".join(
+            str(m) for msgs in error.errors.values() for m in (msgs if isinstance(msgs, list) else [msgs])
+        )
+        messages.error(request, f"{error.message} {details}".strip())
+    else:
+        messages.error(request, str(error.message))
+
+
+def _filter_query(params):
+    """The list's filters as a query string, without the page number."""
+    query = params.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+# ---- list, export ------------------------------------------------------------------------------------------
+
+
+@login_required
+def member_list(request):
+    """Search box, filters, one page of members and bulk transfer of the ticked rows."""
+    user = request.user
+    _require(user, "members.view")
+    params = request.GET
+    members = (
+        queries.filter_members(user, params).select_related("home_store", "owner").prefetch_related("tags")
+    )
+    paginator = CappedPaginator(members, settings.ONECARD_PAGE_SIZE)
+    page = paginator.get_page(params.get("page"))
+    rows = list(page.object_list)
+    for member in rows:
+        member.masked_phone = mask_phone(member.phone)
+    page.object_list = rows
+    merchant = _merchant_for(user)
+    owners = _staff_in_scope(user, merchant, active_only=False) if merchant else Staff.objects.none()
+    can_transfer = user.has_perm("members.transfer")
+    return render(
+        request,
+        "members/member_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "params": params,
+            "query": _filter_query(params),
+            "stores": _scoped_nodes(user),
+            "tags": _tags_for(user),
+            "owners": owners,
+            "active_owners": [s for s in owners if s.is_active] if can_transfer else [],
+            "sources": Source.choices,
+            "kinds": MemberKind.choices,
+            "can_transfer": can_transfer,
+        },
+    )
+
+
+@login_required
+def member_export(request):
+    """The filtered list as .xlsx with phone and ID numbers masked; every export is audited (M7)."""
+    user = request.user
+    _require(user, "members.view", "members.export")
+    members = queries.filter_members(user, request.GET)
+    content, count = exports.build_members_xlsx(members, merchant_ids=queries.merchant_ids_for(user))
+    services.record_export(user, count, filters=_filter_query(request.GET))
+    response = HttpResponse(content, content_type=exports.XLSX_CONTENT_TYPE)
+    filename = f"members-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# ---- 360 view ----------------------------------------------------------------------------------------------
+
+# Sections of the member page that later parts of OneCard fill. An app replaces an entry's "template"
+# (rendered with the page's context, `member` included) when it has something to show.
+MEMBER_SECTIONS = [
+    {
+        "key": "cards",
+        "title": gettext_lazy("会员卡 Cards"),
+        "empty": gettext_lazy("No cards yet."),
+        "template": "",
+    },
+    {
+        "key": "transactions",
+        "title": gettext_lazy("交易 Transactions"),
+        "empty": gettext_lazy("No transactions yet."),
+        "template": "",
+    },
+    {
+        "key": "coupons",
+        "title": gettext_lazy("优惠券 Coupons"),
+        "empty": gettext_lazy("No coupons yet."),
+        "template": "",
+    },
+    {
+        "key": "tickets",
+        "title": gettext_lazy("工单 Tickets"),
+        "empty": gettext_lazy("No tickets yet."),
+        "template": "",
+    },
+]
+
+
+def member_sections(request, member):
+    """The sections shown on a member's page, in order."""
+    return [dict(section) for section in MEMBER_SECTIONS]
+
+
+def _custom_field_rows(member):
+    rows = []
+    for definition in CustomField.objects.filter(merchant_id=member.merchant_id):
+        value = (member.custom_fields or {}).get(definition.key)
+        if definition.field_type == FieldType.BOOLEAN and value is not None:
+            value = _("Yes") if value else _("No")
+        rows.append({"label": definition.label, "value": "" if value is None else value})
+    return rows
+
+
+@login_required
+def member_detail(request, pk):
+    """The member 360: identity, profile, consent, contacts, history, and the sections other apps fill."""
+    user = request.user
+    _require(user, "members.view")
+    member = _member_or_404(user, pk)
+    merges = MemberMerge.objects.filter(Q(survivor=member) | Q(merged=member)).select_related(
+        "survivor", "merged", "actor"
+    )
+    return render(
+        request,
+        "members/member_detail.html",
+        {
+            "member": member,
+            "masked_phone": mask_phone(member.phone),
+            "masked_id_number": mask_id_number(member.id_number),
+            "can_reveal": user.has_perm("members.reveal_pii"),
+            "can_change": user.has_perm("members.change") and member.status == MemberStatus.ACTIVE,
+            "is_merged": member.status == MemberStatus.MERGED,
+            "referrer_visible": member.referrer_id
+            and queries.visible_members(user, include_merged=True).filter(pk=member.referrer_id).exists(),
+            "custom_field_rows": _custom_field_rows(member),
+            "tags": member.tags.all(),
+            "contacts": member.contacts.all(),
+            "consent_history": member.consent_history.select_related("actor")[:20],
+            "owner_changes": member.owner_changes.select_related("from_owner", "to_owner", "actor")[:50],
+            "merges": merges[:20],
+            "member_sections": member_sections(request, member),
+        },
+    )
+
+
+@login_required
+@require_POST
+def member_reveal(request, pk, field):
+    """htmx: the full phone or ID number in place of the masked one; audited by the service."""
+    user = request.user
+    _require(user, "members.view", "members.reveal_pii")
+    if field not in services.REVEALABLE:
+        raise Http404(_("Only phone and ID number can be revealed."))
+    member = _member_or_404(user, pk)
+    try:
+        value = services.reveal(user, member, field)
+    except BusinessForbidden as exc:
+        raise Forbidden(str(exc.message)) from exc
+    return HttpResponse(
+        format_html('<span id="{}-value" class="masked revealed">{}</span>', field, value or "—")
+    )
+
+
+@login_required
+@require_POST
+def member_consent(request, pk):
+    """Grant or withdraw marketing consent (M8); the time and source are recorded."""
+    user = request.user
+    _require(user, "members.view", "members.change")
+    member = _member_or_404(user, pk, active=True)
+    granted = request.POST.get("granted") in {"1", "true", "yes", "on"}
+    source = (request.POST.get("source") or "").strip() or _("staff: %(name)s") % {
+        "name": user.get_username()
+    }
+    try:
+        services.set_consent(user, member, granted, source=source[:40])
+    except BusinessError as exc:
+        _show_business_error(request, exc)
+    else:
+        messages.success(
+            request, _("Marketing consent granted.") if granted else _("Marketing consent withdrawn.")
+        )
+    return redirect("members:detail", pk=member.pk)
+
+
+# ---- create, edit ------------------------------------------------------------------------------------------
+
+
+def _member_form(user, merchant, member=None, data=None):
+    initial = None
+    if member is not None:
+        initial = {
+            "kind": member.kind,
+            "name": member.name,
+            "gender": member.gender,
+            "birthday": member.birthday.isoformat() if member.birthday else "",
+            "address": member.address,
+            "email": member.email,
+            "notes": member.notes,
+            "home_store": member.home_store_id,
+            "owner": member.owner_id,
+            "source": member.source,
+            "source_detail": member.source_detail,
+            "tags": [t.pk for t in member.tags.all()],
+        }
+    else:
+        initial = {"home_store": user.node_id, "owner": user.pk}
+    form = MemberForm(
+        data,
+        initial=initial,
+        merchant=merchant,
+        stores=_store_choices(user, merchant, current=member.home_store if member else None),
+        owners=_staff_in_scope(user, merchant, current=member.owner if member and member.owner_id else None),
+        member=member,
+    )
+    if member is not None and data is None:
+        form.initial.update(custom_initial(member, form.definitions))
+    return form
+
+
+def _duplicate_link(exc):
+    existing = exc.extra.get("existing_member") or {}
+    if not existing.get("url"):
+        return None
+    return {"url": existing["url"], "member_no": existing.get("member_no", ""), "message": str(exc.message)}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_create(request):
+    """Register a member; a known phone number links to the member who has it."""
+    user = request.user
+    _require(user, "members.view", "members.add")
+    merchant = _merchant_for(user)
+    if merchant is None:
+        raise Forbidden("no merchant")
+    duplicate = None
+    if request.method == "POST":
+        form = _member_form(user, merchant, data=request.POST)
+        if form.is_valid():
+            try:
+                member = services.create_member(user, merchant, form.service_data(), consent_source="staff")
+            except BusinessError as exc:
+                if exc.code == "duplicate_phone":
+                    duplicate = _duplicate_link(exc)
+                    form.add_error("phone", str(exc.message))
+                else:
+                    _show_business_error(request, exc, form)
+            else:
+                messages.success(request, _("Member %(no)s was registered.") % {"no": member.member_no})
+                return redirect("members:detail", pk=member.pk)
+    else:
+        form = _member_form(user, merchant)
+    return render(request, "members/member_form.html", {"form": form, "duplicate": duplicate, "member": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_edit(request, pk):
+    """Change a member; the service audits only what changed."""
+    user = request.user
+    _require(user, "members.view", "members.change")
+    member = _member_or_404(user, pk, active=True)
+    duplicate = None
+    if request.method == "POST":
+        form = _member_form(user, member.merchant, member=member, data=request.POST)
+        if form.is_valid():
+            try:
+                services.update_member(user, member, form.service_data())
+            except BusinessError as exc:
+                if exc.code == "duplicate_phone":
+                    duplicate = _duplicate_link(exc)
+                    form.add_error("phone", str(exc.message))
+                else:
+                    _show_business_error(request, exc, form)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("members:detail", pk=member.pk)
+    else:
+        form = _member_form(user, member.merchant, member=member)
+    return render(
+        request, "members/member_form.html", {"form": form, "duplicate": duplicate, "member": member}
+    )
+
+
+# ---- contacts ----------------------------------------------------------------------------------------------
+
+
+def _contact_or_404(member, contact_pk):
+    contact = member.contacts.filter(pk=contact_pk).first()
+    if contact is None:
+        raise Http404(_("No such contact."))
+    contact.member = member
+    return contact
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_create(request, pk):
+    user = request.user
+    _require(user, "members.view", "members.change")
+    member = _member_or_404(user, pk, active=True)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_contact(user, member, form.cleaned_data)
+        except BusinessError as exc:
+            _show_business_error(request, exc, form)
+        else:
+            messages.success(request, _("Contact added."))
+            return redirect(reverse("members:detail", args=[member.pk]) + "#contacts")
+    return render(request, "members/contact_form.html", {"form": form, "member": member, "contact": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, pk, contact_pk):
+    user = request.user
+    _require(user, "members.view", "members.change")
+    member = _member_or_404(user, pk, active=True)
+    contact = _contact_or_404(member, contact_pk)
+    initial = {k: getattr(contact, k) for k in ("name", "title", "phone", "email", "is_primary", "notes")}
+    form = ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_contact(user, contact, form.cleaned_data)
+        except BusinessError as exc:
+            _show_business_error(request, exc, form)
+        else:
+            messages.success(request, _("Contact saved."))
+            return redirect(reverse("members:detail", args=[member.pk]) + "#contacts")
+    return render(request, "members/contact_form.html", {"form": form, "member": member, "contact": contact})
+
+
+@login_required
+@require_POST
+def contact_delete(request, pk, contact_pk):
+    user = request.user
+    _require(user, "members.view", "members.change")
+    member = _member_or_404(user, pk, active=True)
+    contact = _contact_or_404(member, contact_pk)
+    try:
+        services.delete_contact(user, contact)
+    except BusinessError as exc:
+        _show_business_error(request, exc)
+    else:
+        messages.success(request, _("Contact deleted."))
+    return redirect(reverse("members:detail", args=[member.pk]) + "#contacts")
+
+
+# ---- transfer (M4) -----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_transfer(request):
+    """Hand ticked members to another owner, or every member of a leaving staff member (离职继承)."""
+    user = request.user
+    _require(user, "members.view", "members.transfer")
+    merchant = _merchant_for(user)
+    if merchant is None:
+        raise Forbidden("no merchant")
+    to_owners = _staff_in_scope(user, merchant)
+    all_form = TransferAllForm(
+        from_owners=_staff_in_scope(user, merchant, active_only=False), to_owners=to_owners
+    )
+    selected = []
+    ids = [i for i in request.POST.getlist("ids") or request.GET.getlist("ids") if str(i).isdigit()]
+    if ids:
+        selected = list(
+            queries.visible_members(user)
+            .filter(pk__in=ids)
+            .select_related("home_store", "owner", "merchant")
+            .order_by("id")
+        )
+    if request.method == "POST" and request.POST.get("mode") == "all":
+        all_form = TransferAllForm(
+            request.POST,
+            from_owners=_staff_in_scope(user, merchant, active_only=False),
+            to_owners=to_owners,
+        )
+        if all_form.is_valid() and _transfer_all(request, all_form):
+            return redirect("members:transfer")
+    elif request.method == "POST":
+        raw_owner = request.POST.get("to_owner", "")
+        to_owner = to_owners.filter(pk=raw_owner).first() if raw_owner.isdigit() else None
+        if not selected:
+            messages.error(request, _("Tick at least one member."))
+        elif len(selected) != len(set(ids)):
+            messages.error(request, _("Some of the ticked members are not in your part of the organisation."))
+        elif to_owner is None:
+            messages.error(request, _("Choose the new owner."))
+        else:
+            try:
+                moved = services.transfer_members(
+                    user, selected, to_owner, reason=request.POST.get("reason", "").strip()
+                )
+            except BusinessError as exc:
+                _show_business_error(request, exc)
+            else:
+                messages.success(request, _("%(n)s members moved to %(b)s.") % {"n": moved, "b": to_owner})
+                back = request.POST.get("next") or ""
+                return redirect(back if back.startswith("/members/") else reverse("members:list"))
+    for member in selected:
+        member.masked_phone = mask_phone(member.phone)
+    return render(
+        request,
+        "members/member_transfer.html",
+        {"selected": selected, "to_owners": to_owners, "all_form": all_form, "post": request.POST},
+    )
+
+
+def _transfer_all(request, form):
+    """Run a 离职继承 hand-over from a valid form; True when it went through."""
+    data = form.cleaned_data
+    if data["from_owner"] == data["to_owner"]:
+        form.add_error("to_owner", _("Choose a different staff member."))
+        return False
+    try:
+        moved = services.transfer_all_from(
+            request.user, data["from_owner"], data["to_owner"], reason=data["reason"]
+        )
+    except BusinessError as exc:
+        _show_business_error(request, exc, form)
+        return False
+    messages.success(
+        request,
+        _("%(n)s members moved from %(a)s to %(b)s.")
+        % {"n": moved, "a": data["from_owner"], "b": data["to_owner"]},
+    )
+    return True
+
+
+# ---- merge -------------------------------------------------------------------------------------------------
+
+_MERGE_ROWS = (
+    ("member_no", gettext_lazy("Member no.")),
+    ("name", gettext_lazy("Name")),
+    ("kind", gettext_lazy("Type")),
+    ("phone", gettext_lazy("Phone")),
+    ("id_number", gettext_lazy("ID number")),
+    ("gender", gettext_lazy("Gender")),
+    ("birthday", gettext_lazy("Birthday")),
+    ("email", gettext_lazy("E-mail")),
+    ("address", gettext_lazy("Address")),
+    ("home_store", gettext_lazy("Home store")),
+    ("owner", gettext_lazy("Owner")),
+    ("source", gettext_lazy("Source")),
+    ("marketing_consent", gettext_lazy("Marketing consent")),
+    ("created_at", gettext_lazy("Joined")),
+)
+
+
+def _merge_value(member, field):
+    if field == "phone":
+        return mask_phone(member.phone)
+    if field == "id_number":
+        return mask_id_number(member.id_number)
+    if field in ("kind", "gender", "source"):
+        return getattr(member, f"get_{field}_display")()
+    if field == "marketing_consent":
+        return _("Yes") if member.marketing_consent else _("No")
+    if field == "created_at":
+        return timezone.localtime(member.created_at).strftime("%Y-%m-%d")
+    value = getattr(member, field)
+    return "" if value is None else value
+
+
+def _merge_pick(user, text):
+    """(chosen member or None, candidates) for what was typed in one search box of the merge page."""
+    text = (text or "").strip()
+    if not text:
+        return None, []
+    if text.startswith("#") and text[1:].isdigit():
+        member = queries.visible_members(user).filter(pk=text[1:]).first()
+        return member, []
+    found = list(
+        queries.visible_members(user)
+        .filter(queries.search_condition(text))
+        .select_related("home_store", "owner")
+        .order_by("-id")[:10]
+    )
+    if len(found) == 1:
+        return found[0], []
+    for member in found:
+        member.masked_phone = mask_phone(member.phone)
+    return None, found
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_merge(request):
+    """Pick two records of one person, compare them side by side, choose the survivor, merge."""
+    user = request.user
+    _require(user, "members.view", "members.merge")
+    if request.method == "POST":
+        a = queries.visible_members(user).filter(pk=request.POST.get("a") or 0).first()
+        b = queries.visible_members(user).filter(pk=request.POST.get("b") or 0).first()
+        survivor_pk = request.POST.get("survivor")
+        if a is None or b is None:
+            messages.error(request, _("Both members must be active members you can see."))
+        elif survivor_pk not in (str(a.pk), str(b.pk)):
+            messages.error(request, _("Choose which record survives."))
+        else:
+            survivor, merged = (a, b) if survivor_pk == str(a.pk) else (b, a)
+            try:
+                services.merge_members(user, survivor, merged)
+            except BusinessError as exc:
+                _show_business_error(request, exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(merged)s was merged into %(survivor)s.") % {"merged": merged, "survivor": survivor},
+                )
+                return redirect("members:detail", pk=survivor.pk)
+        return redirect(
+            f"{reverse('members:merge')}?"
+            + urlencode({"a": f"#{a.pk}" if a else "", "b": f"#{b.pk}" if b else ""})
+        )
+    a, a_candidates = _merge_pick(user, request.GET.get("a"))
+    b, b_candidates = _merge_pick(user, request.GET.get("b"))
+    rows = []
+    if a is not None and b is not None:
+        rows = [(label, _merge_value(a, f), _merge_value(b, f)) for f, label in _MERGE_ROWS]
+    return render(
+        request,
+        "members/member_merge.html",
+        {
+            "a": a,
+            "b": b,
+            "a_candidates": a_candidates,
+            "b_candidates": b_candidates,
+            "candidate_lists": [
+                (_("First member"), a_candidates, "a", "b", f"#{b.pk}" if b else request.GET.get("b", "")),
+                (_("Second member"), b_candidates, "b", "a", f"#{a.pk}" if a else request.GET.get("a", "")),
+            ],
+            "rows": rows,
+            "same": a is not None and b is not None and a.pk == b.pk,
+            "params": request.GET,
+        },
+    )
+
+
+# ---- tags and custom fields --------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tag_list(request):
+    """The merchant's tags with how many members carry each; create and delete."""
+    user = request.user
+    _require(user, "members.manage_fields")
+    merchant = _merchant_for(user)
+    if merchant is None:
+        raise Forbidden("no merchant")
+    form = TagForm()
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "delete":
+                tag = Tag.objects.filter(merchant=merchant, pk=request.POST.get("tag") or 0).first()
+                if tag is None:
+                    raise Http404(_("No such tag."))
+                services.delete_tag(user, tag)
+                messages.success(request, _("Tag %(name)s deleted.") % {"name": tag.name})
+                return redirect("members:tags")
+            form = TagForm(request.POST)
+            if form.is_valid():
+                tag = services.create_tag(
+                    user, merchant, form.cleaned_data["name"], form.cleaned_data["color"]
+                )
+                messages.success(request, _("Tag %(name)s created.") % {"name": tag.name})
+                return redirect("members:tags")
+        except BusinessError as exc:
+            _show_business_error(request, exc, form)
+    tags = Tag.objects.filter(merchant=merchant).annotate(n=Count("members")).order_by("name")
+    return render(request, "members/tag_list.html", {"tags": tags, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def custom_field_list(request):
+    """The merchant's custom member fields; create and delete."""
+    user = request.user
+    _require(user, "members.manage_fields")
+    merchant = _merchant_for(user)
+    if merchant is None:
+        raise Forbidden("no merchant")
+    form = CustomFieldForm()
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "delete":
+                field = CustomField.objects.filter(
+                    merchant=merchant, pk=request.POST.get("field") or 0
+                ).first()
+                if field is None:
+                    raise Http404(_("No such field."))
+                services.delete_custom_field(user, field)
+                messages.success(request, _("Field %(label)s deleted.") % {"label": field.label})
+                return redirect("members:fields")
+            form = CustomFieldForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                field = services.define_custom_field(
+                    user,
+                    merchant,
+                    key=data["key"] or "",
+                    label=data["label"] or "",
+                    field_type=data["field_type"],
+                    choices=[c for c in (data["choices"] or "").splitlines()],
+                    required=data["required"],
+                    position=data["position"] or 0,
+                )
+                messages.success(request, _("Field %(label)s created.") % {"label": field.label})
+                return redirect("members:fields")
+        except BusinessError as exc:
+            _show_business_error(request, exc, form)
+    fields = CustomField.objects.filter(merchant=merchant)
+    return render(request, "members/field_list.html", {"fields": fields, "form": form})
