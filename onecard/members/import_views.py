@@ -1,0 +1,184 @@
+"""Member import pages (M7): upload, map columns, check (dry run), confirm, progress, downloads.
+
+Views parse, check the permission `members.import`, call `importing`, render. A job is only reachable by
+staff whose scope contains the node it was uploaded at.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from onecard.core.errors import BusinessError
+from onecard.core.scoping import scope
+
+from . import importing
+from .choices import ImportStatus
+from .models import ImportJob
+from .queries import merchant_ids_for
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ERRORS_SHOWN = 200
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy(
+            "An .xlsx or .csv file (UTF-8 or GBK) with the column names in the first row, up to 200,000 rows."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+    default_store = forms.ModelChoiceField(
+        label=gettext_lazy("Default store"),
+        queryset=None,
+        required=False,
+        empty_label=gettext_lazy("— none: the file names the store —"),
+        help_text=gettext_lazy("For rows that name no store, or when the file has no store column."),
+    )
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["default_store"].queryset = stores
+        if len(stores) == 1:
+            self.fields["default_store"].initial = stores.first().pk
+
+
+def _job_or_404(user, pk):
+    jobs = ImportJob.objects.filter(merchant_id__in=merchant_ids_for(user)).select_related(
+        "merchant", "node", "created_by"
+    )
+    job = scope(jobs, user, "node").filter(pk=pk).first()
+    if job is None:
+        raise Http404(_("No such import."))
+    return job
+
+
+def _xlsx_response(content, filename):
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@permission_required("members.import", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def import_start(request):
+    """Upload form (file, default store) and the recent imports the user may see."""
+    user = request.user
+    stores = importing.stores_for(user)
+    form = UploadForm(request.POST or None, request.FILES or None, stores=stores)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = importing.create_import_job(
+                user, form.cleaned_data["file"], default_store=form.cleaned_data["default_store"]
+            )
+        except BusinessError as exc:
+            form.add_error("default_store" if exc.field == "default_store" else "file", str(exc.message))
+        else:
+            return redirect("members:import_detail", pk=job.pk)
+    return render(request, "members/import_start.html", {"form": form, "jobs": importing.recent_jobs(user)})
+
+
+def _mapping_rows(job, choices):
+    columns = (job.mapping or {}).get("columns") or []
+    try:
+        preview = importing.preview_rows(job)
+    except BusinessError:
+        preview = []
+    rows = []
+    for index, header in enumerate(job.headers):
+        rows.append(
+            {
+                "index": index,
+                "header": header,
+                "target": columns[index] if index < len(columns) else "",
+                "samples": [row[index] for row in preview if row[index]],
+            }
+        )
+    return rows
+
+
+@login_required
+@permission_required("members.import", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def import_detail(request, pk):
+    """Mapping, the check (dry run) and its error report, the confirm button and the progress."""
+    user = request.user
+    job = _job_or_404(user, pk)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "check":
+                store_id = request.POST.get("default_store") or None
+                store = (
+                    importing.stores_for(user, job.merchant).filter(pk=store_id).first() if store_id else None
+                )
+                if store_id and store is None:
+                    raise BusinessError(_("You can only import members into your own stores."))
+                columns = [request.POST.get(f"col_{i}", "") for i in range(len(job.headers))]
+                importing.set_mapping(user, job, columns, default_store=store)
+                importing.check_import(user, job)
+            elif action == "confirm":
+                importing.start_import(user, job)
+            else:
+                raise BusinessError(_("Unknown action."))
+        except BusinessError as exc:
+            messages.error(request, str(exc.message))
+        return redirect("members:import_detail", pk=job.pk)
+
+    choices = importing.target_choices(job.merchant)
+    errors = job.errors or []
+    return render(
+        request,
+        "members/import_detail.html",
+        {
+            "job": job,
+            "choices": choices,
+            "mapping_rows": _mapping_rows(job, choices)
+            if job.status in (ImportStatus.UPLOADED, ImportStatus.VALIDATED, ImportStatus.FAILED)
+            else [],
+            "stores": importing.stores_for(user, job.merchant),
+            "default_store": importing.default_store_of(job),
+            "errors_shown": errors[:ERRORS_SHOWN],
+            "errors_hidden": max(0, len(errors) - ERRORS_SHOWN),
+            "earlier": list(importing.earlier_imports_of_same_file(job)[:3]),
+            "checked": job.status != ImportStatus.UPLOADED,
+            "progress": importing.progress_of(job),
+        },
+    )
+
+
+@login_required
+@permission_required("members.import", raise_exception=True)
+@require_GET
+def import_progress(request, pk):
+    """The progress bar (htmx polls it every second while the import runs), then the result."""
+    job = _job_or_404(request.user, pk)
+    return render(
+        request, "members/import_progress.html", {"job": job, "progress": importing.progress_of(job)}
+    )
+
+
+@login_required
+@permission_required("members.import", raise_exception=True)
+@require_GET
+def import_error_report(request, pk):
+    """The rows with errors as .xlsx: their original values, the row number and what is wrong."""
+    job = _job_or_404(request.user, pk)
+    if job.status == ImportStatus.UPLOADED:
+        raise Http404(_("Check the file first."))
+    return _xlsx_response(importing.error_report_xlsx(job), f"import-{job.pk}-errors.xlsx")
+
+
+@login_required
+@permission_required("members.import", raise_exception=True)
+@require_GET
+def import_template(request):
+    """An empty import file with the Chinese column names and one example row."""
+    user = request.user
+    return _xlsx_response(importing.template_xlsx(user, user.merchant), "member-import-template.xlsx")
