@@ -1,6 +1,32 @@
 """API routes of core, org and members; later apps register theirs on the same router."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from onecard.members import api as members_api
+from onecard.org import api as org_api
+
+from . import api_views
+
 router = DefaultRouter()
-urlpatterns = router.urls
+router.include_root_view = False
+router.include_format_suffixes = False
+router.register("members", members_api.MemberViewSet, basename="member")
+router.register("tags", members_api.TagViewSet, basename="tag")
+router.register("custom-fields", members_api.CustomFieldViewSet, basename="custom-field")
+router.register("org-nodes", org_api.OrgNodeViewSet, basename="org-node")
+router.register("staff", org_api.StaffViewSet, basename="staff")
+router.register("roles", org_api.RoleViewSet, basename="role")
+
+contact_list = members_api.ContactViewSet.as_view({"get": "list", "post": "create"})
+contact_detail = members_api.ContactViewSet.as_view(
+    {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+)
+
+urlpatterns = [
+    path("auth/token/", api_views.TokenView.as_view(), name="api-token"),
+    path("me/", api_views.MeView.as_view(), name="api-me"),
+    path("members/<int:member_pk>/contacts/", contact_list, name="member-contact-list"),
+    path("members/<int:member_pk>/contacts/<int:pk>/", contact_detail, name="member-contact-detail"),
+    *router.urls,
+]

@@ -1,6 +1,7 @@
 """RFC 9457 problem+json for every API error, with a stable `code` and a `detail` in the request's language."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import IntegrityError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -63,6 +64,14 @@ def problem_exception_handler(exc, context):
         return problem_response(exc.status, exc.code, exc.message, errors=errors, instance=instance)
     if isinstance(exc, BusinessError):
         return problem_response(exc.status, exc.code, exc.message, extra=exc.extra or None, instance=instance)
+    if isinstance(exc, IntegrityError):
+        # A unique rule that a service's own check missed (two requests racing): the caller may retry.
+        return problem_response(
+            status.HTTP_409_CONFLICT,
+            "conflict",
+            _("The request conflicts with existing data."),
+            instance=instance,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -295,3 +295,21 @@ def set_staff_password(actor, staff, new_password):
     staff.save(update_fields=["password"])
     audit.record(actor, "update", staff, node=staff.node, after={"password": "changed"})
     return staff
+
+
+@transaction.atomic
+def issue_api_token(staff):
+    """The staff's API token (one per person, created on first use); each issue is audited as a log-in."""
+    from rest_framework.authtoken.models import Token
+
+    token, _created = Token.objects.get_or_create(user=staff)
+    audit.record(staff, "login", staff, node=staff.node, note="api token")
+    return token.key
+
+
+@transaction.atomic
+def revoke_api_token(staff):
+    """Log out of the API: the token stops working at once."""
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.filter(user=staff).delete()

@@ -1,0 +1,52 @@
+"""Base viewset of the API and the schema inspector that documents the problem+json answers."""
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.viewsets import GenericViewSet
+
+from .api import HasPermissionCode, problem
+from .problems import PROBLEM_CONTENT_TYPE
+
+_DEFAULT_PROBLEMS = {
+    "400": "validation_error or another business refusal",
+    "401": "not_authenticated / authentication_failed",
+    "403": "permission_denied",
+    "404": "not_found (also for records outside the caller's data scope)",
+}
+
+
+class ProblemAutoSchema(AutoSchema):
+    """Adds the problem+json answers every endpoint can give (400 on writes, 401, 403, 404 on details)."""
+
+    def _problem_codes(self):
+        codes = ["401", "403"]
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes.append("400")
+        if "{" in self.path:
+            codes.append("404")
+        return codes
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code in self._problem_codes():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    problem(_DEFAULT_PROBLEMS[code]), code, media_types=[PROBLEM_CONTENT_TYPE]
+                )
+        for code, entry in responses.items():
+            if code >= "400" and "content" in entry:
+                entry["content"] = {
+                    PROBLEM_CONTENT_TYPE: next(iter(entry["content"].values())),
+                }
+        return responses
+
+
+class ApiViewSet(GenericViewSet):
+    """Base of OneCard's viewsets: authenticated, permission codes, numeric ids, problem answers in the schema."""
+
+    permission_classes = [IsAuthenticated, HasPermissionCode]
+    parser_classes = [JSONParser]
+    schema = ProblemAutoSchema()
+    lookup_value_regex = r"\d+"
+    required_permissions: dict = {}

@@ -1,0 +1,578 @@
+"""API of members: list and search, register, change, reveal, consent, merge, transfer; contacts, tags, fields.
+
+Phone and ID numbers are answered masked only (`phone_masked`, `id_number_masked`); `phone` and `id_number`
+are write-only. The full value comes from POST /members/{id}/reveal/, which is audited.
+"""
+
+from django.db import IntegrityError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from onecard.core.api import CappedCountPagination, IdField, acting_merchant, problem
+from onecard.core.api_base import ApiViewSet
+from onecard.core.errors import ValidationFailed
+from onecard.core.masking import mask_id_number, mask_phone
+from onecard.core.validators import InvalidValue, normalize_phone
+from onecard.org.models import OrgNode, Staff
+
+from . import services
+from .choices import FieldType, Gender, MemberKind, Source
+from .models import Contact, CustomField, Member, Tag
+from .queries import filter_members, find_member, merchant_ids_for, visible_members
+
+# ---- serializers --------------------------------------------------------------------------------------
+
+
+class TagSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "color"]
+        read_only_fields = ["id"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """A member as the API answers it; personal numbers only masked."""
+
+    id = IdField(read_only=True)
+    phone_masked = serializers.SerializerMethodField(help_text="e.g. 138****5678; full value via reveal.")
+    id_number_masked = serializers.SerializerMethodField(help_text="e.g. 1101**********1234.")
+    tags = TagSerializer(many=True, read_only=True)
+    home_store = IdField(source="home_store_id", read_only=True)
+    home_store_name = serializers.CharField(source="home_store.name", read_only=True)
+    owner = IdField(source="owner_id", read_only=True, allow_null=True)
+    owner_name = serializers.SerializerMethodField()
+    referrer = IdField(source="referrer_id", read_only=True, allow_null=True)
+    merged_into = IdField(source="merged_into_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "member_no",
+            "kind",
+            "name",
+            "phone_masked",
+            "id_number_masked",
+            "gender",
+            "birthday",
+            "address",
+            "email",
+            "notes",
+            "tags",
+            "custom_fields",
+            "home_store",
+            "home_store_name",
+            "owner",
+            "owner_name",
+            "source",
+            "source_detail",
+            "referrer",
+            "marketing_consent",
+            "consent_at",
+            "consent_source",
+            "status",
+            "merged_into",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_phone_masked(self, member) -> str:
+        return mask_phone(member.phone)
+
+    def get_id_number_masked(self, member) -> str:
+        return mask_id_number(member.id_number)
+
+    def get_owner_name(self, member) -> str | None:
+        return str(member.owner) if member.owner_id else None
+
+
+def _text(max_length=None, **kwargs):
+    return serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=max_length, **kwargs
+    )
+
+
+class MemberWriteSerializer(serializers.Serializer):
+    """Fields a client may set; the service checks their content (phone format, ID check digit, scope...)."""
+
+    kind = serializers.ChoiceField(choices=MemberKind.choices, required=False)
+    name = _text(100)
+    phone = _text(40, help_text="Mainland mobile or +E.164; optional for a company.")
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    birthday = _text(20, help_text="YYYY-MM-DD")
+    address = _text(200)
+    id_number = _text(18, help_text="18-character resident ID number.")
+    email = _text(254)
+    notes = _text(5000)
+    home_store = IdField(required=False, help_text="Defaults to your own org node.")
+    owner = IdField(required=False, allow_null=True, help_text="Staff id of the owner (负责人).")
+    referrer = IdField(required=False, allow_null=True, help_text="Member id of the referrer.")
+    tags = serializers.ListField(child=IdField(), required=False, help_text="Tag ids; replaces all tags.")
+    custom_fields = serializers.DictField(required=False, help_text="{key: value} of the custom fields.")
+    source = serializers.ChoiceField(choices=Source.choices, required=False)
+    source_detail = _text(100)
+    marketing_consent = serializers.BooleanField(required=False)
+    consent_source = _text(40, help_text="Where consent was given (recorded with the consent).")
+
+
+class MemberCreateSerializer(MemberWriteSerializer):
+    name = serializers.CharField(max_length=100)
+    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+
+
+class RevealRequestSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=["phone", "id_number"])
+
+
+class RevealSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    value = serializers.CharField()
+
+
+class ConsentRequestSerializer(serializers.Serializer):
+    granted = serializers.BooleanField()
+    source = serializers.CharField(max_length=40, help_text="How consent was given or withdrawn.")
+
+
+class MergeRequestSerializer(serializers.Serializer):
+    survivor = IdField(help_text="The record that stays.")
+    merged = IdField(help_text="The record that is combined into the survivor and marked merged.")
+
+
+class MergeSerializer(serializers.Serializer):
+    survivor = MemberSerializer()
+    merged = serializers.CharField(help_text="Id of the merged record.")
+
+
+class TransferRequestSerializer(serializers.Serializer):
+    members = serializers.ListField(
+        child=IdField(), required=False, max_length=10_000, help_text="Member ids (or use from_owner)."
+    )
+    from_owner = IdField(required=False, help_text="Hand over every member of this staff (离职继承).")
+    to_owner = IdField(allow_null=True, help_text="Staff id of the new owner; null leaves them unowned.")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if ("members" in attrs) == ("from_owner" in attrs):
+            raise serializers.ValidationError(
+                {"members": [_("Give either members or from_owner, not both.")]}
+            )
+        return attrs
+
+
+class TransferSerializer(serializers.Serializer):
+    moved = serializers.IntegerField(help_text="How many members changed owner.")
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+    member = IdField(source="member_id", read_only=True)
+    phone_masked = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contact
+        fields = ["id", "member", "name", "title", "phone_masked", "email", "is_primary", "notes"]
+        read_only_fields = fields
+
+    def get_phone_masked(self, contact) -> str:
+        return mask_phone(contact.phone)
+
+
+class ContactWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60, required=False)
+    title = _text(60)
+    phone = _text(40)
+    email = _text(254)
+    is_primary = serializers.BooleanField(required=False)
+    notes = _text(200)
+
+
+class ContactCreateSerializer(ContactWriteSerializer):
+    name = serializers.CharField(max_length=60)
+
+
+class TagCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=30)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, default="#3b82f6")
+    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+
+
+class CustomFieldSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+
+    class Meta:
+        model = CustomField
+        fields = ["id", "key", "label", "field_type", "choices", "required", "position"]
+        read_only_fields = fields
+
+
+class CustomFieldCreateSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=40)
+    label = serializers.CharField(max_length=40)
+    field_type = serializers.ChoiceField(choices=FieldType.choices, default=FieldType.TEXT)
+    choices = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    required = serializers.BooleanField(required=False, default=False)
+    position = serializers.IntegerField(required=False, default=0, min_value=0, max_value=32767)
+    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+
+
+# ---- helpers ------------------------------------------------------------------------------------------
+
+
+def _member_or_404(user, pk):
+    member = find_member(user, pk)
+    if member is None:
+        raise Http404
+    return member
+
+
+def _member_for_output(user, pk):
+    return (
+        visible_members(user, include_merged=True)
+        .select_related("home_store", "owner")
+        .prefetch_related("tags")
+        .get(pk=pk)
+    )
+
+
+def _guard_phone_race(merchant, phone, call):
+    """Run a service call; a duplicate phone that slipped past its check (a race) still answers duplicate_phone."""
+    try:
+        return call()
+    except IntegrityError:
+        existing = None
+        try:
+            existing = services.phone_conflict(merchant, normalize_phone(phone)) if phone else None
+        except InvalidValue:
+            existing = None
+        if existing is not None:
+            raise services.duplicate_phone_error(existing) from None
+        raise
+
+
+def _staff_of_merchants(user, pk, field):
+    if pk is None:
+        return None
+    staff = (
+        Staff.objects.filter(pk=pk, node__merchant_id__in=merchant_ids_for(user))
+        .select_related("node")
+        .first()
+    )
+    if staff is None:
+        raise ValidationFailed({field: [_("Unknown staff.")]})
+    return staff
+
+
+MEMBER_FILTERS = [
+    OpenApiParameter(
+        "q",
+        OpenApiTypes.STR,
+        description="Search: 11 digits = phone, 4 digits = last four of the phone, other digits = member "
+        "no., latin letters = pinyin initials or pinyin prefix, anything else = name prefix.",
+    ),
+    OpenApiParameter("store", OpenApiTypes.STR, description="Org node id: members of it and below."),
+    OpenApiParameter("tag", OpenApiTypes.STR, description="Tag id."),
+    OpenApiParameter("owner", OpenApiTypes.STR, description="Staff id, or `none` for members with no owner."),
+    OpenApiParameter("source", OpenApiTypes.STR, enum=Source.values),
+    OpenApiParameter("consent", OpenApiTypes.STR, enum=["yes", "no"]),
+    OpenApiParameter("kind", OpenApiTypes.STR, enum=MemberKind.values),
+]
+
+
+# ---- members ------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Members in your scope, searched and filtered like the member list page",
+        parameters=MEMBER_FILTERS,
+    ),
+    retrieve=extend_schema(summary="One member (merged records too, with merged_into)"),
+    create=extend_schema(
+        summary="Register a member",
+        request=MemberCreateSerializer,
+        responses={
+            201: MemberSerializer,
+            409: problem("duplicate_phone: the phone belongs to `existing_member`"),
+        },
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a member",
+        request=MemberWriteSerializer,
+        responses={
+            200: MemberSerializer,
+            409: problem("duplicate_phone: the phone belongs to `existing_member`"),
+        },
+    ),
+    reveal=extend_schema(
+        summary="The full phone or ID number (permission members.reveal_pii; audited)",
+        request=RevealRequestSerializer,
+        responses=RevealSerializer,
+    ),
+    consent=extend_schema(
+        summary="Grant or withdraw marketing consent (recorded with time and source)",
+        request=ConsentRequestSerializer,
+        responses=MemberSerializer,
+    ),
+    merge=extend_schema(
+        summary="Merge two records of one person", request=MergeRequestSerializer, responses=MergeSerializer
+    ),
+    transfer=extend_schema(
+        summary="Hand members to another owner: listed members, or every member of `from_owner`",
+        request=TransferRequestSerializer,
+        responses=TransferSerializer,
+    ),
+)
+class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = MemberSerializer
+    pagination_class = CappedCountPagination
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_permissions = {
+        "list": "members.view",
+        "retrieve": "members.view",
+        "create": "members.add",
+        "partial_update": "members.change",
+        "reveal": "members.reveal_pii",
+        "consent": "members.change",
+        "merge": "members.merge",
+        "transfer": "members.transfer",
+    }
+
+    def get_queryset(self):
+        return (
+            filter_members(self.request.user, self.request.query_params)
+            .select_related("home_store", "owner")
+            .prefetch_related("tags")
+        )
+
+    def get_object(self):
+        return _member_or_404(self.request.user, self.kwargs["pk"])
+
+    def create(self, request, *args, **kwargs):
+        data = MemberCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        merchant_id = values.pop("merchant", None)
+        consent_source = values.pop("consent_source", None) or ""
+        if not request.user.node_id and merchant_id is None and "home_store" in values:
+            merchant_id = OrgNode.objects.filter(pk=values["home_store"]).values_list(
+                "merchant_id", flat=True
+            )
+            merchant_id = merchant_id.first()
+        merchant = acting_merchant(request.user, merchant_id)
+        member = _guard_phone_race(
+            merchant,
+            values.get("phone"),
+            lambda: services.create_member(request.user, merchant, values, consent_source=consent_source),
+        )
+        return Response(
+            MemberSerializer(_member_for_output(request.user, member.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        member = self.get_object()
+        data = MemberWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        _guard_phone_race(
+            member.merchant, values.get("phone"), lambda: services.update_member(request.user, member, values)
+        )
+        return Response(MemberSerializer(_member_for_output(request.user, member.pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        member = self.get_object()
+        data = RevealRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        field = data.validated_data["field"]
+        value = services.reveal(request.user, member, field)
+        response = Response({"field": field, "value": value})
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @action(detail=True, methods=["post"])
+    def consent(self, request, pk=None):
+        member = self.get_object()
+        data = ConsentRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_consent(
+            request.user, member, data.validated_data["granted"], source=data.validated_data["source"]
+        )
+        return Response(MemberSerializer(_member_for_output(request.user, member.pk)).data)
+
+    @action(detail=False, methods=["post"])
+    def merge(self, request):
+        data = MergeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        survivor = _member_or_404(request.user, data.validated_data["survivor"])
+        merged = _member_or_404(request.user, data.validated_data["merged"])
+        services.merge_members(request.user, survivor, merged)
+        return Response(
+            {
+                "survivor": MemberSerializer(_member_for_output(request.user, survivor.pk)).data,
+                "merged": str(merged.pk),
+            }
+        )
+
+    @action(detail=False, methods=["post"])
+    def transfer(self, request):
+        data = TransferRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        to_owner = _staff_of_merchants(request.user, values["to_owner"], "to_owner")
+        if "from_owner" in values:
+            from_owner = _staff_of_merchants(request.user, values["from_owner"], "from_owner")
+            moved = services.transfer_all_from(request.user, from_owner, to_owner, reason=values["reason"])
+        else:
+            ids = list(dict.fromkeys(values["members"]))
+            members = list(
+                visible_members(request.user)
+                .filter(pk__in=ids)
+                .select_related("home_store", "owner", "merchant")
+            )
+            missing = sorted(set(ids) - {m.pk for m in members})
+            if missing:
+                raise ValidationFailed(
+                    {
+                        "members": [
+                            _("These members were not found: %(ids)s")
+                            % {"ids": ", ".join(str(i) for i in missing[:20])}
+                        ]
+                    }
+                )
+            moved = services.transfer_members(request.user, members, to_owner, reason=values["reason"])
+        return Response({"moved": moved})
+
+
+# ---- contacts -----------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Contact persons of a member"),
+    retrieve=extend_schema(summary="One contact person"),
+    create=extend_schema(
+        summary="Add a contact person", request=ContactCreateSerializer, responses={201: ContactSerializer}
+    ),
+    partial_update=extend_schema(
+        summary="Change a contact person", request=ContactWriteSerializer, responses=ContactSerializer
+    ),
+    destroy=extend_schema(summary="Remove a contact person"),
+)
+class ContactViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    serializer_class = ContactSerializer
+    pagination_class = None
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    required_permissions = {
+        "list": "members.view",
+        "retrieve": "members.view",
+        "create": "members.change",
+        "partial_update": "members.change",
+        "destroy": "members.change",
+    }
+
+    def get_member(self):
+        if not hasattr(self, "_member"):
+            self._member = _member_or_404(self.request.user, self.kwargs["member_pk"])
+        return self._member
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Contact.objects.none()
+        return self.get_member().contacts.all()
+
+    def create(self, request, *args, **kwargs):
+        data = ContactCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact = services.add_contact(request.user, self.get_member(), data.validated_data)
+        return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        contact = self.get_object()
+        data = ContactWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact = services.update_contact(request.user, contact, data.validated_data)
+        return Response(ContactSerializer(contact).data)
+
+    def perform_destroy(self, instance):
+        services.delete_contact(self.request.user, instance)
+
+
+# ---- tags and custom fields ---------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your merchant's tags"),
+    create=extend_schema(summary="Create a tag", request=TagCreateSerializer, responses={201: TagSerializer}),
+    destroy=extend_schema(summary="Delete a tag (it is taken off every member)"),
+)
+class TagViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ApiViewSet):
+    serializer_class = TagSerializer
+    required_permissions = {
+        "list": "members.view",
+        "create": "members.manage_fields",
+        "destroy": "members.manage_fields",
+    }
+
+    def get_queryset(self):
+        return Tag.objects.filter(merchant_id__in=merchant_ids_for(self.request.user)).order_by("name", "id")
+
+    def create(self, request, *args, **kwargs):
+        data = TagCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        merchant = acting_merchant(request.user, values.pop("merchant", None))
+        tag = services.create_tag(request.user, merchant, values["name"], values["color"])
+        return Response(TagSerializer(tag).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.delete_tag(self.request.user, instance)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your merchant's custom member fields"),
+    create=extend_schema(
+        summary="Define a custom member field",
+        request=CustomFieldCreateSerializer,
+        responses={201: CustomFieldSerializer},
+    ),
+    destroy=extend_schema(summary="Delete a custom field definition"),
+)
+class CustomFieldViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ApiViewSet
+):
+    serializer_class = CustomFieldSerializer
+    required_permissions = {
+        "list": "members.view",
+        "create": "members.manage_fields",
+        "destroy": "members.manage_fields",
+    }
+
+    def get_queryset(self):
+        return CustomField.objects.filter(merchant_id__in=merchant_ids_for(self.request.user)).order_by(
+            "position", "id"
+        )
+
+    def create(self, request, *args, **kwargs):
+        data = CustomFieldCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        merchant = acting_merchant(request.user, values.pop("merchant", None))
+        field = services.define_custom_field(request.user, merchant, **values)
+        return Response(CustomFieldSerializer(field).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.delete_custom_field(self.request.user, instance)

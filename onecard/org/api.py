@@ -1,0 +1,349 @@
+"""API of the organisation: org nodes, staff and roles; scoped like the web UI, every write through services."""
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from onecard.core.api import IdField, acting_merchant
+from onecard.core.api_base import ApiViewSet
+from onecard.core.errors import ValidationFailed
+from onecard.core.masking import mask_phone
+from onecard.core.scoping import scope
+
+from . import services
+from .choices import NodeKind
+from .models import OrgNode, Role, Staff
+from .permissions import PERMISSIONS
+
+
+def _merchant_ids(user):
+    from onecard.members.queries import merchant_ids_for
+
+    return merchant_ids_for(user)
+
+
+def _node_of_merchants(user, pk, field):
+    """A node of the user's merchant(s) by id; scope is checked by the service."""
+    node = OrgNode.objects.filter(pk=pk, merchant_id__in=_merchant_ids(user)).first()
+    if node is None:
+        raise ValidationFailed({field: [_("Unknown org node.")]})
+    return node
+
+
+def visible_roles(user):
+    """Built-in roles plus the custom roles of the user's merchant(s)."""
+    return Role.objects.filter(Q(merchant__isnull=True) | Q(merchant_id__in=_merchant_ids(user)))
+
+
+def _roles_by_ids(user, ids):
+    ids = list(dict.fromkeys(ids))
+    roles = list(visible_roles(user).filter(pk__in=ids))
+    if len(roles) != len(ids):
+        raise ValidationFailed({"roles": [_("Unknown role.")]})
+    return roles
+
+
+# ---- org nodes ----------------------------------------------------------------------------------------
+
+
+class OrgNodeSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+    merchant = IdField(source="merchant_id", read_only=True)
+    parent = IdField(source="parent_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = OrgNode
+        fields = [
+            "id",
+            "merchant",
+            "parent",
+            "kind",
+            "name",
+            "code",
+            "path",
+            "depth",
+            "address",
+            "phone",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class OrgNodeCreateSerializer(serializers.Serializer):
+    parent = IdField(help_text="The node to place the new one under; it must lie in your scope.")
+    kind = serializers.ChoiceField(choices=NodeKind.choices, help_text="region or store")
+    name = serializers.CharField(max_length=100)
+    code = serializers.CharField(max_length=30)
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+
+
+class OrgNodeUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Org nodes in your scope (your node and everything below it)"),
+    retrieve=extend_schema(summary="One org node"),
+    create=extend_schema(
+        summary="Create a region or store under a parent in your scope",
+        request=OrgNodeCreateSerializer,
+        responses={201: OrgNodeSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Rename, re-address or (de)activate a node",
+        request=OrgNodeUpdateSerializer,
+        responses=OrgNodeSerializer,
+    ),
+)
+class OrgNodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet):
+    serializer_class = OrgNodeSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_permissions = {
+        "list": "org.view",
+        "retrieve": "org.view",
+        "create": "org.manage",
+        "partial_update": "org.manage",
+    }
+
+    def get_queryset(self):
+        return scope(OrgNode.objects.all(), self.request.user, "id").order_by("path")
+
+    def create(self, request, *args, **kwargs):
+        data = OrgNodeCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        parent = _node_of_merchants(request.user, values.pop("parent"), "parent")
+        node = services.create_node(request.user, parent=parent, **values)
+        return Response(OrgNodeSerializer(node).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        node = self.get_object()
+        data = OrgNodeUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        node = services.update_node(request.user, node, **data.validated_data)
+        return Response(OrgNodeSerializer(node).data)
+
+
+# ---- staff --------------------------------------------------------------------------------------------
+
+
+class RoleBriefSerializer(serializers.Serializer):
+    id = IdField()
+    name = serializers.CharField()
+
+
+class StaffSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+    node = IdField(source="node_id", read_only=True, allow_null=True)
+    node_name = serializers.CharField(source="node.name", read_only=True, allow_null=True, default=None)
+    phone_masked = serializers.SerializerMethodField()
+    roles = RoleBriefSerializer(many=True, source="roles.all", read_only=True)
+    permissions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Staff
+        fields = [
+            "id",
+            "username",
+            "display_name",
+            "email",
+            "phone_masked",
+            "node",
+            "node_name",
+            "roles",
+            "permissions",
+            "is_active",
+            "last_login",
+            "date_joined",
+        ]
+        read_only_fields = fields
+
+    def get_phone_masked(self, staff) -> str:
+        return mask_phone(staff.phone)
+
+    def get_permissions(self, staff) -> list[str]:
+        return sorted(c for c in staff.permission_codes if c in PERMISSIONS)
+
+
+class StaffCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+    node = IdField()
+    roles = serializers.ListField(child=IdField(), required=False, default=list)
+    display_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+
+
+class StaffUpdateSerializer(serializers.Serializer):
+    node = IdField(required=False)
+    roles = serializers.ListField(child=IdField(), required=False, help_text="Replaces all roles.")
+    display_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class PasswordSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Staff in your scope"),
+    retrieve=extend_schema(summary="One staff member"),
+    create=extend_schema(
+        summary="Create a staff account (you cannot grant permissions you do not hold)",
+        request=StaffCreateSerializer,
+        responses={201: StaffSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change a staff account; `roles` replaces the roles",
+        request=StaffUpdateSerializer,
+        responses=StaffSerializer,
+    ),
+    password=extend_schema(summary="Set a new password", request=PasswordSerializer, responses={204: None}),
+)
+class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet):
+    serializer_class = StaffSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_permissions = {
+        "list": "staff.view",
+        "retrieve": "staff.view",
+        "create": "staff.manage",
+        "partial_update": "staff.manage",
+        "password": "staff.manage",
+    }
+
+    def get_queryset(self):
+        qs = Staff.objects.select_related("node").prefetch_related("roles").order_by("id")
+        return scope(qs, self.request.user, "node")
+
+    def create(self, request, *args, **kwargs):
+        data = StaffCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values["node"] = _node_of_merchants(request.user, values["node"], "node")
+        values["roles"] = _roles_by_ids(request.user, values["roles"])
+        staff = services.create_staff(request.user, **values)
+        return Response(StaffSerializer(staff).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        staff = self.get_object()
+        data = StaffUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if "node" in values:
+            values["node"] = _node_of_merchants(request.user, values["node"], "node")
+        if "roles" in values:
+            values["roles"] = _roles_by_ids(request.user, values["roles"])
+        staff = services.update_staff(request.user, staff, **values)
+        return Response(StaffSerializer(self.get_queryset().get(pk=staff.pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def password(self, request, pk=None):
+        staff = self.get_object()
+        data = PasswordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_staff_password(request.user, staff, data.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ---- roles --------------------------------------------------------------------------------------------
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+    merchant = IdField(source="merchant_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Role
+        fields = ["id", "name", "code", "is_builtin", "merchant", "permissions", "description"]
+        read_only_fields = fields
+
+
+class RoleWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+    permissions = serializers.ListField(child=serializers.CharField(), help_text="Permission codes.")
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+
+
+class RoleUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60, required=False)
+    permissions = serializers.ListField(child=serializers.CharField(), required=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class PermissionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Built-in roles and your merchant's custom roles"),
+    retrieve=extend_schema(summary="One role"),
+    create=extend_schema(
+        summary="Create a custom role",
+        request=RoleWriteSerializer,
+        responses={201: RoleSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change a custom role (built-in roles answer builtin_role)",
+        request=RoleUpdateSerializer,
+        responses=RoleSerializer,
+    ),
+    destroy=extend_schema(summary="Delete a custom role nobody holds (else role_in_use)"),
+    permission_catalogue=extend_schema(
+        summary="Every permission code with its label", responses=PermissionSerializer(many=True)
+    ),
+)
+class RoleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    serializer_class = RoleSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    required_permissions = {
+        "list": ("staff.view", "staff.manage", "roles.manage"),
+        "retrieve": ("staff.view", "staff.manage", "roles.manage"),
+        "permission_catalogue": ("staff.view", "staff.manage", "roles.manage"),
+        "create": "roles.manage",
+        "partial_update": "roles.manage",
+        "destroy": "roles.manage",
+    }
+
+    def get_queryset(self):
+        return visible_roles(self.request.user).order_by("-is_builtin", "id")
+
+    def create(self, request, *args, **kwargs):
+        data = RoleWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        merchant = acting_merchant(request.user, values.pop("merchant", None))
+        role = services.create_role(request.user, merchant=merchant, **values)
+        return Response(RoleSerializer(role).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        role = self.get_object()
+        data = RoleUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        role = services.update_role(request.user, role, **data.validated_data)
+        return Response(RoleSerializer(role).data)
+
+    def perform_destroy(self, instance):
+        services.delete_role(self.request.user, instance)
+
+    @action(detail=False, methods=["get"], url_path="permissions", pagination_class=None)
+    def permission_catalogue(self, request):
+        return Response([{"code": code, "label": str(label)} for code, label in PERMISSIONS.items()])
