@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "onecard.core",
     "onecard.org",
     "onecard.members",
+    "onecard.loyalty",
 ]
 
 MIDDLEWARE = [
@@ -167,7 +168,10 @@ USE_TZ = True
 # ---- static files ----------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist")]
+STATICFILES_DIRS = [
+    BASE_DIR / "onecard" / "static",
+    ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -201,6 +205,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1/",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a field called "kind"; name each choice set so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {
+        "MemberKindEnum": "onecard.members.choices.MemberKind",
+        "NodeKindEnum": "onecard.org.choices.NodeKind",
+    },
 }
 
 # ---- OneCard's own -----------------------------------------------------------------

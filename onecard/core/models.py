@@ -57,3 +57,31 @@ class AuditEntry(models.Model):
         return (
             f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.subject_type}:{self.subject_id}"
         )
+
+
+class IdempotencyKey(models.Model):
+    """The first result of a money-moving request, stored under its idempotency key (onecard.core.idempotency).
+
+    Written in the same transaction as the request's effect, so a key is either absent or holds
+    the one result; the unique (scope, key) index makes concurrent duplicates wait for the first.
+    Kept at least 7 days (purge_idempotency_keys).
+    """
+
+    scope = models.CharField(max_length=100)
+    key = models.CharField(max_length=255)
+    # sha256 of the canonical request: the same key with another request is refused (409).
+    request_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField(null=True)
+    # JSON text exactly as first answered: replays are byte-identical (jsonb would reorder keys).
+    body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="core_idempotency_scope_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.scope}:{self.key} → {self.status}"

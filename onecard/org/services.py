@@ -68,6 +68,9 @@ def create_node(actor, *, parent, kind, name, code, address="", phone=""):
         phone=phone,
     )
     _set_path(node)
+    if actor is not None:
+        # The actor's cached scope was computed before this node existed.
+        actor.__dict__.pop("_scope_node_ids", None)
     audit.record(actor, "create", node, after=audit.snapshot(node))
     return node
 
