@@ -56,8 +56,12 @@ EXPECTED_ERRORS = [
 
 
 @pytest.fixture(autouse=True)
-def import_settings(settings, tmp_path):
-    """Uploaded files go to a temporary directory; imports run inline so a test sees the result."""
+def import_settings(settings, tmp_path, client):
+    """Uploaded files go to a temporary directory; imports run inline so a test sees the result.
+
+    Messages are asserted in English, in calls and in pages alike (the pages default to Chinese).
+    """
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.VAR_DIR = tmp_path / "var"
     settings.ONECARD_IMPORT_INLINE = True
