@@ -21,6 +21,8 @@ def navigation(request):
         return {}
     items = []
     current = request.resolver_match.view_name if request.resolver_match else ""
+    nav_names = {name for _label, name, _perm, _icon in NAVIGATION}
+    area_lit = False
     for label, name, perm, icon in NAVIGATION:
         if perm and not user.has_perm(perm):
             continue
@@ -28,9 +30,13 @@ def navigation(request):
             url = reverse(name)
         except Exception:  # a page that a later part of OneCard adds
             continue
-        # A detail page lights up the list it belongs to (members:detail → members:list).
+        # A page without its own entry (members:detail) lights up the first entry of its area (members:list).
         same_area = (
-            ":" in name and current.split(":")[0] == name.split(":")[0] and name.endswith(("list", "tree"))
+            current not in nav_names
+            and not area_lit
+            and ":" in name
+            and current.split(":")[0] == name.split(":")[0]
         )
+        area_lit = area_lit or same_area
         items.append({"label": label, "url": url, "icon": icon, "active": current == name or same_area})
     return {"nav_items": items}
