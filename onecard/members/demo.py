@@ -141,8 +141,16 @@ def demo_member_rows(count, *, stores, owners_by_store, tags, start_index=0, see
         yield row
 
 
-def seed_members(merchant, stores, owners_by_store, count, *, progress=None, batch=5000, start_index=0):
-    """Insert `count` demo members through the members service in batches; returns how many were made."""
+def seed_members(
+    merchant, stores, owners_by_store, count, *, progress=None, batch=10_000, start_index=0, commit=True
+):
+    """Insert `count` demo members through the members service in batches; returns how many were made.
+
+    Each batch is its own transaction when `commit` is true, so a long seed shows steady progress, keeps
+    the SQLite WAL small and, if stopped, leaves whole batches that the next run tops up.
+    """
+    from django.db import transaction
+
     tags = ensure_tags_and_fields(merchant)
     made = 0
     rows = demo_member_rows(
@@ -150,7 +158,11 @@ def seed_members(merchant, stores, owners_by_store, count, *, progress=None, bat
     )
     while made < count:
         chunk = [next(rows) for _ in range(min(batch, count - made))]
-        services.insert_members(None, merchant, chunk, batch_size=batch)
+        if commit:
+            with transaction.atomic():
+                services.insert_members(None, merchant, chunk, batch_size=batch)
+        else:
+            services.insert_members(None, merchant, chunk, batch_size=batch)
         made += len(chunk)
         if progress is not None:
             progress(made, count)

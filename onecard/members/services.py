@@ -13,6 +13,7 @@ from onecard.core.masking import mask_phone
 from onecard.core.scoping import node_in_scope
 from onecard.org.models import OrgNode, Staff
 
+from . import bulk
 from .choices import MemberStatus, Source
 from .models import (
     ConsentRecord,
@@ -262,57 +263,58 @@ def insert_members(actor, merchant, rows, *, import_job=None, batch_size=2000, p
 
     Each row holds cleaned member fields plus optional `tag_ids`. Numbers come from one block, pinyin
     and last-4 digits are derived here as in `create_member`; the caller writes one audit row for the batch.
-    Returns the created members.
+    Returns the created members. The rows go in through `members.bulk` (executemany on SQLite, COPY on
+    PostgreSQL), all in one transaction.
     """
     rows = list(rows)
-    numbers = allocate_member_numbers(merchant, len(rows)) if rows else []
-    now = timezone.now()
-    actor_or_none = actor if actor is not None and actor.pk else None
+    if not rows:
+        return []
     created = []
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start : start + batch_size]
-        members = []
-        for number, row in zip(numbers[start : start + batch_size], chunk, strict=True):
-            fields = {k: v for k, v in row.items() if k not in {"tag_ids", "consent_source"}}
-            member = Member(
-                merchant=merchant, member_no=number, created_by=actor_or_none, import_job=import_job, **fields
-            )
-            if member.marketing_consent:
-                member.consent_at = member.consent_at or now
-                member.consent_source = (
-                    row.get("consent_source") or member.consent_source or _source_label(member.source)
-                )
-            _derive(member)
-            members.append(member)
-        Member.objects.bulk_create(members, batch_size=batch_size)
-        if not all(m.pk for m in members):  # a backend that cannot return ids from a bulk insert
-            by_no = dict(
-                Member.objects.filter(
-                    merchant=merchant, member_no__in=[m.member_no for m in members]
-                ).values_list("member_no", "id")
-            )
-            for m in members:
-                m.pk = m.id = by_no[m.member_no]
+    with transaction.atomic():
+        numbers = allocate_member_numbers(merchant, len(rows))
+        now = timezone.now()
+        actor_or_none = actor if actor is not None and actor.pk else None
+        actor_id = actor_or_none.pk if actor_or_none is not None else None
         Through = Member.tags.through
-        Through.objects.bulk_create(
-            [
-                Through(member_id=m.pk, tag_id=t)
-                for m, row in zip(members, chunk, strict=True)
-                for t in row.get("tag_ids", ())
-            ],
-            batch_size=5000,
-        )
-        ConsentRecord.objects.bulk_create(
-            [
-                ConsentRecord(member=m, granted=True, source=m.consent_source, actor=actor_or_none)
-                for m in members
-                if m.marketing_consent
-            ],
-            batch_size=5000,
-        )
-        created.extend(members)
-        if progress is not None:
-            progress(len(created), len(rows))
+        labels = {}  # source → its label, for consent rows
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            members = bulk.new_instances(
+                Member,
+                [{k: v for k, v in row.items() if k not in {"tag_ids", "consent_source"}} for row in chunk],
+                merchant=merchant,
+                created_by=actor_or_none,
+                import_job=import_job,
+            )
+            for number, row, member in zip(numbers[start : start + batch_size], chunk, members, strict=True):
+                member.member_no = number
+                if member.marketing_consent:
+                    member.consent_at = member.consent_at or now
+                    if (
+                        not (row.get("consent_source") or member.consent_source)
+                        and member.source not in labels
+                    ):
+                        labels[member.source] = _source_label(member.source)
+                    member.consent_source = (
+                        row.get("consent_source") or member.consent_source or labels[member.source]
+                    )
+                member.name_initials, member.name_pinyin = bulk.fast_pinyin_keys(member.name)
+                phone = member.phone or ""
+                member.phone_last4 = phone[-4:] if phone and phone[-4:].isdigit() else ""
+            bulk.insert_objects(members)
+            bulk.insert_values(
+                Through,
+                ["member_id", "tag_id"],
+                [(m.pk, t) for m, row in zip(members, chunk, strict=True) for t in row.get("tag_ids", ())],
+            )
+            bulk.insert_values(
+                ConsentRecord,
+                ["member_id", "granted", "at", "source", "actor_id"],
+                [(m.pk, True, now, m.consent_source, actor_id) for m in members if m.marketing_consent],
+            )
+            created.extend(members)
+            if progress is not None:
+                progress(len(created), len(rows))
     return created
 
 
@@ -624,3 +626,19 @@ def reveal(actor, member, field):
 def display_phone(member_or_phone):
     phone = getattr(member_or_phone, "phone", member_or_phone)
     return mask_phone(phone)
+
+
+# ---- exports ---------------------------------------------------------------------------------------------
+
+
+def record_export(actor, count, *, filters=""):
+    """Audit a member export (M7): who took how many members out, with which filters."""
+    return audit.record(
+        actor,
+        "export",
+        subject_type="members.member",
+        subject_repr=_("%(n)s members") % {"n": count},
+        node=actor.node if actor is not None and actor.node_id else None,
+        merchant=actor.merchant if actor is not None and actor.node_id else None,
+        note=filters,
+    )

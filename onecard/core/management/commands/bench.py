@@ -1,0 +1,44 @@
+"""`onecard bench NAME`: run one measured workload from benchmarks/ against the configured database."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Run a benchmark (search, ...) against the configured database; the last line is JSON."
+    # Measures whatever is installed; URL checks belong to `onecard check`.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        from benchmarks import REGISTRY
+
+        parser.add_argument("name", choices=sorted(REGISTRY), help="which workload")
+        parser.add_argument(
+            "--members",
+            type=int,
+            default=1_000_000,
+            help="members the demo merchant should have (seeded if fewer)",
+        )
+        parser.add_argument("--samples", type=int, default=200, help="measured runs per case (default 200)")
+        parser.add_argument(
+            "--warmup", type=int, default=None, help="unmeasured runs first (default samples/10)"
+        )
+        parser.add_argument("--seed", type=int, default=20261125, help="random seed for the inputs")
+        parser.add_argument("--explain", action="store_true", help="print the query plan of each case")
+        parser.add_argument("--no-seed", action="store_true", help="measure what is there, seed nothing")
+
+    def handle(self, *args, name, **options):
+        from benchmarks import format_table, load
+
+        if options["samples"] < 1:
+            raise CommandError("--samples must be 1 or more")
+        if options["warmup"] is None:
+            options["warmup"] = max(1, min(20, options["samples"] // 10))
+        options["stdout"] = self.stdout
+        result = load(name).run(options)
+        self.stdout.write("")
+        self.stdout.write(format_table(result["cases"]))
+        failed = [c["case"] for c in result["cases"] if not c["pass"]]
+        self.stdout.write(f"{len(result['cases']) - len(failed)}/{len(result['cases'])} cases within target")
+        self.stdout.write(json.dumps(result, ensure_ascii=False, sort_keys=True))
