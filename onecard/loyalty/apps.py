@@ -8,3 +8,10 @@ class LoyaltyConfig(AppConfig):
     name = "onecard.loyalty"
     label = "loyalty"
     verbose_name = _("Loyalty and ledger")
+
+    def ready(self):
+        from onecard.members.signals import member_merged
+
+        from .cards import move_cards_of_merged_member
+
+        member_merged.connect(move_cards_of_merged_member, dispatch_uid="loyalty_move_cards_of_merged_member")

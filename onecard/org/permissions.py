@@ -21,12 +21,22 @@ PERMISSIONS = {
     "staff.view": _("View staff"),
     "staff.manage": _("Manage staff"),
     "roles.manage": _("Manage roles"),
+    "terminals.manage": _("Manage terminals"),
     "audit.view": _("View the audit log"),
+    "cards.view": _("View cards"),
+    "cards.issue": _("Issue card batches into stock"),
+    "cards.manage": _("Bind, activate, freeze, report lost, replace and merge cards; reset card passwords"),
+    "cards.cancel": _("Cancel cards"),
+    "products.manage": _("Manage card products and tiers"),
 }
 
 PERMISSION_GROUPS = [
     (_("Members"), [p for p in PERMISSIONS if p.startswith("members.")]),
-    (_("Organisation and staff"), [p for p in PERMISSIONS if p.split(".")[0] in {"org", "staff", "roles"}]),
+    (
+        _("Organisation and staff"),
+        [p for p in PERMISSIONS if p.split(".")[0] in {"org", "staff", "roles", "terminals"}],
+    ),
+    (_("Cards"), [p for p in PERMISSIONS if p.split(".")[0] in {"cards", "products"}]),
     (_("Audit"), ["audit.view"]),
 ]
 
@@ -38,7 +48,8 @@ BUILTIN_ROLES = {
     "hq_admin": (_("HQ administrator"), ALL),
     "region_manager": (
         _("Region manager"),
-        [p for p in ALL if p not in {"roles.manage", "members.manage_fields"}],
+        # Card products and tiers are merchant-wide: set at head office (loyalty/card_products.py).
+        [p for p in ALL if p not in {"roles.manage", "members.manage_fields", "products.manage"}],
     ),
     "store_manager": (
         _("Store manager"),
@@ -54,12 +65,23 @@ BUILTIN_ROLES = {
             "org.view",
             "staff.view",
             "audit.view",
+            "terminals.manage",
+            "cards.view",
+            "cards.issue",
+            "cards.manage",
+            "cards.cancel",
         ],
     ),
-    "cashier": (_("Cashier"), ["members.view", "members.add", "members.change"]),
-    "marketer": (_("Marketer"), ["members.view", "members.export", "org.view"]),
-    "sales_rep": (_("Sales rep"), ["members.view", "members.add", "members.change", "members.transfer"]),
-    "service_agent": (_("Service agent"), ["members.view", "members.change"]),
+    "cashier": (
+        _("Cashier"),
+        ["members.view", "members.add", "members.change", "cards.view", "cards.manage"],
+    ),
+    "marketer": (_("Marketer"), ["members.view", "members.export", "org.view", "cards.view"]),
+    "sales_rep": (
+        _("Sales rep"),
+        ["members.view", "members.add", "members.change", "members.transfer", "cards.view"],
+    ),
+    "service_agent": (_("Service agent"), ["members.view", "members.change", "cards.view"]),
 }
 
 

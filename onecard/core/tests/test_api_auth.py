@@ -30,7 +30,13 @@ def test_token_is_issued_for_good_credentials_and_works(chain):
     assert me.json()["id"] == str(chain.cashier_a1.pk)
     assert me.json()["node"]["id"] == str(chain.a1.pk)
     assert me.json()["node"]["name"] == "徐汇店"
-    assert me.json()["permissions"] == ["members.add", "members.change", "members.view"]
+    assert me.json()["permissions"] == [
+        "cards.manage",
+        "cards.view",
+        "members.add",
+        "members.change",
+        "members.view",
+    ]
     assert me.json()["roles"] == [{"id": str(chain.roles["cashier"].pk), "name": str(chain.roles["cashier"])}]
 
 

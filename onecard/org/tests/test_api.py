@@ -113,7 +113,13 @@ def test_region_manager_creates_a_cashier(chain, api):
     assert response.status_code == 201
     body = response.json()
     assert body["node"] == str(chain.a2.pk)
-    assert body["permissions"] == ["members.add", "members.change", "members.view"]
+    assert body["permissions"] == [
+        "cards.manage",
+        "cards.view",
+        "members.add",
+        "members.change",
+        "members.view",
+    ]
     assert body["phone_masked"] == "138****5678"
     assert "password" not in body
     assert Staff.objects.get(username="a2cash").check_password("long-enough-pw-9")

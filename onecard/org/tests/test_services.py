@@ -95,6 +95,8 @@ def test_builtin_roles_cannot_be_changed_or_deleted(chain):
         "members.view",
         "members.add",
         "members.change",
+        "cards.view",
+        "cards.manage",
     ]
 
 
