@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "onecard.org",
     "onecard.members",
     "onecard.loyalty",
+    "onecard.pos",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit/", include("onecard.core.urls")),
     path("org/", include("onecard.org.urls")),
     path("members/", include("onecard.members.urls")),
+    path("pos/", include("onecard.pos.urls")),
     path("api/v1/", include("onecard.api_urls")),
     path("admin/", admin.site.urls),
 ]

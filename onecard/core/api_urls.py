@@ -1,6 +1,6 @@
 """API routes of core, org and members; later apps register theirs on the same router."""
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from onecard.members import api as members_api
@@ -28,5 +28,6 @@ urlpatterns = [
     path("me/", api_views.MeView.as_view(), name="api-me"),
     path("members/<int:member_pk>/contacts/", contact_list, name="member-contact-list"),
     path("members/<int:member_pk>/contacts/<int:pk>/", contact_detail, name="member-contact-detail"),
+    path("pos/", include("onecard.pos.api_urls")),
     *router.urls,
 ]

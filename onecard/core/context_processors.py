@@ -11,6 +11,7 @@ NAVIGATION = [
     (_("Organisation"), "org:tree", "org.view", "◇"),
     (_("Staff"), "org:staff_list", "staff.view", "☰"),
     (_("Roles"), "org:role_list", "roles.manage", "⚑"),
+    (_("Terminals"), "pos:terminal_list", "terminals.manage", "▣"),
     (_("Audit log"), "core:audit_log", "audit.view", "✎"),
 ]
 
