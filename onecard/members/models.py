@@ -131,11 +131,16 @@ class Member(models.Model):
         ]
         indexes = [
             models.Index(fields=["merchant", "phone_last4"], name="members_phone_last4"),
-            models.Index(fields=["merchant", "name_initials"], name="members_initials"),
+            models.Index(
+                fields=["merchant", "name_initials", "status", "home_store", "id"],
+                name="members_initials_cover",
+            ),
             models.Index(fields=["merchant", "name"], name="members_name"),
             models.Index(fields=["home_store", "id"], name="members_store_id"),
             models.Index(fields=["owner", "id"], name="members_owner_id"),
-            models.Index(fields=["merchant", "name_pinyin"], name="members_pinyin"),
+            models.Index(
+                fields=["merchant", "name_pinyin", "status", "home_store", "id"], name="members_pinyin_cover"
+            ),
             models.Index(fields=["merchant", "created_at"], name="members_joined"),
             # Covers the list's scope and common filters, so its capped count by store (with tag,
             # consent) reads only this index and the tag index, never the member rows (bench search);

@@ -5,16 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0001_members_tags_fields_contacts_imports'),
-        ('org', '0002_builtin_roles'),
+        ("members", "0001_members_tags_fields_contacts_imports"),
+        ("org", "0002_builtin_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='member',
-            index=models.Index(fields=['home_store', 'marketing_consent', 'status', 'merchant', 'id'], name='members_store_filters'),
+            model_name="member",
+            index=models.Index(
+                fields=["home_store", "marketing_consent", "status", "merchant", "id"],
+                name="members_store_filters",
+            ),
         ),
     ]

@@ -106,3 +106,17 @@ def test_bulk_transfer_when_staff_leave(chain, member_factory):
         chain.cashier_a1.pk
     }
     assert Member.objects.get(pk=members[0].pk).owner_changes.get().reason == "离职"
+
+
+def test_search_finds_chinese_by_initials_and_latin_names_by_spelling(chain, member_factory):
+    from onecard.members.queries import filter_members
+
+    # given a Chinese and a Latin name
+    zhang = member_factory(name="张三")
+    tom = member_factory(name="Tom Lee")
+
+    # when / then: initials find 张三, the spelling finds Tom, and neither leaks into the other
+    assert list(filter_members(chain.hq_admin, {"q": "zs"})) == [zhang]
+    assert list(filter_members(chain.hq_admin, {"q": "zhangs"})) == [zhang]
+    assert list(filter_members(chain.hq_admin, {"q": "tom"})) == [tom]
+    assert list(filter_members(chain.hq_admin, {"q": "ZS"})) == [zhang]
