@@ -169,6 +169,7 @@ USE_TZ = True
 # ---- static files ----------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every start when it is missing
 STATICFILES_DIRS = [
     BASE_DIR / "onecard" / "static",
     ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
