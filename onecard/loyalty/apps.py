@@ -15,3 +15,8 @@ class LoyaltyConfig(AppConfig):
         from .cards import move_cards_of_merged_member
 
         member_merged.connect(move_cards_of_merged_member, dispatch_uid="loyalty_move_cards_of_merged_member")
+
+        from .cards import card_balances_moved
+        from .points import move_lots_with_card
+
+        card_balances_moved.connect(move_lots_with_card, dispatch_uid="loyalty_move_points_lots")

@@ -28,6 +28,7 @@ PERMISSIONS = {
     "cards.manage": _("Bind, activate, freeze, report lost, replace and merge cards; reset card passwords"),
     "cards.cancel": _("Cancel cards"),
     "products.manage": _("Manage card products and tiers"),
+    "points.adjust": _("Adjust members' points by hand (with a reason)"),
 }
 
 PERMISSION_GROUPS = [
@@ -37,6 +38,7 @@ PERMISSION_GROUPS = [
         [p for p in PERMISSIONS if p.split(".")[0] in {"org", "staff", "roles", "terminals"}],
     ),
     (_("Cards"), [p for p in PERMISSIONS if p.split(".")[0] in {"cards", "products"}]),
+    (_("Points"), ["points.adjust"]),
     (_("Audit"), ["audit.view"]),
 ]
 
@@ -70,6 +72,7 @@ BUILTIN_ROLES = {
             "cards.issue",
             "cards.manage",
             "cards.cancel",
+            "points.adjust",
         ],
     ),
     "cashier": (

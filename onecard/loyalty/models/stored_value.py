@@ -1,0 +1,178 @@
+"""Stored value (L3) and holds (L5): top-up bonus rules, consumption order, card transactions.
+
+A `CardTransaction` is the business record of one money movement on a card (top-up, charge,
+refund, hold, capture, void, expiry); the money itself is the journal entry it points at. Rows
+are immutable: only the services of stored_value.py and holds.py change `refunded_total`,
+`status` and `closed_at`, in the transaction that posts the matching entry.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .ledger import LedgerWriteRefused
+
+
+class ConsumptionOrder(models.TextChoices):
+    """How a charge or a hold takes the amount due from principal (本金) and bonus (赠送金)."""
+
+    PROPORTIONAL = "proportional", _("Proportional")
+    PRINCIPAL_FIRST = "principal_first", _("Principal first")
+    BONUS_FIRST = "bonus_first", _("Bonus first")
+
+
+class CardTxKind(models.TextChoices):
+    TOPUP = "topup", _("Top-up")
+    CHARGE = "charge", _("Charge")
+    REFUND = "refund", _("Refund")
+    HOLD = "hold", _("Hold")
+    CAPTURE = "capture", _("Capture")
+    VOID = "void", _("Void")
+    EXPIRE = "expire", _("Hold expired")
+
+
+class CardTxStatus(models.TextChoices):
+    DONE = "done", _("Done")
+    OPEN = "open", _("Open hold")
+    CAPTURED = "captured", _("Captured")
+    VOIDED = "voided", _("Voided")
+    EXPIRED = "expired", _("Expired")
+
+
+class StoredValueSettings(models.Model):
+    """Stored-value settings of a card product; a product without a row consumes proportionally."""
+
+    product = models.OneToOneField(
+        "loyalty.CardProduct", on_delete=models.CASCADE, related_name="stored_value_settings"
+    )
+    consumption_order = models.CharField(
+        _("consumption order"),
+        max_length=20,
+        choices=ConsumptionOrder.choices,
+        default=ConsumptionOrder.PROPORTIONAL,
+    )
+
+    class Meta:
+        verbose_name = _("stored-value settings")
+        verbose_name_plural = _("stored-value settings")
+
+    def __str__(self):
+        return f"{self.product}: {self.consumption_order}"
+
+
+class TopupBonusRule(models.Model):
+    """充值赠送: tiers of (threshold fen, bonus fen); the highest threshold the top-up reaches applies.
+
+    Chain-wide when `store` is empty. Among the rules valid at the time of the top-up, the one
+    with the highest `priority` wins (then the store-specific one, then the newest).
+    """
+
+    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="topup_bonus_rules")
+    store = models.ForeignKey(
+        "org.OrgNode", null=True, blank=True, on_delete=models.PROTECT, related_name="topup_bonus_rules"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    # [[50000, 5000], [100000, 15000]]: 充500送50, 充1000送150.
+    tiers = models.JSONField(_("tiers (threshold fen, bonus fen)"), default=list)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True)
+    priority = models.IntegerField(_("priority"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["merchant", "-priority", "-id"]
+        verbose_name = _("top-up bonus rule")
+        verbose_name_plural = _("top-up bonus rules")
+        indexes = [
+            models.Index(fields=["merchant", "is_active", "valid_from"], name="loyalty_bonusrule_active")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def bonus_for(self, amount: int) -> int:
+        """The bonus of the highest threshold `amount` reaches (0 below the lowest)."""
+        best = max(((int(t), int(b)) for t, b in self.tiers if amount >= int(t)), default=None)
+        return best[1] if best else 0
+
+
+MUTABLE_FIELDS = frozenset({"refunded_total", "status", "closed_at"})
+
+
+class CardTransaction(models.Model):
+    """One money movement on a card; amounts in fen. `amount` = `principal` + `bonus` moved.
+
+    For a charge, `list_amount` is the price before the tier discount and `discount` the
+    difference; for a hold, `principal`/`bonus` are what it reserved; a refund, capture, void
+    or expiry points at its `original`. A refund of a top-up is the exception: `amount` =
+    `principal` paid out, `bonus` the bonus withdrawn with it. `refunded_total` counts fen
+    refunded against this row (principal, for a top-up).
+    """
+
+    kind = models.CharField(max_length=10, choices=CardTxKind.choices)
+    status = models.CharField(max_length=10, choices=CardTxStatus.choices, default=CardTxStatus.DONE)
+    card = models.ForeignKey("loyalty.Card", on_delete=models.PROTECT, related_name="transactions")
+    member = models.ForeignKey(
+        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="card_transactions"
+    )
+    store = models.ForeignKey("org.OrgNode", on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.BigIntegerField(_("amount (fen)"))
+    principal = models.BigIntegerField(_("principal (fen)"), default=0)
+    bonus = models.BigIntegerField(_("bonus (fen)"), default=0)
+    discount = models.BigIntegerField(_("discount (fen)"), default=0)
+    list_amount = models.BigIntegerField(_("list amount (fen)"), default=0)
+    original = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="followups"
+    )
+    refunded_total = models.BigIntegerField(_("refunded (fen)"), default=0)
+    tender = models.CharField(_("tender"), max_length=20, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    entry = models.ForeignKey(
+        "loyalty.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rule = models.ForeignKey(
+        TopupBonusRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    business_ref = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=400, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("card transaction")
+        verbose_name_plural = _("card transactions")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="loyalty_cardtx_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=models.F("amount")),
+                name="loyalty_cardtx_refunded_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["card", "kind", "created_at"], name="loyalty_cardtx_card"),
+            models.Index(fields=["status", "expires_at"], name="loyalty_cardtx_open_holds"),
+            models.Index(fields=["business_ref"], name="loyalty_cardtx_ref"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            fields = kwargs.get("update_fields")
+            if fields is None or not set(fields) <= MUTABLE_FIELDS:
+                raise LedgerWriteRefused(
+                    "A card transaction is immutable except refunded_total, status, closed_at"
+                )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerWriteRefused("Card transactions are never deleted")

@@ -1,0 +1,486 @@
+"""Stored value (L3, L5): top-up with bonus, charge with tier discount, refunds. Amounts in fen.
+
+Every service runs in one transaction: lock the card row (cards.lock_cards), then the ledger
+accounts in primary-key order (ledger.post does it), post one journal entry and write one
+`CardTransaction` pointing at it. A refusal (BusinessError) leaves nothing written.
+
+Rounding rules (documented, explicit):
+
+- tier discount: due = list_amount × tier.discount_rate, rounded half-up to the fen
+  (ROUND_HALF_UP); discount = list_amount − due. No tier: rate 1.
+- consumption (product's StoredValueSettings, proportional when absent), with p principal and
+  b bonus available and d due:
+  proportional → bonus = floor(d × b / (p + b)), principal = d − bonus;
+  principal_first → principal = min(d, p), bonus = d − principal; bonus_first is the mirror.
+- refund of a charge or capture of amount a (principal P, bonus B), refunded R before, by r:
+  bonus = floor((R + r) × B / a) − bonus refunded before, principal = r − bonus. Cumulative
+  floors: each refund's parts are ≥ 0 and the refunds of one charge add up to P and B exactly.
+- refund_topup of r principal of a top-up (principal P, bonus B): bonus withdrawn =
+  floor((R + r) × B / P) − bonus withdrawn before, never more than the card's bonus balance.
+"""
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from onecard.core import audit
+from onecard.core.errors import BusinessError, ValidationFailed
+from onecard.core.idempotency import current_idempotency_key
+from onecard.core.scoping import require_node_in_scope
+
+from . import ledger
+from .card_choices import CardKind, CardStatus
+from .card_errors import BalanceCapExceeded, CardError, CardNotAccepted
+from .card_products import merchant_root
+from .cards import lock_cards, require_password_for_charge, status_error
+from .choices import AccountKind, EntryKind
+from .errors import InsufficientBalance, InvalidAmount
+from .ledger import MAX_AMOUNT, EntrySpec, Leg
+from .models import Account, Card
+from .models.stored_value import (
+    CardTransaction,
+    CardTxKind,
+    ConsumptionOrder,
+    StoredValueSettings,
+    TopupBonusRule,
+)
+from .tiers import member_tier
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CASH_REFUND_LIMIT = 10_000  # CHINA-RULES: cash refunds only for balances ≤ ¥100
+REFUND_TENDERS = ("bank", "cash", "original")
+
+
+class NotStoredValueCard(CardError):
+    code = "not_stored_value_card"
+    default_message = _("This card does not hold stored value.")
+
+
+class OverRefund(CardError):
+    code = "over_refund"
+    default_message = _("The refund is more than what remains to refund.")
+
+
+class NotRefundable(CardError):
+    code = "not_refundable"
+    default_message = _("This transaction cannot be refunded this way.")
+
+
+class DailyLimitExceeded(CardError):
+    code = "daily_limit_exceeded"
+    default_message = _("This charge passes the card's daily charge limit.")
+
+
+class CashRefundTooLarge(CardError):
+    code = "cash_refund_too_large"
+    default_message = _("Refunds above ¥100 are paid to a bank account in the holder's name, not in cash.")
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+
+
+def check_amount(amount) -> int:
+    """A positive whole number of fen up to ledger.MAX_AMOUNT, or invalid_amount."""
+    if type(amount) is not int or amount <= 0 or amount > MAX_AMOUNT:
+        raise InvalidAmount(extra={"amount": str(amount)})
+    return amount
+
+
+def current_card(card) -> Card:
+    """The card that holds `card`'s money now: a replaced or merged card hands over to its successor.
+
+    Only for follow-ups of an earlier transaction (refund, capture, void): a new top-up, charge or
+    hold on a replaced card is refused with card_replaced (its number stops working).
+    """
+    card = Card.objects.select_related("product", "member").get(pk=card.pk)
+    seen = set()
+    while card.successor_id is not None and card.pk not in seen:
+        seen.add(card.pk)
+        card = Card.objects.select_related("product", "member").get(pk=card.successor_id)
+    return card
+
+
+def lock_usable_card(card, *, allowed=(CardStatus.ACTIVE,), store=None) -> Card:
+    """Lock the card's row and check it can move stored value now (status, expiry, product kind).
+
+    With `store`: the card's product must accept it (same merchant, the product's store list);
+    cards of other merchants come with alliance clearing, later.
+    """
+    card = lock_cards(card)[card.pk]
+    if store is not None and not card.product.accepts_store(store):
+        raise CardNotAccepted(extra={"card": card.number})
+    if card.status not in allowed:
+        raise status_error(card)
+    if CardStatus.EXPIRED not in allowed:
+        require_active(card)
+    if card.product.kind != CardKind.STORED_VALUE:
+        raise NotStoredValueCard(extra={"card": card.number})
+    return card
+
+
+def require_active(card) -> None:
+    """Refuse with the card's status code unless it is active and not past its expiry."""
+    if card.status != CardStatus.ACTIVE:
+        raise status_error(card)
+    if card.expires_at is not None and card.expires_at <= timezone.now():
+        raise status_error(Card(status=CardStatus.EXPIRED, number=card.number))
+
+
+def card_accounts(card) -> dict:
+    """{kind: Account} of the card's principal, bonus and hold-reserve accounts (opened if needed)."""
+    kinds = (AccountKind.MEMBER_PRINCIPAL, AccountKind.MEMBER_BONUS, AccountKind.HOLD_RESERVE)
+    return {kind: ledger.open_account(kind, card.merchant_id, card_id=card.pk) for kind in kinds}
+
+
+def store_account(kind, store) -> Account:
+    return ledger.open_account(kind, store.merchant_id, node=store)
+
+
+def locked_balances(accounts) -> dict:
+    """{kind: balance} read under the accounts' row locks (primary-key order)."""
+    locked = ledger.lock_accounts(sorted(a.pk for a in accounts.values()))
+    return {kind: locked[account.pk][1] for kind, account in accounts.items()}
+
+
+def consumption_order(product) -> str:
+    row = StoredValueSettings.objects.filter(product_id=product.pk).first()
+    return row.consumption_order if row else ConsumptionOrder.PROPORTIONAL
+
+
+def split_due(due, principal, bonus, order) -> tuple[int, int]:
+    """(principal, bonus) taken for `due` by `order`; InsufficientBalance when the two do not cover it."""
+    if principal + bonus < due:
+        raise InsufficientBalance(extra={"available": principal + bonus, "requested": due})
+    if order == ConsumptionOrder.PRINCIPAL_FIRST:
+        from_principal = min(due, principal)
+        return from_principal, due - from_principal
+    if order == ConsumptionOrder.BONUS_FIRST:
+        from_bonus = min(due, bonus)
+        return due - from_bonus, from_bonus
+    from_bonus = due * bonus // (principal + bonus)
+    return due - from_bonus, from_bonus
+
+
+def cumulative_share(done_after, whole, part, already) -> int:
+    """This step's share of `part`: floor(done_after × part / whole) − what earlier steps took.
+
+    Cumulative floors never decrease and reach `part` exactly when `done_after` reaches `whole`,
+    so each step's share is ≥ 0 and the steps add up to `part` exactly.
+    """
+    return done_after * part // whole - already
+
+
+def discounted(list_amount, member) -> tuple[int, Decimal]:
+    """(due, rate): list × the member's tier discount rate, rounded half-up to the fen."""
+    tier = member_tier(member) if member is not None else None
+    rate = Decimal(tier.discount_rate) if tier is not None else Decimal(1)
+    due = int((Decimal(list_amount) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return due, rate
+
+
+def post_entry(kind, card, store, actor, legs, *, memo="", business_ref="", refers_to=None):
+    legs = [Leg(account.pk, amount) for account, amount in legs if amount]
+    return ledger.post(
+        EntrySpec(
+            kind=kind,
+            merchant=card.merchant_id,
+            node=store,
+            actor=actor if actor is not None and actor.pk else None,
+            memo=memo,
+            business_ref=business_ref,
+            legs=legs,
+            refers_to=refers_to,
+        )
+    ).entry
+
+
+def record(kind, card, store, actor, entry, **fields) -> CardTransaction:
+    return CardTransaction.objects.create(
+        kind=kind,
+        card=card,
+        member_id=card.member_id,
+        store=store,
+        actor=actor if actor is not None and actor.pk else None,
+        entry=entry,
+        idempotency_key=current_idempotency_key(),
+        **fields,
+    )
+
+
+# ---- top-up ------------------------------------------------------------------------------------------
+
+
+def clean_bonus_tiers(tiers) -> list[list[int]]:
+    """Tiers as [[threshold, bonus], ...] sorted by threshold: positive int fen, thresholds distinct."""
+    try:
+        pairs = [(t, b) for t, b in tiers]
+    except (TypeError, ValueError):
+        raise ValidationFailed({"tiers": [_("Give a list of (threshold, bonus) pairs in fen.")]}) from None
+    if not pairs or any(type(v) is not int or v <= 0 or v > MAX_AMOUNT for pair in pairs for v in pair):
+        raise ValidationFailed({"tiers": [_("Thresholds and bonuses are positive whole numbers of fen.")]})
+    if len({t for t, _b in pairs}) != len(pairs):
+        raise ValidationFailed({"tiers": [_("Each threshold appears once.")]})
+    return [[t, b] for t, b in sorted(pairs)]
+
+
+def create_bonus_rule(actor, merchant, *, name, tiers, valid_from, valid_to=None, store=None,
+                      priority=0) -> TopupBonusRule:  # fmt: skip
+    """A top-up bonus rule (chain-wide, or for one `store` of the merchant), audited."""
+    if actor is not None:
+        require_node_in_scope(actor, store if store is not None else merchant_root(merchant))
+    errors = {}
+    if store is not None and store.merchant_id != _pk(merchant):
+        errors["store"] = [_("The store belongs to another merchant.")]
+    if valid_to is not None and valid_to <= valid_from:
+        errors["valid_to"] = [_("The end comes after the start.")]
+    if not (name or "").strip():
+        errors["name"] = [_("Give the rule a name.")]
+    if errors:
+        raise ValidationFailed(errors)
+    rule = TopupBonusRule.objects.create(
+        merchant_id=_pk(merchant), store=store, name=name.strip()[:60], tiers=clean_bonus_tiers(tiers),
+        valid_from=valid_from, valid_to=valid_to, priority=priority,
+    )  # fmt: skip
+    audit.record(actor, "create", rule, after=audit.snapshot(rule), merchant=rule.merchant, node=store)
+    return rule
+
+
+def _pk(value):
+    return getattr(value, "pk", value)
+
+
+def bonus_rule_for(merchant, store, amount, at=None) -> TopupBonusRule | None:
+    """The rule that applies to a top-up of `amount` at `store` at time `at` (None: no bonus)."""
+    at = at or timezone.now()
+    rules = TopupBonusRule.objects.filter(
+        Q(store__isnull=True) | Q(store=store),
+        merchant=merchant,
+        is_active=True,
+        valid_from__lte=at,
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+    candidates = [rule for rule in rules if rule.bonus_for(amount) > 0]
+    candidates.sort(key=lambda r: (r.priority, r.store_id is not None, r.pk), reverse=True)
+    return candidates[0] if candidates else None
+
+
+def bonus_for(merchant, store, amount, at=None) -> int:
+    """The bonus (fen) a top-up of `amount` at `store` earns at `at`: the best rule's highest reached tier."""
+    rule = bonus_rule_for(merchant, store, amount, at)
+    return rule.bonus_for(amount) if rule else 0
+
+
+@transaction.atomic
+def topup(actor, card, amount, *, store, tender="cash", at=None, business_ref="") -> CardTransaction:
+    """充值: principal +amount from the store's cash, bonus per the rule from bonus expense; one entry.
+
+    Refused with balance_cap_exceeded when principal + bonus after the top-up would pass the
+    product's cap (CHINA-RULES), nothing written. Refunds of charges put value back without a
+    cap check: they restore what the card held before.
+    """
+    check_amount(amount)
+    card = lock_usable_card(card, store=store)
+    rule = bonus_rule_for(card.merchant_id, store, amount, at)
+    bonus = rule.bonus_for(amount) if rule else 0
+    accounts = card_accounts(card)
+    cash = store_account(AccountKind.STORE_CASH, store)
+    expense = store_account(AccountKind.BONUS_EXPENSE, store)
+    balances = locked_balances(accounts)
+    after = balances[AccountKind.MEMBER_PRINCIPAL] + balances[AccountKind.MEMBER_BONUS] + amount + bonus
+    cap = card.product.effective_balance_cap
+    if after > cap:
+        raise BalanceCapExceeded(extra={"cap": cap, "balance": after})
+    legs = [(cash, -amount), (accounts[AccountKind.MEMBER_PRINCIPAL], amount)]
+    if bonus:
+        legs += [(expense, -bonus), (accounts[AccountKind.MEMBER_BONUS], bonus)]
+    entry = post_entry(
+        EntryKind.TOPUP, card, store, actor, legs, memo=f"top-up {card.number}", business_ref=business_ref
+    )
+    return record(
+        CardTxKind.TOPUP, card, store, actor, entry, amount=amount, principal=amount, bonus=bonus,
+        list_amount=amount, tender=tender, rule=rule, business_ref=business_ref,
+    )  # fmt: skip
+
+
+# ---- charge ------------------------------------------------------------------------------------------
+
+
+def shanghai_day_start(now=None) -> datetime.datetime:
+    local = (now or timezone.now()).astimezone(SHANGHAI)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def charged_today(card, now=None) -> int:
+    """Sum of today's (Asia/Shanghai) charges and captures of the card, before refunds."""
+    total = CardTransaction.objects.filter(
+        card=card, kind__in=[CardTxKind.CHARGE, CardTxKind.CAPTURE], created_at__gte=shanghai_day_start(now)
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or 0
+
+
+def check_daily_limit(card, amount):
+    limit = card.effective_daily_charge_limit
+    if limit is not None:
+        used = charged_today(card)
+        if used + amount > limit:
+            raise DailyLimitExceeded(extra={"limit": limit, "used": used, "requested": amount})
+
+
+def amount_due(card, list_amount) -> int:
+    """What a charge of `list_amount` takes from the card after its member's tier discount."""
+    check_amount(list_amount)
+    due, _rate = discounted(list_amount, card.member)
+    if due <= 0:
+        raise InvalidAmount(extra={"amount": str(list_amount)})
+    return due
+
+
+def check_charge_password(card, list_amount, password=None) -> None:
+    """The card password check of a charge (when the due amount passes the card's threshold).
+
+    Its own durable transaction (a wrong try counts even if the sale is refused): the POS API
+    calls it BEFORE run_idempotent, then charge(..., password_checked=True) inside.
+    """
+    card = Card.objects.select_related("product", "member").get(pk=card.pk)
+    require_password_for_charge(card, amount_due(card, list_amount), password)
+
+
+def charge(actor, card, list_amount, *, store, password=None, password_checked=False,
+           business_ref="") -> CardTransaction:  # fmt: skip
+    """消费: the tier discount applied, the amount due taken from principal and bonus into store revenue.
+
+    Unless `password_checked`, the password is checked first (check_charge_password), which
+    needs to run outside any transaction. Refusals: invalid_amount, card_* status codes,
+    card_not_accepted_here, card_password_required / wrong_card_password, daily_limit_exceeded,
+    insufficient_balance.
+    """
+    card = Card.objects.select_related("product", "member").get(pk=card.pk)
+    due = amount_due(card, list_amount)
+    if not password_checked:
+        require_password_for_charge(card, due, password)
+    return _charge(actor, card, list_amount, due, store=store, business_ref=business_ref)
+
+
+@transaction.atomic
+def _charge(actor, card, list_amount, due, *, store, business_ref):
+    card = lock_usable_card(card, store=store)
+    check_daily_limit(card, due)
+    accounts = card_accounts(card)
+    revenue = store_account(AccountKind.STORE_REVENUE, store)
+    balances = locked_balances(accounts)
+    order = consumption_order(card.product)
+    principal, bonus = split_due(
+        due, balances[AccountKind.MEMBER_PRINCIPAL], balances[AccountKind.MEMBER_BONUS], order
+    )
+    legs = [
+        (accounts[AccountKind.MEMBER_PRINCIPAL], -principal),
+        (accounts[AccountKind.MEMBER_BONUS], -bonus),
+        (revenue, due),
+    ]
+    entry = post_entry(EntryKind.CHARGE, card, store, actor, legs, memo=f"charge {card.number}",
+                       business_ref=business_ref)  # fmt: skip
+    return record(
+        CardTxKind.CHARGE, card, store, actor, entry, amount=due, principal=principal, bonus=bonus,
+        discount=list_amount - due, list_amount=list_amount, business_ref=business_ref,
+    )  # fmt: skip
+
+
+# ---- refunds -----------------------------------------------------------------------------------------
+
+
+def lock_original(original, kinds) -> CardTransaction:
+    """The original transaction's row, locked (after its card), checked to be of one of `kinds`."""
+    row = CardTransaction.objects.select_for_update().get(pk=original.pk)
+    if row.kind not in kinds:
+        raise NotRefundable(extra={"kind": row.kind})
+    return row
+
+
+def refunded_parts(original) -> tuple[int, int]:
+    """(principal, bonus) already given back or withdrawn by refunds of `original`."""
+    sums = CardTransaction.objects.filter(original=original, kind=CardTxKind.REFUND).aggregate(
+        p=Sum("principal"), b=Sum("bonus")
+    )
+    return sums["p"] or 0, sums["b"] or 0
+
+
+def _remaining(original, amount):
+    remaining = original.amount - original.refunded_total
+    amount = remaining if amount is None else check_amount(amount)
+    if amount <= 0 or amount > remaining:
+        raise OverRefund(extra={"requested": amount, "remaining": remaining})
+    return amount
+
+
+@transaction.atomic
+def refund(actor, original_charge, amount=None, *, store, reason, business_ref="") -> CardTransaction:
+    """退款 of a charge or capture, in part or in full (amount None: what remains).
+
+    Principal and bonus go back to the card in the proportion the original took them; the
+    refund that completes the original takes the exact remainder. Refused with over_refund
+    beyond what was taken minus what was refunded already.
+    """
+    card = current_card(original_charge.card)
+    card = lock_usable_card(card, allowed=(CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.EXPIRED))
+    original = lock_original(original_charge, {CardTxKind.CHARGE, CardTxKind.CAPTURE})
+    amount = _remaining(original, amount)
+    _done_principal, done_bonus = refunded_parts(original)
+    bonus = cumulative_share(original.refunded_total + amount, original.amount, original.bonus, done_bonus)
+    principal = amount - bonus
+    accounts = card_accounts(card)
+    revenue = store_account(AccountKind.STORE_REVENUE, original.store)
+    legs = [
+        (accounts[AccountKind.MEMBER_PRINCIPAL], principal),
+        (accounts[AccountKind.MEMBER_BONUS], bonus),
+        (revenue, -amount),
+    ]
+    entry = post_entry(EntryKind.REFUND, card, store, actor, legs, memo=f"refund of #{original.pk}: {reason}",
+                       business_ref=business_ref, refers_to=original.entry_id)  # fmt: skip
+    original.refunded_total += amount
+    original.save(update_fields=["refunded_total"])
+    return record(
+        CardTxKind.REFUND, card, store, actor, entry, amount=amount, principal=principal, bonus=bonus,
+        original=original, reason=reason[:200], business_ref=business_ref,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def refund_topup(actor, original_topup, amount=None, *, store, reason, method="bank",
+                 business_ref="") -> CardTransaction:  # fmt: skip
+    """Pay back principal of a top-up (CHINA-RULES): principal only leaves; the top-up's bonus is withdrawn.
+
+    `amount` (None: what remains) is principal paid out to the holder by `method` (bank, cash,
+    original); cash is refused above ¥100. The bonus withdrawn is proportional to the top-up's
+    bonus, capped at the card's bonus balance (never below zero). The payout leaves the store's cash.
+    """
+    if method not in REFUND_TENDERS:
+        raise BusinessError(code="invalid_refund_method", extra={"method": method})
+    card = current_card(original_topup.card)
+    allowed = (CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.EXPIRED, CardStatus.CANCELLED)
+    card = lock_usable_card(card, allowed=allowed)
+    original = lock_original(original_topup, {CardTxKind.TOPUP})
+    amount = _remaining(original, amount)
+    if method == "cash" and amount > CASH_REFUND_LIMIT:
+        raise CashRefundTooLarge(extra={"limit": CASH_REFUND_LIMIT, "requested": amount})
+    _done_principal, done_bonus = refunded_parts(original)
+    bonus = cumulative_share(original.refunded_total + amount, original.principal, original.bonus, done_bonus)
+    accounts = card_accounts(card)
+    balances = locked_balances(accounts)
+    bonus = max(0, min(bonus, balances[AccountKind.MEMBER_BONUS]))
+    cash = store_account(AccountKind.STORE_CASH, store)
+    expense = store_account(AccountKind.BONUS_EXPENSE, original.store)
+    legs = [(accounts[AccountKind.MEMBER_PRINCIPAL], -amount), (cash, amount)]
+    if bonus:
+        legs += [(accounts[AccountKind.MEMBER_BONUS], -bonus), (expense, bonus)]
+    entry = post_entry(EntryKind.REFUND, card, store, actor, legs, memo=f"top-up refund #{original.pk}: {reason}",
+                       business_ref=business_ref, refers_to=original.entry_id)  # fmt: skip
+    original.refunded_total += amount
+    original.save(update_fields=["refunded_total"])
+    return record(
+        CardTxKind.REFUND, card, store, actor, entry, amount=amount, principal=amount, bonus=bonus,
+        original=original, tender=method, reason=reason[:200], business_ref=business_ref,
+    )  # fmt: skip
