@@ -1,0 +1,187 @@
+"""Requests and answers of the POS money API (docs/pos-api.md): amounts in fen, ids as strings.
+
+Amounts are strict: a JSON integer of fen, 1 to ledger.MAX_AMOUNT. A string ("1999"), a float
+(19.99 or 1999.0), a boolean, zero or a negative number is refused with 400 `invalid_amount`
+(stored_value.check_amount), before the idempotency key is looked at, so bad input spends no key.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from onecard.core.api import IdField
+from onecard.core.masking import mask_phone
+from onecard.loyalty.ledger import MAX_AMOUNT
+from onecard.loyalty.stored_value import check_amount
+
+MAX_HOLD_SECONDS = 7 * 24 * 3600
+
+
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_AMOUNT})
+class AmountField(serializers.Field):
+    """A whole number of fen > 0; anything else raises InvalidAmount (problem code invalid_amount)."""
+
+    def run_validation(self, data=serializers.empty):
+        if data is None:  # null is a bad amount, not a missing one
+            check_amount(data)
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        return check_amount(data)
+
+    def to_representation(self, value):
+        return value
+
+
+# ---- requests ------------------------------------------------------------------------------------------
+
+
+class CardNoField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault(
+            "help_text", "The card number (or RFID UID, or a dynamic QR payload) as the till read it."
+        )
+        super().__init__(**kwargs)
+
+
+class TopupRequestSerializer(serializers.Serializer):
+    card_no = CardNoField()
+    amount = AmountField(help_text="Principal paid in, fen.")
+    tender = serializers.CharField(
+        max_length=20, default="cash", help_text="How it was paid: cash, wechat..."
+    )
+
+
+class ChargeRequestSerializer(serializers.Serializer):
+    card_no = CardNoField()
+    amount = AmountField(help_text="List price in fen; the member's tier discount is applied.")
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=12,
+        write_only=True,
+        help_text="The card password, when the amount due passes the card's threshold.",
+    )
+
+
+class HoldRequestSerializer(serializers.Serializer):
+    card_no = CardNoField()
+    amount = AmountField(help_text="Fen to reserve.")
+    expires_in_seconds = serializers.IntegerField(
+        required=False, min_value=60, max_value=MAX_HOLD_SECONDS, help_text="Default 1800 (30 minutes)."
+    )
+
+
+class CaptureRequestSerializer(serializers.Serializer):
+    amount = AmountField(required=False, help_text="Fen to capture, at most the amount held; default all.")
+
+
+class RefundRequestSerializer(serializers.Serializer):
+    transaction_id = IdField(help_text="The charge or capture refunded.")
+    amount = AmountField(required=False, help_text="Fen to refund; default what remains.")
+    reason = serializers.CharField(max_length=200)
+
+
+class RedeemRequestSerializer(serializers.Serializer):
+    card_no = CardNoField()
+    points = serializers.IntegerField(min_value=1, help_text="Points to spend (expiring first spent first).")
+
+
+# ---- answers --------------------------------------------------------------------------------------------
+
+
+class BalancesSerializer(serializers.Serializer):
+    principal = serializers.IntegerField(help_text="本金, fen.")
+    bonus = serializers.IntegerField(help_text="赠送金, fen.")
+    held = serializers.IntegerField(help_text="Reserved by open holds, fen.")
+    points = serializers.IntegerField()
+
+
+class TransactionSerializer(serializers.Serializer):
+    """One CardTransaction."""
+
+    id = IdField()
+    kind = serializers.CharField(help_text="topup, charge, refund, hold, capture, void, expire")
+    status = serializers.CharField(help_text="done; for holds: open, captured, voided, expired")
+    card_no = serializers.CharField(source="card.number")
+    amount = serializers.IntegerField(help_text="Fen moved (the amount due after discount for a charge).")
+    list_amount = serializers.IntegerField()
+    discount = serializers.IntegerField()
+    principal = serializers.IntegerField()
+    bonus = serializers.IntegerField()
+    refunded_total = serializers.IntegerField()
+    tender = serializers.CharField()
+    reason = serializers.CharField()
+    original_id = IdField(allow_null=True, help_text="The hold, charge or top-up this one follows.")
+    store = IdField(source="store_id")
+    expires_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class MoneyResultSerializer(serializers.Serializer):
+    transaction = TransactionSerializer()
+    balances = BalancesSerializer(help_text="The card's balances right after this call.")
+
+
+class RedeemLotSerializer(serializers.Serializer):
+    lot = IdField()
+    points = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class RedeemResultSerializer(serializers.Serializer):
+    entry_id = IdField(help_text="The journal entry of the redemption.")
+    kind = serializers.CharField(default="redeem")
+    card_no = serializers.CharField()
+    points = serializers.IntegerField()
+    cash_value = serializers.IntegerField(help_text="What the points are worth at the merchant's rate, fen.")
+    lots = RedeemLotSerializer(many=True)
+    balances = BalancesSerializer()
+    created_at = serializers.DateTimeField()
+
+
+class PosCardMemberSerializer(serializers.Serializer):
+    id = IdField()
+    member_no = serializers.CharField()
+    name = serializers.CharField()
+    phone_masked = serializers.SerializerMethodField()
+
+    def get_phone_masked(self, member) -> str:
+        return mask_phone(member.phone)
+
+
+class TierBriefSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    discount_rate = serializers.DecimalField(max_digits=4, decimal_places=3, help_text="0.900 = 10% off.")
+
+
+class OpenHoldSerializer(serializers.Serializer):
+    id = IdField()
+    amount = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class PosCardSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    product = serializers.CharField(source="product.name")
+    expires_at = serializers.DateTimeField(allow_null=True)
+    accepted_here = serializers.BooleanField(
+        help_text="The card's product may be used at this terminal's store."
+    )
+    member = PosCardMemberSerializer(allow_null=True)
+    tier = TierBriefSerializer(allow_null=True)
+    balances = BalancesSerializer()
+    points_available = serializers.IntegerField(help_text="Unexpired points that may be redeemed.")
+    open_holds = OpenHoldSerializer(many=True)
+
+
+class CardLookupSerializer(serializers.Serializer):
+    results = PosCardSerializer(many=True)
+
+
+class TransactionPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TransactionSerializer(many=True)
