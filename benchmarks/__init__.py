@@ -13,6 +13,7 @@ import time
 # name → module (imported when that workload runs)
 REGISTRY = {
     "search": "benchmarks.search",
+    "ledger": "benchmarks.ledger",
 }
 
 

@@ -27,10 +27,25 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=20261125, help="random seed for the inputs")
         parser.add_argument("--explain", action="store_true", help="print the query plan of each case")
         parser.add_argument("--no-seed", action="store_true", help="measure what is there, seed nothing")
+        # ledger
+        parser.add_argument(
+            "--seconds", type=float, default=10.0, help="ledger: seconds per point (default 10)"
+        )
+        parser.add_argument("--cards", type=int, default=1000, help="ledger: cards charged (default 1,000)")
+        parser.add_argument(
+            "--clients",
+            default="1,4,16",
+            help="ledger: worker/client counts, comma-separated (default 1,4,16)",
+        )
+        parser.add_argument("--skip-http", action="store_true", help="ledger: leave out the HTTP API part")
+        parser.add_argument("--skip-sqlite", action="store_true", help="ledger: leave out the SQLite part")
+        parser.add_argument("--skip-pgbench", action="store_true", help="ledger: leave out pgbench")
 
     def handle(self, *args, name, **options):
         from benchmarks import format_table, load
 
+        if options["seconds"] <= 0 or options["cards"] < 2:
+            raise CommandError("--seconds must be above 0 and --cards 2 or more")
         if options["samples"] < 1:
             raise CommandError("--samples must be 1 or more")
         if options["warmup"] is None:
