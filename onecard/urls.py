@@ -17,6 +17,7 @@ urlpatterns = [
     path("org/", include("onecard.org.urls")),
     path("members/", include("onecard.members.urls")),
     path("pos/", include("onecard.pos.urls")),
+    path("till/", include("onecard.loyalty.urls")),
     path("api/v1/", include("onecard.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 # (label, url name, permission or None, icon)
 NAVIGATION = [
     (_("Home"), "home", None, "⌂"),
+    (_("Cashier desk"), "loyalty:cashier", "till.operate", "¥"),
     (_("Members"), "members:list", "members.view", "☺"),
     (_("Import members"), "members:import", "members.import", "⇪"),
     (_("Organisation"), "org:tree", "org.view", "◇"),

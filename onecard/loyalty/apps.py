@@ -20,3 +20,11 @@ class LoyaltyConfig(AppConfig):
         from .points import move_lots_with_card
 
         card_balances_moved.connect(move_lots_with_card, dispatch_uid="loyalty_move_points_lots")
+
+        # The member 360 page shows this app's cards and transactions sections.
+        from onecard.members.views import MEMBER_SECTIONS
+
+        templates = {"cards": "loyalty/member_cards.html", "transactions": "loyalty/member_transactions.html"}
+        for section in MEMBER_SECTIONS:
+            if section["key"] in templates:
+                section["template"] = templates[section["key"]]

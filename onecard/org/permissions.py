@@ -29,6 +29,8 @@ PERMISSIONS = {
     "cards.cancel": _("Cancel cards"),
     "products.manage": _("Manage card products and tiers"),
     "points.adjust": _("Adjust members' points by hand (with a reason)"),
+    "till.operate": _("Work the cashier screen: top up, charge, refund, redeem points"),
+    "till.refund_large": _("Refund above the cashier's limit at the till"),
 }
 
 PERMISSION_GROUPS = [
@@ -39,6 +41,7 @@ PERMISSION_GROUPS = [
     ),
     (_("Cards"), [p for p in PERMISSIONS if p.split(".")[0] in {"cards", "products"}]),
     (_("Points"), ["points.adjust"]),
+    (_("Cashier"), [p for p in PERMISSIONS if p.startswith("till.")]),
     (_("Audit"), ["audit.view"]),
 ]
 
@@ -73,11 +76,13 @@ BUILTIN_ROLES = {
             "cards.manage",
             "cards.cancel",
             "points.adjust",
+            "till.operate",
+            "till.refund_large",
         ],
     ),
     "cashier": (
         _("Cashier"),
-        ["members.view", "members.add", "members.change", "cards.view", "cards.manage"],
+        ["members.view", "members.add", "members.change", "cards.view", "cards.manage", "till.operate"],
     ),
     "marketer": (_("Marketer"), ["members.view", "members.export", "org.view", "cards.view"]),
     "sales_rep": (

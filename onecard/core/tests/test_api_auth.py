@@ -36,6 +36,7 @@ def test_token_is_issued_for_good_credentials_and_works(chain):
         "members.add",
         "members.change",
         "members.view",
+        "till.operate",
     ]
     assert me.json()["roles"] == [{"id": str(chain.roles["cashier"].pk), "name": str(chain.roles["cashier"])}]
 

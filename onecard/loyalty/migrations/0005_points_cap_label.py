@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0004_points_lots_and_rules'),
+        ("loyalty", "0004_points_lots_and_rules"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='pointspolicy',
-            name='cap_percent',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, verbose_name='most of a bill payable with points (percent)'),
+            model_name="pointspolicy",
+            name="cap_percent",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=2,
+                max_digits=5,
+                null=True,
+                verbose_name="most of a bill payable with points (percent)",
+            ),
         ),
     ]

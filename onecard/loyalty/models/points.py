@@ -55,7 +55,11 @@ class PointsPolicy(models.Model):
     expiry_days = models.PositiveIntegerField(_("valid for (days)"), default=DEFAULT_EXPIRY_DAYS)
     points_per_yuan = models.PositiveIntegerField(_("points worth ¥1"), default=100)
     cap_percent = models.DecimalField(
-        _("most of a bill payable with points (percent)"), max_digits=5, decimal_places=2, null=True, blank=True
+        _("most of a bill payable with points (percent)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
     )
     cap_fen = models.BigIntegerField(_("at most per bill (fen)"), null=True, blank=True)
 

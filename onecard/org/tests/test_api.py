@@ -119,6 +119,7 @@ def test_region_manager_creates_a_cashier(chain, api):
         "members.add",
         "members.change",
         "members.view",
+        "till.operate",
     ]
     assert body["phone_masked"] == "138****5678"
     assert "password" not in body

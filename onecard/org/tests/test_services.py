@@ -97,6 +97,7 @@ def test_builtin_roles_cannot_be_changed_or_deleted(chain):
         "members.change",
         "cards.view",
         "cards.manage",
+        "till.operate",
     ]
 
 

@@ -388,6 +388,7 @@ def test_builtin_roles_cannot_be_changed(chain, login):
         "members.change",
         "cards.view",
         "cards.manage",
+        "till.operate",
     ]
     client.post(reverse("org:role_delete", args=[cashier.pk]))
     assert Role.objects.filter(pk=cashier.pk).exists()

@@ -1,0 +1,76 @@
+"""In Chromium: a cashier scans a card (number + Enter), tops up, charges, refunds and prints receipts."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_cashier_scans_tops_up_charges_and_refunds(chain, member_factory, page, screenshot):
+    from playwright.sync_api import expect
+
+    from onecard.loyalty.tests.sv_helpers import balances, sv_card
+
+    # given an active stored-value card of an A1 member, empty
+    member = member_factory(name="赵六", phone="13911112222")
+    card = sv_card(chain, member)
+
+    # when the cashier logs in and a keyboard-wedge reader types the number and Enter
+    page.goto_path("/login/")
+    page.fill("#id_username", "a1cash")
+    page.fill("#id_password", "pass-word-123")
+    page.press("#id_password", "Enter")
+    page.wait_for_load_state()
+    page.goto_path("/till/")
+    expect(page.locator("#card-input")).to_be_focused()
+    page.keyboard.type(card.number)
+    page.keyboard.press("Enter")
+
+    # then the member panel shows the member and empty balances
+    panel = page.locator("#member-panel")
+    expect(panel).to_contain_text("赵六")
+    expect(panel).to_contain_text("139****2222")
+    expect(page.locator("#bal-principal")).to_have_text("¥0.00")
+
+    # top-up ¥100.00
+    page.fill("#topup-amount", "100.00")
+    page.select_option("#topup-tender", "wechat")
+    page.click("#topup-form button[type=submit]")
+    expect(page.locator("#receipt-amount")).to_have_text("¥100.00")
+    expect(page.locator("#receipt-total-after")).to_have_text("¥100.00")
+    page.click("#next-customer")
+    expect(page.locator("#card-input")).to_be_focused()
+
+    # charge ¥30.00 (the quote shows the amount due)
+    page.keyboard.type(card.number)
+    page.keyboard.press("Enter")
+    expect(page.locator("#bal-principal")).to_have_text("¥100.00")
+    page.fill("#charge-amount", "30.00")
+    expect(page.locator("#quote-text")).to_contain_text("¥30.00")
+    page.click("#charge-form button[type=submit]")
+    expect(page.locator("#receipt-amount")).to_have_text("¥30.00")
+    expect(page.locator("#receipt-total-after")).to_have_text("¥70.00")
+    page.click("#next-customer")
+    expect(page.locator("#card-input")).to_be_focused()
+
+    # refund ¥10.00 of that charge
+    page.keyboard.type(card.number)
+    page.keyboard.press("Enter")
+    expect(page.locator("#bal-principal")).to_have_text("¥70.00")
+    page.fill("#refund-amount", "10.00")
+    page.fill("#refund-reason", "退货")
+    page.click("#refund-form button[type=submit]")
+    expect(page.locator("#receipt-amount")).to_have_text("¥10.00")
+    expect(page.locator("#receipt-total-after")).to_have_text("¥80.00")
+    page.goto(page.url + "?w=58")
+    expect(page.locator("#receipt")).to_be_visible()
+    screenshot("cashier-receipt")
+
+    # back at the till the balances shown match the ledger
+    page.click("#next-customer")
+    expect(page.locator("#card-input")).to_be_focused()
+    page.keyboard.type(card.number)
+    page.keyboard.press("Enter")
+    expect(page.locator("#bal-principal")).to_have_text("¥80.00")
+    expect(page.locator("#bal-bonus")).to_have_text("¥0.00")
+    screenshot("cashier-screen")
+    assert balances(card) == (8_000, 0, 0)
