@@ -10,10 +10,10 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from onecard.core.idempotency import run_idempotent
+from onecard.core.testing import run_clients
 from onecard.loyalty import ledger
 from onecard.loyalty.choices import AccountKind, EntryKind
 from onecard.loyalty.errors import InsufficientBalance
@@ -22,27 +22,6 @@ from onecard.loyalty.tests.conftest import make_books
 from onecard.loyalty.verification import verify_ledger
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_clients(count, target):
-    """Start `count` threads on target(n), each closing its own connection; re-raise the first error."""
-    errors = []
-
-    def wrapper(n):
-        try:
-            target(n)
-        except Exception as error:  # noqa: BLE001 - re-raised in the test's thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapper, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def test_twenty_clients_moving_money_between_three_accounts_keep_the_books_exact(chain, member_factory):

@@ -6,10 +6,10 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from onecard.core.errors import BusinessError
+from onecard.core.testing import run_clients
 from onecard.loyalty import holds, stored_value
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
@@ -23,27 +23,6 @@ EXPECTED_REFUSALS = {
     "over_refund",
     "hold_not_open",
 }
-
-
-def run_clients(count, target):
-    """`count` threads on target(n), each closing its own connection; re-raise the first error."""
-    errors = []
-
-    def wrapper(n):
-        try:
-            target(n)
-        except Exception as error:  # noqa: BLE001 - re-raised in the test's thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapper, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def test_capture_racing_void_exactly_one_wins(chain, member_factory):
