@@ -23,8 +23,9 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,7 +42,7 @@ from .cards import lock_cards, require_password_for_charge, status_error
 from .choices import AccountKind, EntryKind
 from .errors import InsufficientBalance, InvalidAmount
 from .ledger import MAX_AMOUNT, EntrySpec, Leg
-from .models import Account, Card
+from .models import Account, Card, CardProduct
 from .models.stored_value import (
     CardTransaction,
     CardTxKind,
@@ -357,12 +358,135 @@ def charge(actor, card, list_amount, *, store, password=None, password_checked=F
     needs to run outside any transaction. Refusals: invalid_amount, card_* status codes,
     card_not_accepted_here, card_password_required / wrong_card_password, daily_limit_exceeded,
     insufficient_balance.
+
+    Hot path (ARCHITECTURE.md, Performance): the card is read once, locked, with its product,
+    product settings, member tier and the store's revenue account id; a charge that needs the
+    password check leaves that transaction and takes the original path (check outside, then charge).
     """
+    try:
+        return _fast_charge(actor, card, list_amount, store=store, password_checked=password_checked,
+                            business_ref=business_ref)  # fmt: skip
+    except _PasswordCheckNeeded:
+        pass
     card = Card.objects.select_related("product", "member").get(pk=card.pk)
     due = amount_due(card, list_amount)
-    if not password_checked:
-        require_password_for_charge(card, due, password)
+    require_password_for_charge(card, due, password)
     return _charge(actor, card, list_amount, due, store=store, business_ref=business_ref)
+
+
+class _PasswordCheckNeeded(Exception):
+    """Raised inside _fast_charge's transaction (rolling it back) when the password must be checked first."""
+
+
+def _product_has_stores():
+    through = CardProduct.stores.through
+    return Exists(through.objects.filter(cardproduct_id=OuterRef("product_id")))
+
+
+def _revenue_account_id(store):
+    key = ledger.account_key(AccountKind.STORE_REVENUE, store.merchant_id, node=store)
+    return Subquery(Account.objects.filter(key=key).values("id")[:1])
+
+
+def _lock_charge_card(card, store) -> Card:
+    """The card's row locked (as cards.lock_cards) with product, settings, tier and the revenue account id."""
+    rows = (
+        Card.objects.select_for_update(of=("self",))
+        .select_related(
+            "product", "product__stored_value_settings", "member", "member__tier_state__tier", "issued_store"
+        )
+        .annotate(_product_has_stores=_product_has_stores(), _revenue_account_id=_revenue_account_id(store))
+    )
+    return rows.get(pk=card.pk)
+
+
+def _cached_tier(member):
+    """member_tier(member) from the select_related cache (None before the first evaluation)."""
+    if member is None:
+        return None
+    try:
+        return member.tier_state.tier
+    except ObjectDoesNotExist:
+        return None
+
+
+def _cached_consumption_order(product) -> str:
+    try:
+        return product.stored_value_settings.consumption_order
+    except ObjectDoesNotExist:
+        return ConsumptionOrder.PROPORTIONAL
+
+
+def _accepts_store(product, has_stores, store) -> bool:
+    """product.accepts_store(store), without the store-list query when the product has no store list."""
+    if not has_stores:
+        return store.merchant_id == product.merchant_id
+    return product.accepts_store(store)
+
+
+def _lock_card_balances(card):
+    """{kind: (account id, balance)} of the card's principal and bonus, locked in primary-key order.
+
+    The same rows and order as locked_balances(card_accounts(card)) minus the hold reserve, found
+    by key in the locking statement itself; accounts not opened yet are opened, then locked.
+    """
+    kinds = (AccountKind.MEMBER_PRINCIPAL, AccountKind.MEMBER_BONUS)
+    keys = {ledger.account_key(kind, card.merchant_id, card_id=card.pk): kind for kind in kinds}
+    table = connection.ops.quote_name(Account._meta.db_table)
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
+    sql = f"SELECT id, key, balance FROM {table} WHERE key IN (%s, %s) ORDER BY id{lock}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(keys))
+        found = {keys[key]: (pk, balance) for pk, key, balance in cursor.fetchall()}
+    if len(found) == len(kinds):
+        return found
+    accounts = {kind: ledger.open_account(kind, card.merchant_id, card_id=card.pk) for kind in kinds}
+    balances = locked_balances(accounts)
+    return {kind: (accounts[kind].pk, balances[kind]) for kind in kinds}
+
+
+@transaction.atomic
+def _fast_charge(actor, card, list_amount, *, store, password_checked, business_ref):
+    card = _lock_charge_card(card, store)
+    # As amount_due and the password check of charge(), in the same order.
+    check_amount(list_amount)
+    tier = _cached_tier(card.member)
+    rate = Decimal(tier.discount_rate) if tier is not None else Decimal(1)
+    due = int((Decimal(list_amount) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if due <= 0:
+        raise InvalidAmount(extra={"amount": str(list_amount)})
+    if not password_checked and card.password_required_for(due):
+        raise _PasswordCheckNeeded()
+    # As lock_usable_card(card, store=store).
+    if not _accepts_store(card.product, card._product_has_stores, store):
+        raise CardNotAccepted(extra={"card": card.number})
+    if card.status != CardStatus.ACTIVE:
+        raise status_error(card)
+    require_active(card)
+    if card.product.kind != CardKind.STORED_VALUE:
+        raise NotStoredValueCard(extra={"card": card.number})
+    check_daily_limit(card, due)
+    locked = _lock_card_balances(card)
+    revenue_id = card._revenue_account_id
+    if revenue_id is None:
+        revenue_id = store_account(AccountKind.STORE_REVENUE, store).pk
+    (principal_id, principal_balance), (bonus_id, bonus_balance) = (
+        locked[AccountKind.MEMBER_PRINCIPAL],
+        locked[AccountKind.MEMBER_BONUS],
+    )
+    order = _cached_consumption_order(card.product)
+    principal, bonus = split_due(due, principal_balance, bonus_balance, order)
+    legs = [
+        (Account(pk=principal_id), -principal),
+        (Account(pk=bonus_id), -bonus),
+        (Account(pk=revenue_id), due),
+    ]
+    entry = post_entry(EntryKind.CHARGE, card, store, actor, legs, memo=f"charge {card.number}",
+                       business_ref=business_ref)  # fmt: skip
+    return record(
+        CardTxKind.CHARGE, card, store, actor, entry, amount=due, principal=principal, bonus=bonus,
+        discount=list_amount - due, list_amount=list_amount, business_ref=business_ref,
+    )  # fmt: skip
 
 
 @transaction.atomic

@@ -243,3 +243,20 @@ def test_create_bonus_rule_validates_and_sorts_tiers(chain, card):
         )
     assert stored_value.topup(None, card, 60_000, store=chain.a1).bonus == 5_000
     assert_ledger_clean()
+
+
+def test_a_charge_takes_a_fixed_small_number_of_queries(chain, card):
+    # given: a card of a password-less product with every account open (a first charge opened them)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    stored_value.topup(chain.cashier_a1, card, 10_000, store=chain.a1)
+    stored_value.charge(chain.cashier_a1, card, 100, store=chain.a1)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        stored_value.charge(chain.cashier_a1, card, 100, store=chain.a1)
+    # then: card locked once (product, settings, tier, revenue account id), card accounts locked by
+    # key, the ledger's lock, entry, postings, balances, card transaction (+ savepoint and release)
+    assert len(queries.captured_queries) == 9, [q["sql"][:80] for q in queries.captured_queries]
+    assert balances(card) == (9_800, 0, 0)
+    assert_ledger_clean()
