@@ -95,3 +95,18 @@ BUILTIN_ROLES = {
 
 def label(code):
     return PERMISSIONS.get(code, code)
+
+
+def refresh_builtin_roles(apps, schema_editor):
+    """Data-migration step: create or update every built-in role from BUILTIN_ROLES.
+
+    Each migration that adds permission codes runs this, so existing databases get them too.
+    """
+    Role = apps.get_model("org", "Role")
+    for code, (name, perms) in BUILTIN_ROLES.items():
+        Role.objects.update_or_create(
+            code=code,
+            merchant=None,
+            is_builtin=True,
+            defaults={"name": str(name), "permissions": list(perms)},
+        )

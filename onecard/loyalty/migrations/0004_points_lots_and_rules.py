@@ -7,19 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
-
-def refresh_builtin_roles(apps, schema_editor):
-    """Give the built-in roles the new permission points.adjust (as org/0003 does for cards)."""
-    from onecard.org.permissions import BUILTIN_ROLES
-
-    Role = apps.get_model("org", "Role")
-    for code, (name, perms) in BUILTIN_ROLES.items():
-        Role.objects.update_or_create(
-            code=code,
-            merchant=None,
-            is_builtin=True,
-            defaults={"name": str(name), "permissions": list(perms)},
-        )
+from onecard.org.permissions import refresh_builtin_roles
 
 
 class Migration(migrations.Migration):

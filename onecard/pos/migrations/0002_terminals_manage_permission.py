@@ -5,18 +5,7 @@ Refreshes every built-in role from org.permissions.BUILTIN_ROLES, as org's 0002 
 
 from django.db import migrations
 
-
-def refresh_builtin_roles(apps, schema_editor):
-    from onecard.org.permissions import BUILTIN_ROLES
-
-    Role = apps.get_model("org", "Role")
-    for code, (name, perms) in BUILTIN_ROLES.items():
-        Role.objects.update_or_create(
-            code=code,
-            merchant=None,
-            is_builtin=True,
-            defaults={"name": str(name), "permissions": list(perms)},
-        )
+from onecard.org.permissions import refresh_builtin_roles
 
 
 class Migration(migrations.Migration):
