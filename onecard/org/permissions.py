@@ -27,10 +27,13 @@ PERMISSIONS = {
     "cards.issue": _("Issue card batches into stock"),
     "cards.manage": _("Bind, activate, freeze, report lost, replace and merge cards; reset card passwords"),
     "cards.cancel": _("Cancel cards"),
-    "products.manage": _("Manage card products and tiers"),
+    "products.manage": _("Manage card products, tiers, and top-up, points and rebate rules"),
+    "prepaid.manage": _("Manage prepaid-card rules: agreements, tender limits, refund pricing"),
     "points.adjust": _("Adjust members' points by hand (with a reason)"),
     "till.operate": _("Work the cashier screen: top up, charge, refund, redeem points"),
     "till.refund_large": _("Refund above the cashier's limit at the till"),
+    "settlement.view": _("View settlement statements between stores and merchants"),
+    "settlement.settle": _("Mark settlement statements as paid"),
 }
 
 PERMISSION_GROUPS = [
@@ -39,9 +42,10 @@ PERMISSION_GROUPS = [
         _("Organisation and staff"),
         [p for p in PERMISSIONS if p.split(".")[0] in {"org", "staff", "roles", "terminals"}],
     ),
-    (_("Cards"), [p for p in PERMISSIONS if p.split(".")[0] in {"cards", "products"}]),
+    (_("Cards"), [p for p in PERMISSIONS if p.split(".")[0] in {"cards", "products", "prepaid"}]),
     (_("Points"), ["points.adjust"]),
     (_("Cashier"), [p for p in PERMISSIONS if p.startswith("till.")]),
+    (_("Settlement"), [p for p in PERMISSIONS if p.startswith("settlement.")]),
     (_("Audit"), ["audit.view"]),
 ]
 
@@ -54,7 +58,7 @@ BUILTIN_ROLES = {
     "region_manager": (
         _("Region manager"),
         # Card products and tiers are merchant-wide: set at head office (loyalty/card_products.py).
-        [p for p in ALL if p not in {"roles.manage", "members.manage_fields", "products.manage"}],
+        [p for p in ALL if p not in {"roles.manage", "members.manage_fields", "products.manage", "prepaid.manage"}],
     ),
     "store_manager": (
         _("Store manager"),
@@ -78,6 +82,7 @@ BUILTIN_ROLES = {
             "points.adjust",
             "till.operate",
             "till.refund_large",
+            "settlement.view",
         ],
     ),
     "cashier": (
