@@ -58,7 +58,11 @@ BUILTIN_ROLES = {
     "region_manager": (
         _("Region manager"),
         # Card products and tiers are merchant-wide: set at head office (loyalty/card_products.py).
-        [p for p in ALL if p not in {"roles.manage", "members.manage_fields", "products.manage", "prepaid.manage"}],
+        [
+            p
+            for p in ALL
+            if p not in {"roles.manage", "members.manage_fields", "products.manage", "prepaid.manage"}
+        ],
     ),
     "store_manager": (
         _("Store manager"),
