@@ -5,11 +5,13 @@ On PostgreSQL (the configured database):
 1. set-up, created when missing: the demo chain with members (seed-demo), a stored-value card
    product `压测储值卡` without balance cap worries, `--cards` cards bound to demo members, each
    topped up through stored_value.topup so charges do not run dry;
-2. service layer: stored_value.charge of a random card at a random demo store (12 stores: the
-   store revenue rows are spread like pgbench's 10 branches) from 1, 4 and 16 worker PROCESSES
-   (each its own interpreter, django.setup() and connection) for `--seconds` each;
-3. HTTP: POST /api/v1/pos/charges with signed requests and an Idempotency-Key from 4 and 16
-   client processes (keep-alive http.client) against gunicorn -w 2 --threads 8, when that
+2. service layer: stored_value.charge of a random card, at the store that issued it or — one
+   charge in CROSS_STORE_SHARE, as TPC-B's remote-branch share — at another demo store, which
+   adds the two clearing legs of a cross-store charge (12 stores: the store revenue rows are
+   spread like pgbench's 10 branches), from 1, 4 and 16 worker PROCESSES (each its own
+   interpreter, django.setup() and connection) for `--seconds` each;
+3. HTTP: POST /api/v1/pos/charges with signed requests and an Idempotency-Key, from a terminal
+   of the card's store or (CROSS_STORE_SHARE) of another store, from 4 and 16 client processes (keep-alive http.client) against gunicorn -w 2 --threads 8, when that
    endpoint exists (onecard/pos/api_urls.py); otherwise the part is reported as skipped;
 4. pgbench right after: `pgbench -i -s 10` into the database onecard_pgbench, then the default
    TPC-B script with the same client counts and duration, per-transaction logs for p50/p99.
@@ -43,6 +45,7 @@ BALANCE_CAP = 10**12
 TOPUP_AMOUNT = 10**8  # ¥1,000,000 per card: ~20,000 charges of the sizes below
 LOW_BALANCE = 10**7
 CHARGE_MIN, CHARGE_MAX = 500, 9_999  # list amount in fen
+CROSS_STORE_SHARE = 0.15  # TPC-B: 15% of transactions go to a remote branch
 TERMINAL_NAME = "压测终端"
 CHARGES_PATH = "/api/v1/pos/charges"
 PGBENCH_DB = "onecard_pgbench"
@@ -88,15 +91,23 @@ def prepare(cards_wanted, out, *, members_min=1000):
     active = Card.objects.filter(product=product, status=CardStatus.ACTIVE, member__isnull=False)
     missing = cards_wanted - active.count()
     if missing > 0:
-        out.write(f"issuing, binding and topping up {missing:,} bench cards")
+        out.write(f"issuing, binding and topping up {missing:,} bench cards across {len(stores)} stores")
         start = max((b.start + b.count for b in CardBatch.objects.filter(prefix=CARD_PREFIX)), default=1)
-        batch = issue_batch(None, product, store=stores[0], prefix=CARD_PREFIX, start=start, count=missing)
+        new_cards = []
+        per_store = -(-missing // len(stores))
+        for store in stores:
+            count = min(per_store, missing - len(new_cards))
+            if count <= 0:
+                break
+            batch = issue_batch(None, product, store=store, prefix=CARD_PREFIX, start=start, count=count)
+            start += count
+            new_cards += list(Card.objects.filter(batch=batch).order_by("number"))
         holders = list(
             Member.objects.filter(merchant=merchant, merged_into__isnull=True)
             .exclude(pk__in=Card.objects.filter(product=product, member__isnull=False).values("member_id"))
             .order_by("id")[:missing]
         )
-        for card, member in zip(Card.objects.filter(batch=batch).order_by("number"), holders, strict=False):
+        for card, member in zip(new_cards, holders, strict=False):
             bind_to_member(None, card, member)
             activate(None, card)
     ids = list(active.order_by("id").values_list("id", flat=True)[:cards_wanted])
@@ -105,16 +116,19 @@ def prepare(cards_wanted, out, *, members_min=1000):
             "card_id", "balance"
         )
     )
+    homes = dict(Card.objects.filter(pk__in=ids).values_list("id", "issued_store_id"))
+    home_of = {pk: next(s for s in stores if s.pk == homes[pk]) for pk in ids}
     low = [pk for pk in ids if principal.get(pk, 0) < LOW_BALANCE]
     if low:
         out.write(f"topping up {len(low):,} cards through stored_value.topup")
-        for i, pk in enumerate(low):
-            stored_value.topup(None, Card(pk=pk), TOPUP_AMOUNT, store=stores[i % len(stores)])
+        for pk in low:
+            stored_value.topup(None, Card(pk=pk), TOPUP_AMOUNT, store=home_of[pk])
     numbers = dict(Card.objects.filter(pk__in=ids).values_list("id", "number"))
     out.write(f"set-up: {len(ids):,} cards, {len(stores)} stores ({time.monotonic() - started:.1f} s)")
     return {
         "cards": ids,
         "numbers": [numbers[pk] for pk in ids],
+        "homes": [homes[pk] for pk in ids],
         "stores": [s.pk for s in stores],
         "merchant": merchant.pk,
     }
@@ -168,7 +182,7 @@ def service_loop(spec, *, prepare_only=False, state=None):
         _django()
         from onecard.org.models import OrgNode
 
-        stores = list(OrgNode.objects.filter(pk__in=spec["stores"]))
+        stores = OrgNode.objects.in_bulk(spec["stores"])
         state = {"stores": stores, "rng": random.Random(spec["seed"])}
         for _ in range(3):  # warm-up: connection, imports, caches
             _one_charge(spec, state)
@@ -182,14 +196,25 @@ def _one_charge(spec, state):
     from onecard.loyalty.models import Card
 
     rng = state["rng"]
-    card = Card(pk=rng.choice(spec["cards"]))
+    index = rng.randrange(len(spec["cards"]))
+    store = pick_store(rng, spec["homes"][index], spec["stores"])
     try:
         stored_value.charge(
-            None, card, rng.randint(CHARGE_MIN, CHARGE_MAX), store=rng.choice(state["stores"])
+            None,
+            Card(pk=spec["cards"][index]),
+            rng.randint(CHARGE_MIN, CHARGE_MAX),
+            store=state["stores"][store],
         )
     except BusinessError as error:
         return f"{error.code}"
     return None
+
+
+def pick_store(rng, home, stores):
+    """The card's home store, or another one with probability CROSS_STORE_SHARE."""
+    if rng.random() >= CROSS_STORE_SHARE or len(stores) < 2:
+        return home
+    return rng.choice([pk for pk in stores if pk != home])
 
 
 def timed_loop(spec, call):
@@ -221,9 +246,11 @@ def http_loop(spec, *, prepare_only=False, state=None):
 
     def call():
         rng = state["rng"]
-        terminal_id, secret = rng.choice(spec["terminals"])
+        index = rng.randrange(len(spec["numbers"]))
+        store = pick_store(rng, spec["homes"][index], spec["stores"])
+        terminal_id, secret = spec["terminals"][str(store)]
         body = json.dumps(
-            {"card_no": rng.choice(spec["numbers"]), "amount": rng.randint(CHARGE_MIN, CHARGE_MAX)},
+            {"card_no": spec["numbers"][index], "amount": rng.randint(CHARGE_MIN, CHARGE_MAX)},
             separators=(",", ":"),
         ).encode()
         headers = {
@@ -269,11 +296,8 @@ def sqlite_child(spec):
     setup = prepare(spec["cards"], Out(), members_min=spec["members_min"])
     from onecard.org.models import OrgNode
 
-    state = {
-        "stores": list(OrgNode.objects.filter(pk__in=setup["stores"])),
-        "rng": random.Random(spec["seed"]),
-    }
-    local = {**spec, "cards": setup["cards"]}
+    state = {"stores": OrgNode.objects.in_bulk(setup["stores"]), "rng": random.Random(spec["seed"])}
+    local = {**spec, "cards": setup["cards"], "homes": setup["homes"], "stores": setup["stores"]}
     for _ in range(3):
         _one_charge(local, state)
     result = timed_loop(spec, lambda: _one_charge(local, state))
@@ -372,17 +396,17 @@ def charges_endpoint_missing():
 
 
 def terminals_for(setup):
-    """One active terminal per bench store (registered the first time), as (terminal id, secret)."""
+    """One active terminal per bench store (registered the first time): {str(store id): (terminal id, secret)}."""
     from onecard.org.models import OrgNode
     from onecard.pos.models import Terminal
     from onecard.pos.services import register_terminal
 
-    pairs = []
+    pairs = {}
     for store in OrgNode.objects.filter(pk__in=setup["stores"]).order_by("id"):
         terminal = Terminal.objects.filter(store=store, name=TERMINAL_NAME, is_active=True).first()
         if terminal is None:
             terminal = register_terminal(None, store=store, name=TERMINAL_NAME).terminal
-        pairs.append((terminal.terminal_id, terminal.secret))
+        pairs[str(store.pk)] = (terminal.terminal_id, terminal.secret)
     return pairs
 
 
@@ -556,6 +580,7 @@ def run(options):
                     "seconds": seconds,
                     "seed": seed + i,
                     "cards": setup["cards"],
+                    "homes": setup["homes"],
                     "stores": setup["stores"],
                 }  # fmt: skip
                 for i in range(n)
@@ -606,7 +631,7 @@ def http_part(setup, counts, seconds, seed, out):
     proc, log = start_gunicorn(port, out)
     runs = []
     try:
-        status = signed_ping(port, terminals[0])
+        status = signed_ping(port, next(iter(terminals.values())))
         if status != 200:
             raise RuntimeError(f"signed GET /api/v1/pos/ping answered {status}")
         for n in counts:
@@ -620,6 +645,8 @@ def http_part(setup, counts, seconds, seed, out):
                     "port": port,
                     "terminals": terminals,
                     "numbers": setup["numbers"],
+                    "homes": setup["homes"],
+                    "stores": setup["stores"],
                 }  # fmt: skip
                 for i in range(n)
             ]

@@ -9,7 +9,7 @@ Every movement of stored value or points goes through `post()`:
    queue instead of deadlocking;
 3. check that the legs sum to zero per currency and that no member-facing account would go
    below zero — before anything is written, so a refusal leaves the caller's transaction usable;
-4. insert the entry, then all its postings with one `bulk_create` (balance after, sequence
+4. insert the entry, then all its postings in one multi-row INSERT (balance after, sequence
    number and hash-chain link computed here), then update every account with one UPDATE.
 
 Four statements whatever the number of legs (ARCHITECTURE.md, Performance). Nothing else may
@@ -268,6 +268,41 @@ def _write_balances(postings):
             raise LedgerError("an account of the entry vanished while it was locked")
 
 
+ENTRY_COLUMNS = (
+    "kind", "merchant_id", "node_id", "actor_id", "created_at", "memo", "reverses_id", "refers_to_id",
+    "idempotency_key", "business_ref",
+)  # fmt: skip
+POSTING_COLUMNS = ("entry_id", "account_id", "amount", "balance_after", "seq", "prev_hash", "hash")
+
+
+def _insert_entry(entry):
+    """INSERT the entry in one statement and set its id (plain SQL: the hot path, see _write_balances)."""
+    table = connection.ops.quote_name(JournalEntry._meta.db_table)
+    values = [getattr(entry, column) for column in ENTRY_COLUMNS]
+    values[4] = connection.ops.adapt_datetimefield_value(entry.created_at)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(ENTRY_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))}) RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding, entry._state.db = False, connection.alias
+
+
+def _insert_postings(postings):
+    """INSERT every posting of the entry in one multi-row statement (their ids are not read back)."""
+    table = connection.ops.quote_name(Posting._meta.db_table)
+    row = f"({', '.join(['%s'] * len(POSTING_COLUMNS))})"
+    sql = f"INSERT INTO {table} ({', '.join(POSTING_COLUMNS)}) VALUES {', '.join([row] * len(postings))}"
+    params = []
+    for posting in postings:
+        params += [getattr(posting, column) for column in POSTING_COLUMNS]
+        posting._state.adding, posting._state.db = False, connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def _post(spec: EntrySpec, legs: list[Leg]) -> Posted:
     ids = [item.account for item in legs]
     locked = lock_accounts(ids)
@@ -308,7 +343,7 @@ def _post(spec: EntrySpec, legs: list[Leg]) -> Posted:
         ),
         business_ref=spec.business_ref,
     )
-    JournalEntry.objects.bulk_create([entry])
+    _insert_entry(entry)
 
     postings = []
     for item in legs:
@@ -327,7 +362,7 @@ def _post(spec: EntrySpec, legs: list[Leg]) -> Posted:
                 ),
             )
         )
-    Posting.objects.bulk_create(postings)
+    _insert_postings(postings)
 
     _write_balances(postings)
     return Posted(entry=entry, postings=postings, balances={p.account_id: p.balance_after for p in postings})
