@@ -18,6 +18,10 @@ urlpatterns = [
     path("members/", include("onecard.members.urls")),
     path("pos/", include("onecard.pos.urls")),
     path("till/", include("onecard.loyalty.urls")),
+    path("prepaid/", include("onecard.loyalty.prepaid_urls")),
+    path("cards/", include("onecard.loyalty.manage_urls")),
+    path("reports/", include("onecard.loyalty.report_urls")),
+    path("settlement/", include("onecard.loyalty.settlement_urls")),
     path("api/v1/", include("onecard.api_urls")),
     path("admin/", admin.site.urls),
 ]

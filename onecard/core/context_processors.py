@@ -9,10 +9,15 @@ NAVIGATION = [
     (_("Cashier desk"), "loyalty:cashier", "till.operate", "¥"),
     (_("Members"), "members:list", "members.view", "☺"),
     (_("Import members"), "members:import", "members.import", "⇪"),
+    (_("Cards"), "cards:list", "cards.view", "▤"),
     (_("Organisation"), "org:tree", "org.view", "◇"),
     (_("Staff"), "org:staff_list", "staff.view", "☰"),
     (_("Roles"), "org:role_list", "roles.manage", "⚑"),
     (_("Terminals"), "pos:terminal_list", "terminals.manage", "▣"),
+    (_("Prepaid liability"), "reports:liability", "cards.view", "Σ"),
+    (_("Settlement"), "settlement:list", "settlement.view", "⇄"),
+    (_("Count and period cards"), "loyalty:package_definitions", "products.manage", "⑩"),
+    (_("Prepaid-card rules"), "prepaid:settings", "prepaid.manage", "§"),
     (_("Audit log"), "core:audit_log", "audit.view", "✎"),
 ]
 

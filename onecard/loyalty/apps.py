@@ -21,6 +21,10 @@ class LoyaltyConfig(AppConfig):
 
         card_balances_moved.connect(move_lots_with_card, dispatch_uid="loyalty_move_points_lots")
 
+        from .packages import move_packages_with_card
+
+        card_balances_moved.connect(move_packages_with_card, dispatch_uid="loyalty_move_packages")
+
         # The member 360 page shows this app's cards and transactions sections.
         from onecard.members.views import MEMBER_SECTIONS
 
@@ -28,3 +32,7 @@ class LoyaltyConfig(AppConfig):
         for section in MEMBER_SECTIONS:
             if section["key"] in templates:
                 section["template"] = templates[section["key"]]
+
+        from .package_views import register_member_section
+
+        register_member_section()

@@ -55,9 +55,11 @@ from .card_errors import (
     WrongCardPassword,
 )
 from .card_numbers import is_valid_number, normalize_number
-from .choices import AccountKind, EntryKind
+from .choices import AccountKind, Currency, EntryKind
+from .clearing import clearing_legs, home_node
 from .models import Account, Card
 from .models.cards import MAX_PASSWORD_ATTEMPTS
+from .models.stored_value import CardTxKind
 
 # Sent inside the transaction that moved a card's balances (replace or merge) with source=,
 # target=, reason= ("replace" or "merge"), actor=. Holds and points lots move their own rows here.
@@ -167,7 +169,12 @@ def refundable_principal(card) -> int:
 
 
 def _move_balances(actor, source, target, *, reason):
-    """Every balance of `source` to the same kind of account of `target`: one transfer per kind."""
+    """Every balance of `source` to the same kind of account of `target`: one transfer per kind.
+
+    When the two cards have different homes (issuing stores), each yuan balance moves its liability
+    from the old home to the new one, so the transfer carries the clearing legs "the old home owes
+    the new home the balance" (clearing.py); points are merchant-wide and move without clearing.
+    """
     accounts = list(Account.objects.filter(card_id=source.pk).order_by("pk"))
     targets = {account.kind: card_account(target, account.kind) for account in accounts}
     if not accounts:
@@ -181,16 +188,21 @@ def _move_balances(actor, source, target, *, reason):
     for account in accounts:
         balance = locked[account.pk][1]
         if balance:
-            ledger.transfer(
-                account,
-                targets[account.kind],
-                balance,
-                kind=EntryKind.TRANSFER,
-                merchant=source.merchant_id,
-                node=node,
-                actor=actor if actor is not None and actor.pk else None,
-                memo=memo,
-                business_ref=f"card:{source.pk}:{reason}",
+            legs = [ledger.leg(account, -balance), ledger.leg(targets[account.kind], balance)]
+            if account.currency == Currency.CNY:
+                legs += [
+                    ledger.leg(a, x) for a, x in clearing_legs(home_node(source), home_node(target), balance)
+                ]
+            ledger.post(
+                ledger.EntrySpec(
+                    kind=EntryKind.TRANSFER,
+                    merchant=source.merchant_id,
+                    node=node,
+                    actor=actor if actor is not None and actor.pk else None,
+                    memo=memo,
+                    business_ref=f"card:{source.pk}:{reason}",
+                    legs=legs,
+                )
             )
             moved.append((account.kind, balance))
     return moved
@@ -349,24 +361,57 @@ def merge_cards(actor, source, target, *, reason="") -> Card:
 
 @dataclass(frozen=True)
 class Cancelled:
-    """A cancelled card and the principal it owes the holder (paid out by the refund service)."""
+    """A cancelled card, the principal it still owes the holder, and the payout when it was paid at once."""
 
     card: Card
     refundable_principal: int
+    payout: object = None  # the CardTransaction (kind refund) of the payout, when cancel paid it
 
 
 @transaction.atomic
-def cancel(actor, card, *, reason="") -> Cancelled:
-    """Close a card for good; refused while holds are open. The payout of the principal comes after."""
+def cancel(actor, card, *, reason="", payout_store=None, method="bank") -> Cancelled:
+    """Close a card for good; refused while holds are open.
+
+    With `payout_store`, the refundable principal is paid out at once from that store's cash, by
+    `method` (bank, cash up to ¥100, original), in the same transaction: one refund entry, cleared
+    with the card's home when the store is another (the home owes the paying store the payout).
+    Without it the principal stays on the card for a later payout (stored_value.refund_topup).
+    """
+    from . import stored_value
+
+    if payout_store is not None and method not in stored_value.REFUND_TENDERS:
+        raise BusinessError(code="invalid_refund_method", extra={"method": method})
     allowed = {CardStatus.IN_STOCK, CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.LOST, CardStatus.EXPIRED}
     card = _locked(card, allowed)
     require_card_in_scope(actor, card)
     if card_balances(card).get(AccountKind.HOLD_RESERVE, 0):
         raise CardHasOpenHolds(extra={"card": card.number})
+    if payout_store is not None and payout_store.merchant_id != card.merchant_id:
+        raise CardNotAccepted(extra={"card": card.number})
     before = audit.snapshot(card, AUDITED)
     card.status = CardStatus.CANCELLED
     _save(actor, card, before, "status", note=reason or "cancel")
-    return Cancelled(card=card, refundable_principal=refundable_principal(card))
+    owed = refundable_principal(card)
+    if payout_store is None or not owed:
+        return Cancelled(card=card, refundable_principal=owed)
+    if method == "cash" and owed > stored_value.CASH_REFUND_LIMIT:
+        raise stored_value.CashRefundTooLarge(
+            extra={"limit": stored_value.CASH_REFUND_LIMIT, "requested": owed}
+        )
+    legs = [
+        (card_account(card, AccountKind.MEMBER_PRINCIPAL), -owed),
+        (ledger.open_account(AccountKind.STORE_CASH, payout_store.merchant_id, node=payout_store), owed),
+    ]
+    legs += stored_value.clearing_for(card, [(payout_store, owed)])
+    entry = stored_value.post_entry(
+        EntryKind.REFUND, card, payout_store, actor, legs, memo=f"cancel payout {card.number}: {reason}",
+        business_ref=f"card:{card.pk}:cancel",
+    )  # fmt: skip
+    payout = stored_value.record(
+        CardTxKind.REFUND, card, payout_store, actor, entry, amount=owed, principal=owed, tender=method,
+        reason=(reason or "cancel")[:200], business_ref=f"card:{card.pk}:cancel",
+    )  # fmt: skip
+    return Cancelled(card=card, refundable_principal=0, payout=payout)
 
 
 def expire_due_cards(now=None) -> int:

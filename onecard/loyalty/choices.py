@@ -25,6 +25,7 @@ class AccountKind(models.TextChoices):
     MEMBER_BONUS = "member_bonus", _("Member stored value (bonus)")
     MEMBER_POINTS = "member_points", _("Member points")
     HOLD_RESERVE = "hold_reserve", _("Funds reserved by a hold")
+    MEMBER_PACKAGE = "member_package", _("Member prepaid packages (count and period cards)")
     # The merchant's side.
     STORE_CASH = "store_cash", _("Store cash taken")
     STORE_REVENUE = "store_revenue", _("Store revenue")
@@ -43,6 +44,7 @@ MEMBER_FACING_KINDS = frozenset(
         AccountKind.MEMBER_BONUS,
         AccountKind.MEMBER_POINTS,
         AccountKind.HOLD_RESERVE,
+        AccountKind.MEMBER_PACKAGE,
     }
 )
 
@@ -74,3 +76,7 @@ class EntryKind(models.TextChoices):
     TRANSFER = "transfer", _("Transfer")
     SETTLE = "settle", _("Settlement")
     REVERSAL = "reversal", _("Reversal")
+    PACKAGE_SALE = "package_sale", _("Package sold")
+    PACKAGE_USE = "package_use", _("Package used")
+    PACKAGE_REFUND = "package_refund", _("Package refunded")
+    PACKAGE_EXPIRE = "package_expire", _("Package expired")

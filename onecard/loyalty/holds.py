@@ -8,6 +8,11 @@ order) to the card's HOLD_RESERVE account; the hold row remembers how much came 
   principal and bonus exactly as reserved.
 - void / expiry: everything returns to principal and bonus.
 
+A hold moves value within the card, so it posts no clearing; a capture at a store that is not the
+card's home posts the clearing legs of a charge in its entry (the home owes the capturing store
+the amount captured, stored_value's module doc), and earns the points and the rebate of a charge
+(stored_value.charge_rewards) in the same transaction.
+
 A capture needs the card active (a frozen or lost card refuses it: card_frozen, card_lost);
 a void and the expiry job work whatever the card's status, so reserved funds always come back.
 
@@ -29,8 +34,10 @@ from .choices import AccountKind, EntryKind
 from .models.stored_value import CardTransaction, CardTxKind, CardTxStatus
 from .stored_value import (
     card_accounts,
+    charge_rewards,
     check_amount,
     check_daily_limit,
+    clearing_for,
     consumption_order,
     current_card,
     lock_usable_card,
@@ -111,6 +118,7 @@ def _release(actor, card, row, kind, status, *, captured=0, captured_bonus=0, st
     ]
     if captured:
         legs.append((store_account(AccountKind.STORE_REVENUE, store), captured))
+        legs += clearing_for(card, [(store, captured)])
     entry_kind = {CardTxKind.CAPTURE: EntryKind.CAPTURE, CardTxKind.VOID: EntryKind.VOID}.get(
         kind, EntryKind.EXPIRE
     )
@@ -119,9 +127,12 @@ def _release(actor, card, row, kind, status, *, captured=0, captured_bonus=0, st
     now = timezone.now()
     row.status, row.closed_at = status, now
     row.save(update_fields=["status", "closed_at"])
+    rewards = {}
+    if captured:
+        rewards = charge_rewards(actor, card, store, captured, business_ref=business_ref, refers_to=entry)
     return record(
         kind, card, store, actor, entry, amount=captured, principal=captured - captured_bonus,
-        bonus=captured_bonus, list_amount=captured, original=row, business_ref=business_ref,
+        bonus=captured_bonus, list_amount=captured, original=row, business_ref=business_ref, **rewards,
     )  # fmt: skip
 
 

@@ -17,6 +17,33 @@ Rounding rules (documented, explicit):
   floors: each refund's parts are ≥ 0 and the refunds of one charge add up to P and B exactly.
 - refund_topup of r principal of a top-up (principal P, bonus B): bonus withdrawn =
   floor((R + r) × B / P) − bonus withdrawn before, never more than the card's bonus balance.
+
+Clearing between stores and merchants (L6, clearing.py). A card's stored value is a liability of
+its home (`clearing.home_node`: the issuing store). Whenever value changes hands at another store,
+the same journal entry carries the clearing legs of `clearing_legs(debtor, creditor, amount)`, so
+that every store's own accounts and its clearing account net to zero in each entry:
+
+- top-up at S ≠ home H: S took the cash (and funds the bonus it granted), H owes the value, so
+  S owes H amount + bonus;
+- charge (both paths) and capture at S ≠ H: S delivered, H holds the value, so H owes S the amount
+  due; a refund of it owes back the refunded amount between the ORIGINAL store and H (and, when
+  the refund takes back a bonus rebate, H owes that store the bonus back in the same entry);
+- refund_topup and the payout of a cancelled card (cards.cancel) from store X's cash: H owes X the
+  payout; the bonus withdrawn back to the top-up store O's expense: H owes O that bonus;
+- a bonus rebate (rebates.py) granted at S ≠ H: S owes H the rebate.
+Same-store transactions post no clearing legs; holds post none (the value stays on the card);
+points are merchant-wide and never cleared. Across merchants (an alliance: products with
+`alliance_accepted`) charges, holds, captures and refunds clear the same way through the
+merchant-level clearing accounts; top-ups and top-up refunds stay with the issuer
+(card_not_accepted_here).
+
+Points and rebates of a charge or capture (L4, L5), in the charge's transaction: points by the
+merchant's earn rules on the amount due (points.earn_for_spend: rule rate × tier multiplier ×
+birthday multiplier, floored; no matching rule earns nothing), and the best rebate rule's rebate
+(rebates.py). Both only at the issuer's own stores. A refund of r of a charge of a that earned E
+points asks back floor((R + r) × E / a) − floor(R × E / a) through points.reverse_earn (cumulative
+floors: the refunds add up to E exactly); points the member already spent come back as
+`points_shortfall`, never as a negative balance.
 """
 
 import datetime
@@ -25,7 +52,8 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import CharField, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,19 +62,21 @@ from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.idempotency import current_idempotency_key
 from onecard.core.scoping import require_node_in_scope
 
-from . import ledger
+from . import ledger, points, rebates
 from .card_choices import CardKind, CardStatus
 from .card_errors import BalanceCapExceeded, CardError, CardNotAccepted
 from .card_products import merchant_root
 from .cards import lock_cards, require_password_for_charge, status_error
 from .choices import AccountKind, EntryKind
+from .clearing import clearing_legs, home_node
 from .errors import InsufficientBalance, InvalidAmount
 from .ledger import MAX_AMOUNT, EntrySpec, Leg
-from .models import Account, Card, CardProduct
+from .models import Account, Card, CardProduct, PointsEarnRule
 from .models.stored_value import (
     CardTransaction,
     CardTxKind,
     ConsumptionOrder,
+    RebateRule,
     StoredValueSettings,
     TopupBonusRule,
 )
@@ -109,8 +139,8 @@ def current_card(card) -> Card:
 def lock_usable_card(card, *, allowed=(CardStatus.ACTIVE,), store=None) -> Card:
     """Lock the card's row and check it can move stored value now (status, expiry, product kind).
 
-    With `store`: the card's product must accept it (same merchant, the product's store list);
-    cards of other merchants come with alliance clearing, later.
+    With `store`: the card's product must accept it (CardProduct.accepts_store: its own merchant's
+    stores, or an alliance merchant's when the product is alliance_accepted).
     """
     card = lock_cards(card)[card.pk]
     if store is not None and not card.product.accepts_store(store):
@@ -184,8 +214,29 @@ def discounted(list_amount, member) -> tuple[int, Decimal]:
     return due, rate
 
 
+def clearing_for(card, flows) -> list:
+    """The clearing legs that settle `flows` with the card's home: [(node, fen)], + what the node's own
+    accounts took in (the home owes it that), − what they gave out (it owes the home)."""
+    by_node = {}
+    for node, amount in flows:
+        if amount:
+            previous = by_node.get(node.pk, (node, 0))[1]
+            by_node[node.pk] = (node, previous + amount)
+    home, legs = None, []
+    for node, amount in by_node.values():
+        if amount and node.pk != card.issued_store_id:
+            home = home or home_node(card)
+            legs += clearing_legs(home, node, amount)
+    return legs
+
+
 def post_entry(kind, card, store, actor, legs, *, memo="", business_ref="", refers_to=None):
-    legs = [Leg(account.pk, amount) for account, amount in legs if amount]
+    """Post one entry of (Account, amount) legs; legs on the same account are added up, zeros dropped."""
+    merged = {}
+    for account, amount in legs:
+        if amount:
+            merged[account.pk] = merged.get(account.pk, 0) + amount
+    legs = [Leg(pk, amount) for pk, amount in merged.items() if amount]
     return ledger.post(
         EntrySpec(
             kind=kind,
@@ -285,6 +336,8 @@ def topup(actor, card, amount, *, store, tender="cash", at=None, business_ref=""
     """
     check_amount(amount)
     card = lock_usable_card(card, store=store)
+    if store.merchant_id != card.merchant_id:  # alliance stores charge; prepaid funds stay with the issuer
+        raise CardNotAccepted(extra={"card": card.number})
     rule = bonus_rule_for(card.merchant_id, store, amount, at)
     bonus = rule.bonus_for(amount) if rule else 0
     accounts = card_accounts(card)
@@ -298,6 +351,7 @@ def topup(actor, card, amount, *, store, tender="cash", at=None, business_ref=""
     legs = [(cash, -amount), (accounts[AccountKind.MEMBER_PRINCIPAL], amount)]
     if bonus:
         legs += [(expense, -bonus), (accounts[AccountKind.MEMBER_BONUS], bonus)]
+    legs += clearing_for(card, [(store, -(amount + bonus))])
     entry = post_entry(
         EntryKind.TOPUP, card, store, actor, legs, memo=f"top-up {card.number}", business_ref=business_ref
     )
@@ -359,9 +413,14 @@ def charge(actor, card, list_amount, *, store, password=None, password_checked=F
     card_not_accepted_here, card_password_required / wrong_card_password, daily_limit_exceeded,
     insufficient_balance.
 
+    At a store other than the card's home the entry carries the clearing legs (module doc); at the
+    issuer's stores the charge earns points and the rebate in the same transaction (charge_rewards).
+
     Hot path (ARCHITECTURE.md, Performance): the card is read once, locked, with its product,
-    product settings, member tier and the store's revenue account id; a charge that needs the
-    password check leaves that transaction and takes the original path (check outside, then charge).
+    product settings, member tier, the store's revenue account id, the ids of the clearing pair
+    between the store and the card's home, and whether the merchant has earn or rebate rules (no
+    rules: no further query); a charge that needs the password check leaves that transaction and
+    takes the original path (check outside, then charge).
     """
     try:
         return _fast_charge(actor, card, list_amount, store=store, password_checked=password_checked,
@@ -383,19 +442,47 @@ def _product_has_stores():
     return Exists(through.objects.filter(cardproduct_id=OuterRef("product_id")))
 
 
+def _has_active(model):
+    """Whether the card's merchant has an active rule of `model` (a subquery of the card's locking read)."""
+    return Exists(model.objects.filter(merchant_id=OuterRef("merchant_id"), is_active=True))
+
+
 def _revenue_account_id(store):
     key = ledger.account_key(AccountKind.STORE_REVENUE, store.merchant_id, node=store)
     return Subquery(Account.objects.filter(key=key).values("id")[:1])
 
 
+def _clearing_account_id(store, *, home_owes):
+    """The id of a clearing account between `store` and the card's home (its issued_store), by key.
+
+    The home comes from the card row itself, so the key is built in SQL; only for a home of the
+    store's merchant (the key of a store-to-store account). home_owes: the home's account towards
+    the store, else the store's account towards the home.
+    """
+    home = Cast(OuterRef("issued_store_id"), output_field=CharField())
+    prefix = f"{AccountKind.CLEARING.value}|{store.merchant_id}|"
+    if home_owes:
+        key = Concat(Value(prefix), home, Value(f"||||{store.pk}"), output_field=CharField())
+    else:
+        key = Concat(Value(f"{prefix}{store.pk}||||"), home, output_field=CharField())
+    return Subquery(Account.objects.filter(key=key).values("id")[:1])
+
+
 def _lock_charge_card(card, store) -> Card:
-    """The card's row locked (as cards.lock_cards) with product, settings, tier and the revenue account id."""
+    """The card's row locked (as cards.lock_cards) with product, settings, tier, revenue and clearing account ids."""
     rows = (
         Card.objects.select_for_update(of=("self",))
         .select_related(
             "product", "product__stored_value_settings", "member", "member__tier_state__tier", "issued_store"
         )
-        .annotate(_product_has_stores=_product_has_stores(), _revenue_account_id=_revenue_account_id(store))
+        .annotate(
+            _product_has_stores=_product_has_stores(),
+            _revenue_account_id=_revenue_account_id(store),
+            _earns_points=_has_active(PointsEarnRule),
+            _has_rebates=_has_active(RebateRule),
+            _home_clearing_id=_clearing_account_id(store, home_owes=True),
+            _store_clearing_id=_clearing_account_id(store, home_owes=False),
+        )
     )
     return rows.get(pk=card.pk)
 
@@ -419,8 +506,8 @@ def _cached_consumption_order(product) -> str:
 
 def _accepts_store(product, has_stores, store) -> bool:
     """product.accepts_store(store), without the store-list query when the product has no store list."""
-    if not has_stores:
-        return store.merchant_id == product.merchant_id
+    if not has_stores and store.merchant_id == product.merchant_id:
+        return True
     return product.accepts_store(store)
 
 
@@ -481,11 +568,18 @@ def _fast_charge(actor, card, list_amount, *, store, password_checked, business_
         (Account(pk=bonus_id), -bonus),
         (Account(pk=revenue_id), due),
     ]
+    if card.issued_store_id != store.pk:  # the home owes the charging store (clearing.py)
+        if card._home_clearing_id is not None and card._store_clearing_id is not None:
+            legs += [(Account(pk=card._home_clearing_id), due), (Account(pk=card._store_clearing_id), -due)]
+        else:  # first time for this pair, or another merchant's store: open the accounts
+            legs += clearing_legs(card.issued_store, store, due)
     entry = post_entry(EntryKind.CHARGE, card, store, actor, legs, memo=f"charge {card.number}",
                        business_ref=business_ref)  # fmt: skip
+    rewards = charge_rewards(actor, card, store, due, business_ref=business_ref, refers_to=entry,
+                             earns=card._earns_points, has_rebates=card._has_rebates)  # fmt: skip
     return record(
         CardTxKind.CHARGE, card, store, actor, entry, amount=due, principal=principal, bonus=bonus,
-        discount=list_amount - due, list_amount=list_amount, business_ref=business_ref,
+        discount=list_amount - due, list_amount=list_amount, business_ref=business_ref, **rewards,
     )  # fmt: skip
 
 
@@ -505,12 +599,67 @@ def _charge(actor, card, list_amount, due, *, store, business_ref):
         (accounts[AccountKind.MEMBER_BONUS], -bonus),
         (revenue, due),
     ]
+    legs += clearing_for(card, [(store, due)])
     entry = post_entry(EntryKind.CHARGE, card, store, actor, legs, memo=f"charge {card.number}",
                        business_ref=business_ref)  # fmt: skip
+    rewards = charge_rewards(actor, card, store, due, business_ref=business_ref, refers_to=entry)
     return record(
         CardTxKind.CHARGE, card, store, actor, entry, amount=due, principal=principal, bonus=bonus,
-        discount=list_amount - due, list_amount=list_amount, business_ref=business_ref,
+        discount=list_amount - due, list_amount=list_amount, business_ref=business_ref, **rewards,
     )  # fmt: skip
+
+
+def charge_rewards(actor, card, store, due, *, business_ref="", refers_to=None, earns=None,
+                   has_rebates=None) -> dict:  # fmt: skip
+    """Points earned and the rebate of a charge or capture of `due` at `store`, as CardTransaction fields.
+
+    Runs inside the charge's transaction, after its entry, with the card locked. Only at the
+    issuer's own stores (see the module doc). `earns` / `has_rebates`: whether the merchant has
+    active earn / rebate rules, when the caller already knows (None: asked here).
+    """
+    if store.merchant_id != card.merchant_id:
+        return {}
+    fields = {}
+    if earns is None:
+        earns = PointsEarnRule.objects.filter(merchant_id=card.merchant_id, is_active=True).exists()
+    if earns:
+        try:
+            earned = points.earn_for_spend(actor, card, due, store=store, business_ref=business_ref)
+        except points.PointsRateMissing:  # no rule for this store or day: the charge earns nothing
+            earned = None
+        if earned is not None and earned.points:
+            fields.update(points_earned=earned.points, points_lot=earned.lot)
+    if has_rebates is None:
+        has_rebates = RebateRule.objects.filter(merchant_id=card.merchant_id, is_active=True).exists()
+    if has_rebates:
+        fields.update(rebates.grant(actor, card, store, due, business_ref=business_ref, refers_to=refers_to))
+    return fields
+
+
+def reverse_rewards(actor, original, refunded_before, amount, *, business_ref="") -> dict:
+    """Take back the points (earned and rebate) of `original` for a refund of `amount`; CardTransaction fields.
+
+    Cumulative floors over the original's amount; points.reverse_earn takes them off the card
+    (never below zero) and reports the part already spent, summed into points_shortfall.
+    """
+    fields, shortfall = {}, 0
+    memo = f"refund of #{original.pk}"
+    for part, lot_field, field in (
+        (original.points_earned, "points_lot", "points_reversed"),
+        (original.rebate_points, "rebate_lot", "rebate_points"),
+    ):
+        if not part or getattr(original, f"{lot_field}_id") is None:
+            continue
+        already = refunded_before * part // original.amount
+        share = rebates.share_back(refunded_before, amount, original.amount, part, already)
+        if share:
+            lot = getattr(original, lot_field)
+            taken = points.reverse_earn(actor, lot, share, business_ref=business_ref, memo=memo)
+            fields[field] = share
+            shortfall += taken.shortfall
+    if shortfall:
+        fields["points_shortfall"] = shortfall
+    return fields
 
 
 # ---- refunds -----------------------------------------------------------------------------------------
@@ -532,6 +681,14 @@ def refunded_parts(original) -> tuple[int, int]:
     return sums["p"] or 0, sums["b"] or 0
 
 
+def rebate_bonus_taken_back(original) -> int:
+    """The bonus rebate of `original` that its refunds took back so far (fen)."""
+    total = CardTransaction.objects.filter(original=original, kind=CardTxKind.REFUND).aggregate(
+        b=Sum("rebate_bonus")
+    )["b"]
+    return total or 0
+
+
 def _remaining(original, amount):
     remaining = original.amount - original.refunded_total
     amount = remaining if amount is None else check_amount(amount)
@@ -546,14 +703,17 @@ def refund(actor, original_charge, amount=None, *, store, reason, business_ref="
 
     Principal and bonus go back to the card in the proportion the original took them; the
     refund that completes the original takes the exact remainder. Refused with over_refund
-    beyond what was taken minus what was refunded already.
+    beyond what was taken minus what was refunded already. The refunded amount leaves the
+    original store's revenue (cleared with the card's home); the points the original earned and
+    its rebate are taken back in proportion (module doc), in the same transaction.
     """
     card = current_card(original_charge.card)
     card = lock_usable_card(card, allowed=(CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.EXPIRED))
     original = lock_original(original_charge, {CardTxKind.CHARGE, CardTxKind.CAPTURE})
     amount = _remaining(original, amount)
+    refunded_before = original.refunded_total
     _done_principal, done_bonus = refunded_parts(original)
-    bonus = cumulative_share(original.refunded_total + amount, original.amount, original.bonus, done_bonus)
+    bonus = cumulative_share(refunded_before + amount, original.amount, original.bonus, done_bonus)
     principal = amount - bonus
     accounts = card_accounts(card)
     revenue = store_account(AccountKind.STORE_REVENUE, original.store)
@@ -562,13 +722,31 @@ def refund(actor, original_charge, amount=None, *, store, reason, business_ref="
         (accounts[AccountKind.MEMBER_BONUS], bonus),
         (revenue, -amount),
     ]
+    flows = [(original.store, -amount)]
+    rebate_back = 0
+    if original.rebate_bonus:
+        share = cumulative_share(
+            refunded_before + amount,
+            original.amount,
+            original.rebate_bonus,
+            rebate_bonus_taken_back(original),
+        )
+        # Never below zero: what the card holds after this refund's own bonus comes back.
+        held = locked_balances({"bonus": accounts[AccountKind.MEMBER_BONUS]})["bonus"]
+        rebate_back = max(0, min(share, held + bonus))
+        if rebate_back:
+            expense = store_account(AccountKind.BONUS_EXPENSE, original.store)
+            legs += [(accounts[AccountKind.MEMBER_BONUS], -rebate_back), (expense, rebate_back)]
+            flows.append((original.store, rebate_back))
+    legs += clearing_for(card, flows)
     entry = post_entry(EntryKind.REFUND, card, store, actor, legs, memo=f"refund of #{original.pk}: {reason}",
                        business_ref=business_ref, refers_to=original.entry_id)  # fmt: skip
+    rewards = reverse_rewards(actor, original, refunded_before, amount, business_ref=business_ref)
     original.refunded_total += amount
     original.save(update_fields=["refunded_total"])
     return record(
         CardTxKind.REFUND, card, store, actor, entry, amount=amount, principal=principal, bonus=bonus,
-        original=original, reason=reason[:200], business_ref=business_ref,
+        original=original, reason=reason[:200], business_ref=business_ref, rebate_bonus=rebate_back, **rewards,
     )  # fmt: skip
 
 
@@ -579,13 +757,16 @@ def refund_topup(actor, original_topup, amount=None, *, store, reason, method="b
 
     `amount` (None: what remains) is principal paid out to the holder by `method` (bank, cash,
     original); cash is refused above ¥100. The bonus withdrawn is proportional to the top-up's
-    bonus, capped at the card's bonus balance (never below zero). The payout leaves the store's cash.
+    bonus, capped at the card's bonus balance (never below zero). The payout leaves the store's cash
+    (cleared with the card's home: the home owes that store the payout); only at the issuer's stores.
     """
     if method not in REFUND_TENDERS:
         raise BusinessError(code="invalid_refund_method", extra={"method": method})
     card = current_card(original_topup.card)
     allowed = (CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.EXPIRED, CardStatus.CANCELLED)
     card = lock_usable_card(card, allowed=allowed)
+    if store.merchant_id != card.merchant_id:  # prepaid funds are paid back by the issuer
+        raise CardNotAccepted(extra={"card": card.number})
     original = lock_original(original_topup, {CardTxKind.TOPUP})
     amount = _remaining(original, amount)
     if method == "cash" and amount > CASH_REFUND_LIMIT:
@@ -600,6 +781,7 @@ def refund_topup(actor, original_topup, amount=None, *, store, reason, method="b
     legs = [(accounts[AccountKind.MEMBER_PRINCIPAL], -amount), (cash, amount)]
     if bonus:
         legs += [(accounts[AccountKind.MEMBER_BONUS], -bonus), (expense, bonus)]
+    legs += clearing_for(card, [(store, amount), (original.store, bonus)])
     entry = post_entry(EntryKind.REFUND, card, store, actor, legs, memo=f"top-up refund #{original.pk}: {reason}",
                        business_ref=business_ref, refers_to=original.entry_id)  # fmt: skip
     original.refunded_total += amount

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import package_views, views
 
 app_name = "loyalty"
 urlpatterns = [
@@ -15,4 +15,16 @@ urlpatterns = [
     path("refund/", views.refund, name="refund"),
     path("redeem/", views.redeem, name="redeem"),
     path("receipt/<int:pk>/", views.receipt, name="receipt"),
+    path("packages/panel/", package_views.panel, name="packages_panel"),
+    path("packages/sell/", package_views.sell, name="package_sell"),
+    path("packages/use/", package_views.use, name="package_use"),
+    path("packages/refund/", package_views.refund, name="package_refund"),
+    path("packages/definitions/", package_views.definitions, name="package_definitions"),
+    path("packages/definitions/new/", package_views.definition_form, name="package_definition_new"),
+    path("packages/definitions/<int:pk>/", package_views.definition_form, name="package_definition_edit"),
+    path(
+        "packages/definitions/<int:pk>/deactivate/",
+        package_views.definition_deactivate,
+        name="package_definition_deactivate",
+    ),
 ]

@@ -120,13 +120,16 @@ def find_cards(store, text):
 
 
 def _card_by_number(store, number):
-    """The card an action names (by number, as the panel shows it); the services check its status."""
+    """The card an action names (by number, as the panel shows it); the services check its status.
+
+    A card of the store's merchant, or of an alliance merchant whose product is accepted here.
+    """
     card = (
         Card.objects.select_related("product", "member", "issued_store")
-        .filter(number=(number or "").strip(), merchant_id=store.merchant_id)
+        .filter(number=(number or "").strip())
         .first()
     )
-    if card is None:
+    if card is None or (card.merchant_id != store.merchant_id and not card.product.accepts_store(store)):
         raise CardNotFound(extra={"number": (number or "")[:40]})
     return card
 
@@ -453,6 +456,7 @@ def receipt(request, pk):
             "amount": _yuan(tx.amount),
             "principal": _yuan(tx.principal),
             "bonus": _yuan(tx.bonus),
+            "rebate_bonus": _yuan(tx.rebate_bonus),
             "principal_after": _yuan(principal_after),
             "bonus_after": _yuan(bonus_after),
             "total_after": _yuan(principal_after + bonus_after),

@@ -1,7 +1,9 @@
 """The POS terminal API under /api/v1/pos/: every request signed by a registered terminal.
 
 Views are thin: the terminal and its store come from `request.auth`; reads are limited to the
-terminal's merchant. Money calls (top-up, charge, hold/capture/void, refund, points redemption)
+terminal's merchant, plus the cards of its alliance whose product is accepted at alliance merchants
+(looked up by number, RFID or QR; never by phone). Money calls (top-up, charge, hold/capture/void,
+refund, points earning and redemption)
 take an Idempotency-Key and run through core.idempotency.run_idempotent, scoped to the terminal;
 their request and answer serializers are in `serializers.py`.
 """
@@ -193,6 +195,12 @@ def _balances(card) -> dict:
     }
 
 
+def _usable_here(card, store) -> bool:
+    """A card a terminal of `store` may find by number, RFID or QR: its merchant's, or an alliance card
+    whose product is accepted here (no query for the merchant's own cards)."""
+    return card.merchant_id == store.merchant_id or card.product.accepts_store(store)
+
+
 def _money_result(tx) -> dict:
     return ser.MoneyResultSerializer({"transaction": tx, "balances": _balances(tx.card)}).data
 
@@ -294,19 +302,22 @@ class CardLookupView(PosApiView):
         q = (request.query_params.get("q") or "").strip()
         if not q:
             raise ValidationFailed({"q": [_("Scan a card or QR code, or type a card number or phone.")]})
-        merchant_id = self.terminal.store.merchant_id
-        cards = Card.objects.filter(merchant_id=merchant_id).select_related("product", "member")
+        store = self.terminal.store
+        merchant_id = store.merchant_id
+        cards = Card.objects.select_related("product", "member")
         if q.startswith(qr.PREFIX):
             found = [qr.verify_qr(q)]
         else:
             number = normalize_number(q)
             found = list(cards.filter(number=number)) if is_valid_number(number) else []
             found = found or list(cards.filter(rfid_uid=q.upper()))
-            if not found and len(q) == 11 and q.isdigit():
-                found = list(
-                    cards.filter(member__phone=q, member__merged_into__isnull=True).order_by("number")
+            found = [card for card in found if _usable_here(card, store)]
+            if not found and len(q) == 11 and q.isdigit():  # a phone finds members of this merchant only
+                phone_cards = cards.filter(
+                    merchant_id=merchant_id, member__phone=q, member__merged_into__isnull=True
                 )
-        found = [card for card in found if card.merchant_id == merchant_id]
+                found = list(phone_cards.order_by("number"))
+        found = [card for card in found if _usable_here(card, store)]
         if not found:
             raise CardNotFound(extra={"number": q[:40]})
         body = {"results": [self._card(card) for card in found[:LOOKUP_LIMIT]]}
@@ -410,11 +421,13 @@ class ChargeView(PosMoneyView):
                 return qr.verify_qr(text, consume=False)
             except Exception:  # noqa: BLE001 - a bad QR is refused by the charge itself
                 return None
-        rows = Card.objects.filter(merchant_id=self.terminal.store.merchant_id)
+        rows = Card.objects.select_related("product")
         number = normalize_number(text)
         if is_valid_number(number):
-            return rows.filter(number=number).first()
-        return rows.filter(rfid_uid=text.upper()).first() if text else None
+            card = rows.filter(number=number).first()
+        else:
+            card = rows.filter(rfid_uid=text.upper()).first() if text else None
+        return card if card is not None and _usable_here(card, self.terminal.store) else None
 
 
 class HoldView(PosMoneyView):
@@ -449,6 +462,13 @@ class HoldView(PosMoneyView):
         return self.run(request, key, fn)
 
 
+def _of_merchant(merchant_id):
+    """A card transaction of this merchant: made at one of its stores, or on one of its cards."""
+    from django.db.models import Q
+
+    return Q(store__merchant_id=merchant_id) | Q(card__merchant_id=merchant_id)
+
+
 class _HoldFollowUp(PosMoneyView):
     def hold_row(self, hold_id):
         from onecard.core.errors import NotFound
@@ -456,7 +476,7 @@ class _HoldFollowUp(PosMoneyView):
 
         row = (
             CardTransaction.objects.select_related("card")
-            .filter(pk=hold_id, kind=CardTxKind.HOLD, card__merchant_id=self.terminal.store.merchant_id)
+            .filter(_of_merchant(self.terminal.store.merchant_id), pk=hold_id, kind=CardTxKind.HOLD)
             .first()
         )
         if row is None:
@@ -508,7 +528,7 @@ class CaptureView(_HoldFollowUp):
         from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
 
         row = CardTransaction.objects.filter(
-            pk=hold_id, kind=CardTxKind.HOLD, card__merchant_id=self.terminal.store.merchant_id
+            _of_merchant(self.terminal.store.merchant_id), pk=hold_id, kind=CardTxKind.HOLD
         ).first()
         if row is None or row.status != CardTxStatus.OPEN or row.expires_at > timezone.now():
             return
@@ -545,7 +565,8 @@ class RefundView(PosMoneyView):
 
     @_money_schema(
         "pos_refund",
-        "Refund a charge or capture, in full or in part: principal and bonus go back in proportion",
+        "Refund a charge or capture, in full or in part: principal and bonus go back in proportion, "
+        "the points earned and the rebate are taken back in proportion",
         ser.RefundRequestSerializer,
         extra_problems={422: problem("over_refund, not_refundable")},
     )
@@ -561,7 +582,7 @@ class RefundView(PosMoneyView):
         def fn():
             original = (
                 CardTransaction.objects.select_related("card")
-                .filter(pk=data["transaction_id"], card__merchant_id=merchant_id)
+                .filter(_of_merchant(merchant_id), pk=data["transaction_id"])
                 .first()
             )
             if original is None:
@@ -579,6 +600,44 @@ class RefundView(PosMoneyView):
                 business_ref=self.business_ref,
             )
             return 200, _money_result(tx)
+
+        return self.run(request, key, fn)
+
+
+class PointsEarnView(PosMoneyView):
+    request_serializer = ser.PointsEarnRequestSerializer
+
+    @_money_schema(
+        "pos_points_earn",
+        "Earn points for a sale paid outside OneCard (cash, WeChat...): the merchant's earn rules apply",
+        ser.PointsEarnRequestSerializer,
+        response=ser.PointsEarnResultSerializer,
+        extra_problems={422: problem("points_rate_missing, card_frozen, card_not_accepted_here...")},
+    )
+    def post(self, request):
+        from onecard.loyalty import points
+
+        key = self.idempotency_key(request)
+        data = self.validated(request)
+
+        def fn():
+            card = self.card(data["card_no"])
+            earned = points.earn_for_spend(
+                None, card, data["amount"], store=self.terminal.store, business_ref=self.business_ref
+            )
+            lot = earned.lot
+            body = {
+                "entry_id": lot.entry_id if lot else None,
+                "kind": "earn",
+                "card_no": card.number,
+                "amount": data["amount"],
+                "points": earned.points,
+                "lot": lot.pk if lot else None,
+                "expires_at": lot.expires_at if lot else None,
+                "explanation": [str(step) for step in earned.explanation],
+                "balances": _balances(card),
+            }
+            return 200, ser.PointsEarnResultSerializer(body).data
 
         return self.run(request, key, fn)
 

@@ -5,7 +5,7 @@ Paths have no trailing slash: a redirect to add one would change the signed path
 
 from django.urls import path
 
-from . import api
+from . import api, api_packages
 
 urlpatterns = [
     path("ping", api.PingView.as_view(), name="pos-ping"),
@@ -18,5 +18,15 @@ urlpatterns = [
     path("holds/<int:hold_id>/capture", api.CaptureView.as_view(), name="pos-hold-capture"),
     path("holds/<int:hold_id>/void", api.VoidView.as_view(), name="pos-hold-void"),
     path("refunds", api.RefundView.as_view(), name="pos-refund"),
+    path("points/earn", api.PointsEarnView.as_view(), name="pos-points-earn"),
     path("points/redeem", api.RedeemView.as_view(), name="pos-points-redeem"),
+    path("cards/<str:card_no>/packages", api_packages.CardPackagesView.as_view(), name="pos-card-packages"),
+    path("packages/catalog", api_packages.PackageCatalogView.as_view(), name="pos-package-catalog"),
+    path("packages/sell", api_packages.SellPackageView.as_view(), name="pos-package-sell"),
+    path("packages/<int:package_id>/use", api_packages.UsePackageView.as_view(), name="pos-package-use"),
+    path(
+        "packages/<int:package_id>/refund",
+        api_packages.RefundPackageView.as_view(),
+        name="pos-package-refund",
+    ),
 ]

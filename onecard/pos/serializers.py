@@ -82,6 +82,11 @@ class RefundRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
+class PointsEarnRequestSerializer(serializers.Serializer):
+    card_no = CardNoField()
+    amount = AmountField(help_text="What the sale cost, paid outside OneCard (cash, WeChat...), fen.")
+
+
 class RedeemRequestSerializer(serializers.Serializer):
     card_no = CardNoField()
     points = serializers.IntegerField(min_value=1, help_text="Points to spend (expiring first spent first).")
@@ -110,6 +115,19 @@ class TransactionSerializer(serializers.Serializer):
     principal = serializers.IntegerField()
     bonus = serializers.IntegerField()
     refunded_total = serializers.IntegerField()
+    points_earned = serializers.IntegerField(help_text="Charge or capture: points earned by the earn rules.")
+    points_reversed = serializers.IntegerField(
+        help_text="Refund: the share of the original's earned points taken back (cumulative floors)."
+    )
+    points_shortfall = serializers.IntegerField(
+        help_text="Refund: of the points asked back (earned and rebate), those the member had already spent."
+    )
+    rebate_bonus = serializers.IntegerField(
+        help_text="Charge or capture: rebate given as bonus, fen; refund: the rebate bonus taken back."
+    )
+    rebate_points = serializers.IntegerField(
+        help_text="Charge or capture: rebate given as points; refund: the rebate points asked back."
+    )
     tender = serializers.CharField()
     reason = serializers.CharField()
     original_id = IdField(allow_null=True, help_text="The hold, charge or top-up this one follows.")
@@ -138,6 +156,24 @@ class RedeemResultSerializer(serializers.Serializer):
     lots = RedeemLotSerializer(many=True)
     balances = BalancesSerializer()
     created_at = serializers.DateTimeField()
+
+
+class PointsEarnResultSerializer(serializers.Serializer):
+    entry_id = IdField(
+        allow_null=True, help_text="The journal entry of the grant; null when the sale earned 0."
+    )
+    kind = serializers.CharField(default="earn")
+    card_no = serializers.CharField()
+    amount = serializers.IntegerField(help_text="The sale, fen.")
+    points = serializers.IntegerField(
+        help_text="Points earned (rule rate × tier × birthday multiplier, floored)."
+    )
+    lot = IdField(allow_null=True, help_text="The points lot created; null when the sale earned 0.")
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="When these points expire.")
+    explanation = serializers.ListField(
+        child=serializers.CharField(), help_text="How the points were computed."
+    )
+    balances = BalancesSerializer()
 
 
 class PosCardMemberSerializer(serializers.Serializer):

@@ -2,8 +2,11 @@
 
 from .cards import Card, CardBatch, CardProduct, MemberTier, Tier, TierChange, TierRule, UsedQrCode
 from .ledger import Account, JournalEntry, LedgerWriteRefused, Posting
+from .packages import MemberPackage, MemberPackageLine, PackageUse, ServicePackage, ServicePackageLine
 from .points import PointsEarnRule, PointsLot, PointsLotUse, PointsPolicy, PointsReversal
-from .stored_value import CardTransaction, StoredValueSettings, TopupBonusRule
+from .prepaid import AgreementAcceptance, AgreementVersion, PrepaidSettings, PrepaidStoreStatus
+from .settlement import SettlementLine, SettlementStatement
+from .stored_value import CardTransaction, RebateForm, RebateRule, StoredValueSettings, TopupBonusRule
 
 __all__ = [
     "Account",
@@ -15,12 +18,25 @@ __all__ = [
     "CardProduct",
     "JournalEntry",
     "LedgerWriteRefused",
+    "MemberPackage",
+    "MemberPackageLine",
+    "PackageUse",
+    "ServicePackage",
+    "ServicePackageLine",
     "MemberTier",
     "PointsEarnRule",
     "PointsLot",
     "PointsLotUse",
     "PointsPolicy",
     "PointsReversal",
+    "RebateForm",
+    "RebateRule",
+    "AgreementAcceptance",
+    "AgreementVersion",
+    "PrepaidSettings",
+    "PrepaidStoreStatus",
+    "SettlementLine",
+    "SettlementStatement",
     "Posting",
     "Tier",
     "TierChange",

@@ -47,6 +47,9 @@ class CardProduct(models.Model):
     stores = models.ManyToManyField(
         "org.OrgNode", verbose_name=_("accepted at"), blank=True, related_name="card_products"
     )
+    # Cards of this product also work at the merchants of the issuer's alliance (charges, holds,
+    # refunds; never top-ups: prepaid funds belong to the issuer). Settled through clearing accounts.
+    alliance_accepted = models.BooleanField(_("accepted at alliance merchants"), default=False)
     is_active = models.BooleanField(_("on sale"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -86,9 +89,24 @@ class CardProduct(models.Model):
         return REGISTERED_BALANCE_CAP if self.registered else ANONYMOUS_BALANCE_CAP
 
     def accepts_store(self, node) -> bool:
-        """True when a card of this product may be used at `node` (every store of the merchant by default)."""
+        """True when a card of this product may be used at `node`.
+
+        Its own merchant: every store by default, or the product's store list. Another merchant:
+        only when the product is `alliance_accepted` and both merchants belong to the same alliance
+        (the store list names the issuer's own stores and does not apply there).
+        """
         if node.merchant_id != self.merchant_id:
-            return False
+            if not self.alliance_accepted:
+                return False
+            from onecard.org.models import Merchant
+
+            alliances = dict(
+                Merchant.objects.filter(pk__in=[self.merchant_id, node.merchant_id]).values_list(
+                    "pk", "alliance_id"
+                )
+            )
+            issuer = alliances.get(self.merchant_id)
+            return issuer is not None and issuer == alliances.get(node.merchant_id)
         ids = {store.pk for store in self.stores.all()}
         return not ids or node.pk in ids
 

@@ -99,6 +99,57 @@ class TopupBonusRule(models.Model):
         return best[1] if best else 0
 
 
+class RebateForm(models.TextChoices):
+    """How a rebate (返利) is given back: as bonus stored value or as points."""
+
+    BONUS = "bonus", _("Bonus value")
+    POINTS = "points", _("Points")
+
+
+class RebateRule(models.Model):
+    """返利: `percent` of the amount due of a charge or capture back to the card, as bonus or points.
+
+    Chain-wide when `store` is empty. Applies to charges of at least `min_amount` fen between
+    `valid_from` and `valid_to` (open-ended when empty); among the rules that apply, the highest
+    percent wins (then the store-specific one, then the newest). See loyalty/rebates.py.
+    """
+
+    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="rebate_rules")
+    store = models.ForeignKey(
+        "org.OrgNode", null=True, blank=True, on_delete=models.PROTECT, related_name="rebate_rules"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    # 2.00 = 2 %: the rebate is floor(amount due × percent / 100).
+    percent = models.DecimalField(_("percent"), max_digits=5, decimal_places=2)
+    form = models.CharField(
+        _("given as"), max_length=10, choices=RebateForm.choices, default=RebateForm.BONUS
+    )
+    min_amount = models.BigIntegerField(_("minimum amount due (fen)"), default=0)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["merchant", "-percent", "-id"]
+        verbose_name = _("rebate rule")
+        verbose_name_plural = _("rebate rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__gt=0, percent__lte=100), name="loyalty_rebaterule_percent_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__gte=0), name="loyalty_rebaterule_min_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "is_active", "valid_from"], name="loyalty_rebaterule_active")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 MUTABLE_FIELDS = frozenset({"refunded_total", "status", "closed_at"})
 
 
@@ -139,6 +190,26 @@ class CardTransaction(models.Model):
     rule = models.ForeignKey(
         TopupBonusRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Points (L4) and rebates (L5) the transaction produced; on a refund, what it took back.
+    # Charge/capture: points_earned by the earn rules (lot `points_lot`), the rebate of
+    # `rebate_rule` as rebate_bonus fen or rebate_points (lot `rebate_lot`). Refund: points_reversed
+    # and rebate_points are the shares of the original's points asked back (cumulative floors),
+    # points_shortfall the part of them the member had already spent, rebate_bonus the bonus
+    # taken back (never more than the card held).
+    points_earned = models.BigIntegerField(_("points earned"), default=0)
+    points_reversed = models.BigIntegerField(_("points reversed"), default=0)
+    points_shortfall = models.BigIntegerField(_("points already spent"), default=0)
+    points_lot = models.ForeignKey(
+        "loyalty.PointsLot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rebate_rule = models.ForeignKey(
+        RebateRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rebate_bonus = models.BigIntegerField(_("rebate (fen)"), default=0)
+    rebate_points = models.BigIntegerField(_("rebate (points)"), default=0)
+    rebate_lot = models.ForeignKey(
+        "loyalty.PointsLot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     business_ref = models.CharField(max_length=100, blank=True)
     idempotency_key = models.CharField(max_length=400, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -154,6 +225,16 @@ class CardTransaction(models.Model):
             models.CheckConstraint(
                 condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=models.F("amount")),
                 name="loyalty_cardtx_refunded_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    points_earned__gte=0,
+                    points_reversed__gte=0,
+                    points_shortfall__gte=0,
+                    rebate_bonus__gte=0,
+                    rebate_points__gte=0,
+                ),
+                name="loyalty_cardtx_rewards_not_negative",
             ),
         ]
         indexes = [
