@@ -150,6 +150,22 @@ CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 
+# ---- scheduled jobs (onecard/loyalty/jobs.py) ---------------------------------------
+# Celery beat runs these when a broker is configured; without one, `onecard jobs loop` reads this
+# same table. Times are Asia/Shanghai (CELERY_TIMEZONE). One entry per job of jobs.JOBS, named
+# after it, task "loyalty.job.<name>" (a test checks that the two agree).
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "expire_holds": {"task": "loyalty.job.expire_holds", "schedule": crontab()},  # every minute
+    "expire_points": {"task": "loyalty.job.expire_points", "schedule": crontab(hour=3, minute=10)},
+    "expire_cards": {"task": "loyalty.job.expire_cards", "schedule": crontab(hour=3, minute=20)},
+    "evaluate_tiers": {"task": "loyalty.job.evaluate_tiers", "schedule": crontab(hour=3, minute=30)},
+    "purge_qr_codes": {"task": "loyalty.job.purge_qr_codes", "schedule": crontab(minute=5)},  # hourly
+    "purge_nonces": {"task": "loyalty.job.purge_nonces", "schedule": crontab(minute=15)},
+    "purge_idempotency": {"task": "loyalty.job.purge_idempotency", "schedule": crontab(minute=25)},
+}
+
 # ---- auth ----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

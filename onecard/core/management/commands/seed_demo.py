@@ -20,17 +20,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch", type=int, default=10_000, help="members per transaction (default 10,000)"
         )
+        parser.add_argument(
+            "--cards",
+            type=int,
+            default=1500,
+            help="members given a card with a year of ledger history, on the first run (default 1,500; 0: none)",
+        )
+        parser.add_argument(
+            "--history-days", type=int, default=365, help="days of ledger history (default 365)"
+        )
 
-    def handle(self, *args, members, batch, **options):
-        from onecard.members.demo import seed_members
+    def handle(self, *args, members, batch, cards, history_days, **options):
         from onecard.members.models import Member
         from onecard.org.demo import build_demo_chain, demo_merchant
-        from onecard.org.models import Staff
 
         if members < 0:
             raise CommandError("--members must be 0 or more")
         if batch < 1:
             raise CommandError("--batch must be 1 or more")
+        if cards < 0 or history_days < 1:
+            raise CommandError("--cards must be 0 or more and --history-days 1 or more")
         started = time.monotonic()
         merchant = demo_merchant()
         if merchant is None:
@@ -42,7 +51,14 @@ class Command(BaseCommand):
         wanted = max(members - existing, 0)
         if wanted == 0:
             self.stdout.write(f"demo members already present: {existing:,}")
-            return
+        else:
+            self.seed_members(merchant, stores, existing, wanted, batch, started)
+        self.seed_ledger(merchant, cards, history_days)
+
+    def seed_members(self, merchant, stores, existing, wanted, batch, started):
+        from onecard.members.demo import seed_members
+        from onecard.org.models import Staff
+
         owners_by_store = {}
         for staff in Staff.objects.filter(node__in=stores, is_active=True).order_by("id"):
             owners_by_store.setdefault(staff.node_id, []).append(staff)
@@ -90,6 +106,35 @@ class Command(BaseCommand):
                 f"({existing + wanted:,} in all)"
             )
         )
+
+    def seed_ledger(self, merchant, holders, days):
+        """First run only: card products, tiers, rules, cards and `days` of history (loyalty/demo.py)."""
+        from onecard.core.demo_logins import DEMO_PASSWORD
+        from onecard.loyalty.demo import seed_loyalty
+        from onecard.loyalty.models import CardProduct
+
+        if holders == 0:
+            return
+        if CardProduct.objects.filter(merchant=merchant).exists():
+            self.stdout.write("demo cards and ledger history already present")
+            return
+        bar = ProgressBar(self.stdout, days + 1, "days of ledger history")
+        summary = seed_loyalty(merchant, holders=holders, days=days, progress=bar.update)
+        bar.finish()
+        done = ", ".join(f"{name} {count:,}" for name, count in sorted(summary.operations.items()))
+        self.stdout.write(f"demo ledger: {summary.cards:,} cards; {done}")
+        if summary.refused:
+            refused = ", ".join(f"{code} {count:,}" for code, count in sorted(summary.refused.items()))
+            self.stdout.write(f"refused along the way, as a real till would: {refused}")
+        tiers = ", ".join(f"{name} {count:,}" for name, count in summary.tier_counts.items())
+        self.stdout.write(f"tiers: {tiers}")
+        self.stdout.write(self.style.SUCCESS(f"demo ledger history built in {summary.seconds:.1f} s"))
+        if summary.easy_card:
+            balance = summary.easy_card_balance
+            self.stdout.write(
+                f"Demo card for the till (/till/): {summary.easy_card} ({summary.easy_card_member}, "
+                f"¥{balance // 100:,}.{balance % 100:02d}); log in as cashier / {DEMO_PASSWORD}"
+            )
 
 
 MEMBER_TABLES = ("members_member", "members_member_tags", "members_consentrecord")
