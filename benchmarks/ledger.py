@@ -122,7 +122,7 @@ def prepare(cards_wanted, out, *, members_min=1000):
     if low:
         out.write(f"topping up {len(low):,} cards through stored_value.topup")
         for pk in low:
-            stored_value.topup(None, Card(pk=pk), TOPUP_AMOUNT, store=home_of[pk])
+            stored_value.topup(None, Card(pk=pk), TOPUP_AMOUNT, store=home_of[pk], tender="bank")
     numbers = dict(Card.objects.filter(pk__in=ids).values_list("id", "number"))
     out.write(f"set-up: {len(ids):,} cards, {len(stores)} stores ({time.monotonic() - started:.1f} s)")
     return {

@@ -164,6 +164,15 @@ CELERY_BEAT_SCHEDULE = {
     "purge_qr_codes": {"task": "loyalty.job.purge_qr_codes", "schedule": crontab(minute=5)},  # hourly
     "purge_nonces": {"task": "loyalty.job.purge_nonces", "schedule": crontab(minute=15)},
     "purge_idempotency": {"task": "loyalty.job.purge_idempotency", "schedule": crontab(minute=25)},
+    "expire_packages": {"task": "loyalty.job.expire_packages", "schedule": crontab(hour=3, minute=15)},
+    "build_daily_statements": {
+        "task": "loyalty.job.build_daily_statements",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    "build_monthly_statements": {
+        "task": "loyalty.job.build_monthly_statements",
+        "schedule": crontab(hour=0, minute=45, day_of_month=1),
+    },
 }
 
 # ---- auth ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ PRODUCT_FIELDS = (
     "validity_days",
     "password_threshold",
     "daily_charge_limit",
+    "alliance_accepted",
     "is_active",
 )
 
@@ -65,6 +66,8 @@ def _clean_product(merchant, data):
     threshold = data.get("password_threshold")
     if threshold is not None and (type(threshold) is not int or threshold < 0):
         errors["password_threshold"] = [_("A whole number of fen, zero or more.")]
+    if type(data.get("alliance_accepted", False)) is not bool:
+        errors["alliance_accepted"] = [_("Accepted at alliance merchants is yes or no.")]
     stores = data.get("stores")
     if stores and any(node.merchant_id != merchant.pk or not node.is_store for node in stores):
         errors["stores"] = [_("Only stores of this merchant.")]
@@ -74,8 +77,12 @@ def _clean_product(merchant, data):
 
 @transaction.atomic
 def create_product(actor, merchant, *, name, kind, registered=True, balance_cap=None, validity_days=None,
-                   password_threshold=None, daily_charge_limit=None, stores=(), is_active=True) -> CardProduct:  # fmt: skip
-    """A new card product; caps, validity and limits default to CHINA-RULES when left None."""
+                   password_threshold=None, daily_charge_limit=None, stores=(), alliance_accepted=False,
+                   is_active=True) -> CardProduct:  # fmt: skip
+    """A new card product; caps, validity and limits default to CHINA-RULES when left None.
+
+    `alliance_accepted`: its cards also work at the merchants of the issuer's alliance (when it has one).
+    """
     require_merchant_wide_scope(actor, merchant)
     data = {
         "name": name,
@@ -85,6 +92,7 @@ def create_product(actor, merchant, *, name, kind, registered=True, balance_cap=
         "validity_days": validity_days,
         "password_threshold": password_threshold,
         "daily_charge_limit": daily_charge_limit,
+        "alliance_accepted": alliance_accepted,
         "is_active": is_active,
     }
     _clean_product(merchant, {**data, "stores": list(stores)})

@@ -366,52 +366,73 @@ class Cancelled:
     card: Card
     refundable_principal: int
     payout: object = None  # the CardTransaction (kind refund) of the payout, when cancel paid it
+    quote: object = None  # the prepaid_rules.RefundQuote that priced it, when a refund reason was given
 
 
 @transaction.atomic
-def cancel(actor, card, *, reason="", payout_store=None, method="bank") -> Cancelled:
+def cancel(actor, card, *, reason="", payout_store=None, method="bank", refund_reason=None) -> Cancelled:
     """Close a card for good; refused while holds are open.
 
-    With `payout_store`, the refundable principal is paid out at once from that store's cash, by
-    `method` (bank, cash up to ¥100, original), in the same transaction: one refund entry, cleared
-    with the card's home when the store is another (the home owes the paying store the payout).
-    Without it the principal stays on the card for a later payout (stored_value.refund_topup).
+    With `payout_store`, the balance is paid out at once from that store's cash, by `method`
+    (bank, cash up to the merchant's cash-refund limit, original), in the same transaction: one
+    refund entry, cleared with the card's home when the store is another (the home owes the
+    paying store the payout). Without `refund_reason` the payout is the principal left and any
+    bonus stays on the closed card. With `refund_reason` ("member_request", "merchant_fault") the
+    payout is priced by prepaid_rules.balance_refund_quote (CHINA-RULES) and the card is emptied
+    in the same entry: principal not refunded becomes the home store's revenue, bonus not
+    refunded goes back to its bonus expense. Without `payout_store` the principal stays on the
+    card for a later payout (stored_value.refund_topup).
     """
-    from . import stored_value
+    from . import prepaid_rules, stored_value
 
     if payout_store is not None and method not in stored_value.REFUND_TENDERS:
         raise BusinessError(code="invalid_refund_method", extra={"method": method})
     allowed = {CardStatus.IN_STOCK, CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.LOST, CardStatus.EXPIRED}
     card = _locked(card, allowed)
     require_card_in_scope(actor, card)
-    if card_balances(card).get(AccountKind.HOLD_RESERVE, 0):
+    balances = card_balances(card)
+    if balances.get(AccountKind.HOLD_RESERVE, 0):
         raise CardHasOpenHolds(extra={"card": card.number})
     if payout_store is not None and payout_store.merchant_id != card.merchant_id:
         raise CardNotAccepted(extra={"card": card.number})
+    quote = prepaid_rules.balance_refund_quote(card, refund_reason) if refund_reason else None
     before = audit.snapshot(card, AUDITED)
     card.status = CardStatus.CANCELLED
     _save(actor, card, before, "status", note=reason or "cancel")
     owed = refundable_principal(card)
-    if payout_store is None or not owed:
-        return Cancelled(card=card, refundable_principal=owed)
-    if method == "cash" and owed > stored_value.CASH_REFUND_LIMIT:
-        raise stored_value.CashRefundTooLarge(
-            extra={"limit": stored_value.CASH_REFUND_LIMIT, "requested": owed}
-        )
+    if payout_store is None:
+        return Cancelled(card=card, refundable_principal=owed, quote=quote)
+    principal_left, bonus_left = owed, balances.get(AccountKind.MEMBER_BONUS, 0)
+    pay_principal, pay_bonus = (quote.from_principal, quote.from_bonus) if quote else (owed, 0)
+    paid = pay_principal + pay_bonus
+    prepaid_rules.check_cash_refund(card.merchant_id, paid, method)
     legs = [
-        (card_account(card, AccountKind.MEMBER_PRINCIPAL), -owed),
-        (ledger.open_account(AccountKind.STORE_CASH, payout_store.merchant_id, node=payout_store), owed),
+        (card_account(card, AccountKind.MEMBER_PRINCIPAL), -pay_principal),
+        (card_account(card, AccountKind.MEMBER_BONUS), -pay_bonus),
+        (ledger.open_account(AccountKind.STORE_CASH, payout_store.merchant_id, node=payout_store), paid),
     ]
-    legs += stored_value.clearing_for(card, [(payout_store, owed)])
+    legs += stored_value.clearing_for(card, [(payout_store, paid)])
+    if quote is not None:
+        # The card is closed for good: what is not refunded leaves it at its home store.
+        home = home_node(card)
+        forfeited, withdrawn = principal_left - pay_principal, bonus_left - pay_bonus
+        legs += [
+            (card_account(card, AccountKind.MEMBER_PRINCIPAL), -forfeited),
+            (ledger.open_account(AccountKind.STORE_REVENUE, card.merchant_id, node=home), forfeited),
+            (card_account(card, AccountKind.MEMBER_BONUS), -withdrawn),
+            (ledger.open_account(AccountKind.BONUS_EXPENSE, card.merchant_id, node=home), withdrawn),
+        ]
+    if not any(amount for _account, amount in legs):
+        return Cancelled(card=card, refundable_principal=0, quote=quote)
     entry = stored_value.post_entry(
         EntryKind.REFUND, card, payout_store, actor, legs, memo=f"cancel payout {card.number}: {reason}",
         business_ref=f"card:{card.pk}:cancel",
     )  # fmt: skip
     payout = stored_value.record(
-        CardTxKind.REFUND, card, payout_store, actor, entry, amount=owed, principal=owed, tender=method,
-        reason=(reason or "cancel")[:200], business_ref=f"card:{card.pk}:cancel",
+        CardTxKind.REFUND, card, payout_store, actor, entry, amount=paid, principal=pay_principal,
+        bonus=pay_bonus, tender=method, reason=(reason or "cancel")[:200], business_ref=f"card:{card.pk}:cancel",
     )  # fmt: skip
-    return Cancelled(card=card, refundable_principal=0, payout=payout)
+    return Cancelled(card=card, refundable_principal=0, payout=payout, quote=quote)
 
 
 def expire_due_cards(now=None) -> int:

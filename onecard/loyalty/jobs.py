@@ -35,7 +35,7 @@ from onecard.core.idempotency import purge_idempotency_keys
 from onecard.org.models import Merchant
 from onecard.pos import services as pos_services
 
-from . import cards, holds, points, qr
+from . import cards, holds, packages, points, qr, settlement
 from .tier_metrics import evaluate_merchant
 
 logger = logging.getLogger(__name__)
@@ -106,6 +106,32 @@ def purge_idempotency(now):
     return purge_idempotency_keys(now=now)
 
 
+def expire_packages(now):
+    """Count and period cards past their last valid day recognise what is left as revenue (packages.py)."""
+    return packages.expire_packages(now)
+
+
+def _build_statements(period_kind, now):
+    today = timezone.localdate(now, SHANGHAI)
+    period = settlement.default_period(period_kind, today)
+    result = settlement.build_statements(period_kind, period)
+    if result.unbalanced:
+        # A statement that does not net to zero means a ledger bug: fail loudly so someone looks.
+        raise RuntimeError(f"{len(result.unbalanced)} settlement statements of {period} do not net to zero")
+    detail = f"{period}: {len(result.created)} new, {len(result.updated)} updated, {len(result.late)} late"
+    return len(result.created) + len(result.updated), detail
+
+
+def build_daily_statements(now):
+    """Yesterday's settlement statements between stores and between merchants (settlement.py)."""
+    return _build_statements("day", now)
+
+
+def build_monthly_statements(now):
+    """Last month's settlement statements (settlement.py); rebuilding an open one only brings it up to date."""
+    return _build_statements("month", now)
+
+
 # The registry: name → job(now). Add a job with one line here and one entry in settings.CELERY_BEAT_SCHEDULE.
 JOBS = {
     "expire_holds": expire_holds,
@@ -115,6 +141,9 @@ JOBS = {
     "purge_qr_codes": purge_qr_codes,
     "purge_nonces": purge_nonces,
     "purge_idempotency": purge_idempotency,
+    "expire_packages": expire_packages,
+    "build_daily_statements": build_daily_statements,
+    "build_monthly_statements": build_monthly_statements,
 }
 
 

@@ -188,18 +188,22 @@ def payout_store(user, card):
 
 
 def _cancel(user, card, data):
-    """Cancel the card and pay its principal out by the chosen method, in one transaction (cards.cancel)."""
+    """Cancel the card and pay its balance out as priced for the reason, in one transaction (cards.cancel)."""
     try:
         result = card_service.cancel(
-            user, card, reason=data["reason"], payout_store=payout_store(user, card), method=data["method"]
-        )
+            user, card, reason=data["reason"], payout_store=payout_store(user, card), method=data["method"],
+            refund_reason=data.get("refund_reason") or "member_request",
+        )  # fmt: skip
     except stored_value.CashRefundTooLarge as exc:
         raise ValidationFailed({"method": [exc.message]}) from exc
     paid = result.payout.amount if result.payout is not None else 0
-    return _("Card cancelled: ¥%(amount)s principal paid out (%(method)s).") % {
+    message = _("Card cancelled: ¥%(amount)s refunded (%(method)s).") % {
         "amount": fen_to_yuan_str(paid),
         "method": dict(PAYOUT_METHODS)[data["method"]],
     }
+    if result.quote is not None:
+        message += " " + " ".join(str(line) for line in result.quote.lines)
+    return message
 
 
 def _password(user, card, data):

@@ -13,7 +13,7 @@ from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
 from .card_choices import CardKind, TierMetric
 from .ledger import MAX_AMOUNT
 from .models.points import ExpiryMode
-from .models.stored_value import ConsumptionOrder
+from .models.stored_value import ConsumptionOrder, RebateForm
 
 MONEY_METRICS = (TierMetric.SPEND, TierMetric.TOPUP)
 RULE_ROWS = 3
@@ -102,6 +102,7 @@ class ProductForm(ServiceErrorsMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every store of the merchant."),
     )
+    alliance_accepted = forms.BooleanField(label=_("Accepted at alliance merchants"), required=False)
     is_active = forms.BooleanField(label=_("On sale"), required=False, initial=True)
 
     def __init__(self, *args, stores, **kwargs):
@@ -120,6 +121,7 @@ class ProductForm(ServiceErrorsMixin, forms.Form):
             "daily_charge_limit": yuan(product.daily_charge_limit),
             "consumption_order": order,
             "stores": list(product.stores.all()),
+            "alliance_accepted": product.alliance_accepted,
             "is_active": product.is_active,
         }
 
@@ -274,6 +276,59 @@ class BonusRuleForm(ServiceErrorsMixin, forms.Form):
         return data
 
 
+class RebateRuleForm(ServiceErrorsMixin, forms.Form):
+    """返利: percent of the amount due back as bonus value or points, chain-wide or for one store, dated.
+
+    The percent is parsed as a Decimal only: its range and decimals are checked by
+    rebates.create_rebate_rule / update_rebate_rule, whose message is shown next to the field.
+    """
+
+    # Seconds kept so that saving an unchanged form leaves the dates as they are.
+    DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+    name = forms.CharField(label=_("Name"), max_length=60)
+    percent = forms.DecimalField(label=_("Percent back"), help_text=_("2.5 = 2.5% of the amount due."))
+    form = forms.ChoiceField(label=_("Given as"), choices=RebateForm.choices, initial=RebateForm.BONUS)
+    min_amount = MoneyField(
+        label=_("Minimum amount due (¥)"), required=False, allow_zero=True, help_text=_("Empty: any amount.")
+    )
+    store = forms.ModelChoiceField(
+        label=_("Store"), queryset=None, required=False, empty_label=_("Every store (chain-wide)")
+    )
+    valid_from = forms.DateTimeField(
+        label=_("Valid from"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format=DATETIME_FORMAT),
+    )
+    valid_to = forms.DateTimeField(
+        label=_("Valid to"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format=DATETIME_FORMAT),
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+
+    @staticmethod
+    def initial_for(rule):
+        return {
+            "name": rule.name,
+            "percent": rule.percent,
+            "form": rule.form,
+            "min_amount": yuan(rule.min_amount),
+            "store": rule.store,
+            "valid_from": rule.valid_from,
+            "valid_to": rule.valid_to,
+            "is_active": rule.is_active,
+        }
+
+    def rule_data(self):
+        data = dict(self.cleaned_data)
+        data["min_amount"] = data["min_amount"] or 0
+        return data
+
+
 class EarnRuleForm(ServiceErrorsMixin, forms.Form):
     """Points per ¥1 spent, per store and weekday, dated, with a birthday multiplier."""
 
@@ -382,7 +437,16 @@ class MergeForm(ServiceErrorsMixin, forms.Form):
 
 
 class CancelForm(ServiceErrorsMixin, forms.Form):
-    method = forms.ChoiceField(label=_("Pay the principal out by"), choices=PAYOUT_METHODS, initial="bank")
+    refund_reason = forms.ChoiceField(
+        label=_("Why the balance is refunded"),
+        choices=[
+            ("member_request", _("The member asks (used value priced before discount)")),
+            ("merchant_fault", _("The merchant is at fault (used value shared over principal and bonus)")),
+        ],
+        initial="member_request",
+        required=False,
+    )
+    method = forms.ChoiceField(label=_("Pay the refund out by"), choices=PAYOUT_METHODS, initial="bank")
     reason = forms.CharField(label=_("Reason"), max_length=200)
     confirm = forms.BooleanField(label=_("Yes, cancel this card for good"))
 

@@ -1,7 +1,7 @@
 """Card management pages under /cards/: products, tiers, rules, batches, the card list and card detail.
 
 Views parse, check the permission, call a service, render. Every write goes through the services
-(card_products, tiers, cards, points, stored_value, rule_settings), so validation, audit and
+(card_products, tiers, cards, points, stored_value, rule_settings, rebates), so validation, audit and
 refusals are theirs: a BusinessError is shown on the page (field errors next to their fields) and
 nothing is written. Reads are scoped: cards through `cards.cards_visible_to`, batches by their
 store, tier changes by the member's home store; products, tiers and rules are merchant-wide.
@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -26,7 +27,7 @@ from onecard.org.choices import NodeKind
 from onecard.org.models import Merchant, OrgNode
 
 from . import points as points_service
-from . import rule_settings, stored_value, tiers
+from . import rebates, rule_settings, stored_value, tiers
 from .barcodes import code128_svg, qr_svg
 from .card_choices import CardKind
 from .card_products import create_product, issue_batch, update_product
@@ -37,6 +38,7 @@ from .manage_forms import (
     EarnRuleForm,
     PointsPolicyForm,
     ProductForm,
+    RebateRuleForm,
     TierForm,
     yuan,
 )
@@ -45,6 +47,7 @@ from .models import (
     CardBatch,
     CardProduct,
     PointsEarnRule,
+    RebateRule,
     Tier,
     TierChange,
     TopupBonusRule,
@@ -129,7 +132,11 @@ def product_list(request):
                 ).label,
             }
         )
-    return render(request, "loyalty/manage/products.html", {"rows": rows, "tab": "products"})
+    return render(
+        request,
+        "loyalty/manage/products.html",
+        {"rows": rows, "alliance": merchant.alliance, "tab": "products"},
+    )
 
 
 def _consumption_order(product):
@@ -173,7 +180,9 @@ def product_form(request, pk=None):
         initial = ProductForm.initial_for(product, _consumption_order(product)) if product else None
         form = ProductForm(initial=initial, stores=stores)
     return render(
-        request, "loyalty/manage/product_form.html", {"form": form, "product": product, "tab": "products"}
+        request,
+        "loyalty/manage/product_form.html",
+        {"form": form, "product": product, "alliance": merchant.alliance, "tab": "products"},
     )
 
 
@@ -261,7 +270,7 @@ def _bonus_tiers_text(rule):
 
 @login_required
 def rule_list(request):
-    """Top-up bonus rules, points earn rules and the points policy of the merchant."""
+    """Top-up bonus rules, rebate rules, points earn rules and the points policy of the merchant."""
     user = request.user
     require_perms(user, "cards.view")
     merchant = managed_merchant(user)
@@ -275,12 +284,18 @@ def rule_list(request):
         .prefetch_related("stores")
         .order_by("-is_active", "-priority", "id")
     )
+    rebate = (
+        RebateRule.objects.filter(merchant=merchant)
+        .select_related("store")
+        .order_by("-is_active", "-percent", "-id")
+    )
     policy = points_service.policy_for(merchant)
     return render(
         request,
         "loyalty/manage/rules.html",
         {
             "bonus_rules": [{"rule": r, "tiers": _bonus_tiers_text(r)} for r in bonus],
+            "rebate_rules": [{"rule": r, "min_amount": yuan(r.min_amount)} for r in rebate],
             "earn_rules": [
                 {"rule": r, "weekdays": ", ".join(str(WEEKDAY_LABELS[d]) for d in r.weekdays)} for r in earn
             ],
@@ -332,6 +347,68 @@ def bonus_rule_toggle(request, pk):
         raise Http404(_("No such rule."))
     try:
         rule_settings.set_bonus_rule_active(user, rule, request.POST.get("active") == "1")
+    except BusinessError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Rule “%(name)s” updated.") % {"name": rule.name})
+    return redirect("cards:rules")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rebate_rule_form(request, pk=None):
+    """Create or edit a rebate rule (rebates.create_rebate_rule / update_rebate_rule)."""
+    user = request.user
+    require_perms(user, "cards.view", "products.manage")
+    merchant = managed_merchant(user)
+    rule = None
+    if pk is not None:
+        rule = RebateRule.objects.filter(merchant=merchant, pk=pk).select_related("store").first()
+        if rule is None:
+            raise Http404(_("No such rule."))
+    stores = _stores_in_scope(user, merchant)
+    if rule is not None and rule.store_id and not stores.filter(pk=rule.store_id).exists():
+        # A rule of a store outside the user's scope is not theirs to edit (the service would refuse it).
+        raise Http404(_("No such rule."))
+    if request.method == "POST":
+        initial = RebateRuleForm.initial_for(rule) if rule else None
+        form = RebateRuleForm(request.POST, initial=initial, stores=stores)
+        if form.is_valid():
+            data = form.rule_data()
+            try:
+                if rule is None:
+                    rebates.create_rebate_rule(user, merchant, **data)
+                else:
+                    # Only what the user changed: the dates shown lose their microseconds.
+                    changes = {name: value for name, value in data.items() if name in form.changed_data}
+                    rebates.update_rebate_rule(user, rule, **changes)
+            except BusinessError as exc:
+                show_refusal(request, exc, form)
+            else:
+                messages.success(request, _("Rebate rule saved."))
+                return redirect("cards:rules")
+    else:
+        if rule is not None:
+            initial = RebateRuleForm.initial_for(rule)
+        else:
+            initial = {"valid_from": timezone.now().replace(second=0, microsecond=0)}
+        form = RebateRuleForm(initial=initial, stores=stores)
+    return render(
+        request, "loyalty/manage/rebate_rule_form.html", {"form": form, "rule": rule, "tab": "rules"}
+    )
+
+
+@login_required
+@require_POST
+def rebate_rule_toggle(request, pk):
+    """Switch a rebate rule off (or on again)."""
+    user = request.user
+    require_perms(user, "cards.view", "products.manage")
+    rule = RebateRule.objects.filter(merchant=managed_merchant(user), pk=pk).first()
+    if rule is None:
+        raise Http404(_("No such rule."))
+    try:
+        rebates.set_rebate_rule_active(user, rule, request.POST.get("active") == "1")
     except BusinessError as exc:
         messages.error(request, str(exc.message))
     else:

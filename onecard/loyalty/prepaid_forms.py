@@ -68,7 +68,7 @@ class PrepaidSettingsForm(forms.Form):
     )
     custody_ratio = forms.DecimalField(
         label=_("Alert when custody is below (ratio)"),
-        help_text=_("0.20 = 20% of the outstanding prepaid principal."),
+        help_text=_("0.20 means 20 percent of the outstanding prepaid principal."),
         min_value=Decimal(0),
         max_value=Decimal(1),
         decimal_places=3,

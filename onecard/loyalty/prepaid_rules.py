@@ -495,7 +495,13 @@ def balance_refund_quote(card, reason, *, now=None) -> RefundQuote:
         raise InvalidRefundReason(extra={"reason": str(reason)[:40]})
     settings = settings_for(card.merchant_id)
     h = _history(card_lineage(card))
-    p, b = h.principal_paid, h.bonus_granted
+    balances = dict(Account.objects.filter(card_id=card.pk).values_list("kind", "balance"))
+    principal_now = balances.get(AccountKind.MEMBER_PRINCIPAL, 0)
+    bonus_now = balances.get(AccountKind.MEMBER_BONUS, 0)
+    # Value that reached the card without a top-up row (a balance migrated from an earlier system,
+    # or moved in by staff) counts as paid in: the holder never owes more than the card shows.
+    p = max(h.principal_paid, principal_now + h.principal_used)
+    b = max(h.bonus_granted, bonus_now + h.value_used - h.principal_used)
     remaining = max(0, p + b - h.value_used)
     lines = [
         _("Principal paid in: %(amount)s") % {"amount": _yuan(p)},
@@ -541,8 +547,6 @@ def balance_refund_quote(card, reason, *, now=None) -> RefundQuote:
                 % {"ends": ends.astimezone(SHANGHAI).date().isoformat(), "due": payout_due.isoformat()}
             )
     refundable = min(refundable, remaining)
-    balances = dict(Account.objects.filter(card_id=card.pk).values_list("kind", "balance"))
-    principal_now = balances.get(AccountKind.MEMBER_PRINCIPAL, 0)
     from_principal = min(refundable, principal_now)
     return RefundQuote(
         reason=reason,

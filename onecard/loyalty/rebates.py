@@ -137,7 +137,7 @@ def _parse_percent(percent):
         return None
     if not rate.is_finite() or not (0 < rate <= MAX_PERCENT) or rate != rate.quantize(Decimal("0.01")):
         return None
-    return rate
+    return rate.quantize(Decimal("0.01"))
 
 
 def _clean_rule(merchant_id, data) -> dict:

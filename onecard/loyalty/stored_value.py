@@ -62,7 +62,7 @@ from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.idempotency import current_idempotency_key
 from onecard.core.scoping import require_node_in_scope
 
-from . import ledger, points, rebates
+from . import ledger, points, prepaid_rules, rebates
 from .card_choices import CardKind, CardStatus
 from .card_errors import BalanceCapExceeded, CardError, CardNotAccepted
 from .card_products import merchant_root
@@ -338,6 +338,8 @@ def topup(actor, card, amount, *, store, tender="cash", at=None, business_ref=""
     card = lock_usable_card(card, store=store)
     if store.merchant_id != card.merchant_id:  # alliance stores charge; prepaid funds stay with the issuer
         raise CardNotAccepted(extra={"card": card.number})
+    # CHINA-RULES: agreement accepted, cash tender limits, stores flagged at risk or closing.
+    prepaid_rules.check_topup_allowed(card, amount, tender=tender, store=store)
     rule = bonus_rule_for(card.merchant_id, store, amount, at)
     bonus = rule.bonus_for(amount) if rule else 0
     accounts = card_accounts(card)
@@ -769,8 +771,7 @@ def refund_topup(actor, original_topup, amount=None, *, store, reason, method="b
         raise CardNotAccepted(extra={"card": card.number})
     original = lock_original(original_topup, {CardTxKind.TOPUP})
     amount = _remaining(original, amount)
-    if method == "cash" and amount > CASH_REFUND_LIMIT:
-        raise CashRefundTooLarge(extra={"limit": CASH_REFUND_LIMIT, "requested": amount})
+    prepaid_rules.check_cash_refund(card.merchant_id, amount, method)
     _done_principal, done_bonus = refunded_parts(original)
     bonus = cumulative_share(original.refunded_total + amount, original.principal, original.bonus, done_bonus)
     accounts = card_accounts(card)

@@ -39,6 +39,7 @@ from .choices import AccountKind
 from .forms import TENDERS, ChargeForm, RedeemForm, RefundForm, TopupForm
 from .models import Account, Card, CardTransaction, Posting
 from .models.stored_value import CardTxKind
+from .prepaid_views import agreement_panel_context
 from .tiers import member_tier
 
 SESSION_STORE = "till_store"
@@ -166,6 +167,11 @@ def panel_context(card, *, needs_password=False, values=None):
         "tokens": {name: _new_token() for name in ("topup", "charge", "refund", "redeem")},
         "values": values or {},
         "refund_limit": _yuan(refund_approval_limit()),
+        **(
+            agreement_panel_context(member, f"{reverse('loyalty:cashier')}?card={card.number}")
+            if member is not None
+            else {}
+        ),
     }
 
 

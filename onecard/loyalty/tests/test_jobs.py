@@ -84,6 +84,9 @@ def test_every_job_does_its_work_once_and_a_second_run_changes_nothing(chain, du
         "purge_qr_codes": 1,
         "purge_nonces": 1,
         "purge_idempotency": 1,
+        "expire_packages": 0,  # covered by the test below
+        "build_daily_statements": 0,
+        "build_monthly_statements": 0,
     }
     assert set(changes(second).values()) == {0}
     assert CardTransaction.objects.get(pk=due["expired_hold"].pk).status == CardTxStatus.EXPIRED
@@ -194,3 +197,35 @@ def test_the_loop_runs_everything_once_then_what_is_due(db, monkeypatch):
         ["expire_holds"],
     ]
     assert ran[-1] == ("expire_holds", shanghai(3, 11, 30))
+
+
+def test_package_expiry_and_settlement_statements_run_once(chain, member_factory):
+    # given: a 30-day gym card sold 40 days before NOW, and a cross-store charge the day before NOW (Shanghai)
+    from onecard.loyalty import packages
+    from onecard.loyalty.models import SettlementStatement
+    from onecard.loyalty.tests.package_helpers import gym_package
+
+    card = sv_card(chain, member_factory())
+    with moved_now(NOW - datetime.timedelta(days=40)):
+        stored_value.topup(None, card, 100_000, store=chain.a1)
+        packages.sell_package(None, card, gym_package(chain), store=chain.a1)
+    with moved_now(NOW - datetime.timedelta(days=1)):
+        stored_value.charge(None, card, 5_000, store=chain.a2)
+    # when
+    with moved_now(NOW):
+        first = jobs.run_jobs(
+            NOW, only=["expire_packages", "build_daily_statements", "build_monthly_statements"]
+        )
+        second = jobs.run_jobs(
+            NOW, only=["expire_packages", "build_daily_statements", "build_monthly_statements"]
+        )
+    # then: one package expired, one daily statement A1↔A2 of ¥50.00; nothing more the second time
+    assert changes(first) == {
+        "expire_packages": 1,
+        "build_daily_statements": 1,
+        "build_monthly_statements": 0,
+    }
+    assert set(changes(second).values()) == {0}
+    statement = SettlementStatement.objects.get(period_kind="day")
+    assert abs(statement.net) == 5_000
+    assert_ledger_clean()

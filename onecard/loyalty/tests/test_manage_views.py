@@ -523,7 +523,7 @@ def test_cancel_shows_principal_and_refuses_cash_above_100(chain, login, card):
     assert card_balances(card)[AccountKind.MEMBER_PRINCIPAL] == 0
     payout = CardTransaction.objects.get(card=card, kind=CardTxKind.REFUND)
     assert (payout.amount, payout.tender, payout.store) == (15_000, "bank", chain.a1)
-    assert "¥150.00 principal paid out" in client.get(response["Location"], **EN).content.decode()
+    assert "¥150.00 refunded" in client.get(response["Location"], **EN).content.decode()
 
 
 def test_cancel_needs_cards_cancel(chain, login, card):

@@ -4,7 +4,6 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from django.utils import timezone, translation
 
 from onecard.core.errors import PermissionDenied, ValidationFailed
@@ -36,10 +35,8 @@ from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonu
 
 
 def wired_topup(actor, card, amount, *, store, tender="cash"):
-    """The top-up as the lead wires it: the prepaid check first, inside the top-up's transaction."""
-    with transaction.atomic():
-        check_topup_allowed(card, amount, tender=tender, store=store)
-        return stored_value.topup(actor, card, amount, store=store, tender=tender)
+    """stored_value.topup, which runs check_topup_allowed inside its transaction before anything is written."""
+    return stored_value.topup(actor, card, amount, store=store, tender=tender)
 
 
 def written_counts():
