@@ -20,6 +20,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="Chromium not installed (apt-get install chromium)"))
 
 
+
+@pytest.fixture(autouse=True)
+def _fresh_rules_cache():
+    """Each test starts without cached earn rules: a rolled-back test's rules must not leak into the next."""
+    from onecard.loyalty.points_rules import forget_cached_rules
+
+    forget_cached_rules()
+    yield
+    forget_cached_rules()
+
 @pytest.fixture
 def chain(db):
     """Merchant 'acme': HQ → East (Store A1, A2), North (Store B1); staff in every role; a second merchant."""

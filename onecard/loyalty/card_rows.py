@@ -14,10 +14,12 @@ from functools import cache
 from django.db import connection
 from django.db.models.expressions import Col
 
+from onecard.members.models import Member
+
 from . import ledger
 from .choices import AccountKind
-from .models import Account, Card, CardProduct, MemberTier, Tier
-from .models.stored_value import ConsumptionOrder, StoredValueSettings
+from .models import Account, Card, CardProduct, MemberTier, PointsEarnRule, Tier
+from .models.stored_value import ConsumptionOrder, RebateRule, StoredValueSettings
 
 
 def _fields(model):
@@ -36,6 +38,11 @@ def _converters(model):
     return result
 
 
+def _field_converters(model, field):
+    expression = Col(model._meta.db_table, field)
+    return [(expression, connection.ops.get_db_converters(expression) + field.get_db_converters(connection))]
+
+
 def _convert(values, converters):
     out = []
     for value, (expression, functions) in zip(values, converters, strict=True):
@@ -47,45 +54,71 @@ def _convert(values, converters):
 
 @cache
 def _statement(vendor):
-    """(sql, card converters, product converters) for `vendor`; the SQL takes (revenue key, card id)."""
+    """(sql, card converters, product converters) for `vendor`.
+
+    Parameters: revenue key, clearing key prefix, store id (twice), clearing key prefix, card id.
+    The clearing keys follow ledger.account_key for a store-to-store account of the store's
+    merchant: "clearing|<merchant>|<owner>||||<counterparty>", the home being the card's row.
+    """
     q = connection.ops.quote_name
     card_cols = ", ".join(f"c.{q(f.column)}" for f in _fields(Card))
+    tier_cols = ", ".join(f"t.{q(f.column)}" for f in _fields(Tier))
+    birthday = Member._meta.get_field("birthday")
     product_cols = ", ".join(f"p.{q(f.column)}" for f in _fields(CardProduct))
     through = CardProduct.stores.through._meta.db_table
     lock = " FOR UPDATE OF c" if connection.features.has_select_for_update else ""
     sql = (
-        f"SELECT {card_cols}, {product_cols}, s.consumption_order, t.discount_rate, "
+        f"SELECT {card_cols}, {product_cols}, {tier_cols}, m.{q(birthday.column)}, s.consumption_order, "
         f"EXISTS (SELECT 1 FROM {q(through)} st WHERE st.cardproduct_id = c.product_id), "
-        f"(SELECT a.id FROM {q(Account._meta.db_table)} a WHERE a.key = %s) "
+        f"(SELECT a.id FROM {q(Account._meta.db_table)} a WHERE a.key = %s), "
+        f"EXISTS (SELECT 1 FROM {q(PointsEarnRule._meta.db_table)} r "
+        f"WHERE r.merchant_id = c.merchant_id AND r.is_active), "
+        f"EXISTS (SELECT 1 FROM {q(RebateRule._meta.db_table)} r WHERE r.merchant_id = c.merchant_id AND r.is_active), "
+        f"(SELECT a.id FROM {q(Account._meta.db_table)} a "
+        f"WHERE a.key = %s || CAST(c.issued_store_id AS TEXT) || %s), "
+        f"(SELECT a.id FROM {q(Account._meta.db_table)} a "
+        f"WHERE a.key = %s || CAST(c.issued_store_id AS TEXT)) "
         f"FROM {q(Card._meta.db_table)} c "
         f"JOIN {q(CardProduct._meta.db_table)} p ON p.id = c.product_id "
         f"LEFT JOIN {q(StoredValueSettings._meta.db_table)} s ON s.product_id = c.product_id "
+        f"LEFT JOIN {q(Member._meta.db_table)} m ON m.id = c.member_id "
         f"LEFT JOIN {q(MemberTier._meta.db_table)} mt ON mt.member_id = c.member_id "
         f"LEFT JOIN {q(Tier._meta.db_table)} t ON t.id = mt.tier_id "
         f"WHERE c.id = %s{lock}"
     )
-    return sql, _converters(Card), _converters(CardProduct)
+    return (
+        sql,
+        _converters(Card),
+        _converters(CardProduct),
+        _converters(Tier),
+        _field_converters(Member, birthday),
+    )
 
 
 class ChargeCard:
     """What a charge reads under the card's lock: the card (its product cached on it) and four facts."""
 
-    __slots__ = ("card", "consumption_order", "discount_rate", "product_has_stores", "revenue_account_id")
+    __slots__ = (
+        "card", "consumption_order", "discount_rate", "product_has_stores", "revenue_account_id",
+        "earns_points", "has_rebates", "home_clearing_id", "store_clearing_id", "tier", "birthday",
+    )  # fmt: skip
 
-    def __init__(self, card, consumption_order, discount_rate, product_has_stores, revenue_account_id):
+    def __init__(self, card, **facts):
         self.card = card
-        self.consumption_order = consumption_order
-        self.discount_rate = discount_rate
-        self.product_has_stores = product_has_stores
-        self.revenue_account_id = revenue_account_id
+        for name, value in facts.items():
+            setattr(self, name, value)
 
 
 def lock_charge_card(card_id, store) -> ChargeCard:
     """Lock the card's row (as cards.lock_cards does) and read what a charge at `store` needs; Card.DoesNotExist."""
-    sql, card_converters, product_converters = _statement(connection.vendor)
+    sql, card_converters, product_converters, tier_converters, birthday_converters = _statement(
+        connection.vendor
+    )
     key = ledger.account_key(AccountKind.STORE_REVENUE, store.merchant_id, node=store)
+    prefix = f"{AccountKind.CLEARING.value}|{store.merchant_id}|"
+    params = [key, prefix, f"||||{store.pk}", f"{prefix}{store.pk}||||", card_id]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [key, card_id])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         raise Card.DoesNotExist(f"card {card_id}")
@@ -99,11 +132,26 @@ def lock_charge_card(card_id, store) -> ChargeCard:
         _convert(row[n_card : n_card + n_product], product_converters),
     )
     Card.product.field.set_cached_value(card, product)
-    order, rate, has_stores, revenue_id = row[n_card + n_product :]
+    at = n_card + n_product
+    tier_values = row[at : at + len(tier_converters)]
+    tier = None
+    if tier_values[0] is not None:
+        names = [f.attname for f in _fields(Tier)]
+        tier = Tier.from_db(connection.alias, names, _convert(tier_values, tier_converters))
+    at += len(tier_converters)
+    (birthday,) = _convert(row[at : at + 1], birthday_converters)
+    order, has_stores, revenue_id, earns, rebates, home_clearing, store_clearing = row[at + 1 :]
     return ChargeCard(
         card,
-        order or ConsumptionOrder.PROPORTIONAL,
-        Decimal(1) if rate is None else Decimal(str(rate)),
-        bool(has_stores),
-        revenue_id,
+        consumption_order=order or ConsumptionOrder.PROPORTIONAL,
+        discount_rate=Decimal(1) if tier is None else Decimal(tier.discount_rate),
+        tier=tier,
+        birthday=birthday,
+        product_has_stores=bool(has_stores),
+        revenue_account_id=revenue_id,
+        earns_points=bool(earns),
+        has_rebates=bool(rebates),
+        # Only for a home of the store's merchant; another merchant's store opens its accounts.
+        home_clearing_id=home_clearing if card.merchant_id == store.merchant_id else None,
+        store_clearing_id=store_clearing if card.merchant_id == store.merchant_id else None,
     )

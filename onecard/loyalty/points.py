@@ -264,12 +264,19 @@ def earn(
         )
 
 
-def earn_for_spend(actor, card, amount_fen, *, store, at=None, business_ref="") -> Earned:
-    """Earn what a spend of `amount_fen` at `store` earns by the rules (points_for_spend); 0 points posts nothing."""
+def earn_for_spend(
+    actor, card, amount_fen, *, store, at=None, business_ref="", card_locked=False, known=None
+) -> Earned:
+    """Earn what a spend of `amount_fen` at `store` earns by the rules (points_for_spend); 0 points posts nothing.
+
+    `card_locked`: the caller (a charge) holds the card's row lock in this transaction and has
+    checked it is active, so `card` is used as it is instead of being locked and read again;
+    `known` is the member's (tier, birthday) from that read (points_rules.points_for_spend).
+    """
     with transaction.atomic():
-        card = _locked_card(card)
+        card = card if card_locked else _locked_card(card)
         _check_store(card, store)
-        quote = points_for_spend(card, amount_fen, store=store, at=at)
+        quote = points_for_spend(card, amount_fen, store=store, at=at, known=known)
         lot = None
         if quote.points:
             lot = _grant(

@@ -7,10 +7,14 @@ whole fen. Earn rules do not add up: the matching rule of highest priority appli
 """
 
 import datetime
+import time
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+from django.db.backends import signals as signals_db
+from django.db.models import signals
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -62,11 +66,51 @@ class EarnQuote:
 # ---- policy, expiry dates and earn rules --------------------------------------------------------------------
 
 
+# Earn rules and points policies are read on every charge and change a few times a year. Each
+# process keeps them for RULES_CACHE_SECONDS; a save or delete in this process clears its copy
+# at once (the signal receivers below), other processes see it within that time.
+RULES_CACHE_SECONDS = 10.0
+_rules_cache: dict = {}
+
+
+def _cached(key, load):
+    now = time.monotonic()
+    hit = _rules_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    _rules_cache[key] = (now + RULES_CACHE_SECONDS, value)
+    return value
+
+
+def forget_cached_rules(**_kwargs):
+    """Signal receiver: drop this process's cached rules and policies (a rule or policy changed)."""
+    _rules_cache.clear()
+
+
+for _model in (PointsEarnRule, PointsPolicy):
+    signals.post_save.connect(
+        forget_cached_rules, sender=_model, dispatch_uid=f"forget_rules_{_model.__name__}"
+    )
+    signals.post_delete.connect(
+        forget_cached_rules, sender=_model, dispatch_uid=f"forget_del_{_model.__name__}"
+    )
+signals.m2m_changed.connect(
+    forget_cached_rules, sender=PointsEarnRule.stores.through, dispatch_uid="forget_rules_stores"
+)
+# A rolled-back transaction may have filled the cache with rows that never existed.
+signals_db.connection_created.connect(forget_cached_rules, dispatch_uid="forget_rules_on_connect")
+
+
 def policy_for(merchant) -> PointsPolicy:
     """The merchant's PointsPolicy; the defaults (365 days, 100 points = ¥1, no cap) when it has none."""
     merchant_id = getattr(merchant, "pk", merchant)
-    return PointsPolicy.objects.filter(merchant_id=merchant_id).first() or PointsPolicy(
-        merchant_id=merchant_id
+    return _cached(
+        ("policy", merchant_id),
+        lambda: (
+            PointsPolicy.objects.filter(merchant_id=merchant_id).first()
+            or PointsPolicy(merchant_id=merchant_id)
+        ),
     )
 
 
@@ -100,23 +144,33 @@ def matching_rule(merchant, store, at) -> PointsEarnRule | None:
     """The active rule of highest priority (then lowest id) whose store, weekday and dates match."""
     day = at.astimezone(LOCAL).date()
     weekday = str(day.isoweekday())
-    rules = PointsEarnRule.objects.filter(merchant_id=getattr(merchant, "pk", merchant), is_active=True)
-    for rule in rules.order_by("-priority", "id").prefetch_related("stores"):
+    merchant_id = getattr(merchant, "pk", merchant)
+    for rule, store_ids in _cached(("rules", merchant_id), lambda: _active_rules(merchant_id)):
         if rule.valid_from and day < rule.valid_from or rule.valid_until and day > rule.valid_until:
             continue
         if rule.weekdays and weekday not in rule.weekdays:
             continue
-        store_ids = {s.pk for s in rule.stores.all()}
         if store_ids and getattr(store, "pk", store) not in store_ids:
             continue
         return rule
     return None
 
 
-def points_for_spend(card, amount_fen, *, store, at=None) -> EarnQuote:
+def _active_rules(merchant_id):
+    """[(rule, {store ids})] of the merchant's active earn rules, highest priority (then lowest id) first."""
+    rules = PointsEarnRule.objects.filter(merchant_id=merchant_id, is_active=True)
+    return [
+        (rule, {s.pk for s in rule.stores.all()})
+        for rule in rules.order_by("-priority", "id").prefetch_related("stores")
+    ]
+
+
+def points_for_spend(card, amount_fen, *, store, at=None, known=None) -> EarnQuote:
     """floor(amount in yuan × rule's points per ¥1 × tier multiplier × birthday multiplier), with the steps.
 
-    The birthday multiplier applies when `at` (Asia/Shanghai) is the member's birthday. Refused
+    `known`: the member's (tier, birthday) when the caller has read them already (a charge's locking
+    read), else they are read here. The birthday multiplier applies when `at` (Asia/Shanghai) is
+    the member's birthday. Refused
     with points_rate_missing when no rule matches, invalid_amount for a non-positive amount.
     """
     if type(amount_fen) is not int or amount_fen <= 0:
@@ -131,8 +185,12 @@ def points_for_spend(card, amount_fen, *, store, at=None) -> EarnQuote:
         _("Rule “%(rule)s”: ¥%(yuan)s × %(rate)s points per ¥1 = %(raw)s")
         % {"rule": rule.name, "yuan": f"{yuan:.2f}", "rate": rule.points_per_yuan.normalize(), "raw": raw}
     ]
-    member = card.member if card.member_id else None
-    tier = member_tier(member) if member is not None else None
+    if known is not None:
+        tier, birthday = known
+        member = SimpleNamespace(birthday=birthday) if card.member_id else None
+    else:
+        member = card.member if card.member_id else None
+        tier = member_tier(member) if member is not None else None
     if tier is not None and tier.points_multiplier != 1:
         raw *= tier.points_multiplier
         steps.append(

@@ -35,6 +35,15 @@ def test_the_row_matches_the_orm_and_carries_the_tier_order_and_revenue_account(
     assert read.card.effective_daily_charge_limit == 90_000
     assert read.card.password_required_for(20_001) is False  # no password set on the card
     assert read.discount_rate == Decimal("0.885")
+    assert (read.tier.pk, read.tier.points_multiplier, read.birthday) == (
+        gold.pk,
+        gold.points_multiplier,
+        member.birthday,
+    )
+    assert (read.earns_points, read.has_rebates) == (False, False)
+    assert (
+        read.home_clearing_id is None and read.store_clearing_id is None
+    )  # the A1↔A2 pair has no accounts yet
     assert read.consumption_order == ConsumptionOrder.BONUS_FIRST
     assert read.product_has_stores is False
     assert read.revenue_account_id == revenue.pk

@@ -216,3 +216,20 @@ def test_the_cashier_of_an_alliance_merchant_charges_the_card_but_offers_no_top_
     assert refused.status_code == 400
     assert balances(card) == (100_000 - 1_200, 0, 0)
     assert_ledger_clean()
+
+
+def test_a_charge_on_the_members_birthday_earns_the_birthday_multiplier(chain, card, gold):
+    # given: 1 point per ¥1, ×3 on the birthday; the member was born on today's date (Asia/Shanghai)
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    card.member.birthday = (
+        today.replace(year=1990) if (today.month, today.day) != (2, 29) else today.replace(year=1992)
+    )
+    card.member.save(update_fields=["birthday"])
+    rule(chain, "1", birthday_multiplier=Decimal(3))
+    # when: ¥100 list, 90% due
+    tx = stored_value.charge(None, card, 10_000, store=chain.a1)
+    # then: 90 × tier 2 × birthday 3 = 540 points
+    assert tx.points_earned == 540
+    assert_ledger_clean()
