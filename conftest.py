@@ -20,7 +20,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="Chromium not installed (apt-get install chromium)"))
 
 
-
 @pytest.fixture(autouse=True)
 def _fresh_rules_cache():
     """Each test starts without cached earn rules: a rolled-back test's rules must not leak into the next."""
@@ -29,6 +28,7 @@ def _fresh_rules_cache():
     forget_cached_rules()
     yield
     forget_cached_rules()
+
 
 @pytest.fixture
 def chain(db):
