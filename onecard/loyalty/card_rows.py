@@ -56,7 +56,8 @@ def _convert(values, converters):
 def _statement(vendor):
     """(sql, card converters, product converters) for `vendor`.
 
-    Parameters: revenue key, clearing key prefix, store id (twice), clearing key prefix, card id.
+    Parameters: revenue key, clearing key prefix, store id (twice), clearing key prefix, points
+    expense key, the three literal parts of the card's member-points key, card id.
     The clearing keys follow ledger.account_key for a store-to-store account of the store's
     merchant: "clearing|<merchant>|<owner>||||<counterparty>", the home being the card's row.
     """
@@ -77,7 +78,10 @@ def _statement(vendor):
         f"(SELECT a.id FROM {q(Account._meta.db_table)} a "
         f"WHERE a.key = %s || CAST(c.issued_store_id AS TEXT) || %s), "
         f"(SELECT a.id FROM {q(Account._meta.db_table)} a "
-        f"WHERE a.key = %s || CAST(c.issued_store_id AS TEXT)) "
+        f"WHERE a.key = %s || CAST(c.issued_store_id AS TEXT)), "
+        f"(SELECT a.id FROM {q(Account._meta.db_table)} a WHERE a.key = %s), "
+        f"(SELECT a.id FROM {q(Account._meta.db_table)} a "
+        f"WHERE a.key = %s || CAST(c.merchant_id AS TEXT) || %s || CAST(c.id AS TEXT) || %s) "
         f"FROM {q(Card._meta.db_table)} c "
         f"JOIN {q(CardProduct._meta.db_table)} p ON p.id = c.product_id "
         f"LEFT JOIN {q(StoredValueSettings._meta.db_table)} s ON s.product_id = c.product_id "
@@ -100,7 +104,7 @@ class ChargeCard:
 
     __slots__ = (
         "card", "consumption_order", "discount_rate", "product_has_stores", "revenue_account_id",
-        "earns_points", "has_rebates", "home_clearing_id", "store_clearing_id", "tier", "birthday",
+        "earns_points", "has_rebates", "home_clearing_id", "store_clearing_id", "tier", "birthday", "points_accounts",
     )  # fmt: skip
 
     def __init__(self, card, **facts):
@@ -116,7 +120,10 @@ def lock_charge_card(card_id, store) -> ChargeCard:
     )
     key = ledger.account_key(AccountKind.STORE_REVENUE, store.merchant_id, node=store)
     prefix = f"{AccountKind.CLEARING.value}|{store.merchant_id}|"
-    params = [key, prefix, f"||||{store.pk}", f"{prefix}{store.pk}||||", card_id]
+    expense = ledger.account_key(AccountKind.POINTS_EXPENSE, store.merchant_id, node=store)
+    # ledger.account_key(MEMBER_POINTS, card merchant, card_id=card) = "member_points|<merchant>|||<card>||"
+    points = [f"{AccountKind.MEMBER_POINTS.value}|", "|||", "||"]
+    params = [key, prefix, f"||||{store.pk}", f"{prefix}{store.pk}||||", expense, *points, card_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -140,7 +147,8 @@ def lock_charge_card(card_id, store) -> ChargeCard:
         tier = Tier.from_db(connection.alias, names, _convert(tier_values, tier_converters))
     at += len(tier_converters)
     (birthday,) = _convert(row[at : at + 1], birthday_converters)
-    order, has_stores, revenue_id, earns, rebates, home_clearing, store_clearing = row[at + 1 :]
+    (order, has_stores, revenue_id, earns, rebates, home_clearing, store_clearing, expense_id,
+     points_id) = row[at + 1 :]  # fmt: skip
     return ChargeCard(
         card,
         consumption_order=order or ConsumptionOrder.PROPORTIONAL,
@@ -154,4 +162,5 @@ def lock_charge_card(card_id, store) -> ChargeCard:
         # Only for a home of the store's merchant; another merchant's store opens its accounts.
         home_clearing_id=home_clearing if card.merchant_id == store.merchant_id else None,
         store_clearing_id=store_clearing if card.merchant_id == store.merchant_id else None,
+        points_accounts={store.pk: (expense_id, points_id)},
     )

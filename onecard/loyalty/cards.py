@@ -529,6 +529,9 @@ def resolve_card(number_or_qr, *, store=None, at=None) -> Card:
             card = rows.filter(rfid_uid=text.upper()).first() if text else None
         if card is None:
             raise CardNotFound(extra={"number": text[:40]})
+    if store is not None and store.merchant_id != card.merchant_id and not card.product.accepts_store(store):
+        # Another merchant learns nothing about a card it does not accept, not even its status.
+        raise CardNotAccepted(extra={"card": card.number})
     if card.status != CardStatus.ACTIVE:
         raise status_error(card)
     if card.expires_at is not None and card.expires_at <= (at or timezone.now()):

@@ -14,6 +14,10 @@ then the ledger accounts in primary-key order inside ledger.post):
 - expiry (package_expire, the daily job): MEMBER_PACKAGE(card) −rest, STORE_REVENUE(store of the
   sale) +rest (breakage).
 
+Clearing (clearing.py): the store of the sale holds the price, so a use at another store adds
+"the selling store owes the store of the use `value`", and a refund paid from another store's
+cash "the selling store owes that store the refund"; settlement statements cover both.
+
 One MEMBER_PACKAGE account per card, not per package: `ledger.account_key` has no part that
 could name a package, and `cards._move_balances` moves a replaced or merged card's accounts kind
 by kind into the new card's one account of that kind. Each package's share is kept exactly by
@@ -54,20 +58,19 @@ from django.utils.translation import gettext_lazy as _
 from onecard.core import audit
 from onecard.core.errors import BusinessError, NotFound, ValidationFailed
 
-from . import ledger
+from . import ledger, prepaid_rules
 from .card_choices import CardStatus
 from .card_errors import CardError, CardNotAccepted
 from .card_products import require_merchant_wide_scope
 from .cards import lock_cards, status_error
 from .choices import AccountKind, EntryKind
+from .clearing import clearing_legs
 from .ledger import MAX_AMOUNT
 from .models import Account, Card
 from .models.packages import MemberPackage, MemberPackageLine, PackageUse, ServicePackage, ServicePackageLine
 from .package_choices import MemberPackageStatus, PackageKind
 from .stored_value import (
-    CASH_REFUND_LIMIT,
     REFUND_TENDERS,
-    CashRefundTooLarge,
     current_card,
     post_entry,
     require_active,
@@ -409,6 +412,8 @@ def use_package(actor, member_package, service, *, store, count=1, at=None, busi
     entry = None
     if value:
         legs = [(package_account(card), -value), (store_account(AccountKind.STORE_REVENUE, store), value)]
+        # The selling store holds the price: it owes the store that delivers the service (clearing.py).
+        legs += clearing_legs(mp.store, store, value)
         entry = post_entry(EntryKind.PACKAGE_USE, card, store, actor, legs, memo=f"{mp.name}: {line.service} × {count}",
                            business_ref=business_ref, refers_to=mp.sale_entry_id)  # fmt: skip
     if line.uses_left is not None:
@@ -459,7 +464,8 @@ def refund_package(actor, member_package, *, store, reason, method="bank", at=No
                    business_ref="") -> MemberPackage:  # fmt: skip
     """退款: pay out the unused part (count: unused uses' share; period: unexpired days'); closes the package.
 
-    `method`: bank, cash or original; cash is refused above ¥100 (CHINA-RULES). Works on a frozen,
+    `method`: bank, cash or original; cash is refused above the merchant's cash-refund limit
+    (CHINA-RULES, prepaid_rules.check_cash_refund). Works on a frozen,
     expired or cancelled card (the money is the holder's), not on a lost one.
     """
     at = at or timezone.now()
@@ -474,12 +480,13 @@ def refund_package(actor, member_package, *, store, reason, method="bank", at=No
         raise status_error(card)
     _require_open(mp, at)
     catch_up, refund = refund_quote(mp, at)
-    if method == "cash" and refund > CASH_REFUND_LIMIT:
-        raise CashRefundTooLarge(extra={"limit": CASH_REFUND_LIMIT, "requested": refund})
+    prepaid_rules.check_cash_refund(card.merchant_id, refund, method)
     legs = [
         (package_account(card), -(catch_up + refund)),
         (store_account(AccountKind.STORE_CASH, store), refund),
     ]
+    # The payout leaves `store`'s cash; the selling store holds the price and owes it back.
+    legs += clearing_legs(mp.store, store, refund)
     if catch_up:
         legs.append((store_account(AccountKind.STORE_REVENUE, mp.store), catch_up))
     entry = post_entry(EntryKind.PACKAGE_REFUND, card, store, actor, legs,

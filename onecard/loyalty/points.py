@@ -189,10 +189,19 @@ def _save_uses(uses, entry, kind, *, reverses_lot=None):
 
 
 def _grant(actor, card, points, *, node, source, entry_kind, memo="", business_ref="", at=None) -> PointsLot:
-    """Post expense → member points and create the lot (the card is locked by the caller)."""
+    """Post expense → member points and create the lot (the card is locked by the caller).
+
+    A charge's locking read may have found both account ids already (`card._points_accounts`:
+    {store id: (expense id, member points id)}); otherwise they are opened here.
+    """
+    known = (getattr(card, "_points_accounts", None) or {}).get(getattr(node, "pk", node))
+    if known is not None and None not in known:
+        expense, member_points = known
+    else:
+        expense, member_points = _expense(card, node), card_account(card, AccountKind.MEMBER_POINTS)
     posted = ledger.transfer(
-        _expense(card, node),
-        card_account(card, AccountKind.MEMBER_POINTS),
+        expense,
+        member_points,
         points,
         kind=entry_kind,
         merchant=card.merchant_id,
@@ -272,7 +281,16 @@ def earn_for_spend(
     `card_locked`: the caller (a charge) holds the card's row lock in this transaction and has
     checked it is active, so `card` is used as it is instead of being locked and read again;
     `known` is the member's (tier, birthday) from that read (points_rules.points_for_spend).
+    No savepoint then: the quote writes nothing, and a failed grant fails the charge anyway.
     """
+    if card_locked:
+        _check_store(card, store)
+        quote = points_for_spend(card, amount_fen, store=store, at=at, known=known)
+        lot = None
+        if quote.points:
+            lot = _grant(actor, card, quote.points, node=store, source=LotSource.EARN, entry_kind=EntryKind.EARN,
+                         memo=quote.rule.name, business_ref=business_ref, at=at)  # fmt: skip
+        return Earned(lot=lot, points=quote.points, explanation=quote.explanation)
     with transaction.atomic():
         card = card if card_locked else _locked_card(card)
         _check_store(card, store)

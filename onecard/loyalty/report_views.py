@@ -39,7 +39,7 @@ class StoreLine:
 
 
 def liability_lines(user, *, now=None):
-    """(store lines, merchant total lines) in the user's scope; totals only for merchants seen whole."""
+    """(store lines, merchant total lines) in the user's scope; a total sums the stores the user sees."""
     visible = scope_node_ids(user)
     liability = {(r.merchant_id, r.store_id): r for r in reports.liability_by_store()}
     points = reports.points_by_store(days=EXPIRING_DAYS, now=now)

@@ -454,6 +454,7 @@ def _lock_charge_card(card, store) -> Card:
     card._discount_rate = read.discount_rate
     card._consumption_order = read.consumption_order
     card._member_facts = (read.tier, read.birthday)
+    card._points_accounts = read.points_accounts
     return card
 
 
@@ -663,6 +664,9 @@ def refund(actor, original_charge, amount=None, *, store, reason, business_ref="
     card = current_card(original_charge.card)
     card = lock_usable_card(card, allowed=(CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.EXPIRED))
     original = lock_original(original_charge, {CardTxKind.CHARGE, CardTxKind.CAPTURE})
+    if store.merchant_id != original.store.merchant_id:
+        # The refund comes out of the original store's revenue: only that merchant's stores give it.
+        raise NotRefundable(extra={"kind": original.kind, "reason": "other_merchant"})
     amount = _remaining(original, amount)
     refunded_before = original.refunded_total
     _done_principal, done_bonus = refunded_parts(original)

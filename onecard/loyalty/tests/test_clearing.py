@@ -373,3 +373,22 @@ def test_a_replacement_card_of_another_store_takes_the_liability_with_clearing(c
     assert clearing(chain.a1, chain.a2) == 26_000 + 1_000
     assert_clearing_pairs_net_to_zero()
     assert_ledger_clean()
+
+
+def test_a_charge_made_at_an_alliance_merchant_is_refunded_there_only(chain, card, alliance):
+    # given: a ¥60 charge at the other merchant's store
+    accept_at_alliance(card)
+    sale = stored_value.charge(None, card, 6_000, store=chain.other_store)
+    # when the issuer's own store tries to refund it (it would take the other merchant's revenue)
+    with pytest.raises(stored_value.NotRefundable):
+        stored_value.refund(None, sale, store=chain.a1, reason="wrong till")
+    # then nothing moved; the other merchant's store can refund it
+    assert reload_tx(sale).refunded_total == 0
+    stored_value.refund(None, sale, store=chain.other_store, reason="wrong size")
+    assert reload_tx(sale).refunded_total == 6_000
+    assert_clearing_pairs_net_to_zero()
+    assert_ledger_clean()
+
+
+def reload_tx(tx):
+    return type(tx).objects.get(pk=tx.pk)

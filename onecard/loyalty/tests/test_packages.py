@@ -426,3 +426,27 @@ def test_two_cashiers_racing_for_the_last_use_exactly_one_wins(chain, member_fac
     assert package_balance(card) == 0
     assert connection.vendor == "postgresql"
     _assert_books(sold)
+
+
+def test_a_use_and_a_refund_at_another_store_post_clearing_with_the_selling_store(chain, card):
+    # given: 10 washes for ¥300 sold at A1
+    from onecard.loyalty import clearing
+
+    mp = packages.sell_package(None, card, wash_package(chain), store=chain.a1)
+    # when: one wash at A2, then the rest refunded at B1 by bank transfer
+    packages.use_package(None, mp, "洗车", store=chain.a2)
+    packages.refund_package(None, mp, store=chain.b1, reason="moving", method="bank")
+    # then: A1 owes A2 the ¥30 wash and owes B1 the ¥270 B1 paid out; each pair nets to zero
+    a1_a2, a2_a1 = (
+        clearing.clearing_account(chain.a1, chain.a2),
+        clearing.clearing_account(chain.a2, chain.a1),
+    )
+    a1_b1, b1_a1 = (
+        clearing.clearing_account(chain.a1, chain.b1),
+        clearing.clearing_account(chain.b1, chain.a1),
+    )
+    for account in (a1_a2, a2_a1, a1_b1, b1_a1):
+        account.refresh_from_db()
+    assert (a1_a2.balance, a2_a1.balance) == (3_000, -3_000)
+    assert (a1_b1.balance, b1_a1.balance) == (27_000, -27_000)
+    _assert_books(mp)

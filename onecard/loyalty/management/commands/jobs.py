@@ -39,7 +39,7 @@ class Command(BaseCommand):
             cron = table.get(name)
             when = _crontab_text(cron) if cron is not None else "not scheduled"
             doc = (job.__doc__ or "").strip().splitlines()[0] if job.__doc__ else ""
-            self.stdout.write(f"{name:<20} {when:<22} {doc}")
+            self.stdout.write(f"{name:<26} {when:<22} {doc}")
 
     def run_now(self, only):
         try:
@@ -54,12 +54,12 @@ class Command(BaseCommand):
     def print_results(self, results):
         self.stdout.write(f"{'job':<20} {'changed':>8} {'seconds':>8}  detail")
         for r in results:
-            line = f"{r.name:<20} {r.changed:>8,} {r.seconds:>8.2f}  {r.detail}"
+            line = f"{r.name:<26} {r.changed:>8,} {r.seconds:>8.2f}  {r.detail}"
             if r.ok:
                 self.stdout.write(line)
             else:
                 self.stdout.write(
-                    self.style.ERROR(f"{r.name:<20} {'FAILED':>8} {r.seconds:>8.2f}  {r.error}")
+                    self.style.ERROR(f"{r.name:<26} {'FAILED':>8} {r.seconds:>8.2f}  {r.error}")
                 )
         self.stdout.flush()
 
@@ -80,6 +80,9 @@ def _crontab_text(cron) -> str:
         return "every minute"
     if len(minutes) == 1 and len(hours) == 24:
         return f"hourly at :{minutes[0]:02d}"
+    days = sorted(cron.day_of_month)
+    if len(minutes) == 1 and len(hours) == 1 and len(days) == 1:
+        return f"monthly on day {days[0]} at {hours[0]:02d}:{minutes[0]:02d}"
     if len(minutes) == 1 and len(hours) == 1:
         return f"daily at {hours[0]:02d}:{minutes[0]:02d}"
     return str(cron)
