@@ -387,19 +387,23 @@ class ChargeView(PosMoneyView):
         },
     )
     def post(self, request):
-        from onecard.loyalty import stored_value
+        from onecard.loyalty import qr, stored_value
 
         key = self.idempotency_key(request)
         data = self.validated(request)
         # The password check commits its own count of wrong tries: outside, before the idempotent run.
         card = self._card_for_password(data["card_no"])
-        if card is not None:
+        if card is not None and card.has_password:  # without a password there is nothing to check
             stored_value.check_charge_password(card, data["amount"], data.get("password") or None)
+
+        # A card found by number is charged as it is: the charge checks status, expiry and store itself
+        # with the same codes; a QR code (or an unknown number) goes through resolve_card.
+        by_number = card is not None and not data["card_no"].strip().startswith(qr.PREFIX)
 
         def fn():
             tx = stored_value.charge(
                 None,
-                self.card(data["card_no"]),
+                card if by_number else self.card(data["card_no"]),
                 data["amount"],
                 store=self.terminal.store,
                 password_checked=True,
