@@ -287,7 +287,9 @@ class RebateRuleForm(ServiceErrorsMixin, forms.Form):
     DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
     name = forms.CharField(label=_("Name"), max_length=60)
-    percent = forms.DecimalField(label=_("Percent back"), help_text=_("2.5 means 2.5 percent of the amount due."))
+    percent = forms.DecimalField(
+        label=_("Percent back"), help_text=_("2.5 means 2.5 percent of the amount due.")
+    )
     form = forms.ChoiceField(label=_("Given as"), choices=RebateForm.choices, initial=RebateForm.BONUS)
     min_amount = MoneyField(
         label=_("Minimum amount due (¥)"), required=False, allow_zero=True, help_text=_("Empty: any amount.")

@@ -336,22 +336,29 @@ def bonus_rule_create(request):
     return render(request, "loyalty/manage/bonus_rule_form.html", {"form": form, "tab": "rules"})
 
 
-@login_required
-@require_POST
-def bonus_rule_toggle(request, pk):
-    """Switch a top-up bonus rule off (or on again)."""
+def _switch_rule(request, pk, model, set_active):
+    """POST active=1/0 on a rule of `model` of the user's merchant through `set_active(user, rule, active)`."""
     user = request.user
     require_perms(user, "cards.view", "products.manage")
-    rule = TopupBonusRule.objects.filter(merchant=managed_merchant(user), pk=pk).first()
+    rule = model.objects.filter(
+        merchant=managed_merchant(user), pk=request.resolver_match.kwargs["pk"]
+    ).first()
     if rule is None:
         raise Http404(_("No such rule."))
     try:
-        rule_settings.set_bonus_rule_active(user, rule, request.POST.get("active") == "1")
+        set_active(user, rule, request.POST.get("active") == "1")
     except BusinessError as exc:
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("Rule “%(name)s” updated.") % {"name": rule.name})
     return redirect("cards:rules")
+
+
+@login_required
+@require_POST
+def bonus_rule_toggle(request, pk):
+    """Switch a top-up bonus rule off (or on again)."""
+    return _switch_rule(request, pk, TopupBonusRule, rule_settings.set_bonus_rule_active)
 
 
 @login_required
@@ -402,18 +409,7 @@ def rebate_rule_form(request, pk=None):
 @require_POST
 def rebate_rule_toggle(request, pk):
     """Switch a rebate rule off (or on again)."""
-    user = request.user
-    require_perms(user, "cards.view", "products.manage")
-    rule = RebateRule.objects.filter(merchant=managed_merchant(user), pk=pk).first()
-    if rule is None:
-        raise Http404(_("No such rule."))
-    try:
-        rebates.set_rebate_rule_active(user, rule, request.POST.get("active") == "1")
-    except BusinessError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Rule “%(name)s” updated.") % {"name": rule.name})
-    return redirect("cards:rules")
+    return _switch_rule(request, pk, RebateRule, rebates.set_rebate_rule_active)
 
 
 @login_required
@@ -465,18 +461,12 @@ def earn_rule_form(request, pk=None):
 @require_POST
 def earn_rule_toggle(request, pk):
     """Switch a points earn rule off (or on again)."""
-    user = request.user
-    require_perms(user, "cards.view", "products.manage")
-    rule = PointsEarnRule.objects.filter(merchant=managed_merchant(user), pk=pk).first()
-    if rule is None:
-        raise Http404(_("No such rule."))
-    try:
-        rule_settings.update_earn_rule(user, rule, is_active=request.POST.get("active") == "1")
-    except BusinessError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Rule “%(name)s” updated.") % {"name": rule.name})
-    return redirect("cards:rules")
+    return _switch_rule(
+        request,
+        pk,
+        PointsEarnRule,
+        lambda user, rule, active: rule_settings.update_earn_rule(user, rule, is_active=active),
+    )
 
 
 @login_required
