@@ -44,7 +44,10 @@ def test_cashier_scans_tops_up_charges_and_refunds(chain, member_factory, page, 
     page.keyboard.type(card.number)
     page.keyboard.press("Enter")
     expect(page.locator("#bal-principal")).to_have_text("¥100.00")
-    page.fill("#charge-amount", "30.00")
+    # The panel has settled once its packages part (loaded after it) is in; then type as a cashier does.
+    expect(page.locator("#packages")).to_be_visible()
+    page.click("#charge-amount")
+    page.keyboard.type("30.00")
     expect(page.locator("#quote-text")).to_contain_text("¥30.00")
     page.click("#charge-form button[type=submit]")
     expect(page.locator("#receipt-amount")).to_have_text("¥30.00")
