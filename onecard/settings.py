@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "onecard.members",
     "onecard.loyalty",
     "onecard.pos",
+    "onecard.catalog",
+    "onecard.promotions",
 ]
 
 MIDDLEWARE = [

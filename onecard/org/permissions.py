@@ -34,6 +34,11 @@ PERMISSIONS = {
     "till.refund_large": _("Refund above the cashier's limit at the till"),
     "settlement.view": _("View settlement statements between stores and merchants"),
     "settlement.settle": _("Mark settlement statements as paid"),
+    "catalog.view": _("View the catalogue of products and services"),
+    "catalog.manage": _("Manage the catalogue: products, categories, member prices, import"),
+    "promotions.view": _("View promotions and coupon templates"),
+    "promotions.manage": _("Create and change promotions and coupon templates for the stores in scope"),
+    "coupons.issue": _("Issue coupons to members, by hand or in bulk"),
 }
 
 PERMISSION_GROUPS = [
@@ -46,6 +51,10 @@ PERMISSION_GROUPS = [
     (_("Points"), ["points.adjust"]),
     (_("Cashier"), [p for p in PERMISSIONS if p.startswith("till.")]),
     (_("Settlement"), [p for p in PERMISSIONS if p.startswith("settlement.")]),
+    (
+        _("Catalogue and promotions"),
+        [p for p in PERMISSIONS if p.split(".")[0] in {"catalog", "promotions", "coupons"}],
+    ),
     (_("Audit"), ["audit.view"]),
 ]
 
@@ -57,11 +66,18 @@ BUILTIN_ROLES = {
     "hq_admin": (_("HQ administrator"), ALL),
     "region_manager": (
         _("Region manager"),
-        # Card products and tiers are merchant-wide: set at head office (loyalty/card_products.py).
+        # Card products, tiers and the catalogue are merchant-wide: set at head office.
         [
             p
             for p in ALL
-            if p not in {"roles.manage", "members.manage_fields", "products.manage", "prepaid.manage"}
+            if p
+            not in {
+                "roles.manage",
+                "members.manage_fields",
+                "products.manage",
+                "prepaid.manage",
+                "catalog.manage",
+            }
         ],
     ),
     "store_manager": (
@@ -87,13 +103,35 @@ BUILTIN_ROLES = {
             "till.operate",
             "till.refund_large",
             "settlement.view",
+            "catalog.view",
+            "promotions.view",
+            "coupons.issue",
         ],
     ),
     "cashier": (
         _("Cashier"),
-        ["members.view", "members.add", "members.change", "cards.view", "cards.manage", "till.operate"],
+        [
+            "members.view",
+            "members.add",
+            "members.change",
+            "cards.view",
+            "cards.manage",
+            "till.operate",
+        ],
     ),
-    "marketer": (_("Marketer"), ["members.view", "members.export", "org.view", "cards.view"]),
+    "marketer": (
+        _("Marketer"),
+        [
+            "members.view",
+            "members.export",
+            "org.view",
+            "cards.view",
+            "catalog.view",
+            "promotions.view",
+            "promotions.manage",
+            "coupons.issue",
+        ],
+    ),
     "sales_rep": (
         _("Sales rep"),
         ["members.view", "members.add", "members.change", "members.transfer", "cards.view"],
