@@ -40,7 +40,7 @@ from django.utils import timezone
 from onecard.core.clock import moved_now
 from onecard.core.errors import BusinessError
 
-from . import card_products, cards, holds, points, rule_settings, stored_value, tiers
+from . import card_products, cards, holds, points, rule_settings, settlement, stored_value, tiers
 from .card_choices import CardKind, TierMetric
 from .jobs import run_jobs
 from .models import Card
@@ -63,7 +63,14 @@ TOPUP_CHOICES = [(20_000, 3), (30_000, 2), (50_000, 5), (100_000, 3), (200_000, 
 SEGMENTS = [("dormant", 30, 0, 8), ("casual", 45, 1, 10), ("regular", 18, 3, 14), ("vip", 7, 8, 25)]
 # (lowest yuan, highest yuan, weight) of a sale's list price
 PRICE_BANDS = [(20, 80, 5), (80, 200, 4), (200, 600, 2), (600, 1500, 1)]
-DAILY_JOBS = ["expire_holds", "expire_points", "expire_cards"]
+DAILY_JOBS = [
+    "expire_holds",
+    "expire_points",
+    "expire_cards",
+    "expire_packages",
+    "build_daily_statements",
+    "build_monthly_statements",
+]
 
 
 @dataclass
@@ -491,6 +498,7 @@ def seed_loyalty(
                 progress(n + 1, days + 1)
 
     today = timezone.localdate(end, SHANGHAI)
+    summary.operations["settlement statements settled"] = _settle_old_months(merchant, today)
     evaluation = evaluate_merchant(merchant, today)
     summary.operations["members evaluated for tiers"] = evaluation.evaluated
     summary.tier_counts = _tier_counts(merchant)
@@ -503,6 +511,24 @@ def seed_loyalty(
         summary.easy_card_balance = sum(balances.get(kind, 0) for kind in cards.STORED_VALUE_KINDS)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _settle_old_months(merchant, today) -> int:
+    """Head office has paid the store-to-store statements of every month before last (settlement.settle)."""
+    from .models import SettlementStatement
+
+    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    due = SettlementStatement.objects.filter(
+        merchant_a=merchant, period_kind="month", status="open", period_start__lt=last_month
+    ).order_by("period_start", "pk")
+    settled = 0
+    for statement in due:
+        try:
+            settlement.settle(None, statement)
+        except BusinessError:  # e.g. a day of that month was settled already: leave it open
+            continue
+        settled += 1
+    return settled
 
 
 def _tier_counts(merchant) -> dict:
