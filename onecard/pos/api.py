@@ -570,14 +570,15 @@ class RefundView(PosMoneyView):
     @_money_schema(
         "pos_refund",
         "Refund a charge or capture, in full or in part: principal and bonus go back in proportion, "
-        "the points earned and the rebate are taken back in proportion",
+        "the points earned and the rebate are taken back in proportion. Refund a top-up: its principal "
+        "is paid back by `method` and the bonus it granted is withdrawn in proportion",
         ser.RefundRequestSerializer,
-        extra_problems={422: problem("over_refund, not_refundable")},
+        extra_problems={422: problem("over_refund, not_refundable, cash_refund_too_large")},
     )
     def post(self, request):
         from onecard.core.errors import NotFound
         from onecard.loyalty import stored_value
-        from onecard.loyalty.models.stored_value import CardTransaction
+        from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -595,14 +596,20 @@ class RefundView(PosMoneyView):
                     message=_("No transaction has this id."),
                     extra={"transaction": str(data["transaction_id"])},
                 )
-            tx = stored_value.refund(
-                None,
-                original,
-                data.get("amount"),
-                store=self.terminal.store,
-                reason=data["reason"],
-                business_ref=self.business_ref,
-            )
+            if original.kind == CardTxKind.TOPUP:
+                tx = stored_value.refund_topup(
+                    None, original, data.get("amount"), store=self.terminal.store, reason=data["reason"],
+                    method=data["method"], business_ref=self.business_ref,
+                )  # fmt: skip
+            else:
+                tx = stored_value.refund(
+                    None,
+                    original,
+                    data.get("amount"),
+                    store=self.terminal.store,
+                    reason=data["reason"],
+                    business_ref=self.business_ref,
+                )
             return 200, _money_result(tx)
 
         return self.run(request, key, fn)

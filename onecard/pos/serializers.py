@@ -77,9 +77,15 @@ class CaptureRequestSerializer(serializers.Serializer):
 
 
 class RefundRequestSerializer(serializers.Serializer):
-    transaction_id = IdField(help_text="The charge or capture refunded.")
+    transaction_id = IdField(help_text="The charge, capture or top-up refunded.")
     amount = AmountField(required=False, help_text="Fen to refund; default what remains.")
     reason = serializers.CharField(max_length=200)
+    method = serializers.ChoiceField(
+        choices=["bank", "cash", "original"],
+        required=False,
+        default="bank",
+        help_text="Top-ups only: how the principal is paid back (cash only up to the merchant's limit).",
+    )
 
 
 class PointsEarnRequestSerializer(serializers.Serializer):

@@ -423,3 +423,33 @@ def test_the_same_charge_sent_five_times_at_once_charges_once(chain, terminal, p
     assert CardTransaction.objects.filter(card=card, kind=CardTxKind.CHARGE).count() == 1
     assert balances(card) == (7_500, 0, 0)
     assert_ledger_clean()
+
+
+def test_a_topup_is_refunded_by_bank_with_its_bonus_withdrawn_and_cash_above_the_limit_refused(
+    chain, terminal, pos, card
+):
+    # given: a ¥500 top-up with 充500送50 through the API
+    from onecard.loyalty.tests.sv_helpers import bonus_rule
+
+    bonus_rule(chain, [[50_000, 5_000]])
+    topped = _send(pos, terminal, f"{BASE}/topups", {"card_no": card.number, "amount": 50_000}, _key())
+    assert topped.status_code == 200, topped.content
+    tx_id = topped.json()["transaction"]["id"]
+    # when: ¥200 back in cash (above the ¥100 cash limit)
+    cash = _send(
+        pos, terminal, f"{BASE}/refunds",
+        {"transaction_id": tx_id, "amount": 20_000, "reason": "退卡", "method": "cash"}, _key(),
+    )  # fmt: skip
+    # then refused, nothing moved
+    assert _code(cash) == "cash_refund_too_large"
+    assert balances(card) == (50_000, 5_000, 0)
+    # when: ¥200 back by bank transfer
+    bank = _send(
+        pos, terminal, f"{BASE}/refunds",
+        {"transaction_id": tx_id, "amount": 20_000, "reason": "退卡", "method": "bank"}, _key(),
+    )  # fmt: skip
+    # then: principal −¥200 and the matching 2/5 of the ¥50 bonus withdrawn
+    assert bank.status_code == 200, bank.content
+    assert (bank.json()["transaction"]["kind"], bank.json()["transaction"]["amount"]) == ("refund", 20_000)
+    assert balances(card) == (30_000, 3_000, 0)
+    assert_ledger_clean()
