@@ -10,6 +10,7 @@ their request and answer serializers are in `serializers.py`.
 
 import contextlib
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -393,7 +394,7 @@ class ChargeView(PosMoneyView):
         data = self.validated(request)
         # The password check commits its own count of wrong tries: outside, before the idempotent run.
         card = self._card_for_password(data["card_no"])
-        if card is not None and card.has_password:  # without a password there is nothing to check
+        if card is not None and card.password_hash:  # without a password there is nothing to check
             stored_value.check_charge_password(card, data["amount"], data.get("password") or None)
 
         # A card found by number is charged as it is: the charge checks status, expiry and store itself
@@ -425,13 +426,25 @@ class ChargeView(PosMoneyView):
                 return qr.verify_qr(text, consume=False)
             except Exception:  # noqa: BLE001 - a bad QR is refused by the charge itself
                 return None
-        rows = Card.objects.select_related("product")
         number = normalize_number(text)
         if is_valid_number(number):
-            card = rows.filter(number=number).first()
+            column, value = "number", number
+        elif text:
+            column, value = "rfid_uid", text.upper()
         else:
-            card = rows.filter(rfid_uid=text.upper()).first() if text else None
-        return card if card is not None and _usable_here(card, self.terminal.store) else None
+            return None
+        # The hot path: one light read. Most cards have no password; they are charged as Card(pk=...)
+        # and the charge's own locking read checks status, expiry and store with the usual codes.
+        table = connection.ops.quote_name(Card._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, password_hash FROM {table} WHERE {column} = %s", [value])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if not row[1]:
+            return Card(pk=row[0])
+        card = Card.objects.select_related("product").get(pk=row[0])
+        return card if _usable_here(card, self.terminal.store) else None
 
 
 class HoldView(PosMoneyView):
