@@ -175,6 +175,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.job.build_monthly_statements",
         "schedule": crontab(hour=0, minute=45, day_of_month=1),
     },
+    "issue_birthday_coupons": {
+        "task": "loyalty.job.issue_birthday_coupons",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "expire_coupons": {"task": "loyalty.job.expire_coupons", "schedule": crontab(hour=3, minute=40)},
 }
 
 # ---- auth ----------------------------------------------------------------------

@@ -22,6 +22,9 @@ urlpatterns = [
     path("cards/", include("onecard.loyalty.manage_urls")),
     path("reports/", include("onecard.loyalty.report_urls")),
     path("settlement/", include("onecard.loyalty.settlement_urls")),
+    path("coupons/", include("onecard.promotions.coupon_urls")),
+    path("promotions/", include("onecard.promotions.promotion_urls")),
+    path("catalog/", include("onecard.catalog.urls")),
     path("api/v1/", include("onecard.api_urls")),
     path("admin/", admin.site.urls),
 ]

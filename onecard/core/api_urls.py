@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from onecard.catalog import api as catalog_api
 from onecard.members import api as members_api
 from onecard.org import api as org_api
 
@@ -17,6 +18,8 @@ router.register("custom-fields", members_api.CustomFieldViewSet, basename="custo
 router.register("org-nodes", org_api.OrgNodeViewSet, basename="org-node")
 router.register("staff", org_api.StaffViewSet, basename="staff")
 router.register("roles", org_api.RoleViewSet, basename="role")
+router.register("catalog/products", catalog_api.ProductViewSet, basename="catalog-product")
+router.register("catalog/categories", catalog_api.CategoryViewSet, basename="catalog-category")
 
 contact_list = members_api.ContactViewSet.as_view({"get": "list", "post": "create"})
 contact_detail = members_api.ContactViewSet.as_view(

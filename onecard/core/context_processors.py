@@ -17,6 +17,9 @@ NAVIGATION = [
     (_("Prepaid liability"), "reports:liability", "cards.view", "Σ"),
     (_("Settlement"), "settlement:list", "settlement.view", "⇄"),
     (_("Count and period cards"), "loyalty:package_definitions", "products.manage", "⑩"),
+    (_("Catalogue"), "catalog:products", "catalog.view", "▦"),
+    (_("Promotions"), "promotions:list", "promotions.view", "◎"),
+    (_("Coupons"), "coupons:templates", "promotions.view", "✂"),
     (_("Prepaid-card rules"), "prepaid:settings", "prepaid.manage", "§"),
     (_("Audit log"), "core:audit_log", "audit.view", "✎"),
 ]

@@ -132,6 +132,20 @@ def build_monthly_statements(now):
     return _build_statements("month", now)
 
 
+def issue_birthday_coupons(now):
+    """Coupons of templates issued on birthdays, once per member per year (promotions.coupons)."""
+    from onecard.promotions import coupons
+
+    return coupons.issue_on_birthday(timezone.localdate(now, SHANGHAI), at=now)
+
+
+def expire_coupons(now):
+    """Coupons past their validity become expired (promotions.coupons)."""
+    from onecard.promotions import coupons
+
+    return coupons.expire_coupons(now)
+
+
 # The registry: name → job(now). Add a job with one line here and one entry in settings.CELERY_BEAT_SCHEDULE.
 JOBS = {
     "expire_holds": expire_holds,
@@ -144,6 +158,8 @@ JOBS = {
     "expire_packages": expire_packages,
     "build_daily_statements": build_daily_statements,
     "build_monthly_statements": build_monthly_statements,
+    "issue_birthday_coupons": issue_birthday_coupons,
+    "expire_coupons": expire_coupons,
 }
 
 
