@@ -64,7 +64,7 @@ class CouponTemplateForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=CouponKind.choices)
     cash_amount = OptionalYuanField(label=_("Amount off (¥)"), help_text=_("Cash vouchers."))
     discount_percent = forms.DecimalField(
-        label=_("Pay (% of the price)"), required=False, min_value=Decimal("0.1"), max_value=Decimal("99.9"),
+        label=_("Pay (percent of the price)"), required=False, min_value=Decimal("0.1"), max_value=Decimal("99.9"),
         decimal_places=1, help_text=_("Discount coupons: 85 means 85折, the buyer pays 85%."),
     )  # fmt: skip
     cap = OptionalYuanField(label=_("Most off (¥)"), help_text=_("Discount coupons; empty: no cap."))

@@ -24,7 +24,7 @@ MESSAGES = {
     "promotion_invalid_limit": _("Stock and the per-member limit are whole numbers of at least 1."),
     "promotion_unknown_parameter": _("This promotion type has no parameter named %(name)s."),
     "promotion_invalid_rate": _(
-        "The rate is the share of the price paid, above 0 and below 1 (0.85 = 15% off)."
+        "The rate is the share of the price paid, above 0 and below 1 (0.85 means 15 percent off)."
     ),
     "promotion_invalid_tiers": _("The tiers must be tiers of this merchant."),
     "promotion_invalid_steps": _(

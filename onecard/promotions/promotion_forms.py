@@ -22,7 +22,7 @@ WEEKDAYS = [
     (6, _("Sat")),
     (7, _("Sun")),
 ]
-RATE_HELP = _("The share of the price paid: 0.85 is 15% off (八五折).")
+RATE_HELP = _("The share of the price paid: 0.85 means 15 percent off (八五折).")
 
 # kind → the form fields that hold its parameters
 KIND_FIELDS = {
