@@ -37,6 +37,10 @@ points are merchant-wide and never cleared. Across merchants (an alliance: produ
 merchant-level clearing accounts; top-ups and top-up refunds stay with the issuer
 (card_not_accepted_here).
 
+A checkout's stored-value tender (`pay`, pos.checkout) is a charge of exactly the amount asked:
+no tier discount (the checkout's prices already hold it) and no points or rebate of its own (the
+checkout earns points on the whole sale). It is refunded with `refund` like any charge.
+
 Points and rebates of a charge or capture (L4, L5), in the charge's transaction: points by the
 merchant's earn rules on the amount due (points.earn_for_spend: rule rate × tier multiplier ×
 birthday multiplier, floored; no matching rule earns nothing), and the best rebate rule's rebate
@@ -487,11 +491,14 @@ def _lock_card_balances(card):
 
 
 @transaction.atomic
-def _fast_charge(actor, card, list_amount, *, store, password_checked, business_ref):
+def _fast_charge(
+    actor, card, list_amount, *, store, password_checked, business_ref, discount=True, with_rewards=True
+):
     card = _lock_charge_card(card, store)
     # As amount_due and the password check of charge(), in the same order.
     check_amount(list_amount)
-    due = int((Decimal(list_amount) * card._discount_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    rate = card._discount_rate if discount else Decimal(1)
+    due = int((Decimal(list_amount) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if due <= 0:
         raise InvalidAmount(extra={"amount": str(list_amount)})
     if not password_checked and card.password_required_for(due):
@@ -526,8 +533,10 @@ def _fast_charge(actor, card, list_amount, *, store, password_checked, business_
             legs += clearing_legs(card.issued_store, store, due)
     entry = post_entry(EntryKind.CHARGE, card, store, actor, legs, memo=f"charge {card.number}",
                        business_ref=business_ref)  # fmt: skip
-    rewards = charge_rewards(actor, card, store, due, business_ref=business_ref, refers_to=entry,
-                             earns=card._earns_points, has_rebates=card._has_rebates)  # fmt: skip
+    rewards = {}
+    if with_rewards:  # pay() leaves points to the checkout that called it
+        rewards = charge_rewards(actor, card, store, due, business_ref=business_ref, refers_to=entry,
+                                 earns=card._earns_points, has_rebates=card._has_rebates)  # fmt: skip
     return record(
         CardTxKind.CHARGE, card, store, actor, entry, amount=due, principal=principal, bonus=bonus,
         discount=list_amount - due, list_amount=list_amount, business_ref=business_ref, **rewards,
@@ -558,6 +567,24 @@ def _charge(actor, card, list_amount, due, *, store, business_ref):
         CardTxKind.CHARGE, card, store, actor, entry, amount=due, principal=principal, bonus=bonus,
         discount=list_amount - due, list_amount=list_amount, business_ref=business_ref, **rewards,
     )  # fmt: skip
+
+
+def pay(actor, card, amount, *, store, business_ref="") -> CardTransaction:
+    """A checkout's stored-value tender: exactly `amount` fen taken, no tier discount, no points or rebate.
+
+    The checkout prices already hold the member price and tier discount, and it earns points on the
+    whole sale itself, so this is a charge without either. The card password is not asked here (it
+    runs inside the checkout's transaction): the caller checks it before (check_pay_password).
+    Refused like charge(); refunded with refund() like any charge.
+    """
+    return _fast_charge(actor, card, amount, store=store, password_checked=True, business_ref=business_ref,
+                        discount=False, with_rewards=False)  # fmt: skip
+
+
+def check_pay_password(card, amount, password=None) -> None:
+    """The card password check of pay() (outside any transaction, before the checkout, like check_charge_password)."""
+    card = Card.objects.select_related("product", "member").get(pk=card.pk)
+    require_password_for_charge(card, check_amount(amount), password)
 
 
 def charge_rewards(actor, card, store, due, *, business_ref="", refers_to=None, earns=None,

@@ -1,5 +1,6 @@
 """Terminals (O3): devices registered to a store, each with its own signing secret; used nonces."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -57,3 +58,142 @@ class UsedNonce(models.Model):
 
     def __str__(self):
         return self.nonce
+
+
+class TenderKind(models.TextChoices):
+    """How part of a sale was paid: through the ledger (stored value, points) or recorded as external."""
+
+    STORED_VALUE = "stored_value", _("Stored value")
+    POINTS = "points", _("Points")
+    CASH = "cash", _("Cash")
+    BANK_CARD = "bank_card", _("Bank card")
+    WECHAT = "wechat", _("WeChat Pay")
+    ALIPAY = "alipay", _("Alipay")
+
+
+class Sale(models.Model):
+    """A checkout (L5): priced lines, the tenders that paid it, coupons and promotions used, points earned."""
+
+    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(
+        "org.OrgNode", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    card = models.ForeignKey(
+        "loyalty.Card", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    member = models.ForeignKey(
+        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    business_ref = models.CharField(_("reference"), max_length=100)
+    list_total = models.BigIntegerField(_("list total"))
+    discount_total = models.BigIntegerField(_("discount"))
+    total_due = models.BigIntegerField(_("amount due"))
+    earn_base = models.BigIntegerField(default=0)  # fen the points were earned on
+    points_earned = models.BigIntegerField(_("points earned"), default=0)
+    points_lot = models.ForeignKey(
+        "loyalty.PointsLot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    promotions = models.JSONField(default=list)  # ids of the promotions applied
+    limited_promotions = models.JSONField(default=list)  # ids of those reserved (rules.reserve)
+    coupons = models.JSONField(default=list)  # codes redeemed
+    order_adjustments = models.JSONField(default=list)
+    returned_due = models.BigIntegerField(_("returned"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("sale")
+        verbose_name_plural = _("sales")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "business_ref"], name="pos_sale_ref_unique"),
+        ]
+
+    def __str__(self):
+        return self.business_ref
+
+    @property
+    def audit_node(self):
+        return self.store
+
+
+class SaleLine(models.Model):
+    """One priced line of a sale, with each adjustment and its explanation, and how much was returned."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines")
+    key = models.CharField(max_length=20)
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    list_total = models.BigIntegerField()
+    adjustments = models.JSONField(default=list)  # [{"source", "amount", "explanation"}]
+    due = models.BigIntegerField()
+    gift = models.BooleanField(default=False)
+    returned_quantity = models.PositiveIntegerField(default=0)
+    returned_due = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sale", "id"]
+
+    def __str__(self):
+        return f"{self.sku} × {self.quantity}"
+
+
+class SaleTender(models.Model):
+    """One tender of a sale: `amount` fen toward the total (points: their cash value), and what was given back."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="tenders")
+    kind = models.CharField(max_length=20, choices=TenderKind.choices)
+    amount = models.BigIntegerField()
+    points = models.BigIntegerField(default=0)  # points tender: the points spent
+    bonus = models.BigIntegerField(default=0)  # stored-value tender: the part paid with bonus value
+    card_transaction = models.ForeignKey(
+        "loyalty.CardTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    returned_amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sale", "id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount}"
+
+
+class SaleReturn(models.Model):
+    """A return of a whole sale or some of its lines: what each tender gave back, points taken back."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="returns")
+    store = models.ForeignKey("org.OrgNode", on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    amount = models.BigIntegerField()  # the returned lines' due
+    tenders = models.JSONField(default=list)  # [{"tender", "kind", "amount", "card_transaction"}]
+    points_not_returned = models.BigIntegerField(
+        default=0
+    )  # fen of a points tender kept (no reversal service)
+    points_taken_back = models.BigIntegerField(default=0)
+    points_shortfall = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sale", "id"]
+
+    def __str__(self):
+        return f"return of {self.sale_id}"
+
+
+class SaleReturnLine(models.Model):
+    """`quantity` units of a sale line returned, and their share of the line's due."""
+
+    sale_return = models.ForeignKey(SaleReturn, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(SaleLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    due = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.line_id} × {self.quantity}"
