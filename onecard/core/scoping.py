@@ -46,3 +46,22 @@ def node_in_scope(user, node):
 def require_node_in_scope(user, node):
     if not node_in_scope(user, node):
         raise PermissionDenied(_("This record belongs to a part of the organisation you cannot see."))
+
+
+def merchant_for_request(request):
+    """The staff's merchant; a system administrator picks one with ?merchant=ID (the first by default)."""
+    from django.http import Http404
+
+    from onecard.org.models import Merchant
+
+    user = request.user
+    if not user.sees_everything:
+        if user.merchant is None:
+            raise Http404
+        return user.merchant
+    pk = request.GET.get("merchant") or request.POST.get("merchant")
+    merchants = Merchant.objects.order_by("pk")
+    merchant = merchants.filter(pk=pk).first() if pk and str(pk).isdigit() else merchants.first()
+    if merchant is None:
+        raise Http404
+    return merchant

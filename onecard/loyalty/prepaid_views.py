@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from onecard.core.errors import BusinessError
 from onecard.core.money import fen_to_yuan_str
-from onecard.core.scoping import scope_node_ids
+from onecard.core.scoping import merchant_for_request, scope_node_ids
 from onecard.members.models import Member
 from onecard.org.choices import NodeKind
 from onecard.org.forms import apply_service_errors
@@ -43,21 +43,6 @@ MANAGE = "prepaid.manage"
 def _require(user, *perms):
     if not any(user.has_perm(perm) for perm in perms):
         raise Forbidden(perms[0])
-
-
-def _merchant(request):
-    """The staff's merchant; a system administrator picks one with ?merchant=ID (the first by default)."""
-    user = request.user
-    if not user.sees_everything:
-        if user.merchant is None:
-            raise Http404
-        return user.merchant
-    pk = request.GET.get("merchant") or request.POST.get("merchant")
-    merchants = Merchant.objects.order_by("pk")
-    merchant = merchants.filter(pk=pk).first() if pk and str(pk).isdigit() else merchants.first()
-    if merchant is None:
-        raise Http404
-    return merchant
 
 
 def _with_merchant(request, url, merchant):
@@ -106,7 +91,7 @@ def _custody(request, merchant):
 def settings_page(request):
     """/prepaid/: the merchant's prepaid rules, its stores' risk flags and the quarterly custody report."""
     _require(request.user, MANAGE)
-    merchant = _merchant(request)
+    merchant = merchant_for_request(request)
     row = prepaid_rules.prepaid_settings(merchant)
     form = PrepaidSettingsForm(request.POST or None, initial=_settings_initial(row))
     if request.method == "POST" and form.is_valid():
@@ -157,7 +142,7 @@ def store_status(request, pk):
 def agreements(request):
     """储值协议: every published version, newest first, and a form to publish the next one."""
     _require(request.user, MANAGE)
-    merchant = _merchant(request)
+    merchant = merchant_for_request(request)
     current = prepaid_rules.current_agreement(merchant)
     form = PublishAgreementForm(request.POST or None, initial={"text": current.text if current else ""})
     if request.method == "POST" and form.is_valid():

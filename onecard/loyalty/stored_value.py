@@ -74,6 +74,7 @@ from .clearing import clearing_legs, home_node
 from .errors import InsufficientBalance, InvalidAmount
 from .ledger import MAX_AMOUNT, EntrySpec, Leg
 from .models import Account, Card, PointsEarnRule
+from .models.prepaid import CASH_REFUND_LIMIT  # noqa: F401 (the default, kept importable here)
 from .models.stored_value import (
     CardTransaction,
     CardTxKind,
@@ -85,7 +86,6 @@ from .models.stored_value import (
 from .tiers import member_tier
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CASH_REFUND_LIMIT = 10_000  # CHINA-RULES: cash refunds only for balances ≤ ¥100
 REFUND_TENDERS = ("bank", "cash", "original")
 
 

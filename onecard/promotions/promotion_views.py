@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
-from onecard.core.scoping import node_in_scope, scope_node_ids
+from onecard.core.scoping import merchant_for_request, node_in_scope, scope_node_ids
 from onecard.org.choices import NodeKind
 from onecard.org.forms import apply_service_errors
-from onecard.org.models import Merchant, OrgNode
+from onecard.org.models import OrgNode
 
 from . import rules
 from .models import Promotion, PromotionKind
@@ -33,21 +33,6 @@ VIEW, MANAGE = "promotions.view", "promotions.manage"
 def _require(user, perm):
     if not user.has_perm(perm):
         raise Forbidden(perm)
-
-
-def _merchant(request):
-    """The staff's merchant; a system administrator picks one with ?merchant=ID (the first by default)."""
-    user = request.user
-    if not user.sees_everything:
-        if user.merchant is None:
-            raise Http404
-        return user.merchant
-    pk = request.GET.get("merchant") or request.POST.get("merchant")
-    merchants = Merchant.objects.order_by("pk")
-    merchant = merchants.filter(pk=pk).first() if pk and str(pk).isdigit() else merchants.first()
-    if merchant is None:
-        raise Http404
-    return merchant
 
 
 def visible_promotions(user, merchant):
@@ -88,7 +73,7 @@ def _form(request, merchant, kind, *, initial=None, data=None):
 def promotion_list(request):
     """The promotions with filters: ?active=yes|no|now, ?kind=, ?store=ID (the ones that apply there)."""
     _require(request.user, VIEW)
-    merchant = _merchant(request)
+    merchant = merchant_for_request(request)
     rows = visible_promotions(request.user, merchant)
     active = request.GET.get("active", "")
     if active in ("yes", "now"):
@@ -126,7 +111,7 @@ def promotion_list(request):
 def promotion_create(request):
     """GET without ?kind=: choose a kind; with it, that kind's form; POST: create."""
     _require(request.user, MANAGE)
-    merchant = _merchant(request)
+    merchant = merchant_for_request(request)
     kind = request.GET.get("kind") or request.POST.get("kind")
     if kind not in PromotionKind.values:
         return render(request, "promotions/promotions/choose_kind.html", {"kinds": PromotionKind.choices})
@@ -146,7 +131,7 @@ def promotion_create(request):
 
 
 def _managed(request, pk):
-    merchant = _merchant(request)
+    merchant = merchant_for_request(request)
     promotion = visible_promotions(request.user, merchant).filter(pk=pk).first()
     if promotion is None:
         raise Http404

@@ -19,7 +19,7 @@ from .ledger import LedgerWriteRefused
 # CHINA-RULES defaults, in fen.
 CASH_LIMIT_ORGANISATION = 500_000  # one-off purchase or top-up of ¥5,000 or more by an organisation
 CASH_LIMIT_PERSON = 5_000_000  # ¥50,000 or more by a person
-CASH_REFUND_LIMIT = 10_000  # cash refunds only for ¥100 or less (= stored_value.CASH_REFUND_LIMIT)
+CASH_REFUND_LIMIT = 10_000  # CHINA-RULES default: cash refunds only for ¥100 or less
 COOLING_OFF_DAYS = 7
 COOLING_OFF_PAYOUT_DAYS = 15
 CUSTODY_RATIO = Decimal("0.20")
