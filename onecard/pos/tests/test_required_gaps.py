@@ -14,6 +14,7 @@
 
 import datetime
 import json
+import math
 import random
 import threading
 import time
@@ -434,7 +435,8 @@ def test_a_top_up_signed_more_than_300_seconds_off_is_refused_and_changes_nothin
         f"{BASE}/topups",
         {"card_no": funded_card.number, "amount": 5_000},
         key,
-        timestamp=int(time.time()) + skew,
+        # Round away from now so the server sees at least |skew| seconds (int() could lose up to one).
+        timestamp=(math.ceil(time.time()) if skew > 0 else math.floor(time.time())) + skew,
     )
     assert response.status_code == 401 and _code(response) == "stale_timestamp"
     assert balances(funded_card) == (10_000, 0, 0)
