@@ -389,6 +389,12 @@ class PointsPolicyForm(ServiceErrorsMixin, forms.Form):
         max_value=100,
     )
     cap_fen = MoneyField(label=_("At most per bill (¥)"), required=False, allow_zero=True)
+    earn_on_bonus = forms.BooleanField(
+        label=_("A sale earns points on what bonus value pays"),
+        required=False,
+        help_text=_("Off by default: bonus value was given by the merchant, not paid by the member."),
+    )
+    earn_on_points = forms.BooleanField(label=_("A sale earns points on what points pay"), required=False)
 
 
 class BatchForm(ServiceErrorsMixin, forms.Form):

@@ -495,6 +495,8 @@ def points_policy(request):
                 "points_per_yuan": policy.points_per_yuan,
                 "cap_percent": policy.cap_percent,
                 "cap_fen": yuan(policy.cap_fen),
+                "earn_on_bonus": policy.earn_on_bonus,
+                "earn_on_points": policy.earn_on_points,
             }
         )
     return render(request, "loyalty/manage/policy_form.html", {"form": form, "tab": "rules"})

@@ -33,7 +33,7 @@ from .choices import AccountKind, EntryKind
 from .errors import InsufficientPoints
 from .ledger import EntrySpec, leg
 from .models import Card, JournalEntry
-from .models.points import LotSource, LotUseKind, PointsLot, PointsLotUse, PointsReversal
+from .models.points import LotSource, LotUseKind, PointsGiveBack, PointsLot, PointsLotUse, PointsReversal
 from .points_rules import (  # noqa: F401 - re-exported: callers use points.* for the whole of L4
     AdjustmentReasonRequired,
     EarnQuote,
@@ -81,6 +81,16 @@ class Reversed:
     shortfall: int
     uses: list[LotUse]
     entry: JournalEntry | None
+
+
+@dataclass(frozen=True)
+class GivenBack:
+    """Points of a redemption given back: how many, and to which lots (some may have expired since)."""
+
+    points: int
+    uses: list = field(default_factory=list)  # [LotUse]: the lot and the points put back in it
+    entry: JournalEntry | None = None
+    expired: int = 0  # of `points`, those put back in lots already past their expiry
 
 
 @dataclass(frozen=True)
@@ -386,6 +396,104 @@ def reverse_earn(actor, lot_or_entry, points=None, *, business_ref="", memo="") 
         return Reversed(
             lot=lot, requested=points, taken=taken, shortfall=points - taken, uses=uses, entry=entry
         )
+
+
+def redemption_entry(card, business_ref) -> JournalEntry | None:
+    """The redeem entry that `business_ref` posted for `card`'s points, or None."""
+    use = (
+        PointsLotUse.objects.filter(
+            kind=LotUseKind.REDEEM, entry__business_ref=business_ref, lot__card_id=card.pk
+        )
+        .select_related("entry")
+        .order_by("-entry_id")
+        .first()
+    )
+    return use.entry if use is not None else None
+
+
+def reverse_redeem(actor, redemption, points, *, business_ref="", memo="") -> GivenBack:
+    """Give back `points` of a redemption (a returned sale paid with points) to the lots they came from.
+
+    Each point goes back to the lot it was taken from, with that lot's own expiry: the lot that
+    expires last is refilled first. Points put back in a lot already past its expiry are counted in
+    `expired` and leave with the next expiry run, as if they had never been spent. Over a
+    redemption's life no more than it took is given back (invalid_points). The card may be frozen,
+    lost or expired; a cancelled card is refused with its status error.
+    """
+    check_points(points)
+    redemption_id = getattr(redemption, "pk", redemption)
+    with transaction.atomic():
+        taken = list(
+            PointsLotUse.objects.filter(entry_id=redemption_id, kind=LotUseKind.REDEEM).values_list(
+                "lot_id", "points"
+            )
+        )
+        if not taken:
+            raise InvalidPoints(_("No points were redeemed by this entry."), extra={"entry": redemption_id})
+        card_id = PointsLot.objects.filter(pk=taken[0][0]).values_list("card_id", flat=True).get()
+        while True:  # the lots may move to a new card (replace) between reading and locking
+            card = lock_cards(Card(pk=card_id))[card_id]
+            lots = {
+                lot.pk: lot
+                for lot in PointsLot.objects.select_for_update().filter(pk__in=[t[0] for t in taken])
+            }
+            if all(lot.card_id == card.pk for lot in lots.values()):
+                break
+            card_id = next(iter(lots.values())).card_id
+        if card.status == CardStatus.CANCELLED:
+            raise status_error(card)
+        back = dict(
+            PointsGiveBack.objects.filter(redemption_id=redemption_id)
+            .values("lot_id")
+            .annotate(total=Sum("points"))
+            .values_list("lot_id", "total")
+        )
+        room = {}
+        for lot_id, n in taken:
+            room[lot_id] = room.get(lot_id, 0) + n
+        room = {lot_id: n - back.get(lot_id, 0) for lot_id, n in room.items()}
+        left = sum(room.values())
+        if points > left:
+            raise InvalidPoints(
+                _("More points than the redemption has left to give back."), extra={"left": left}
+            )
+        entry_row = JournalEntry.objects.only("id", "node_id").get(pk=redemption_id)
+        posted = ledger.transfer(
+            ledger.open_account(AccountKind.POINTS_REDEEMED, card.merchant_id, node=entry_row.node_id),
+            card_account(card, AccountKind.MEMBER_POINTS),
+            points,
+            kind=EntryKind.REVERSAL,
+            merchant=card.merchant_id,
+            node=entry_row.node_id,
+            actor=_actor(actor),
+            memo=memo or f"points of redemption {redemption_id} given back",
+            business_ref=business_ref,
+            refers_to=redemption_id,
+        )
+        order = sorted(lots.values(), key=lambda lot: (lot.expires_at, lot.earned_at, lot.pk), reverse=True)
+        uses, wanted, now = [], points, timezone.now()
+        expired = 0
+        for lot in order:
+            n = min(room.get(lot.pk, 0), wanted)
+            if not n:
+                continue
+            lot.remaining += n
+            wanted -= n
+            uses.append(LotUse(lot, n))
+            if lot.expires_at <= now:
+                expired += n
+        PointsLot.objects.bulk_update([use.lot for use in uses], ["remaining"])
+        PointsGiveBack.objects.bulk_create(
+            PointsGiveBack(
+                redemption_id=redemption_id,
+                lot=use.lot,
+                entry=posted.entry,
+                points=use.points,
+                actor=_actor(actor),
+            )  # fmt: skip
+            for use in uses
+        )
+        return GivenBack(points=points, uses=uses, entry=posted.entry, expired=expired)
 
 
 def adjust(actor, card, points, *, reason, store=None):

@@ -23,7 +23,8 @@ from .models.stored_value import ConsumptionOrder
 
 EARN_RULE_FIELDS = ("name", "points_per_yuan", "weekdays", "birthday_multiplier", "valid_from", "valid_until",
                     "priority", "is_active")  # fmt: skip
-POLICY_FIELDS = ("expiry_mode", "expiry_days", "points_per_yuan", "cap_percent", "cap_fen")
+POLICY_FIELDS = ("expiry_mode", "expiry_days", "points_per_yuan", "cap_percent", "cap_fen", "earn_on_bonus",
+                 "earn_on_points")  # fmt: skip
 
 
 @transaction.atomic
@@ -132,8 +133,8 @@ def update_earn_rule(actor, rule, *, stores=None, **changes) -> PointsEarnRule:
 
 @transaction.atomic
 def set_points_policy(actor, merchant, *, expiry_mode, expiry_days, points_per_yuan, cap_percent=None,
-                      cap_fen=None) -> PointsPolicy:  # fmt: skip
-    """The merchant's points expiry, cash value (points worth ¥1) and cap per bill (percent and/or fen)."""
+                      cap_fen=None, earn_on_bonus=False, earn_on_points=False) -> PointsPolicy:  # fmt: skip
+    """The merchant's points expiry, cash value, cap per bill and what a checkout earns points on."""
     require_merchant_wide_scope(actor, merchant)
     errors = {}
     if expiry_mode not in ExpiryMode.values:
@@ -146,12 +147,16 @@ def set_points_policy(actor, merchant, *, expiry_mode, expiry_days, points_per_y
         errors["cap_percent"] = [_("A percentage from 0 to 100.")]
     if cap_fen is not None and (type(cap_fen) is not int or cap_fen < 0):
         errors["cap_fen"] = [_("A whole number of fen, zero or more.")]
+    for name, flag in (("earn_on_bonus", earn_on_bonus), ("earn_on_points", earn_on_points)):
+        if not isinstance(flag, bool):
+            errors[name] = [_("Yes or no.")]
     if errors:
         raise ValidationFailed(errors)
     policy = PointsPolicy.objects.select_for_update().filter(merchant=merchant).first()
     before = audit.snapshot(policy, POLICY_FIELDS) if policy else {}
     values = {"expiry_mode": expiry_mode, "expiry_days": expiry_days, "points_per_yuan": points_per_yuan,
-              "cap_percent": cap_percent, "cap_fen": cap_fen}  # fmt: skip
+              "cap_percent": cap_percent, "cap_fen": cap_fen, "earn_on_bonus": earn_on_bonus,
+              "earn_on_points": earn_on_points}  # fmt: skip
     policy, _created = PointsPolicy.objects.update_or_create(merchant=merchant, defaults=values)
     b, a = audit.diff(before, audit.snapshot(policy, POLICY_FIELDS))
     if a:

@@ -14,10 +14,12 @@ A stored-value or points tender needs a card of the store's merchant (alliance c
 at checkout yet); the card password is the caller's check, before the transaction
 (stored_value.check_pay_password).
 
-Points earned (the default, the only policy for now): on the amount due minus the points tender's
-cash value minus the bonus part of the stored-value tender, by the merchant's earn rules
+Points earned: on the amount due minus the points tender's cash value minus the bonus part of the
+stored-value tender, by default; a merchant's points policy may count either as paid
+(PointsPolicy.earn_on_points / earn_on_bonus). By the merchant's earn rules
 (points.earn_for_spend: floored; no matching rule earns nothing). `quote` cannot know the tender
-split, so it reports the most the sale can earn: on the whole amount due.
+split, so it reports the most the sale can earn: on the whole amount due. A sale with a member
+also issues the coupons its amount due earns (coupons.issue_after_spend, once per sale).
 
 Limited promotions: each limited promotion the sale uses takes one unit (rules.reserve with the
 sale's reference) under the promotion's row lock, so concurrent checkouts cannot oversell.
@@ -29,8 +31,10 @@ Returns (`return_sale`), all in integer fen:
   cumulative floors (pricing.spread): each share is at most what that tender has left and the
   return that completes the sale gives every tender back exactly what it paid;
 - stored value goes back with stored_value.refund of the tender's own pay transaction;
-- a points tender is not given back: the loyalty services have no reversal of a redemption yet,
-  so its share is recorded as `points_not_returned` (tender code points_tender_not_returnable);
+- a points tender gives its points back in proportion to its share, cumulative floors of the points
+  spent, to the lots they came from (points.reverse_redeem, with those lots' expiry); when the card has
+  been cancelled since, the share is recorded as `points_not_returned` (code
+  points_tender_not_returnable) and the points stay spent;
 - points earned are taken back in proportion, floor(E × returned after / due) − floor(E × returned
   before / due), through points.reverse_earn (what was spent already is the shortfall);
 - coupons are restored (coupons.restore, as each template's policy says) and limited-promotion
@@ -51,7 +55,7 @@ from onecard.catalog.models import Product
 from onecard.catalog.queries import cart_line, products_sold_at
 from onecard.core import audit
 from onecard.loyalty import points, stored_value
-from onecard.loyalty.card_choices import CardKind
+from onecard.loyalty.card_choices import CardKind, CardStatus
 from onecard.loyalty.card_errors import CardNotAccepted
 from onecard.loyalty.cards import card_balances
 from onecard.loyalty.choices import AccountKind
@@ -296,12 +300,21 @@ def checkout(actor, *, store, card, items, coupon_codes=(), tenders, business_re
         )
     if points_spent:
         points.redeem(actor, card, points_spent, store=store, business_ref=business_ref)
-        SaleTender.objects.create(sale=sale, kind=TenderKind.POINTS, amount=points_cash, points=points_spent)
+        SaleTender.objects.create(
+            sale=sale,
+            kind=TenderKind.POINTS,
+            amount=points_cash,
+            points=points_spent,
+            points_entry=points.redemption_entry(card, business_ref),
+        )
     for kind in EXTERNAL:
         if paid.get(kind):
             SaleTender.objects.create(sale=sale, kind=kind, amount=paid[kind])
 
-    sale.earn_base = due - points_cash - bonus_paid
+    policy = points.policy_for(store.merchant_id)
+    sale.earn_base = (
+        due - (0 if policy.earn_on_points else points_cash) - (0 if policy.earn_on_bonus else bonus_paid)
+    )
     if card is not None and sale.earn_base > 0:
         try:
             earned = points.earn_for_spend(
@@ -312,6 +325,8 @@ def checkout(actor, *, store, card, items, coupon_codes=(), tenders, business_re
         if earned is not None and earned.points:
             sale.points_earned, sale.points_lot = earned.points, earned.lot
     sale.save(update_fields=["earn_base", "points_earned", "points_lot"])
+    if member is not None and due > 0:
+        coupons.issue_after_spend(member, due, business_ref, at=at)
     audit.record(
         actor,
         "create",
@@ -380,7 +395,7 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
     ref = f"{sale.business_ref}/R{sale.returns.count() + 1}"[:100]
     tenders = list(sale.tenders.order_by("pk"))
     spread = pricing.spread(amount, [t.amount - t.returned_amount for t in tenders])
-    given, not_returned = [], 0
+    given, not_returned, given_points = [], 0, 0
     for tender, share in zip(tenders, spread, strict=True):
         if not share:
             continue
@@ -391,10 +406,25 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
             )
             row["card_transaction"] = refund.pk
         elif tender.kind == TenderKind.POINTS:
-            row["code"] = POINTS_NOT_RETURNABLE
-            not_returned += share
+            after = tender.points * (tender.returned_amount + share) // tender.amount
+            back = after - tender.returned_points
+            card = Card.objects.only("status").get(pk=sale.card_id)
+            if tender.points_entry_id is None or card.status == CardStatus.CANCELLED:
+                row["code"] = POINTS_NOT_RETURNABLE
+                not_returned += share
+            elif back:
+                points.reverse_redeem(
+                    actor,
+                    tender.points_entry_id,
+                    back,
+                    business_ref=ref,
+                    memo=f"return of sale {sale.business_ref}",
+                )
+                row["points"] = back
+                given_points += back
+            tender.returned_points = after
         tender.returned_amount += share
-        tender.save(update_fields=["returned_amount"])
+        tender.save(update_fields=["returned_amount", "returned_points"])
         given.append(row)
 
     taken = shortfall = 0
@@ -414,6 +444,7 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
         reason=reason[:200],
         amount=amount,
         tenders=given,
+        points_given_back=given_points,
         points_not_returned=not_returned,
         points_taken_back=taken,
         points_shortfall=shortfall,

@@ -153,7 +153,12 @@ class SaleTender(models.Model):
     card_transaction = models.ForeignKey(
         "loyalty.CardTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Points tender: the redeem entry, whose points a return gives back (points.reverse_redeem).
+    points_entry = models.ForeignKey(
+        "loyalty.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     returned_amount = models.BigIntegerField(default=0)
+    returned_points = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["sale", "id"]
@@ -173,9 +178,10 @@ class SaleReturn(models.Model):
     reason = models.CharField(max_length=200)
     amount = models.BigIntegerField()  # the returned lines' due
     tenders = models.JSONField(default=list)  # [{"tender", "kind", "amount", "card_transaction"}]
-    points_not_returned = models.BigIntegerField(
-        default=0
-    )  # fen of a points tender kept (no reversal service)
+    # Points tender: points given back to the card; the cash value of those that could not be
+    # (the card was cancelled since) is `points_not_returned`, fen.
+    points_given_back = models.BigIntegerField(default=0)
+    points_not_returned = models.BigIntegerField(default=0)
     points_taken_back = models.BigIntegerField(default=0)
     points_shortfall = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

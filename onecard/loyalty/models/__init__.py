@@ -3,7 +3,7 @@
 from .cards import Card, CardBatch, CardProduct, MemberTier, Tier, TierChange, TierRule, UsedQrCode
 from .ledger import Account, JournalEntry, LedgerWriteRefused, Posting
 from .packages import MemberPackage, MemberPackageLine, PackageUse, ServicePackage, ServicePackageLine
-from .points import PointsEarnRule, PointsLot, PointsLotUse, PointsPolicy, PointsReversal
+from .points import PointsEarnRule, PointsGiveBack, PointsLot, PointsLotUse, PointsPolicy, PointsReversal
 from .prepaid import AgreementAcceptance, AgreementVersion, PrepaidSettings, PrepaidStoreStatus
 from .settlement import SettlementLine, SettlementStatement
 from .stored_value import CardTransaction, RebateForm, RebateRule, StoredValueSettings, TopupBonusRule
@@ -27,6 +27,7 @@ __all__ = [
     "PointsEarnRule",
     "PointsLot",
     "PointsLotUse",
+    "PointsGiveBack",
     "PointsPolicy",
     "PointsReversal",
     "RebateForm",

@@ -62,6 +62,10 @@ class PointsPolicy(models.Model):
         blank=True,
     )
     cap_fen = models.BigIntegerField(_("at most per bill (fen)"), null=True, blank=True)
+    # What a checkout's points are earned on: the amount due, less by default what bonus value and
+    # points paid (neither is the member's money); a merchant may count either as paid.
+    earn_on_bonus = models.BooleanField(_("earn points on what bonus value pays"), default=False)
+    earn_on_points = models.BooleanField(_("earn points on what points pay"), default=False)
 
     class Meta:
         verbose_name = _("points policy")
@@ -179,6 +183,27 @@ class PointsLotUse(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.points} from lot {self.lot_id}"
+
+
+class PointsGiveBack(models.Model):
+    """Points of a redemption given back to the lot they came from (a returned sale paid with points)."""
+
+    redemption = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(PointsLot, on_delete=models.PROTECT, related_name="give_backs")
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    points = models.BigIntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="loyalty_pointsgiveback_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.points} back to lot {self.lot_id}"
 
 
 class PointsReversal(models.Model):

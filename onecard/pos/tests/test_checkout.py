@@ -102,13 +102,14 @@ def test_multi_tender_sale_then_partial_and_whole_return(chain, shop):
         ("points", 461),
         ("cash", 1847),
     ]
-    assert first.tenders[1]["code"] == checkout.POINTS_NOT_RETURNABLE
-    assert first.points_not_returned == 461
+    # and the points tender gave back floor(1000 points × 461 / 1000) = 461 points to the opening lot
+    assert first.tenders[1]["points"] == 461
+    assert (first.points_given_back, first.points_not_returned) == (461, 0)
     # and the card got 2769 back, bonus floor(2769 × 1000 / 6000) = 461
     assert balances(reload(shop.card)) == (5000 + 2308, 1000 + 461, 0)
     # and floor(90 × 5077 / 11000) = 41 earned points were taken back
     assert first.points_taken_back == 41
-    assert points_balance(shop.card) == 49
+    assert points_balance(shop.card) == 90 - 41 + 461
     # and the voucher stays used (only a whole return gives it back)
     assert Coupon.objects.get(pk=shop.coupon.pk).status == CouponStatus.REDEEMED
     assert_books(shop.card)
@@ -124,8 +125,11 @@ def test_multi_tender_sale_then_partial_and_whole_return(chain, shop):
         4000,
     ]
     assert balances(reload(shop.card)) == (10000, 2000, 0)
-    assert points_balance(shop.card) == 0
+    # and the 1000 points paid are back in the opening lot, the 90 earned taken back
+    assert rest.points_given_back == 1000 - 461
+    assert points_balance(shop.card) == 1000
     assert PointsLot.objects.get(pk=sale.points_lot_id).remaining == 0
+    assert PointsLot.objects.filter(card=shop.card).exclude(pk=sale.points_lot_id).get().remaining == 1000
     assert CardTransaction.objects.get(pk=pay.pk).refunded_total == 6000
     # and the voucher is usable again
     assert Coupon.objects.get(pk=shop.coupon.pk).status == CouponStatus.ISSUED
@@ -335,3 +339,66 @@ def test_points_worth_more_than_their_cash_value_are_refused(chain, shop):
     sale = checkout.checkout(None, tenders={"points": 3, "cash": 499}, **base)
     assert sale.tenders.get(kind=TenderKind.POINTS).amount == 1
     assert points_balance(shop.card) == 1000 - 3 + 4  # ¥4.99 earned at 1/¥, floored
+
+
+@pytest.mark.parametrize(
+    ("on_bonus", "on_points", "base"),
+    [(False, False, 9000), (True, False, 10000), (False, True, 10000), (True, True, 11000)],
+)
+def test_what_a_sale_earns_on_follows_the_points_policy(chain, shop, on_bonus, on_points, base):
+    # given the merchant's policy counts bonus value and/or points as paid (or neither: the default)
+    PointsPolicy.objects.create(merchant=chain.merchant, earn_on_bonus=on_bonus, earn_on_points=on_points)
+    # when the ¥110 sale is paid ¥60 stored value (¥10 of it bonus) + 1000 points (¥10) + ¥40 cash
+    sale = _sale(chain, shop)
+    # then points are earned on ¥110 less what the policy leaves out, at 1 point per ¥1
+    assert (sale.earn_base, sale.points_earned) == (base, base // 100)
+    assert_books(shop.card)
+
+
+def test_a_sale_above_the_spend_threshold_issues_its_coupon_once(chain, shop):
+    # given a template issued after a spend of ¥100 or more
+    from onecard.promotions.coupon_choices import IssueRule
+
+    template = make_template(chain, issue_rule=IssueRule.SPEND, spend_threshold=10000)
+    # when the member's ¥110 sale goes through, and a ¥5 one
+    sale = _sale(chain, shop)
+    checkout.checkout(
+        None, store=chain.a1, card=shop.card, items=[("TEA-1", 1)], tenders={"cash": 500}, business_ref="S-small"
+    )
+    # then one coupon was issued, keyed to the big sale
+    issued = list(Coupon.objects.filter(template=template).values_list("member_id", "rule_key"))
+    assert issued == [(shop.member.pk, f"spend:{sale.business_ref}")]
+
+
+def test_a_points_tender_of_a_cancelled_card_is_recorded_not_returned(chain, shop):
+    # given a ¥10 sale paid 500 points (¥5) + ¥5 cash, then the card cancelled with its balance paid out
+    from onecard.loyalty import cards as card_service
+
+    sale = checkout.checkout(
+        None, store=chain.a1, card=shop.card, items=[("TEA-1", 2)], tenders={"points": 500, "cash": 500},
+        business_ref="P-2",
+    )  # fmt: skip
+    card_service.cancel(chain.store_manager, reload(shop.card), reason="moved away", payout_store=chain.a1)
+    # when the whole sale comes back
+    back = checkout.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
+    # then the cash goes back, the points tender's ¥5 is recorded as not returned and no points come back
+    assert [(t["kind"], t["amount"], t.get("code")) for t in back.tenders] == [
+        ("points", 500, checkout.POINTS_NOT_RETURNABLE),
+        ("cash", 500, None),
+    ]
+    assert (back.points_given_back, back.points_not_returned) == (0, 500)
+    assert_ledger_clean()
+
+
+def test_a_stored_value_tender_of_a_cancelled_card_stops_the_return(chain, shop):
+    # given the ¥110 sale, then the card cancelled with its balance paid out
+    from onecard.loyalty import cards as card_service
+
+    sale = _sale(chain, shop)
+    card_service.cancel(chain.store_manager, reload(shop.card), reason="moved away", payout_store=chain.a1)
+    # when the sale comes back: refused with the card's status (its value was paid out), nothing returned
+    with pytest.raises(BusinessError) as error:
+        checkout.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
+    assert error.value.code == "card_cancelled"
+    sale.refresh_from_db()
+    assert sale.returned_due == 0 and not sale.returns.exists()
