@@ -4,6 +4,7 @@ import io
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 
 from onecard.core.masking import mask_id_number, mask_phone
@@ -18,7 +19,7 @@ def export_columns():
     """(header, value function) per column, headers in the request's language."""
     return [
         (_("Member no."), lambda m: m.member_no),
-        (_("Name"), lambda m: m.name),
+        (pgettext("person", "Name"), lambda m: m.name),
         (_("Type"), lambda m: str(m.get_kind_display())),
         (_("Phone"), lambda m: mask_phone(m.phone)),
         (_("ID number"), lambda m: mask_id_number(m.id_number)),

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from onecard.core.masking import mask_id_number, mask_phone
 from onecard.org.models import OrgNode, Staff
@@ -22,7 +23,7 @@ class MemberForm(forms.Form):
     """Create or edit a member; option lists are limited to the viewer's merchant and scope."""
 
     kind = forms.ChoiceField(label=_("Type"), choices=MemberKind.choices, initial=MemberKind.PERSON)
-    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=100, required=False)
     phone = forms.CharField(
         label=_("Phone"), max_length=30, required=False, widget=forms.TextInput(attrs={"type": "tel"})
     )
@@ -126,7 +127,7 @@ def custom_initial(member, definitions):
 class ContactForm(forms.Form):
     """A contact person of a (usually company) member."""
 
-    name = forms.CharField(label=_("Name"), max_length=60, required=False)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=60, required=False)
     title = forms.CharField(label=_("Title"), max_length=60, required=False)
     phone = forms.CharField(
         label=_("Phone"), max_length=30, required=False, widget=forms.TextInput(attrs={"type": "tel"})

@@ -25,7 +25,7 @@ from .models import (
     OwnerChange,
     Tag,
 )
-from .signals import member_merged
+from .signals import member_joined, member_merged
 from .validation import clean_member_input
 
 AUDITED_FIELDS = (
@@ -182,6 +182,7 @@ def create_member(actor, merchant, data, *, consent_source=""):
         member,
         after={**audit.snapshot(member, AUDITED_FIELDS), "tags": [t.name for t in tags]},
     )
+    member_joined.send(sender=Member, member=member, actor=actor)
     return member
 
 

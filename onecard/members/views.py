@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError, ValidationFailed
@@ -583,7 +583,7 @@ def _transfer_all(request, form):
 
 _MERGE_ROWS = (
     ("member_no", gettext_lazy("Member no.")),
-    ("name", gettext_lazy("Name")),
+    ("name", pgettext_lazy("person", "Name")),
     ("kind", gettext_lazy("Type")),
     ("phone", gettext_lazy("Phone")),
     ("id_number", gettext_lazy("ID number")),

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CouponKind(models.TextChoices):
@@ -16,8 +17,8 @@ class CouponKind(models.TextChoices):
 class CouponStatus(models.TextChoices):
     """Only ISSUED coupons can be redeemed."""
 
-    ISSUED = "issued", _("Issued")
-    REDEEMED = "redeemed", _("Redeemed")
+    ISSUED = "issued", pgettext_lazy("coupon", "Issued")
+    REDEEMED = "redeemed", pgettext_lazy("coupon", "Redeemed")
     VOID = "void", _("Void")
     EXPIRED = "expired", _("Expired")
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
 
@@ -60,7 +61,7 @@ class IdListField(forms.CharField):
 
 class CouponTemplateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
-    node = forms.ModelChoiceField(label=_("Owner"), queryset=None, empty_label=None)
+    node = forms.ModelChoiceField(label=pgettext_lazy("org unit", "Owner"), queryset=None, empty_label=None)
     kind = forms.ChoiceField(label=_("Kind"), choices=CouponKind.choices)
     cash_amount = OptionalYuanField(label=_("Amount off (¥)"), help_text=_("Cash vouchers."))
     discount_percent = forms.DecimalField(

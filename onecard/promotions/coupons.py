@@ -315,6 +315,11 @@ def issue_on_join(member, *, at=None) -> list[Coupon]:
     return coupons
 
 
+def issue_joining_coupons(sender, *, member, **kwargs):
+    """Signal receiver (members.signals.member_joined): a new member gets the joining coupons."""
+    issue_on_join(member)
+
+
 def _birthday_members(today):
     q = Q(birthday__month=today.month, birthday__day=today.day)
     leap = today.year % 4 == 0 and (today.year % 100 != 0 or today.year % 400 == 0)

@@ -6,6 +6,7 @@ import datetime
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
 from onecard.org.choices import NodeKind
@@ -70,7 +71,7 @@ class PromotionForm(forms.Form):
     """One promotion of a given kind; `to_data()` gives the service its fields and parameters."""
 
     name = forms.CharField(label=_("Name"), max_length=80)
-    node = forms.ModelChoiceField(label=_("Owner"), queryset=OrgNode.objects.none(), empty_label=None)
+    node = forms.ModelChoiceField(label=pgettext_lazy("org unit", "Owner"), queryset=OrgNode.objects.none(), empty_label=None)
     stores = forms.MultipleChoiceField(
         label=_("Only these stores"),
         required=False,

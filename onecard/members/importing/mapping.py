@@ -3,7 +3,7 @@
 import re
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from onecard.core.errors import PermissionDenied
 from onecard.core.scoping import node_in_scope, scope
@@ -15,7 +15,7 @@ from ..models import CustomField
 # target: (label, header aliases). Custom fields add "custom:<key>" targets with their label and key.
 FIELDS = {
     "name": (
-        gettext_lazy("Name"),
+        pgettext_lazy("person", "Name"),
         ("姓名", "名字", "会员姓名", "客户姓名", "name", "full name", "member name"),
     ),
     "phone": (

@@ -266,3 +266,18 @@ def test_a_coupon_is_cancelled_from_its_page(chain, login, member_factory):
         reverse("coupons:coupon_void", args=[other.code]), {"reason": "x"}
     )
     assert response.status_code == 403
+
+
+def test_the_member_page_lists_usable_coupons_first_then_used_ones(chain, login, member_factory):
+    # given a member with a coupon used by sale S-9 and a newer usable one
+    member = member_factory(store=chain.a1)
+    template = make_template(chain, name="满100减20")
+    used = coupons.issue_by_hand(None, template, member)
+    coupons.redeem(used.code, store=chain.a1, sale_ref="S-9", member=member)
+    usable = coupons.issue_by_hand(None, template, member)
+    # when the store manager opens the member's page
+    body = login(chain.store_manager).get(reverse("members:detail", args=[member.pk]), **EN).content.decode()
+    # then the coupons section lists the usable one first, then the used one with its sale
+    assert "1 coupon can be used now." in body
+    assert body.index(usable.code) < body.index(used.code)
+    assert "S-9" in body

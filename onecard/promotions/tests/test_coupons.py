@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.utils import timezone
 
-from onecard.core.errors import ValidationFailed
+from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.models import AuditEntry
 from onecard.core.testing import run_clients
 from onecard.promotions import coupon_templates, coupons
@@ -223,6 +223,20 @@ def test_joining_issues_the_joining_coupons_once(chain, member):
     assert [c.template_id for c in first] == [template.pk]
     assert first[0].issue.how == IssueHow.JOIN and first[0].rule_key == "join"
     assert coupons.issue_on_join(member) == []
+    assert Coupon.objects.count() == 1
+
+
+def test_registering_a_member_issues_the_joining_coupons(chain, member_factory):
+    # given a joining template of the chain
+    template = make_template(chain, issue_rule=IssueRule.JOIN)
+    # when a member registers (members.services.create_member)
+    newcomer = member_factory(name="王五", phone="13900002222")
+    # then the member holds one joining coupon; a refused registration issues none
+    assert list(Coupon.objects.filter(member=newcomer).values_list("template_id", "rule_key")) == [
+        (template.pk, "join")
+    ]
+    with pytest.raises(BusinessError):
+        member_factory(name="重复", phone="13900002222")
     assert Coupon.objects.count() == 1
 
 
