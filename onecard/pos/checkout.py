@@ -206,8 +206,13 @@ def _parse_tenders(tenders) -> dict:
 
 
 @transaction.atomic
-def checkout(actor, *, store, card, items, coupon_codes=(), tenders, business_ref, at=None) -> Sale:
+def checkout(
+    actor, *, store, card, items, coupon_codes=(), tenders, business_ref, at=None, member=None
+) -> Sale:
     """Price the cart again, take the limited promotions and coupons, then every tender; all or nothing.
+
+    The buyer: `card` (its member), or a `member` without a card (member prices, coupons and
+    per-member caps apply; stored value and points need the card), or neither (anonymous).
 
     Refusals (nothing taken): business_ref_required, sale_exists, invalid_tender, unknown_sku,
     invalid_quantity, empty_cart, the coupon codes (coupon_expired, coupon_min_spend, ...),
@@ -222,7 +227,12 @@ def checkout(actor, *, store, card, items, coupon_codes=(), tenders, business_re
     if card is not None:
         card = Card.objects.select_related("member", "product").get(pk=card.pk)
     _check_card(card, store)
-    member = card.member if card is not None else None
+    if card is not None:
+        member = card.member
+    elif member is not None:
+        member = Member.objects.get(pk=member.pk)
+        if member.merchant_id != store.merchant_id:
+            raise CardNotAccepted(extra={"member": member.member_no})
     if Sale.objects.filter(merchant_id=store.merchant_id, business_ref=business_ref).exists():
         raise SaleExists(extra={"business_ref": business_ref})
     offers = coupons.offers_for(member, store, at, list(coupon_codes or ()))

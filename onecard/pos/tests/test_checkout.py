@@ -402,3 +402,26 @@ def test_a_stored_value_tender_of_a_cancelled_card_stops_the_return(chain, shop)
     assert error.value.code == "card_cancelled"
     sale.refresh_from_db()
     assert sale.returned_due == 0 and not sale.returns.exists()
+
+
+def test_a_member_without_a_card_gets_member_pricing_and_coupons_but_no_card_tenders(chain, shop):
+    # given the member in a tier with 10% off, buying without the card
+    gold = Tier.objects.create(merchant=chain.merchant, name="Gold", rank=2, discount_rate=Decimal("0.9"))
+    set_member_tier(None, shop.member, gold, reason="VIP")
+    base = {"store": chain.a1, "card": None, "member": shop.member, "items": [("TEA-1", 2)]}
+    # when stored value is offered: card_required, nothing taken
+    with pytest.raises(BusinessError) as error:
+        checkout.checkout(None, tenders={"stored_value": 900}, business_ref="M-0", **base)
+    assert error.value.code == "card_required"
+    # when paid in cash: the tier price (¥9) holds, the sale is the member's, the coupon is theirs to use
+    sale = checkout.checkout(None, tenders={"cash": 900}, business_ref="M-1", **base)
+    assert (sale.total_due, sale.member_id, sale.card_id) == (900, shop.member.pk, None)
+    q = checkout.quote(chain.merchant, chain.a1, shop.member, ITEMS, [shop.coupon.code])
+    with_coupon = checkout.checkout(
+        None, coupon_codes=[shop.coupon.code], tenders={"cash": q.total_due}, business_ref="M-2",
+        **{**base, "items": ITEMS},
+    )  # fmt: skip
+    assert with_coupon.coupons == [shop.coupon.code]
+    assert Coupon.objects.get(pk=shop.coupon.pk).status == CouponStatus.REDEEMED
+    # and no points were earned without a card
+    assert points_balance(shop.card) == 1000
