@@ -243,6 +243,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MemberKindEnum": "onecard.members.choices.MemberKind",
         "NodeKindEnum": "onecard.org.choices.NodeKind",
+        "ProductKindEnum": "onecard.catalog.choices.ProductKind",
     },
 }
 

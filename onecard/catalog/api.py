@@ -18,6 +18,7 @@ from onecard.loyalty.models import Tier
 from onecard.org.models import OrgNode
 
 from . import errors, services
+from .choices import ProductKind
 from .models import Category, Product
 from .queries import category_subtree, search_filter, visible_categories, visible_products
 
@@ -55,9 +56,8 @@ class ProductSerializer(serializers.ModelSerializer):
 
     id = IdField(read_only=True)
     category = IdField(source="category_id", read_only=True, allow_null=True)
-    # Plain text rather than an enum: the schema already has a "kind" enum (members) and naming this one
-    # needs an ENUM_NAME_OVERRIDES entry in settings.
-    kind = serializers.CharField(read_only=True, help_text="product or service")
+    # An enum used by this component only: drf-spectacular names it ProductKindEnum without a settings entry.
+    kind = serializers.ChoiceField(choices=ProductKind.choices, read_only=True)
     stores = serializers.SerializerMethodField(help_text="Store ids; empty: sold in every store.")
     member_prices = serializers.SerializerMethodField()
 
@@ -96,7 +96,9 @@ class ProductWriteSerializer(serializers.Serializer):
     barcode = serializers.CharField(max_length=60, required=False, allow_blank=True)
     name = serializers.CharField(max_length=200, required=False)
     category = IdField(required=False, allow_null=True)
-    kind = serializers.CharField(max_length=10, required=False, help_text="product (default) or service")
+    kind = serializers.ChoiceField(
+        choices=ProductKind.choices, required=False, help_text="product (default) or service"
+    )
     unit = serializers.CharField(max_length=20, required=False, allow_blank=True)
     list_price = serializers.IntegerField(required=False, help_text="Fen per unit, > 0.")
     is_active = serializers.BooleanField(required=False)

@@ -40,7 +40,8 @@ def problem_response(status_code, code, detail, *, title=None, errors=None, extr
     if errors:
         body["errors"] = errors
     if extra:
-        body.update(extra)
+        # A caller's extra never replaces the problem's own members (type, status, code, ...).
+        body.update({key: value for key, value in extra.items() if key not in body})
     response = Response(body, status=status_code)
     response.content_type = PROBLEM_CONTENT_TYPE
     return response

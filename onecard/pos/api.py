@@ -39,7 +39,7 @@ _AUTH_PROBLEMS = {
 
 
 class PosSchema(ProblemAutoSchema):
-    """A terminal holds no permission codes: no 403 in the POS answers."""
+    """A terminal holds no permission codes: no generic 403 in the POS answers (card passwords add theirs)."""
 
     def _problem_codes(self):
         return [c for c in super()._problem_codes() if c != "403"]
@@ -381,10 +381,8 @@ class ChargeView(PosMoneyView):
         "Charge a stored-value card: the tier discount applied, principal and bonus consumed",
         ser.ChargeRequestSerializer,
         extra_problems={
-            422: problem(
-                "insufficient_balance, daily_limit_exceeded, card_password_required, wrong_card_password, "
-                "card_password_locked, card_frozen, card_not_accepted_here..."
-            )
+            422: problem("insufficient_balance, daily_limit_exceeded, card_frozen, card_not_accepted_here..."),
+            403: problem("card_password_required, wrong_card_password, card_password_locked"),
         },
     )
     def post(self, request):

@@ -5,7 +5,7 @@ Paths have no trailing slash: a redirect to add one would change the signed path
 
 from django.urls import path
 
-from . import api, api_packages
+from . import api, api_checkout, api_packages
 
 urlpatterns = [
     path("ping", api.PingView.as_view(), name="pos-ping"),
@@ -29,4 +29,8 @@ urlpatterns = [
         api_packages.RefundPackageView.as_view(),
         name="pos-package-refund",
     ),
+    path("checkout/quote", api_checkout.QuoteView.as_view(), name="pos-checkout-quote"),
+    path("checkout", api_checkout.CheckoutView.as_view(), name="pos-checkout"),
+    path("sales/<str:business_ref>", api_checkout.SaleView.as_view(), name="pos-sale"),
+    path("sales/<str:business_ref>/returns", api_checkout.SaleReturnView.as_view(), name="pos-sale-return"),
 ]

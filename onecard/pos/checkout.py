@@ -68,6 +68,7 @@ from onecard.promotions.coupon_errors import CouponNotRedeemed
 
 from .checkout_errors import (
     BusinessRefRequired,
+    BusinessRefTooLong,
     CardRequired,
     EmptyCart,
     InvalidReturnLines,
@@ -84,6 +85,8 @@ from .models import Sale, SaleLine, SaleReturn, SaleReturnLine, SaleTender, Tend
 
 EXTERNAL = (TenderKind.CASH, TenderKind.BANK_CARD, TenderKind.WECHAT, TenderKind.ALIPAY)
 POINTS_NOT_RETURNABLE = "points_tender_not_returnable"
+# The ledger keeps 64 characters of a reference; a return posts "<sale ref>/R<n>".
+MAX_SALE_REF = 56
 
 
 @dataclasses.dataclass
@@ -219,9 +222,11 @@ def checkout(
     card_required, points_over_cap, tenders_mismatch, promotion_sold_out / promotion_member_limit,
     and the ledger's own (insufficient_balance, insufficient_points, card status...).
     """
-    business_ref = (business_ref or "").strip()[:100]
+    business_ref = (business_ref or "").strip()
     if not business_ref:
         raise BusinessRefRequired()
+    if len(business_ref) > MAX_SALE_REF:
+        raise BusinessRefTooLong(extra={"max_length": MAX_SALE_REF})
     paid = _parse_tenders(tenders)
     at = at or timezone.now()
     if card is not None:

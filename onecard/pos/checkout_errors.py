@@ -1,4 +1,8 @@
-"""Refusals of the checkout services (pos.checkout), each with its own stable code (problem+json `code`)."""
+"""Refusals of the checkout services (pos.checkout), each with its own stable code (problem+json `code`).
+
+Statuses as the POS API answers them: 422 for a business refusal of a well-formed request, 409 for a
+conflict with what exists (the sale's reference), 400 for a malformed one.
+"""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -11,6 +15,7 @@ class CheckoutError(BusinessError):
 
 class UnknownSku(CheckoutError):
     code = "unknown_sku"
+    status = 422
     default_message = _("No product with this SKU or barcode is sold in this store.")
 
 
@@ -26,16 +31,19 @@ class InvalidTender(CheckoutError):
 
 class TendersMismatch(CheckoutError):
     code = "tenders_mismatch"
+    status = 422
     default_message = _("The tenders do not add up to the amount due.")
 
 
 class CardRequired(CheckoutError):
     code = "card_required"
+    status = 422
     default_message = _("Paying with stored value or points needs the member's card.")
 
 
 class PointsOverCap(CheckoutError):
     code = "points_over_cap"
+    status = 422
     default_message = _("Points may not pay this much of the bill.")
 
 
@@ -44,8 +52,14 @@ class BusinessRefRequired(CheckoutError):
     default_message = _("A sale needs its reference.")
 
 
+class BusinessRefTooLong(CheckoutError):
+    code = "business_ref_too_long"
+    default_message = _("A sale's reference has at most 56 characters.")
+
+
 class SaleExists(CheckoutError):
     code = "sale_exists"
+    status = 409
     default_message = _("A sale with this reference already exists.")
 
 
@@ -53,6 +67,7 @@ class CouponRefused(CheckoutError):
     """A coupon the pricing engine could not apply; `code` is the engine's (coupon_min_spend, ...)."""
 
     code = "coupon_not_applicable"
+    status = 422
     default_message = _("This coupon cannot be used on this cart.")
 
 
@@ -63,6 +78,7 @@ class InvalidReturnLines(CheckoutError):
 
 class OverReturn(CheckoutError):
     code = "over_return"
+    status = 422
     default_message = _("This return would give back more than was paid.")
 
 

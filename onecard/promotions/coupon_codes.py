@@ -51,7 +51,7 @@ def validate_code(text) -> str:
     """The normalised code, or `coupon_code_invalid` when it cannot be one of ours (no database lookup)."""
     code = normalize_code(text)
     if not is_well_formed(code):
-        raise CouponCodeInvalid(extra={"code": code[:40]})
+        raise CouponCodeInvalid(extra={"coupon": code[:40]})
     return code
 
 

@@ -449,7 +449,7 @@ def _find(text, store, *, lock=False) -> Coupon:
         qs = qs.select_for_update(of=("self",))
     coupon = qs.filter(code=code, merchant_id=store.merchant_id).first()
     if coupon is None:
-        raise CouponNotFound(extra={"code": code})
+        raise CouponNotFound(extra={"coupon": code})
     return coupon
 
 
@@ -496,7 +496,7 @@ def restore(code, sale_ref, *, at=None, actor=None, store=None) -> Coupon:
         .first()
     )
     if coupon is None or (store is not None and coupon.merchant_id != store.merchant_id):
-        raise CouponNotFound(extra={"code": code})
+        raise CouponNotFound(extra={"coupon": code})
     if not sale_ref or coupon.redemption_ref != sale_ref:
         raise CouponNotRedeemed()
     policy = coupon.template.restore_on_return

@@ -175,6 +175,7 @@ def _refused(chain, shop, **over):
         ({"items": []}, "empty_cart"),
         ({"items": [("TEA-1", 2)], "tenders": {"cash": 1000}}, "coupon_min_spend"),
         ({"business_ref": ""}, "business_ref_required"),
+        ({"business_ref": "R" * 57}, "business_ref_too_long"),
         ({"card": None, "coupon_codes": [], "tenders": {"points": 1000, "cash": 12000}}, "card_required"),
         ({"tenders": {"stored_value": 20000, "points": 1000, "cash": -9000}}, "invalid_tender"),
     ],
