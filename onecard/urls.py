@@ -17,6 +17,7 @@ urlpatterns = [
     path("org/", include("onecard.org.urls")),
     path("members/", include("onecard.members.urls")),
     path("pos/", include("onecard.pos.urls")),
+    path("till/sale/", include("onecard.pos.till_urls")),
     path("till/", include("onecard.loyalty.urls")),
     path("prepaid/", include("onecard.loyalty.prepaid_urls")),
     path("cards/", include("onecard.loyalty.manage_urls")),
