@@ -49,11 +49,13 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onecard.catalog.errors import InvalidQuantity
 from onecard.catalog.models import Product
 from onecard.catalog.queries import cart_line, products_sold_at
 from onecard.core import audit
+from onecard.core.money import fen_to_yuan_str
 from onecard.loyalty import points, stored_value
 from onecard.loyalty.card_choices import CardKind, CardStatus
 from onecard.loyalty.card_errors import CardNotAccepted
@@ -255,7 +257,12 @@ def checkout(
     fair = points.cash_to_points(store.merchant_id, points_cash)
     if points_spent and fair != points_spent:
         # Points beyond what their cash value needs would be lost to the member.
-        raise InvalidTender(extra={"tender": "points", "points": fair})
+        message = _("%(points)s points are worth %(cash)s; use %(fair)s points for that amount.") % {
+            "points": points_spent,
+            "cash": f"¥{fen_to_yuan_str(points_cash)}",
+            "fair": fair,
+        }
+        raise InvalidTender(message, extra={"tender": "points", "points": fair})
     cap = points.bill_cap(points.policy_for(store.merchant_id), due)
     if points_cash > cap:
         raise PointsOverCap(extra={"cap": cap})

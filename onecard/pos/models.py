@@ -123,7 +123,7 @@ class SaleLine(models.Model):
     """One priced line of a sale, with each adjustment and its explanation, and how much was returned."""
 
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines")
-    key = models.CharField(max_length=20)
+    key = models.CharField(max_length=40)  # the engine's line key; a gift line's names its coupon
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=40)
     name = models.CharField(max_length=200)

@@ -426,3 +426,19 @@ def test_a_member_without_a_card_gets_member_pricing_and_coupons_but_no_card_ten
     assert Coupon.objects.get(pk=shop.coupon.pk).status == CouponStatus.REDEEMED
     # and no points were earned without a card
     assert points_balance(shop.card) == 1000
+
+
+def test_a_gift_coupon_for_a_product_not_in_the_cart_adds_a_free_line(chain, shop):
+    # given a gift coupon of the member that gives one tea (not in the cart), with no minimum spend
+    template = make_template(chain, kind="gift", value=0, min_spend=0, gift_product_id=shop.tea.pk)
+    gift = coupons.issue_by_hand(None, template, shop.member)
+    # when two cakes are bought with it
+    sale = checkout.checkout(
+        None, store=chain.a1, card=shop.card, items=[("CAKE-1", 2)], coupon_codes=[gift.code],
+        tenders={"cash": 6000}, business_ref="G-1",
+    )  # fmt: skip
+    # then the sale keeps a free tea line named by its coupon (a key longer than a plain line's)
+    line = sale.lines.get(gift=True)
+    assert (line.sku, line.quantity, line.due) == ("TEA-1", 1, 0)
+    assert gift.code in line.key
+    assert sale.total_due == 6000
