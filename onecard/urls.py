@@ -21,6 +21,7 @@ urlpatterns = [
     path("till/", include("onecard.loyalty.urls")),
     path("prepaid/", include("onecard.loyalty.prepaid_urls")),
     path("cards/", include("onecard.loyalty.manage_urls")),
+    path("reports/promotions/", include("onecard.promotions.report_urls")),
     path("reports/", include("onecard.loyalty.report_urls")),
     path("settlement/", include("onecard.loyalty.settlement_urls")),
     path("coupons/", include("onecard.promotions.coupon_urls")),

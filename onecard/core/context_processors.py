@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 NAVIGATION = [
     (_("Home"), "home", None, "⌂"),
     (_("Cashier desk"), "loyalty:cashier", "till.operate", "¥"),
+    (_("New sale"), "till_sale:sale", "till.operate", "🛒"),
     (_("Members"), "members:list", "members.view", "☺"),
     (_("Import members"), "members:import", "members.import", "⇪"),
     (_("Cards"), "cards:list", "cards.view", "▤"),
@@ -15,6 +16,7 @@ NAVIGATION = [
     (_("Roles"), "org:role_list", "roles.manage", "⚑"),
     (_("Terminals"), "pos:terminal_list", "terminals.manage", "▣"),
     (_("Prepaid liability"), "reports:liability", "cards.view", "Σ"),
+    (_("Promotion report"), "promotion_reports:report", "promotions.view", "％"),
     (_("Settlement"), "settlement:list", "settlement.view", "⇄"),
     (_("Count and period cards"), "loyalty:package_definitions", "products.manage", "⑩"),
     (_("Catalogue"), "catalog:products", "catalog.view", "▦"),

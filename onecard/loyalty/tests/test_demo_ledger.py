@@ -98,9 +98,9 @@ def test_a_small_demo_year_is_posted_in_the_past_and_verifies(demo):
 def test_seed_demo_builds_the_ledger_once_and_prints_the_card_for_the_till(db):
     out = io.StringIO()
     # when
-    call_command("seed_demo", members=60, cards=15, history_days=30, stdout=out)
+    call_command("seed_demo", members=60, cards=15, history_days=30, sales=20, stdout=out)
     again = io.StringIO()
-    call_command("seed_demo", members=60, cards=15, history_days=30, stdout=again)
+    call_command("seed_demo", members=60, cards=15, history_days=30, sales=20, stdout=again)
     # then
     text = out.getvalue()
     assert "demo ledger: 15 cards" in text

@@ -29,8 +29,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--history-days", type=int, default=365, help="days of ledger history (default 365)"
         )
+        parser.add_argument(
+            "--sales",
+            type=int,
+            default=300,
+            help="checkouts with promotions and coupons over the last 60 days, with the demo catalogue, "
+            "on the first run (default 300)",
+        )
 
-    def handle(self, *args, members, batch, cards, history_days, **options):
+    def handle(self, *args, members, batch, cards, history_days, sales, **options):
         from onecard.members.models import Member
         from onecard.org.demo import build_demo_chain, demo_merchant
 
@@ -38,8 +45,8 @@ class Command(BaseCommand):
             raise CommandError("--members must be 0 or more")
         if batch < 1:
             raise CommandError("--batch must be 1 or more")
-        if cards < 0 or history_days < 1:
-            raise CommandError("--cards must be 0 or more and --history-days 1 or more")
+        if cards < 0 or history_days < 1 or sales < 0:
+            raise CommandError("--cards and --sales must be 0 or more and --history-days 1 or more")
         started = time.monotonic()
         merchant = demo_merchant()
         if merchant is None:
@@ -54,6 +61,7 @@ class Command(BaseCommand):
         else:
             self.seed_members(merchant, stores, existing, wanted, batch, started)
         self.seed_ledger(merchant, cards, history_days)
+        self.seed_promotions(merchant, sales)
 
     def seed_members(self, merchant, stores, existing, wanted, batch, started):
         from onecard.members.demo import seed_members
@@ -135,6 +143,37 @@ class Command(BaseCommand):
                 f"Demo card for the till (/till/): {summary.easy_card} ({summary.easy_card_member}, "
                 f"¥{balance // 100:,}.{balance % 100:02d}); log in as cashier / {DEMO_PASSWORD}"
             )
+
+    def seed_promotions(self, merchant, sales):
+        """First run only: catalogue, promotions, coupons and `sales` checkouts using them (promotions/demo.py)."""
+        from onecard.catalog.models import Product
+        from onecard.loyalty.models import CardProduct
+        from onecard.promotions.demo import DAYS, seed_promotions
+
+        if Product.objects.filter(merchant=merchant).exists():
+            self.stdout.write("demo catalogue, promotions and sales already present")
+            return
+        if not CardProduct.objects.filter(merchant=merchant).exists():
+            self.stdout.write(
+                "demo catalogue, promotions and sales skipped: they need the demo cards (--cards)"
+            )
+            return
+        bar = ProgressBar(self.stdout, DAYS + 1, "days of sales")
+        summary = seed_promotions(merchant, sales=sales, progress=bar.update)
+        bar.finish()
+        self.stdout.write(
+            f"demo catalogue: {summary.products} products in {summary.categories} categories; "
+            f"{summary.promotions} promotions; {summary.templates} coupon templates, {summary.coupons} coupons issued"
+        )
+        tenders = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.tenders.items()))
+        self.stdout.write(
+            f"demo sales: {summary.sales} ({summary.with_promotions} with promotions, {summary.coupons_used} "
+            f"coupons used; tenders: {tenders}), {summary.returns} returns"
+        )
+        if summary.refused:
+            refused = ", ".join(f"{code} {count}" for code, count in sorted(summary.refused.items()))
+            self.stdout.write(f"refused along the way, as a real till would: {refused}")
+        self.stdout.write(self.style.SUCCESS(f"demo promotions and sales built in {summary.seconds:.1f} s"))
 
 
 MEMBER_TABLES = ("members_member", "members_member_tags", "members_consentrecord")
