@@ -200,15 +200,18 @@ class QuoteView(PosApiView):
         return Response(QuoteSerializer(_quote_body(result, card, member)).data)
 
     def _member(self, member_id):
-        from onecard.members.choices import MemberStatus
-        from onecard.members.models import Member
+        return member_of(self.terminal.store.merchant_id, member_id)
 
-        member = Member.objects.filter(
-            pk=member_id, merchant_id=self.terminal.store.merchant_id, status=MemberStatus.ACTIVE
-        ).first()
-        if member is None:
-            raise NotFound(code="member_not_found", message=_("No member has this id."))
-        return member
+
+def member_of(merchant_id, member_id):
+    """The active member with this id of the terminal's merchant; 404 member_not_found for any other."""
+    from onecard.members.choices import MemberStatus
+    from onecard.members.models import Member
+
+    member = Member.objects.filter(pk=member_id, merchant_id=merchant_id, status=MemberStatus.ACTIVE).first()
+    if member is None:
+        raise NotFound(code="member_not_found", message=_("No member has this id."))
+    return member
 
 
 class CheckoutView(PosMoneyView):
@@ -251,14 +254,17 @@ class CheckoutView(PosMoneyView):
 
         def fn():
             card = self.card(card_no) if card_no else None
+            member = member_of(store.merchant_id, data["member_id"]) if data.get("member_id") else None
             sale = checkout.checkout(
                 None,
                 store=store,
                 card=card,
+                member=member,
                 items=data["items"],
                 coupon_codes=data["coupons"],
                 tenders=data["tenders"],
                 business_ref=business_ref,
+                cash_received=data.get("cash_received"),
             )
             body = {"sale": _full_sale(sale.pk), "balances": _balances(card) if card is not None else None}
             return 201, CheckoutResultSerializer(body).data

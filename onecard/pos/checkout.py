@@ -72,6 +72,7 @@ from .checkout_errors import (
     BusinessRefRequired,
     BusinessRefTooLong,
     CardRequired,
+    CashReceivedShort,
     EmptyCart,
     InvalidReturnLines,
     InvalidTender,
@@ -212,12 +213,24 @@ def _parse_tenders(tenders) -> dict:
 
 @transaction.atomic
 def checkout(
-    actor, *, store, card, items, coupon_codes=(), tenders, business_ref, at=None, member=None
+    actor,
+    *,
+    store,
+    card,
+    items,
+    coupon_codes=(),
+    tenders,
+    business_ref,
+    at=None,
+    member=None,
+    cash_received=None,
 ) -> Sale:
     """Price the cart again, take the limited promotions and coupons, then every tender; all or nothing.
 
     The buyer: `card` (its member), or a `member` without a card (member prices, coupons and
     per-member caps apply; stored value and points need the card), or neither (anonymous).
+    `cash_received`: the notes handed over for the cash tender, kept to print the change (at least
+    the cash tender: cash_received_short).
 
     Refusals (nothing taken): business_ref_required, sale_exists, invalid_tender, unknown_sku,
     invalid_quantity, empty_cart, the coupon codes (coupon_expired, coupon_min_spend, ...),
@@ -269,6 +282,14 @@ def checkout(
     tendered = sv_amount + points_cash + sum(paid.get(kind, 0) for kind in EXTERNAL)
     if tendered != due:
         raise TendersMismatch(extra={"due": due, "tendered": tendered})
+    cash = paid.get(TenderKind.CASH, 0)
+    if cash_received is not None and (not _whole(cash_received) or cash_received < 0):
+        raise InvalidTender(extra={"tender": "cash_received"})
+    if cash_received and cash_received < cash:
+        raise CashReceivedShort(extra={"cash": cash, "received": cash_received})
+    if cash_received and not cash:
+        # Notes handed over with no cash tender would be change for nothing.
+        raise InvalidTender(extra={"tender": "cash_received"})
 
     applied = set(quoted.promotions_applied)
     limited = [
@@ -295,6 +316,7 @@ def checkout(
         limited_promotions=limited,
         coupons=list(quoted.coupons_applied),
         order_adjustments=[_adjustment(a) for a in quoted.order_adjustments],
+        cash_received=cash_received or 0,
     )
     products = {product.pk: product for product in _cart_products(quoted)}
     SaleLine.objects.bulk_create(

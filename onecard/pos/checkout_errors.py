@@ -52,6 +52,12 @@ class BusinessRefRequired(CheckoutError):
     default_message = _("A sale needs its reference.")
 
 
+class CashReceivedShort(CheckoutError):
+    code = "cash_received_short"
+    status = 422
+    default_message = _("The cash received is less than the cash tender.")
+
+
 class BusinessRefTooLong(CheckoutError):
     code = "business_ref_too_long"
     default_message = _("A sale's reference has at most 56 characters.")

@@ -136,6 +136,15 @@ class CheckoutQuoteSerializer(_CartSerializer):
 
 class CheckoutSerializer(_CartSerializer):
     card_no = CardNoField(required=False, allow_blank=True)
+    member_id = IdField(
+        required=False,
+        help_text="A member without a card: member prices and coupons, no stored value or points; not with card_no.",
+    )
+    cash_received = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="Fen handed over for the cash tender (at least the cash tender); the sale keeps it for the change.",
+    )
     password = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -150,6 +159,11 @@ class CheckoutSerializer(_CartSerializer):
         required=False,
         help_text="The sale's reference (letters, digits, _ . : -); default pos:<terminal id>:<key>.",
     )
+
+    def validate(self, attrs):
+        if attrs.get("card_no") and attrs.get("member_id"):
+            raise serializers.ValidationError(_("Send the card or the member, not both."))
+        return attrs
 
 
 class SaleReturnSerializer(serializers.Serializer):
@@ -276,6 +290,10 @@ class SaleSerializer(serializers.Serializer):
     discount_total = serializers.IntegerField()
     total_due = serializers.IntegerField()
     returned_due = serializers.IntegerField()
+    cash_received = serializers.IntegerField(
+        help_text="Fen handed over for the cash tender; 0 when not recorded."
+    )
+    change = serializers.IntegerField(source="cash_change", help_text="Fen of change handed back.")
     earn_base = serializers.IntegerField(help_text="Fen the points were earned on.")
     points_earned = serializers.IntegerField()
     promotions = serializers.ListField(child=IdField(), help_text="Promotions applied.")

@@ -101,6 +101,8 @@ class Sale(models.Model):
     coupons = models.JSONField(default=list)  # codes redeemed
     order_adjustments = models.JSONField(default=list)
     returned_due = models.BigIntegerField(_("returned"), default=0)
+    # Notes handed over for the cash tender (0: not recorded); the change is what exceeds the tender.
+    cash_received = models.BigIntegerField(_("cash received"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -113,6 +115,14 @@ class Sale(models.Model):
 
     def __str__(self):
         return self.business_ref
+
+    @property
+    def cash_change(self) -> int:
+        """找零: fen handed back from the cash received (0 when none was recorded)."""
+        if not self.cash_received:
+            return 0
+        cash = sum(t.amount for t in self.tenders.all() if t.kind == TenderKind.CASH)
+        return self.cash_received - cash
 
     @property
     def audit_node(self):

@@ -68,6 +68,7 @@ class PayForm(forms.Form):
     stored_value = TenderYuanField(label=_("Stored value"))
     points = forms.IntegerField(label=_("Points"), required=False, min_value=0, max_value=MAX_AMOUNT)
     cash = TenderYuanField(label=_("Cash"))
+    cash_received = TenderYuanField(label=_("Cash received"))
     bank_card = TenderYuanField(label=_("Bank card"))
     wechat = TenderYuanField(label=_("WeChat Pay"))
     alipay = TenderYuanField(label=_("Alipay"))

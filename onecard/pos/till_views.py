@@ -51,7 +51,7 @@ from .till_cart import (
 )
 from .till_forms import TOKEN_PATTERN, PayForm
 
-TENDER_FIELDS = ("stored_value", "points", "cash", "bank_card", "wechat", "alipay")
+TENDER_FIELDS = ("stored_value", "points", "cash", "cash_received", "bank_card", "wechat", "alipay")
 MEMBER_COUPONS_SHOWN = 20
 
 
@@ -412,6 +412,7 @@ def pay(request):
         "items": items,
         "coupons": codes,
         "tenders": tenders,
+        "cash_received": form.cleaned_data.get("cash_received") or 0,
     }
 
     def fn():
@@ -423,6 +424,7 @@ def pay(request):
             coupon_codes=codes,
             tenders=tenders,
             business_ref=business_ref_for(token),
+            cash_received=form.cleaned_data.get("cash_received") or None,
         )
         return 200, {"sale": sold.pk}
 

@@ -601,3 +601,22 @@ def test_one_coupon_at_two_terminals_at_once_is_used_once(chain, terminal, pos, 
     assert coupon.status == CouponStatus.REDEEMED
     assert coupon.redemption_ref == Sale.objects.get().business_ref
     assert PromotionUse.objects.filter(promotion=shop.promotion).count() == 1
+
+
+def test_a_member_without_a_card_pays_cash_and_gets_change(chain, terminal, pos, shop):
+    # given the member (no card sent) buying two teas (¥10, ¥1 off by the limited promotion) in cash
+    order = {"member_id": str(shop.member.pk), "items": [{"sku": "TEA-1", "quantity": 2}], "tenders": {"cash": 900}}
+    # when the customer hands over less than the cash tender: 422 cash_received_short, nothing taken
+    short = _post(pos, terminal, f"{BASE}/checkout", {**order, "cash_received": 500}, _key())
+    assert _problem(short) == (422, "cash_received_short")
+    assert not Sale.objects.exists()
+    # when ¥20 is handed over
+    response = _post(pos, terminal, f"{BASE}/checkout", {**order, "cash_received": 2000}, _key())
+    # then the sale is the member's, without a card, and answers the change
+    assert response.status_code == 201, response.content
+    sale = response.json()["sale"]
+    assert (sale["card_no"], sale["member"]["id"]) == (None, str(shop.member.pk))
+    assert (sale["total_due"], sale["cash_received"], sale["change"]) == (900, 2000, 1100)
+    # and a card and a member together are refused
+    both = _post(pos, terminal, f"{BASE}/checkout", {**order, "card_no": shop.card.number}, _key())
+    assert _problem(both)[0] == 400

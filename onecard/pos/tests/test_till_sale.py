@@ -277,6 +277,24 @@ def test_pay_stored_value_plus_cash_then_the_receipt(chain, login, shop):
     assert 'id="receipt-total">¥110.00<' in text(client.get(response.url + "?w=58"))
 
 
+def test_cash_received_prints_the_change_and_short_notes_are_refused(chain, login, shop):
+    client = login(chain.cashier_a1)
+    build_cart(client, shop)
+    # when ¥60 is on stored value, ¥50 in cash, and the customer hands over ¥40: refused, nothing taken
+    refused = pay(client, stored_value="60.00", cash="50.00", cash_received="40.00")
+    assert refused.status_code == 400
+    assert 'data-code="cash_received_short"' in text(refused)
+    assert not Sale.objects.exists() and balances(reload(shop.card)) == (10000, 2000, 0)
+    # when ¥100 is handed over instead
+    response = pay(client, stored_value="60.00", cash="50.00", cash_received="100.00")
+    # then the sale keeps it and the receipt prints ¥50.00 change
+    sale = Sale.objects.get()
+    assert (sale.cash_received, sale.cash_change) == (10000, 5000)
+    receipt = text(client.get(response.url))
+    assert 'id="receipt-cash-received">¥100.00<' in receipt
+    assert 'id="receipt-change">¥50.00<' in receipt
+
+
 def test_double_submit_of_one_token_makes_one_sale(chain, login, shop):
     client = login(chain.cashier_a1)
     build_cart(client, shop)
