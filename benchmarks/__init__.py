@@ -14,6 +14,7 @@ import time
 REGISTRY = {
     "search": "benchmarks.search",
     "ledger": "benchmarks.ledger",
+    "checkout": "benchmarks.checkout",
 }
 
 

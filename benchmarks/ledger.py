@@ -318,12 +318,12 @@ def _child_env(extra=None):
 CHILD_CODE = "import benchmarks.ledger as b; b.worker_main()"
 
 
-def run_workers(specs, env=None):
-    """Start one child per spec, wait until all are ready, start them together; their results."""
+def run_workers(specs, env=None, *, code=CHILD_CODE):
+    """Start one child per spec (running `code`), wait until all are ready, start them together; their results."""
     logs = [tempfile.TemporaryFile() for _ in specs]  # noqa: SIM115 (closed in the finally below)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD_CODE],
+            [sys.executable, "-c", code],
             cwd=BASE_DIR,
             env=env or _child_env(),
             stdin=subprocess.PIPE,

@@ -4,9 +4,11 @@ The catalogue is merchant-wide: every staff member of a merchant sees all of it 
 queries filter by merchant rather than by org node; `products_sold_at` narrows to one store.
 """
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from onecard.org.models import Merchant
+from onecard.promotions import sql_rows
 from onecard.promotions.cart import CartLine
 
 from .choices import ProductKind
@@ -14,6 +16,9 @@ from .errors import InvalidQuantity
 from .models import Category, MemberPrice, Product
 
 SEARCH_LIMIT = 20
+# What a cart line needs of a product and its category (products_for_codes reads only these).
+LINE_FIELDS = ("merchant", "sku", "barcode", "name", "category", "kind", "list_price", "is_active")
+CATEGORY_FIELDS = ("merchant", "path")
 
 
 def merchant_ids_for(user):
@@ -89,17 +94,84 @@ def category_label(category):
     return " / ".join(names[i] for i in reversed(category.ancestor_ids()) if i in names)
 
 
-def cart_line(product, quantity, tier, key):
-    """The pricing engine's line for `quantity` × `product` bought by a member of `tier` (None: no member)."""
+def products_for_codes(store, codes, tier=None) -> dict:
+    """{code: product} for the SKUs and barcodes in `codes` that name a product sold in `store`, in one query.
+
+    A code is a product's SKU (any case) or its barcode; when it is one product's SKU and another's
+    barcode, the lower id wins. Blank codes and codes that name nothing are left out. Each product
+    comes with its category loaded and `tier_price`: the member price in fen of `tier`, or None. Only
+    the fields a cart line needs are read (LINE_FIELDS; the others are deferred, as with `only()`).
+    The same rows as `products_sold_at(store)` filtered by SKU or barcode, read with plain SQL
+    (promotions.sql_rows: this runs on every quote).
+    """
+    codes = sorted({str(code).strip() for code in codes if str(code).strip()})
+    if not codes:
+        return {}
+    skus = sorted({code.upper() for code in codes})
+    through = Product.stores.through
+    links = f"SELECT 1 FROM {sql_rows.table(through)} s WHERE s.{sql_rows.column(through, 'product')} = p.id"
+    price = "NULL"
+    params = []
+    if tier is not None:
+        price = (
+            f"(SELECT mp.{sql_rows.column(MemberPrice, 'price')} FROM {sql_rows.table(MemberPrice)} mp "
+            f"WHERE mp.{sql_rows.column(MemberPrice, 'product')} = p.id "
+            f"AND mp.{sql_rows.column(MemberPrice, 'tier')} = %s)"
+        )
+        params.append(tier.pk)
+    sql = (
+        f"SELECT {sql_rows.column_list(Product, 'p', LINE_FIELDS)}, "
+        f"{sql_rows.column_list(Category, 'c', CATEGORY_FIELDS)}, {price} "
+        f"FROM {sql_rows.table(Product)} p LEFT JOIN {sql_rows.table(Category)} c "
+        f"ON c.id = p.{sql_rows.column(Product, 'category')} "
+        f"WHERE p.{sql_rows.column(Product, 'merchant')} = %s AND p.{sql_rows.column(Product, 'is_active')} = %s "
+        f"AND (p.{sql_rows.column(Product, 'sku')} IN ({', '.join(['%s'] * len(skus))}) "
+        f"OR p.{sql_rows.column(Product, 'barcode')} IN ({', '.join(['%s'] * len(codes))})) "
+        f"AND (NOT EXISTS ({links}) OR EXISTS ({links} AND s.{sql_rows.column(through, 'orgnode')} = %s)) "
+        "ORDER BY p.id"
+    )
+    params += [store.merchant_id, True, *skus, *codes, store.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    n = len(sql_rows.fields(Product, LINE_FIELDS))
+    m = n + len(sql_rows.fields(Category, CATEGORY_FIELDS))
+    by_sku, by_barcode = {}, {}
+    for row in rows:
+        product = sql_rows.instance(Product, row[:n], LINE_FIELDS)
+        category = sql_rows.instance(Category, row[n:m], CATEGORY_FIELDS)
+        if category is not None:
+            product.category = category
+        product.tier_price = row[m]
+        by_sku.setdefault(product.sku, product)
+        if product.barcode:
+            by_barcode.setdefault(product.barcode, product)
+    found = {}
+    for code in codes:
+        matches = [p for p in (by_sku.get(code.upper()), by_barcode.get(code)) if p is not None]
+        if matches:
+            found[code] = min(matches, key=lambda p: p.pk)
+    return found
+
+
+def cart_line(product, quantity, tier, key, *, prices=None):
+    """The pricing engine's line for `quantity` × `product` bought by a member of `tier` (None: no member).
+
+    `prices`: {product id: member price} of `tier` read beforehand for a whole cart (products_for_codes'
+    `tier_price`); None reads this product's.
+    """
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise InvalidQuantity()
     member_price = None
     if tier is not None and tier.merchant_id == product.merchant_id:
-        member_price = (
-            MemberPrice.objects.filter(product_id=product.pk, tier_id=tier.pk)
-            .values_list("price", flat=True)
-            .first()
-        )
+        if prices is not None:
+            member_price = prices.get(product.pk)
+        else:
+            member_price = (
+                MemberPrice.objects.filter(product_id=product.pk, tier_id=tier.pk)
+                .values_list("price", flat=True)
+                .first()
+            )
     category_ids = product.category.ancestor_ids() if product.category_id else ()
     return CartLine(
         key=str(key),

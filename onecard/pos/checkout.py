@@ -47,13 +47,12 @@ import dataclasses
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onecard.catalog.errors import InvalidQuantity
 from onecard.catalog.models import Product
-from onecard.catalog.queries import cart_line, products_sold_at
+from onecard.catalog.queries import cart_line, products_for_codes
 from onecard.core import audit
 from onecard.core.money import fen_to_yuan_str
 from onecard.loyalty import points, stored_value
@@ -111,33 +110,33 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _product(store, text):
+def _product(found, text):
+    """The product a line's SKU or barcode names, from `found` (catalog.queries.products_for_codes)."""
     text = str(text or "").strip()
-    product = None
-    if text:
-        product = (
-            products_sold_at(store)
-            .filter(Q(sku=text.upper()) | Q(barcode=text))
-            .select_related("category")
-            .order_by("pk")
-            .first()
-        )
+    product = found.get(text) if text else None
     if product is None:
         raise UnknownSku(extra={"sku": text})
     return product
 
 
-def _build_cart(store, member, items, offers, at) -> Cart:
+_UNREAD = object()
+
+
+def _build_cart(store, member, items, offers, at, tier=_UNREAD) -> Cart:
     """The engine's cart for `items` [(sku or barcode, quantity)] bought by `member` (None: anonymous)."""
     if not items:
         raise EmptyCart()
-    tier = member_tier(member) if member is not None else None
+    if tier is _UNREAD:
+        tier = member_tier(member) if member is not None else None
+    pairs = [(text, quantity) for text, quantity in items]
+    # One query for every line's product with its member price, not two per line.
+    found = products_for_codes(store, [str(text or "").strip() for text, _quantity in pairs], tier)
+    prices = {p.pk: p.tier_price for p in found.values() if getattr(p, "tier_price", None) is not None}
     lines = []
-    for number, item in enumerate(items, start=1):
-        text, quantity = item
+    for number, (text, quantity) in enumerate(pairs, start=1):
         if not _whole(quantity) or quantity <= 0:
             raise InvalidQuantity(extra={"sku": str(text)})
-        lines.append(cart_line(_product(store, text), quantity, tier, number))
+        lines.append(cart_line(_product(found, text), quantity, tier, number, prices=prices))
     rate = None
     if tier is not None and Decimal(tier.discount_rate) < 1:
         rate = str(tier.discount_rate)
@@ -154,11 +153,14 @@ def _build_cart(store, member, items, offers, at) -> Cart:
     )
 
 
-def _price(merchant, store, member, items, offers, at):
+def _price(merchant, store, member, items, offers, at, tier=_UNREAD):
     """(quote, promotions in force): the cart priced with the store's promotions and the member's used counts."""
-    cart = _build_cart(store, member, items, offers, at)
+    cart = _build_cart(store, member, items, offers, at, tier)
     promotions = rules.active_promotions(merchant, store, at)
-    quoted = pricing.price_cart(cart, promotions, used_counts=rules.used_counts(promotions, member))
+    # Stock and member caps only matter for the limited promotions that can touch this cart.
+    limited = [p for p in promotions if p.stock_total is not None or p.per_member_limit is not None]
+    used = rules.used_counts(pricing.touching(cart, limited), member) if limited else {}
+    quoted = pricing.price_cart(cart, promotions, used_counts=used)
     return quoted, promotions
 
 
@@ -181,14 +183,17 @@ def quote(merchant, store, card_or_member, items, coupon_codes=(), at=None) -> C
     card, member = _holder(card_or_member)
     _check_card(card, store)
     offers, refused = coupons.sort_codes(member, store, at, list(coupon_codes or ()))
-    quoted, _promotions = _price(merchant, store, member, items, offers, at)
+    # The tier is read once: for member prices and the tier discount, then for the points multiplier.
+    tier = member_tier(member) if member is not None else None
+    quoted, _promotions = _price(merchant, store, member, items, offers, at, tier)
     quoted.coupons_refused = {**refused, **quoted.coupons_refused}
     due = quoted.total_due
     earn = max_points = max_cash = max_sv = 0
     if card is not None:
         if due > 0:
+            known = (tier, getattr(member, "birthday", None))
             try:
-                earn = points.points_for_spend(card, due, store=store, at=at).points
+                earn = points.points_for_spend(card, due, store=store, at=at, known=known).points
             except points.PointsRateMissing:
                 earn = 0
         max_points, max_cash = points.max_redeemable(card, due, now=at)

@@ -38,474 +38,42 @@ Rounding (all integer fen): a rate applies to a line's (or a unit's, for Nth-ite
 and the result is rounded half-up to the fen; the discount is the difference. Order-level amounts
 are spread over the eligible lines in proportion to their due with cumulative floors, so the last
 line takes the remainder, each share is exact and no line goes below zero.
+
+How a quote stays quick (a till prices every scan; `onecard bench checkout` measures it): which
+lines each rule and coupon targets is worked out once per cart; the passes that only compare the
+alternatives of a group build no explanation text; and a group's alternatives are priced from one
+shared pass, forked where each alternative comes in the order of application (one that takes
+nothing there leaves the pass as it was). `tests/test_pricing_alternatives.py` holds these to the
+plain reading above on random carts. The steps of a pass are in `pricing_steps`.
 """
 
-import dataclasses
-import datetime
-from decimal import ROUND_HALF_UP, Decimal
-
-from django.utils.translation import gettext as _
-
-from onecard.core.money import fen_to_yuan_str
-
-from .cart import Adjustment, Cart, CartLine, CouponOffer, Quote, QuotedLine
-
-MEMBER_PRICE = "member_price"
-DISCOUNT = "discount"
-THRESHOLD_CASH = "threshold_cash"
-THRESHOLD_DISCOUNT = "threshold_discount"
-THRESHOLD_GIFT = "threshold_gift"
-BUY_X_GET_Y = "buy_x_get_y"
-NTH_DISCOUNT = "nth_discount"
-BUNDLE = "bundle"
-BIRTHDAY = "birthday"
-
-LINE_KINDS = (DISCOUNT, BUY_X_GET_Y, NTH_DISCOUNT, BUNDLE, BIRTHDAY)
-ORDER_KINDS = (THRESHOLD_CASH, THRESHOLD_DISCOUNT, THRESHOLD_GIFT)
-
-
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    """A promotion as the engine reads it (`rules.as_rule(promotion)` builds one from the model)."""
-
-    id: int
-    kind: str
-    name: str = ""
-    params: dict = dataclasses.field(default_factory=dict)
-    product_ids: tuple[int, ...] = ()
-    category_ids: tuple[int, ...] = ()
-    priority: int = 0
-    exclusive_group: str = ""
-    stacks_with_coupons: bool = True
-    applies_over_member_price: bool = True
-    stock_total: int | None = None
-    per_member_limit: int | None = None
-
-
-def yuan(fen: int) -> str:
-    return fen_to_yuan_str(fen)
-
-
-def apply_rate(amount: int, rate) -> int:
-    """amount × rate, rounded half-up to the fen."""
-    return int((Decimal(amount) * Decimal(str(rate))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def spread(amount: int, weights: list[int]) -> list[int]:
-    """`amount` split in proportion to `weights` with cumulative floors; the shares sum to `amount` exactly."""
-    total = sum(weights)
-    if total <= 0 or amount <= 0:
-        return [0] * len(weights)
-    shares, running, previous = [], 0, 0
-    for weight in weights:
-        running += weight
-        cumulative = amount * running // total
-        shares.append(cumulative - previous)
-        previous = cumulative
-    return shares
-
-
-def rate_text(rate) -> str:
-    """Decimal('0.850') → '85%' of the price (i.e. 15% off is shown as '85%')."""
-    value = (Decimal(str(rate)) * 100).normalize()
-    return f"{value:f}%"
-
-
-def birthday_matches(birthday: datetime.date | None, today: datetime.date, window: str) -> bool:
-    """True when `today` is the birthday (day), in its ISO week (week) or in its month (month) this year."""
-    if birthday is None:
-        return False
-    if window == "month":
-        return birthday.month == today.month
-    try:
-        anniversary = birthday.replace(year=today.year)
-    except ValueError:  # 29 February outside a leap year: celebrated on the 28th
-        anniversary = datetime.date(today.year, 2, 28)
-    if window == "day":
-        return anniversary == today
-    return anniversary.isocalendar()[:2] == today.isocalendar()[:2]
-
-
-class _Work:
-    """Mutable state of one pricing pass: the quoted lines and what touched them."""
-
-    def __init__(self, cart: Cart):
-        self.cart = cart
-        self.source = {line.key: line for line in cart.lines}
-        self.lines = [
-            QuotedLine(
-                key=line.key,
-                product_id=line.product_id,
-                quantity=line.quantity,
-                list_total=line.list_price * line.quantity,
-            )
-            for line in cart.lines
-        ]
-        self.due = {line.key: line.list_total for line in self.lines}  # kept in step with `add`: `due` sums
-        self.member_priced: set[str] = set()
-        self.promoted: set[str] = set()
-        self.no_coupon: set[str] = set()
-        self.matches: dict[int, frozenset] = {}  # rule id → keys of the lines it targets
-        self.order_adjustments: list[Adjustment] = []
-        self.applied: list[int] = []
-        self.coupons_applied: list[str] = []
-        self.refused: dict[str, str] = {}
-
-    def quote(self) -> Quote:
-        return Quote(
-            lines=self.lines,
-            order_adjustments=self.order_adjustments,
-            promotions_applied=self.applied,
-            coupons_applied=self.coupons_applied,
-            coupons_refused=self.refused,
-        )
-
-    def paid_lines(self) -> list[QuotedLine]:
-        return [line for line in self.lines if not line.gift]
-
-    def add(self, line: QuotedLine, source: str, amount: int, explanation: str):
-        amount = min(amount, self.due[line.key])
-        if amount > 0:
-            self.due[line.key] -= amount
-            line.adjustments.append(
-                Adjustment(source=source, amount=amount, explanation=explanation, line_key=line.key)
-            )
-        return amount
-
-    def add_order(self, lines: list[QuotedLine], source: str, amount: int, explanation: str) -> int:
-        """An order-level amount, capped at the lines' due, kept whole and spread over `lines`."""
-        amount = min(amount, sum(self.due[line.key] for line in lines))
-        if amount <= 0:
-            return 0
-        self.order_adjustments.append(Adjustment(source=source, amount=amount, explanation=explanation))
-        for line, share in zip(lines, spread(amount, [self.due[line.key] for line in lines]), strict=True):
-            self.add(line, source, share, explanation)
-        return amount
-
-    def add_gift(self, source: str, product_id: int, quantity: int, explanation: str):
-        line = QuotedLine(
-            key=f"gift:{source}", product_id=product_id, quantity=quantity, list_total=0, gift=True
-        )
-        line.adjustments.append(
-            Adjustment(source=source, amount=0, explanation=explanation, line_key=line.key)
-        )
-        self.lines.append(line)
-        self.order_adjustments.append(Adjustment(source=source, amount=0, explanation=explanation))
-
-
-def _targets(product_ids, category_ids, line: CartLine) -> bool:
-    if not product_ids and not category_ids:
-        return True
-    return line.product_id in product_ids or any(c in category_ids for c in line.category_ids)
-
-
-def _eligible(work: _Work, rule: Rule) -> list[QuotedLine]:
-    """The paid lines `rule` may touch: its targets, minus member-priced lines when it does not apply over them."""
-    lines = []
-    for line in work.paid_lines():
-        if work.due[line.key] <= 0 or line.key not in work.matches[rule.id]:
-            continue
-        if not rule.applies_over_member_price and line.key in work.member_priced:
-            continue
-        lines.append(line)
-    return lines
-
-
-def _units(work: "_Work", lines: list[QuotedLine]) -> list[tuple[int, int, QuotedLine]]:
-    """Each unit of the lines as (price, position, line); a line's odd fen go to its first units."""
-    units = []
-    for line in lines:
-        base, extra = divmod(work.due[line.key], line.quantity)
-        for n in range(line.quantity):
-            units.append((base + (1 if n < extra else 0), len(units), line))
-    return units
-
-
-# ---- step 1 ------------------------------------------------------------------------------------------------
-
-
-def _member_step(work: _Work, member_rules: list[Rule]):
-    cart = work.cart
-    for line in work.lines:
-        item = work.source[line.key]
-        options = []  # (discount, order, source, explanation)
-        if item.member_price is not None and item.member_price < item.list_price:
-            off = (item.list_price - item.member_price) * item.quantity
-            options.append(
-                (
-                    off,
-                    0,
-                    "member_price",
-                    _("Member price ¥%(price)s: −¥%(amount)s")
-                    % {"price": yuan(item.member_price), "amount": yuan(off)},
-                )
-            )
-        if cart.tier_discount_rate and (cart.member_id is not None or cart.tier_id is not None):
-            off = line.list_total - apply_rate(line.list_total, cart.tier_discount_rate)
-            options.append(
-                (
-                    off,
-                    1,
-                    "tier",
-                    _("Tier discount %(rate)s: −¥%(amount)s")
-                    % {"rate": rate_text(cart.tier_discount_rate), "amount": yuan(off)},
-                )
-            )
-        for rule in member_rules:
-            tiers = rule.params.get("tier_ids") or []
-            if cart.member_id is None and cart.tier_id is None:
-                continue
-            if tiers and cart.tier_id not in tiers:
-                continue
-            if not _targets(rule.product_ids, rule.category_ids, item):
-                continue
-            off = line.list_total - apply_rate(line.list_total, rule.params["rate"])
-            options.append(
-                (
-                    off,
-                    2,
-                    f"promotion:{rule.id}",
-                    _("%(name)s, member %(rate)s: −¥%(amount)s")
-                    % {"name": rule.name, "rate": rate_text(rule.params["rate"]), "amount": yuan(off)},
-                )
-            )
-        options = [option for option in options if option[0] > 0]
-        if not options:
-            continue
-        off, _order, source, explanation = min(options, key=lambda o: (-o[0], o[1]))
-        work.add(line, source, off, explanation)
-        work.member_priced.add(line.key)
-        if source.startswith("promotion:"):
-            rule_id = int(source.split(":")[1])
-            if rule_id not in work.applied:
-                work.applied.append(rule_id)
-
-
-# ---- step 2 ------------------------------------------------------------------------------------------------
-
-
-def _line_rule(work: _Work, rule: Rule) -> int:
-    """Apply one line-level rule; the fen it took."""
-    source = f"promotion:{rule.id}"
-    p = rule.params
-    lines = _eligible(work, rule)
-    if not lines:
-        return 0
-    taken = 0
-    if rule.kind == DISCOUNT:
-        for line in lines:
-            off = work.due[line.key] - apply_rate(work.due[line.key], p["rate"])
-            taken += work.add(
-                line,
-                source,
-                off,
-                _("%(name)s, %(rate)s of the price: −¥%(amount)s")
-                % {"name": rule.name, "rate": rate_text(p["rate"]), "amount": yuan(off)},
-            )
-    elif rule.kind in (BUY_X_GET_Y, NTH_DISCOUNT):
-        units = sorted(_units(work, lines), key=lambda u: (u[0], u[1]))
-        if rule.kind == BUY_X_GET_Y:
-            group = int(p["buy"]) + int(p["free"])
-            count = len(units) // group * int(p["free"])
-        else:
-            count = len(units) // int(p["nth"])
-        per_line: dict[str, int] = {}
-        for price, _position, line in units[:count]:
-            off = price if rule.kind == BUY_X_GET_Y else price - apply_rate(price, p["rate"])
-            per_line[line.key] = per_line.get(line.key, 0) + off
-        for line in lines:
-            off = per_line.get(line.key, 0)
-            if rule.kind == BUY_X_GET_Y:
-                text = _("%(name)s, buy %(buy)s get %(free)s free: −¥%(amount)s") % {
-                    "name": rule.name,
-                    "buy": p["buy"],
-                    "free": p["free"],
-                    "amount": yuan(off),
-                }
-            else:
-                text = _("%(name)s, one in every %(nth)s items at %(rate)s: −¥%(amount)s") % {
-                    "name": rule.name,
-                    "nth": p["nth"],
-                    "rate": rate_text(p["rate"]),
-                    "amount": yuan(off),
-                }
-            taken += work.add(line, source, off, text)
-    elif rule.kind == BUNDLE:
-        taken = _bundle(work, rule, lines)
-    elif rule.kind == BIRTHDAY:
-        if not birthday_matches(work.cart.birthday, work.cart.at.date(), p["window"]):
-            return 0
-        if p.get("rate"):
-            for line in lines:
-                off = work.due[line.key] - apply_rate(work.due[line.key], p["rate"])
-                taken += work.add(
-                    line,
-                    source,
-                    off,
-                    _("%(name)s, birthday %(rate)s: −¥%(amount)s")
-                    % {"name": rule.name, "rate": rate_text(p["rate"]), "amount": yuan(off)},
-                )
-        else:
-            amount = min(int(p["amount_off"]), sum(work.due[line.key] for line in lines))
-            taken = work.add_order(
-                lines,
-                source,
-                amount,
-                _("%(name)s, birthday: −¥%(amount)s") % {"name": rule.name, "amount": yuan(amount)},
-            )
-    if taken:
-        work.promoted.update(line.key for line in lines if any(a.source == source for a in line.adjustments))
-    return taken
-
-
-def _bundle(work: _Work, rule: Rule, lines: list[QuotedLine]) -> int:
-    """Sets of one unit of each bundled product at the bundle price; the saving spread over the products."""
-    source = f"promotion:{rule.id}"
-    members = []
-    for product_id in rule.params["product_ids"]:
-        candidates = [line for line in lines if line.product_id == product_id]
-        if not candidates:
-            return 0
-        members.append(candidates)
-    sets = min(sum(line.quantity for line in candidates) for candidates in members)
-    if sets <= 0:
-        return 0
-    firsts = [candidates[0] for candidates in members]
-    unit_prices = [work.due[line.key] // line.quantity for line in firsts]
-    saving = (sum(unit_prices) - int(rule.params["price"])) * sets
-    if saving <= 0:
-        return 0
-    text = _("%(name)s, bundle at ¥%(price)s: −¥%(amount)s") % {
-        "name": rule.name,
-        "price": yuan(int(rule.params["price"])),
-        "amount": yuan(saving),
-    }
-    taken = 0
-    for line, share in zip(firsts, spread(saving, [price * sets for price in unit_prices]), strict=True):
-        taken += work.add(line, source, share, text)
-    return taken
-
-
-# ---- step 3 ------------------------------------------------------------------------------------------------
-
-
-def _order_rule(work: _Work, rule: Rule) -> int:
-    """Apply one threshold rule to its eligible lines; the fen it took (a gift counts as 1)."""
-    source = f"promotion:{rule.id}"
-    p = rule.params
-    lines = _eligible(work, rule)
-    base = sum(work.due[line.key] for line in lines)
-    if not lines:
-        return 0
-    if rule.kind == THRESHOLD_CASH:
-        steps = sorted(((int(s["min"]), int(s["off"])) for s in p["steps"]), reverse=True)
-        if p.get("repeat"):
-            minimum, off = steps[0]
-            amount = off * (base // minimum)
-        else:
-            reached = [(minimum, off) for minimum, off in steps if base >= minimum]
-            if not reached:
-                return 0
-            minimum, amount = reached[0]
-        if amount <= 0:
-            return 0
-        text = _("Spend ¥%(min)s, ¥%(off)s off (%(name)s): −¥%(amount)s") % {
-            "min": yuan(minimum),
-            "off": yuan(off if p.get("repeat") else amount),
-            "name": rule.name,
-            "amount": yuan(min(amount, base)),
-        }
-        taken = work.add_order(lines, source, amount, text)
-    elif rule.kind == THRESHOLD_DISCOUNT:
-        if base < int(p["min"]):
-            return 0
-        amount = base - apply_rate(base, p["rate"])
-        text = _("Spend ¥%(min)s, %(rate)s of the price (%(name)s): −¥%(amount)s") % {
-            "min": yuan(int(p["min"])),
-            "rate": rate_text(p["rate"]),
-            "name": rule.name,
-            "amount": yuan(amount),
-        }
-        taken = work.add_order(lines, source, amount, text)
-    else:
-        if base < int(p["min"]):
-            return 0
-        text = _("Spend ¥%(min)s, gift (%(name)s)") % {"min": yuan(int(p["min"])), "name": rule.name}
-        work.add_gift(source, int(p["gift_product_id"]), int(p.get("gift_quantity", 1)), text)
-        taken = 1
-    if taken:
-        work.promoted.update(line.key for line in lines)
-    return taken
-
-
-# ---- step 4 ------------------------------------------------------------------------------------------------
-
-
-def _coupon_lines(work: _Work, coupon: CouponOffer) -> list[QuotedLine]:
-    lines = []
-    for line in work.paid_lines():
-        if line.key in work.no_coupon or work.due[line.key] <= 0:
-            continue
-        if not coupon.stacks_with_promotions and line.key in work.promoted:
-            continue
-        if not _targets(coupon.product_ids, coupon.category_ids, work.source[line.key]):
-            continue
-        lines.append(line)
-    return lines
-
-
-def _coupon(work: _Work, coupon: CouponOffer):
-    source = f"coupon:{coupon.code}"
-    if coupon.code in work.coupons_applied or coupon.code in work.refused:
-        work.refused[coupon.code] = "coupon_duplicate"
-        return
-    lines = _coupon_lines(work, coupon)
-    if coupon.kind == "gift" and coupon.gift_product_id is not None:
-        lines = [line for line in lines if line.product_id == coupon.gift_product_id]
-        if not lines:
-            if coupon.min_spend and sum(work.due[line.key] for line in work.paid_lines()) < coupon.min_spend:
-                work.refused[coupon.code] = "coupon_min_spend"
-                return
-            work.add_gift(
-                source, coupon.gift_product_id, 1, _("Gift coupon %(code)s") % {"code": coupon.code}
-            )
-            work.coupons_applied.append(coupon.code)
-            return
-    if not lines:
-        work.refused[coupon.code] = "coupon_not_applicable"
-        return
-    base = sum(work.due[line.key] for line in lines)
-    if base < coupon.min_spend:
-        work.refused[coupon.code] = "coupon_min_spend"
-        return
-    if coupon.kind == "cash":
-        amount = min(coupon.value, base)
-        work.add_order(
-            lines,
-            source,
-            amount,
-            _("Cash coupon %(code)s: −¥%(amount)s") % {"code": coupon.code, "amount": yuan(amount)},
-        )
-    elif coupon.kind == "discount":
-        amount = base - apply_rate(base, Decimal(coupon.value) / 1000)
-        if coupon.cap is not None:
-            amount = min(amount, coupon.cap)
-        work.add_order(
-            lines,
-            source,
-            amount,
-            _("Discount coupon %(code)s: −¥%(amount)s") % {"code": coupon.code, "amount": yuan(amount)},
-        )
-    else:  # gift (product in the cart) or count: one unit free, the dearest eligible one
-        price, _position, line = max(_units(work, lines), key=lambda u: (u[0], -u[1]))
-        work.add(
-            line,
-            source,
-            price,
-            _("Coupon %(code)s, one item free: −¥%(amount)s") % {"code": coupon.code, "amount": yuan(price)},
-        )
-    work.coupons_applied.append(coupon.code)
-
+from .cart import Cart, Quote
+from .pricing_steps import (  # noqa: F401 (the engine's vocabulary, imported from here by callers and tests)
+    BIRTHDAY,
+    BUNDLE,
+    BUY_X_GET_Y,
+    DISCOUNT,
+    LINE_KINDS,
+    MEMBER_PRICE,
+    NTH_DISCOUNT,
+    ORDER_KINDS,
+    THRESHOLD_CASH,
+    THRESHOLD_DISCOUNT,
+    THRESHOLD_GIFT,
+    Rule,
+    _coupon,
+    _line_index,
+    _line_rule,
+    _matches,
+    _member_step,
+    _order_rule,
+    _Work,
+    apply_rate,
+    birthday_matches,
+    rate_text,
+    spread,
+    yuan,
+)
 
 # ---- the engine --------------------------------------------------------------------------------------------
 
@@ -522,30 +90,100 @@ def _available(rule: Rule, cart: Cart, used_counts) -> bool:
     return not (member_capped and used_member >= rule.per_member_limit)
 
 
-def _run(cart: Cart, rules: list[Rule], matches: dict[int, frozenset]) -> Quote:
-    work = _Work(cart)
-    work.matches = matches
+def _steps(rules: list[Rule]) -> tuple[list[Rule], list[Rule]]:
+    """(member price rules, then the line rules and the threshold rules in the order they apply)."""
     rules = sorted(rules, key=_order_key)
-    _member_step(work, [rule for rule in rules if rule.kind == MEMBER_PRICE])
-    for step_kinds, apply in ((LINE_KINDS, _line_rule), (ORDER_KINDS, _order_rule)):
-        for rule in rules:
-            if rule.kind in step_kinds and apply(work, rule):
-                work.applied.append(rule.id)
+    member = [rule for rule in rules if rule.kind == MEMBER_PRICE]
+    ordered = [rule for rule in rules if rule.kind in LINE_KINDS] + [
+        rule for rule in rules if rule.kind in ORDER_KINDS
+    ]
+    return member, ordered
+
+
+def _apply(work: _Work, rule: Rule) -> int:
+    """Apply one line or threshold rule; what it took (0: the pass is exactly as it was before)."""
+    taken = (_line_rule if rule.kind in LINE_KINDS else _order_rule)(work, rule)
+    if taken:
+        work.applied.append(rule.id)
+    return taken
+
+
+def _finish(work: _Work, rules: list[Rule]) -> _Work:
+    """Lines of promotions that do not stack with coupons are closed to them; then the coupons apply."""
+    applied = set(work.applied)
     for rule in rules:
-        if rule.id in work.applied and not rule.stacks_with_coupons:
+        if rule.id in applied and not rule.stacks_with_coupons:
             source = f"promotion:{rule.id}"
-            work.no_coupon.update(
-                line.key for line in work.lines if any(a.source == source for a in line.adjustments)
-            )
-    for coupon in cart.coupons:
+            work.no_coupon.update(key for key, sources in work.touched.items() if source in sources)
+    for coupon in work.cart.coupons:
         _coupon(work, coupon)
-    return work.quote()
+    return work
+
+
+def _run(cart: Cart, rules: list[Rule], matches: dict[int, frozenset], *, explain: bool = True) -> _Work:
+    """One whole pricing pass with `rules` (the module doc's order of application)."""
+    work = _Work(cart, matches, explain=explain)
+    member, ordered = _steps(rules)
+    _member_step(work, member)
+    for rule in ordered:
+        _apply(work, rule)
+    return _finish(work, rules)
+
+
+def _alternative_dues(cart: Cart, base: list[Rule], alternatives: list[Rule], matches) -> list[int]:
+    """The total due of `base` plus each alternative in turn, as whole passes with that rule set would give.
+
+    The pass of `base` runs once; before each place where an alternative would come in the order of
+    application, its state is forked, so an alternative only runs its own rule and the ones after it.
+    A member price alternative changes the first step: it gets a pass of its own.
+    """
+    member, ordered = _steps(base)
+    keys = [_order_key(rule) for rule in ordered]
+    line_count = sum(1 for rule in ordered if rule.kind in LINE_KINDS)
+    places = {}
+    for index, rule in enumerate(alternatives):
+        if rule.kind in LINE_KINDS:
+            low, high = 0, line_count
+        elif rule.kind in ORDER_KINDS:
+            low, high = line_count, len(ordered)
+        else:
+            continue
+        key = _order_key(rule)
+        places[index] = low + sum(1 for k in keys[low:high] if k < key)
+    dues: list[int | None] = [None] * len(alternatives)
+    for index, rule in enumerate(alternatives):
+        if index not in places:
+            dues[index] = _run(cart, base + [rule], matches, explain=False).total_due()
+    work = _Work(cart, matches, explain=False)
+    _member_step(work, member)
+    waiting = sorted(places.items(), key=lambda item: item[1])
+    idle = []  # alternatives that took nothing where they came in: the pass is the base's own
+    for position in range(len(ordered) + 1):
+        while waiting and waiting[0][1] == position:
+            index, _place = waiting.pop(0)
+            fork = work.fork()
+            if not _apply(fork, alternatives[index]):
+                idle.append(index)
+                continue
+            for rule in ordered[position:]:
+                _apply(fork, rule)
+            dues[index] = _finish(fork, base + [alternatives[index]]).total_due()
+        if position < len(ordered):
+            _apply(work, ordered[position])
+    if idle:
+        due = _finish(work, base).total_due()
+        for index in idle:
+            dues[index] = due
+    return dues
 
 
 def to_rule(promotion) -> Rule:
     """A Rule from a Rule or any object with the same attributes (a Promotion row)."""
     if isinstance(promotion, Rule):
         return promotion
+    prepared = getattr(promotion, "pricing_rule", None)  # rules.active_promotions keeps one on cached rows
+    if isinstance(prepared, Rule):
+        return prepared
     return Rule(
         id=promotion.id,
         kind=promotion.kind,
@@ -576,21 +214,24 @@ def _relevant(rule: Rule, cart: Cart) -> bool:
     return True
 
 
-def _matches(rule: Rule, cart: Cart) -> frozenset:
-    """Keys of the cart lines that `rule` targets (computed once per cart: each pass only looks it up)."""
-    products, categories = frozenset(rule.product_ids), frozenset(rule.category_ids)
-    return frozenset(line.key for line in cart.lines if _targets(products, categories, line))
+def touching(cart: Cart, promotions) -> list:
+    """The promotions (rows or Rules) that can change `cart`: relevant to it and targeting one of its lines."""
+    index = _line_index(cart)
+    return [p for p in promotions if _relevant(to_rule(p), cart) and _matches(to_rule(p), index)]
 
 
 def price_cart(cart: Cart, promotions, *, used_counts=None) -> Quote:
     """Price `cart` with the promotions in force (Rules or Promotion rows) and the coupons it carries."""
     matches, rules = {}, []
+    index = _line_index(cart)
     for rule in map(to_rule, promotions):
         if not _available(rule, cart, used_counts) or not _relevant(rule, cart):
             continue
-        matches[rule.id] = _matches(rule, cart)
+        matches[rule.id] = _matches(rule, index)
         if matches[rule.id]:
             rules.append(rule)
+    for coupon in cart.coupons:
+        matches[coupon] = _matches(coupon, index)
     free = [rule for rule in rules if not rule.exclusive_group]
     groups: dict[str, list[Rule]] = {}
     for rule in rules:
@@ -598,13 +239,10 @@ def price_cart(cart: Cart, promotions, *, used_counts=None) -> Quote:
             groups.setdefault(rule.exclusive_group, []).append(rule)
     chosen: list[Rule] = []
     for name in sorted(groups):
-        if len(groups[name]) == 1:
-            chosen.append(groups[name][0])
+        alternatives = sorted(groups[name], key=_order_key)
+        if len(alternatives) == 1:
+            chosen.append(alternatives[0])
             continue
-        best = None
-        for rule in sorted(groups[name], key=_order_key):
-            due = _run(cart, free + chosen + [rule], matches).total_due
-            if best is None or due < best[0]:
-                best = (due, rule)
-        chosen.append(best[1])
-    return _run(cart, free + chosen, matches)
+        dues = _alternative_dues(cart, free + chosen, alternatives, matches)
+        chosen.append(alternatives[min(range(len(alternatives)), key=lambda i: (dues[i], i))])
+    return _run(cart, free + chosen, matches).quote()

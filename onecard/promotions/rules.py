@@ -11,10 +11,13 @@ uses, so concurrent checkouts cannot oversell; `release` gives a sale's units ba
 """
 
 import datetime
+import time
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.db import connection, transaction
+from django.db.backends import signals as signals_db
+from django.db.models import Q, Sum, signals
+from django.db.models.expressions import Col
 from django.utils import timezone
 
 from onecard.core import audit
@@ -301,20 +304,94 @@ def _in_window(promotion, local: datetime.datetime) -> bool:
     return promotion.time_from is None or promotion.time_from <= local.time() < promotion.time_to
 
 
+# The promotions in force are read by every quote and change a few times a day. Each process keeps a
+# merchant's active, not yet ended promotions (with their pricing Rules) for CACHE_SECONDS, and checks
+# on every read with one small aggregate (count, id sum, latest change) that none was created,
+# changed, stopped or deleted since, so a change made by any process counts at once. A save or delete
+# in this process also clears its copy (the receivers below). Only a bulk `QuerySet.update` that leaves
+# `updated_at` alone goes unseen, for at most CACHE_SECONDS.
+CACHE_SECONDS = 10.0
+_cache: dict = {}
+
+
+def forget_cached_promotions(**_kwargs):
+    """Drop this process's cached promotions (a promotion changed, a new connection, a test starting)."""
+    _cache.clear()
+
+
+signals.post_save.connect(forget_cached_promotions, sender=Promotion, dispatch_uid="forget_promotions_saved")
+signals.post_delete.connect(
+    forget_cached_promotions, sender=Promotion, dispatch_uid="forget_promotions_deleted"
+)
+# A rolled-back transaction may have filled the cache with rows that never existed.
+signals_db.connection_created.connect(forget_cached_promotions, dispatch_uid="forget_promotions_on_connect")
+
+
+def _version(rows) -> tuple:
+    return (len(rows), sum(row.pk for row in rows), max((row.updated_at for row in rows), default=None))
+
+
+def _current_version(merchant_id, since) -> tuple:
+    """_version of the rows _load(merchant_id, since) would read now, in plain SQL (it runs on every quote)."""
+    q = connection.ops.quote_name
+    field = Promotion._meta.get_field
+    sql = (
+        f"SELECT COUNT(*), SUM(id), MAX({q(field('updated_at').column)}) FROM {q(Promotion._meta.db_table)} "
+        f"WHERE {q(field('merchant').column)} = %s AND {q(field('active').column)} = %s "
+        f"AND {q(field('valid_to').column)} > %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [merchant_id, True, since])
+        count, ids, latest = cursor.fetchone()
+    updated_at = Promotion._meta.get_field("updated_at")
+    for convert in connection.ops.get_db_converters(Col(Promotion._meta.db_table, updated_at)):
+        latest = convert(latest, updated_at, connection)
+    return (count, ids or 0, latest)
+
+
+def _load(merchant_id, since) -> list[Promotion]:
+    rows = list(
+        Promotion.objects.filter(merchant_id=merchant_id, active=True, valid_to__gt=since).order_by(
+            "-priority", "pk"
+        )
+    )
+    for row in rows:
+        row.pricing_rule = pricing.to_rule(row)
+    return rows
+
+
+def _merchant_promotions(merchant_id, at) -> list[Promotion]:
+    """The merchant's active promotions that end after `at`, from this process's cache when still current."""
+    now = time.monotonic()
+    hit = _cache.get(merchant_id)
+    if hit is not None:
+        expires, since, version, rows = hit
+        if since <= at and expires > now and _current_version(merchant_id, since) == version:
+            return rows
+    if hit is not None and at < hit[1] or at > timezone.now():
+        # A quote in the past (the demo's moved clock) or the future: read it directly, keep the cache.
+        return _load(merchant_id, at)
+    rows = _load(merchant_id, at)
+    _cache[merchant_id] = (now + CACHE_SECONDS, at, _version(rows), rows)
+    return rows
+
+
 def active_promotions(merchant, store, at=None) -> list[Promotion]:
     """The promotions in force in `store` at `at` (now): active, dated, owned by the store's HQ or region,
-    for that store, on that weekday and in their daily time window (Asia/Shanghai)."""
+    for that store, on that weekday and in their daily time window (Asia/Shanghai); highest priority first.
+
+    The rows may be shared with other callers of this process (the cache above): read them, never change them.
+    """
     at = at or timezone.now()
     local = timezone.localtime(at)
-    rows = Promotion.objects.filter(
-        merchant=merchant,
-        active=True,
-        valid_from__lte=at,
-        valid_to__gt=at,
-        node_id__in=_ancestor_ids(store),
-    ).order_by("-priority", "pk")
+    owners = set(_ancestor_ids(store))
     return [
-        row for row in rows if (not row.store_ids or store.pk in row.store_ids) and _in_window(row, local)
+        row
+        for row in _merchant_promotions(getattr(merchant, "pk", merchant), at)
+        if row.valid_from <= at < row.valid_to
+        and row.node_id in owners
+        and (not row.store_ids or store.pk in row.store_ids)
+        and _in_window(row, local)
     ]
 
 

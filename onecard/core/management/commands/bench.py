@@ -20,7 +20,9 @@ class Command(BaseCommand):
             default=1_000_000,
             help="members the demo merchant should have (seeded if fewer)",
         )
-        parser.add_argument("--samples", type=int, default=200, help="measured runs per case (default 200)")
+        parser.add_argument(
+            "--samples", type=int, default=None, help="measured runs per case (default 200; checkout 500)"
+        )
         parser.add_argument(
             "--warmup", type=int, default=None, help="unmeasured runs first (default samples/10)"
         )
@@ -40,18 +42,43 @@ class Command(BaseCommand):
         parser.add_argument("--skip-http", action="store_true", help="ledger: leave out the HTTP API part")
         parser.add_argument("--skip-sqlite", action="store_true", help="ledger: leave out the SQLite part")
         parser.add_argument("--skip-pgbench", action="store_true", help="ledger: leave out pgbench")
+        # checkout
+        parser.add_argument(
+            "--products", type=int, default=3000, help="checkout: catalogue size (default 3,000)"
+        )
+        parser.add_argument(
+            "--promotions", type=int, default=200, help="checkout: active promotions (default 200)"
+        )
+        parser.add_argument("--lines", type=int, default=20, help="checkout: lines per cart (default 20)")
+        parser.add_argument(
+            "--coupons", type=int, default=10, help="checkout: coupons presented (default 10)"
+        )
+        parser.add_argument(
+            "--tills",
+            type=int,
+            default=4,
+            help="checkout: concurrent tills on PostgreSQL (default 4; 0: none)",
+        )
+        parser.add_argument("--profile", action="store_true", help="checkout: print a cProfile of the quote")
 
     def handle(self, *args, name, **options):
         from benchmarks import format_table, load
 
         if options["seconds"] <= 0 or options["cards"] < 2:
             raise CommandError("--seconds must be above 0 and --cards 2 or more")
+        if min(options["products"], options["lines"], options["coupons"]) < 1 or options["promotions"] < 0:
+            raise CommandError("--products, --lines and --coupons must be 1 or more, --promotions 0 or more")
+        if options["lines"] > options["products"] or options["tills"] < 0:
+            raise CommandError("--lines cannot exceed --products; --tills must be 0 or more")
+        module = load(name)
+        if options["samples"] is None:
+            options["samples"] = getattr(module, "DEFAULT_SAMPLES", 200)
         if options["samples"] < 1:
             raise CommandError("--samples must be 1 or more")
         if options["warmup"] is None:
             options["warmup"] = max(1, min(20, options["samples"] // 10))
         options["stdout"] = self.stdout
-        result = load(name).run(options)
+        result = module.run(options)
         self.stdout.write("")
         self.stdout.write(format_table(result["cases"]))
         failed = [c["case"] for c in result["cases"] if not c["pass"]]
