@@ -381,7 +381,9 @@ class ChargeView(PosMoneyView):
         "Charge a stored-value card: the tier discount applied, principal and bonus consumed",
         ser.ChargeRequestSerializer,
         extra_problems={
-            422: problem("insufficient_balance, daily_limit_exceeded, card_frozen, card_not_accepted_here..."),
+            422: problem(
+                "insufficient_balance, daily_limit_exceeded, card_frozen, card_not_accepted_here..."
+            ),
             403: problem("card_password_required, wrong_card_password, card_password_locked"),
         },
     )

@@ -71,7 +71,9 @@ class PromotionForm(forms.Form):
     """One promotion of a given kind; `to_data()` gives the service its fields and parameters."""
 
     name = forms.CharField(label=_("Name"), max_length=80)
-    node = forms.ModelChoiceField(label=pgettext_lazy("org unit", "Owner"), queryset=OrgNode.objects.none(), empty_label=None)
+    node = forms.ModelChoiceField(
+        label=pgettext_lazy("org unit", "Owner"), queryset=OrgNode.objects.none(), empty_label=None
+    )
     stores = forms.MultipleChoiceField(
         label=_("Only these stores"),
         required=False,

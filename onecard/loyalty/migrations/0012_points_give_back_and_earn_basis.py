@@ -7,36 +7,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0011_prepaid_rules'),
+        ("loyalty", "0011_prepaid_rules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='pointspolicy',
-            name='earn_on_bonus',
-            field=models.BooleanField(default=False, verbose_name='earn points on what bonus value pays'),
+            model_name="pointspolicy",
+            name="earn_on_bonus",
+            field=models.BooleanField(default=False, verbose_name="earn points on what bonus value pays"),
         ),
         migrations.AddField(
-            model_name='pointspolicy',
-            name='earn_on_points',
-            field=models.BooleanField(default=False, verbose_name='earn points on what points pay'),
+            model_name="pointspolicy",
+            name="earn_on_points",
+            field=models.BooleanField(default=False, verbose_name="earn points on what points pay"),
         ),
         migrations.CreateModel(
-            name='PointsGiveBack',
+            name="PointsGiveBack",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='loyalty.journalentry')),
-                ('lot', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='give_backs', to='loyalty.pointslot')),
-                ('redemption', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='loyalty.journalentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("points", models.BigIntegerField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="loyalty.journalentry",
+                    ),
+                ),
+                (
+                    "lot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="give_backs",
+                        to="loyalty.pointslot",
+                    ),
+                ),
+                (
+                    "redemption",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="loyalty.journalentry",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('points__gt', 0)), name='loyalty_pointsgiveback_positive')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("points__gt", 0)), name="loyalty_pointsgiveback_positive"
+                    )
+                ],
             },
         ),
     ]

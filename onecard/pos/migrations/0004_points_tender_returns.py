@@ -5,26 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0012_points_give_back_and_earn_basis'),
-        ('pos', '0003_sales'),
+        ("loyalty", "0012_points_give_back_and_earn_basis"),
+        ("pos", "0003_sales"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='salereturn',
-            name='points_given_back',
+            model_name="salereturn",
+            name="points_given_back",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='saletender',
-            name='points_entry',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='loyalty.journalentry'),
+            model_name="saletender",
+            name="points_entry",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="loyalty.journalentry",
+            ),
         ),
         migrations.AddField(
-            model_name='saletender',
-            name='returned_points',
+            model_name="saletender",
+            name="returned_points",
             field=models.BigIntegerField(default=0),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pos', '0004_points_tender_returns'),
+        ("pos", "0004_points_tender_returns"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='saleline',
-            name='key',
+            model_name="saleline",
+            name="key",
             field=models.CharField(max_length=40),
         ),
     ]

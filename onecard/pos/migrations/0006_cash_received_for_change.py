@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pos', '0005_longer_sale_line_keys'),
+        ("pos", "0005_longer_sale_line_keys"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sale',
-            name='cash_received',
-            field=models.BigIntegerField(default=0, verbose_name='cash received'),
+            model_name="sale",
+            name="cash_received",
+            field=models.BigIntegerField(default=0, verbose_name="cash received"),
         ),
     ]

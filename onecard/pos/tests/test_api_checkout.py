@@ -605,7 +605,11 @@ def test_one_coupon_at_two_terminals_at_once_is_used_once(chain, terminal, pos, 
 
 def test_a_member_without_a_card_pays_cash_and_gets_change(chain, terminal, pos, shop):
     # given the member (no card sent) buying two teas (¥10, ¥1 off by the limited promotion) in cash
-    order = {"member_id": str(shop.member.pk), "items": [{"sku": "TEA-1", "quantity": 2}], "tenders": {"cash": 900}}
+    order = {
+        "member_id": str(shop.member.pk),
+        "items": [{"sku": "TEA-1", "quantity": 2}],
+        "tenders": {"cash": 900},
+    }
     # when the customer hands over less than the cash tender: 422 cash_received_short, nothing taken
     short = _post(pos, terminal, f"{BASE}/checkout", {**order, "cash_received": 500}, _key())
     assert _problem(short) == (422, "cash_received_short")

@@ -364,7 +364,12 @@ def test_a_sale_above_the_spend_threshold_issues_its_coupon_once(chain, shop):
     # when the member's ¥110 sale goes through, and a ¥5 one
     sale = _sale(chain, shop)
     checkout.checkout(
-        None, store=chain.a1, card=shop.card, items=[("TEA-1", 1)], tenders={"cash": 500}, business_ref="S-small"
+        None,
+        store=chain.a1,
+        card=shop.card,
+        items=[("TEA-1", 1)],
+        tenders={"cash": 500},
+        business_ref="S-small",
     )
     # then one coupon was issued, keyed to the big sale
     issued = list(Coupon.objects.filter(template=template).values_list("member_id", "rule_key"))

@@ -15,7 +15,9 @@ SHOWN = 50
 def member_coupons(member):
     """The member's coupons, usable ones first (soonest to expire first), then the rest newest first."""
     now = timezone.now()
-    coupons = list(Coupon.objects.filter(member=member).select_related("template").order_by("-issued_at", "-id")[:200])
+    coupons = list(
+        Coupon.objects.filter(member=member).select_related("template").order_by("-issued_at", "-id")[:200]
+    )
     usable = sorted(
         (c for c in coupons if c.status == CouponStatus.ISSUED and c.valid_until > now),
         key=lambda c: (c.valid_until, c.pk),
