@@ -47,16 +47,6 @@ from .models import Sale, TenderKind
 # ---- answers built ------------------------------------------------------------------------------------------
 
 
-def _adjustment(adjustment) -> dict:
-    """A pricing adjustment as the answers show it (the same shape as the sale keeps)."""
-    return {
-        "source": adjustment.source,
-        "amount": adjustment.amount,
-        "explanation": str(adjustment.explanation),
-        "line": adjustment.line_key,
-    }
-
-
 def _coupon_message(code) -> str:
     """The cashier's message for a coupon refusal code (the coupon services' or the pricing engine's)."""
     from onecard.promotions import coupon_errors
@@ -85,7 +75,7 @@ def _quote_body(result, card, member) -> dict:
             "list_total": line.list_total,
             "due": line.due,
             "gift": line.gift,
-            "adjustments": [_adjustment(a) for a in line.adjustments],
+            "adjustments": [checkout.adjustment_row(a) for a in line.adjustments],
         }
         for line in quoted.lines
     ]
@@ -97,7 +87,7 @@ def _quote_body(result, card, member) -> dict:
         "card_no": card.number if card is not None else None,
         "member": member,
         "lines": lines,
-        "order_adjustments": [_adjustment(a) for a in quoted.order_adjustments],
+        "order_adjustments": [checkout.adjustment_row(a) for a in quoted.order_adjustments],
         "list_total": quoted.list_total,
         "discount_total": quoted.discount_total,
         "total_due": quoted.total_due,

@@ -320,7 +320,7 @@ def checkout(
         promotions=sorted(applied),
         limited_promotions=limited,
         coupons=list(quoted.coupons_applied),
-        order_adjustments=[_adjustment(a) for a in quoted.order_adjustments],
+        order_adjustments=[adjustment_row(a) for a in quoted.order_adjustments],
         cash_received=cash_received or 0,
     )
     products = {product.pk: product for product in _cart_products(quoted)}
@@ -333,7 +333,7 @@ def checkout(
             name=products[line.product_id].name if line.product_id in products else "",
             quantity=line.quantity,
             list_total=line.list_total,
-            adjustments=[_adjustment(a) for a in line.adjustments],
+            adjustments=[adjustment_row(a) for a in line.adjustments],
             due=line.due,
             gift=line.gift,
         )
@@ -387,7 +387,8 @@ def checkout(
     return sale
 
 
-def _adjustment(adjustment) -> dict:
+def adjustment_row(adjustment) -> dict:
+    """A pricing adjustment as a sale keeps it (and the API answers it): source, amount, explanation, line."""
     return {
         "source": adjustment.source,
         "amount": adjustment.amount,

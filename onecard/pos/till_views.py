@@ -9,6 +9,7 @@ block. The store is loyalty.views.till_store (the cashier's own). Receipts, toda
 returns are in till_sales_views.
 """
 
+import functools
 import uuid
 
 from django.contrib import messages
@@ -187,6 +188,19 @@ def _after_change(request, store, cart, *, error=None, error_code="", notice=Non
     return redirect("till_sale:sale")
 
 
+def with_cart(view):
+    """A sale view that works on the till store's cart: `view(request, store, cart)`; no store picked: the store page."""
+
+    @functools.wraps(view)
+    def wrapped(request):
+        store = store_or_none(request)
+        if store is None:
+            return no_store(request)
+        return view(request, store, load_cart(request.session, store))
+
+    return wrapped
+
+
 def no_store(request):
     """Back to the cashier desk, where staff above store level pick the till's store."""
     messages.error(request, _("Pick the store this till works for."))
@@ -212,12 +226,9 @@ def sale(request):
 
 @login_required
 @require_POST
-def scan_card(request):
+@with_cart
+def scan_card(request, store, cart):
     """The member's card by number, QR code or phone (as the cashier desk finds it); several: a choice."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    cart = load_cart(request.session, store)
     card, choices, error = find_cards(store, request.POST.get("q", ""))
     if card is not None and card.merchant_id != store.merchant_id:
         card, error = None, str(CardNotAccepted.default_message)
@@ -230,24 +241,18 @@ def scan_card(request):
 
 @login_required
 @require_POST
-def drop_card(request):
+@with_cart
+def drop_card(request, store, cart):
     """Sell without the card (anonymously); its coupons stay listed and show why they no longer apply."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    cart = load_cart(request.session, store)
     cart.card = ""
     return _after_change(request, store, cart)
 
 
 @login_required
 @require_POST
-def scan_item(request):
+@with_cart
+def scan_item(request, store, cart):
     """One unit of the product whose SKU or barcode was scanned: a new line, or one more on its line."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    cart = load_cart(request.session, store)
     try:
         product = scanned_product(store, request.POST.get("code", ""))
         cart.add(product.sku)
@@ -265,12 +270,9 @@ def _quantity(text):
 
 @login_required
 @require_POST
-def set_quantity(request):
+@with_cart
+def set_quantity(request, store, cart):
     """The quantity of a line typed by the cashier (0 removes the line)."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    cart = load_cart(request.session, store)
     sku = request.POST.get("sku", "")
     if not cart.quantity_of(sku):
         return _after_change(request, store, cart, error=_("This line is no longer in the cart."))
@@ -283,24 +285,18 @@ def set_quantity(request):
 
 @login_required
 @require_POST
-def remove_item(request):
+@with_cart
+def remove_item(request, store, cart):
     """Take a line out of the cart."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    cart = load_cart(request.session, store)
     cart.set_quantity(request.POST.get("sku", ""), 0)
     return _after_change(request, store, cart)
 
 
 @login_required
 @require_POST
-def add_coupon(request):
+@with_cart
+def add_coupon(request, store, cart):
     """A coupon code scanned or typed, or picked from the member's coupons; a refused one says why."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    cart = load_cart(request.session, store)
     code = normalize_code(request.POST.get("code", ""))
     if not code:
         return _after_change(request, store, cart, error=_("Scan or type the coupon code."))
@@ -320,12 +316,9 @@ def add_coupon(request):
 
 @login_required
 @require_POST
-def remove_coupon(request):
+@with_cart
+def remove_coupon(request, store, cart):
     """Stop using a coupon for this sale."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    cart = load_cart(request.session, store)
     cart.remove_coupon(normalize_code(request.POST.get("code", "")))
     return _after_change(request, store, cart)
 
@@ -362,13 +355,10 @@ def form_error(form):
 
 @login_required
 @require_POST
-def pay(request):
+@with_cart
+def pay(request, store, cart):
     """收款: check out the cart with the tenders typed; any refusal takes nothing and keeps the cart."""
     user = request.user
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    cart = load_cart(request.session, store)
     form = PayForm(request.POST)
     values = {k: request.POST.get(k, "") for k in TENDER_FIELDS if request.POST.get(k)}
 
