@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 NAVIGATION = [
     (_("Home"), "home", None, "⌂"),
     (_("Cashier desk"), "loyalty:cashier", "till.operate", "¥"),
-    (_("New sale"), "till_sale:sale", "till.operate", "🛒"),
+    (_("New sale"), "till_sale:sale", "till.operate", "+"),
     (_("Members"), "members:list", "members.view", "☺"),
     (_("Import members"), "members:import", "members.import", "⇪"),
     (_("Cards"), "cards:list", "cards.view", "▤"),
