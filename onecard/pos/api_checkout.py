@@ -61,11 +61,8 @@ def _coupon_message(code) -> str:
 
 def _quote_body(result, card, member) -> dict:
     """The quote answer: the priced lines named by SKU (one query for every product), totals, limits."""
-    from onecard.catalog.models import Product
-
     quoted = result.quote
-    ids = {line.product_id for line in quoted.lines}
-    products = {p.pk: p for p in Product.objects.filter(pk__in=ids).only("id", "sku", "name")}
+    products = {p.pk: p for p in checkout.cart_products(quoted)}
     lines = [
         {
             "key": line.key,

@@ -323,7 +323,7 @@ def checkout(
         order_adjustments=[adjustment_row(a) for a in quoted.order_adjustments],
         cash_received=cash_received or 0,
     )
-    products = {product.pk: product for product in _cart_products(quoted)}
+    products = {product.pk: product for product in cart_products(quoted)}
     SaleLine.objects.bulk_create(
         SaleLine(
             sale=sale,
@@ -397,7 +397,8 @@ def adjustment_row(adjustment) -> dict:
     }
 
 
-def _cart_products(quoted):
+def cart_products(quoted):
+    """The products of a quote's lines (gifts included), with only their SKU and name, in one query."""
     return Product.objects.filter(pk__in={line.product_id for line in quoted.lines}).only("id", "sku", "name")
 
 

@@ -12,11 +12,9 @@ order-level adjustments once each; every amount still in fen (templates format w
 
 import dataclasses
 
-from django.db.models import Q
-
 from onecard.catalog.errors import InvalidQuantity
 from onecard.catalog.models import Product
-from onecard.catalog.queries import products_sold_at
+from onecard.catalog.queries import products_for_codes
 from onecard.core.money import fen_to_yuan_str
 from onecard.promotions.coupon_errors import (
     CouponCodeInvalid,
@@ -140,9 +138,7 @@ def clear_cart(session, store) -> None:
 def scanned_product(store, text) -> Product:
     """The product a scanned SKU or barcode names, sold in `store`; unknown_sku otherwise (as the checkout)."""
     text = str(text or "").strip()
-    product = None
-    if text:
-        product = products_sold_at(store).filter(Q(sku=text.upper()) | Q(barcode=text)).order_by("pk").first()
+    product = products_for_codes(store, [text]).get(text) if text else None
     if product is None:
         raise UnknownSku(extra={"sku": text[:40]})
     return product
