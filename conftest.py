@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _fresh_rules_cache():
     """Each test starts without cached earn rules or promotions: a rolled-back test's must not leak into the next."""
-    from onecard.loyalty.points_rules import forget_cached_rules
+    from onecard.loyalty.points.rules import forget_cached_rules
     from onecard.promotions.rules import forget_cached_promotions
 
     forget_cached_rules()

@@ -358,7 +358,7 @@ def ensure_bearer_pool(merchant, wanted, out):
 def prepare(options, out):
     """Everything the bench needs (see the module doc); ids and codes for the measurements and workers."""
     from onecard.loyalty.models import Card, Tier
-    from onecard.loyalty.tiers import member_tier, set_member_tier
+    from onecard.loyalty.tiers.services import member_tier, set_member_tier
     from onecard.org.models import OrgNode
 
     cards = options["cards"]

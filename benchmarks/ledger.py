@@ -65,12 +65,12 @@ def prepare(cards_wanted, out, *, members_min=1000):
     """The demo chain, the bench product and `cards_wanted` active, topped-up cards; ids for the workers."""
     from django.core.management import call_command
 
-    from onecard.loyalty import stored_value
-    from onecard.loyalty.card_choices import CardKind, CardStatus
-    from onecard.loyalty.card_products import create_product, issue_batch
-    from onecard.loyalty.cards import activate, bind_to_member
-    from onecard.loyalty.choices import AccountKind
+    from onecard.loyalty.cards.choices import CardKind, CardStatus
+    from onecard.loyalty.cards.products import create_product, issue_batch
+    from onecard.loyalty.cards.services import activate, bind_to_member
+    from onecard.loyalty.ledger.choices import AccountKind
     from onecard.loyalty.models import Account, Card, CardBatch, CardProduct
+    from onecard.loyalty.stored_value import services as stored_value
     from onecard.members.models import Member
     from onecard.org.demo import demo_merchant
 
@@ -139,8 +139,8 @@ def queries_of_one_charge(setup):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from onecard.loyalty import stored_value
     from onecard.loyalty.models import Card
+    from onecard.loyalty.stored_value import services as stored_value
     from onecard.org.models import OrgNode
 
     store = OrgNode.objects.get(pk=setup["stores"][0])
@@ -192,8 +192,8 @@ def service_loop(spec, *, prepare_only=False, state=None):
 
 def _one_charge(spec, state):
     from onecard.core.errors import BusinessError
-    from onecard.loyalty import stored_value
     from onecard.loyalty.models import Card
+    from onecard.loyalty.stored_value import services as stored_value
 
     rng = state["rng"]
     index = rng.randrange(len(spec["cards"]))

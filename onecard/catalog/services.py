@@ -14,7 +14,7 @@ from onecard.core import audit
 from onecard.core.chinese import pinyin_keys
 from onecard.core.errors import ValidationFailed
 from onecard.core.scoping import node_in_scope
-from onecard.loyalty.card_products import merchant_root
+from onecard.loyalty.cards.products import merchant_root
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core import audit
 from onecard.core.errors import BusinessError
-from onecard.loyalty.manage_views import int_or_none, managed_merchant, require_perms, show_refusal
+from onecard.loyalty.cards.manage_views import int_or_none, managed_merchant, require_perms, show_refusal
 from onecard.loyalty.models import Tier
 
 from . import importing, services

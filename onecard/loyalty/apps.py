@@ -10,18 +10,17 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty and ledger")
 
     def ready(self):
+        from onecard.loyalty.cards.services import move_cards_of_merged_member
         from onecard.members.signals import member_merged
-
-        from .cards import move_cards_of_merged_member
 
         member_merged.connect(move_cards_of_merged_member, dispatch_uid="loyalty_move_cards_of_merged_member")
 
-        from .cards import card_balances_moved
-        from .points import move_lots_with_card
+        from onecard.loyalty.cards.services import card_balances_moved
+        from onecard.loyalty.points.services import move_lots_with_card
 
         card_balances_moved.connect(move_lots_with_card, dispatch_uid="loyalty_move_points_lots")
 
-        from .packages import move_packages_with_card
+        from onecard.loyalty.packages.services import move_packages_with_card
 
         card_balances_moved.connect(move_packages_with_card, dispatch_uid="loyalty_move_packages")
 
@@ -33,6 +32,6 @@ class LoyaltyConfig(AppConfig):
             if section["key"] in templates:
                 section["template"] = templates[section["key"]]
 
-        from .package_views import register_member_section
+        from onecard.loyalty.packages.views import register_member_section
 
         register_member_section()

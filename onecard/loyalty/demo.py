@@ -39,14 +39,19 @@ from django.utils import timezone
 
 from onecard.core.clock import moved_now
 from onecard.core.errors import BusinessError
-
-from . import card_products, cards, holds, points, rule_settings, settlement, stored_value, tiers
-from .card_choices import CardKind, TierMetric
-from .jobs import run_jobs
-from .models import Card
-from .models.points import ExpiryMode
-from .models.stored_value import ConsumptionOrder
-from .tier_metrics import evaluate_merchant
+from onecard.loyalty.cards import products as card_products
+from onecard.loyalty.cards import services as cards
+from onecard.loyalty.cards.choices import CardKind, TierMetric
+from onecard.loyalty.jobs import run_jobs
+from onecard.loyalty.models import Card
+from onecard.loyalty.models.points import ExpiryMode
+from onecard.loyalty.models.stored_value import ConsumptionOrder
+from onecard.loyalty.points import services as points
+from onecard.loyalty.settlement import services as settlement
+from onecard.loyalty.stored_value import holds, rule_settings
+from onecard.loyalty.stored_value import services as stored_value
+from onecard.loyalty.tiers import services as tiers
+from onecard.loyalty.tiers.metrics import evaluate_merchant
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SEED = 20261125
@@ -515,7 +520,7 @@ def seed_loyalty(
 
 def _settle_old_months(merchant, today) -> int:
     """Head office has paid the store-to-store statements of every month before last (settlement.settle)."""
-    from .models import SettlementStatement
+    from onecard.loyalty.models import SettlementStatement
 
     last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     due = SettlementStatement.objects.filter(
@@ -534,7 +539,7 @@ def _settle_old_months(merchant, today) -> int:
 def _tier_counts(merchant) -> dict:
     from django.db.models import Count
 
-    from .models import MemberTier
+    from onecard.loyalty.models import MemberTier
 
     rows = (
         MemberTier.objects.filter(merchant=merchant)

@@ -32,11 +32,15 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from onecard.core.idempotency import purge_idempotency_keys
+from onecard.loyalty.cards import qr
+from onecard.loyalty.cards import services as cards
+from onecard.loyalty.packages import services as packages
+from onecard.loyalty.points import services as points
+from onecard.loyalty.settlement import services as settlement
+from onecard.loyalty.stored_value import holds
+from onecard.loyalty.tiers.metrics import evaluate_merchant
 from onecard.org.models import Merchant
 from onecard.pos import services as pos_services
-
-from . import cards, holds, packages, points, qr, settlement
-from .tier_metrics import evaluate_merchant
 
 logger = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")

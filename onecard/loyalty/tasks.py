@@ -7,7 +7,7 @@ records the failure (and its traceback is logged by jobs.run_job).
 
 from celery import shared_task
 
-from .jobs import JOBS, run_job
+from onecard.loyalty.jobs import JOBS, run_job
 
 
 class JobFailed(RuntimeError):

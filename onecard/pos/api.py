@@ -184,8 +184,8 @@ _MONEY_PROBLEMS = {
 
 
 def _balances(card) -> dict:
-    from onecard.loyalty.cards import card_balances
-    from onecard.loyalty.choices import AccountKind
+    from onecard.loyalty.cards.services import card_balances
+    from onecard.loyalty.ledger.choices import AccountKind
 
     values = card_balances(card)
     return {
@@ -249,7 +249,7 @@ class PosMoneyView(PosApiView):
         return response
 
     def card(self, card_no):
-        from onecard.loyalty.cards import resolve_card
+        from onecard.loyalty.cards.services import resolve_card
 
         return resolve_card(card_no, store=self.terminal.store)
 
@@ -295,9 +295,9 @@ class CardLookupView(PosApiView):
         tags=["pos"],
     )
     def get(self, request):
-        from onecard.loyalty import qr
-        from onecard.loyalty.card_errors import CardNotFound
-        from onecard.loyalty.card_numbers import is_valid_number, normalize_number
+        from onecard.loyalty.cards import qr
+        from onecard.loyalty.cards.errors import CardNotFound
+        from onecard.loyalty.cards.numbers import is_valid_number, normalize_number
         from onecard.loyalty.models import Card
 
         q = (request.query_params.get("q") or "").strip()
@@ -326,8 +326,8 @@ class CardLookupView(PosApiView):
 
     def _card(self, card) -> dict:
         from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
-        from onecard.loyalty.points import available_points
-        from onecard.loyalty.tiers import member_tier
+        from onecard.loyalty.points.services import available_points
+        from onecard.loyalty.tiers.services import member_tier
 
         holds = CardTransaction.objects.filter(card=card, kind=CardTxKind.HOLD, status=CardTxStatus.OPEN)
         return {
@@ -354,7 +354,7 @@ class TopupView(PosMoneyView):
         extra_problems={422: problem("balance_cap_exceeded, card_frozen, card_lost, card_expired...")},
     )
     def post(self, request):
-        from onecard.loyalty import stored_value
+        from onecard.loyalty.stored_value import services as stored_value
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -388,7 +388,8 @@ class ChargeView(PosMoneyView):
         },
     )
     def post(self, request):
-        from onecard.loyalty import qr, stored_value
+        from onecard.loyalty.cards import qr
+        from onecard.loyalty.stored_value import services as stored_value
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -416,8 +417,8 @@ class ChargeView(PosMoneyView):
 
     def _card_for_password(self, card_no):
         """The card behind card_no without spending a QR code; None when unknown (the charge refuses it)."""
-        from onecard.loyalty import qr
-        from onecard.loyalty.card_numbers import is_valid_number, normalize_number
+        from onecard.loyalty.cards import qr
+        from onecard.loyalty.cards.numbers import is_valid_number, normalize_number
         from onecard.loyalty.models import Card
 
         text = (card_no or "").strip()
@@ -458,7 +459,7 @@ class HoldView(PosMoneyView):
     def post(self, request):
         import datetime
 
-        from onecard.loyalty import holds
+        from onecard.loyalty.stored_value import holds
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -513,9 +514,9 @@ class CaptureView(_HoldFollowUp):
         extra_problems={422: problem("hold_expired, hold_not_open, capture_exceeds_hold, card_frozen...")},
     )
     def post(self, request, hold_id):
-        from onecard.loyalty import holds
-        from onecard.loyalty.card_errors import CardNotAccepted
+        from onecard.loyalty.cards.errors import CardNotAccepted
         from onecard.loyalty.models.stored_value import CardTxStatus
+        from onecard.loyalty.stored_value import holds
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -541,8 +542,8 @@ class CaptureView(_HoldFollowUp):
         """An open hold past its expiry is released now, in its own transaction (capture does it, then
         refuses), so its funds are available again even though the idempotent refusal rolls back."""
         from onecard.core.errors import BusinessError
-        from onecard.loyalty import holds
         from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
+        from onecard.loyalty.stored_value import holds
 
         row = CardTransaction.objects.filter(
             _of_merchant(self.terminal.store.merchant_id), pk=hold_id, kind=CardTxKind.HOLD
@@ -563,7 +564,7 @@ class VoidView(_HoldFollowUp):
         extra_problems={422: problem("hold_not_open")},
     )
     def post(self, request, hold_id):
-        from onecard.loyalty import holds
+        from onecard.loyalty.stored_value import holds
 
         key = self.idempotency_key(request)
 
@@ -590,8 +591,8 @@ class RefundView(PosMoneyView):
     )
     def post(self, request):
         from onecard.core.errors import NotFound
-        from onecard.loyalty import stored_value
         from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind
+        from onecard.loyalty.stored_value import services as stored_value
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -639,7 +640,7 @@ class PointsEarnView(PosMoneyView):
         extra_problems={422: problem("points_rate_missing, card_frozen, card_not_accepted_here...")},
     )
     def post(self, request):
-        from onecard.loyalty import points
+        from onecard.loyalty.points import services as points
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -677,8 +678,8 @@ class RedeemView(PosMoneyView):
     )
     def post(self, request):
         from onecard.core.idempotency import current_idempotency_key
-        from onecard.loyalty import points
         from onecard.loyalty.models import JournalEntry
+        from onecard.loyalty.points import services as points
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -721,8 +722,8 @@ class CardHistoryView(PosApiView):
     )
     def get(self, request, card_no):
         from onecard.core.api import StandardPagination
-        from onecard.loyalty.card_errors import CardNotFound
-        from onecard.loyalty.card_numbers import normalize_number
+        from onecard.loyalty.cards.errors import CardNotFound
+        from onecard.loyalty.cards.numbers import normalize_number
         from onecard.loyalty.models import Card
         from onecard.loyalty.models.stored_value import CardTransaction
 

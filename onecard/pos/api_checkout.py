@@ -169,7 +169,7 @@ class QuoteView(PosApiView):
         tags=["pos"],
     )
     def post(self, request):
-        from onecard.loyalty.cards import resolve_card
+        from onecard.loyalty.cards.services import resolve_card
 
         if not isinstance(request.data, dict):
             raise ValidationFailed({"non_field_errors": [_("Send a JSON object.")]})
@@ -225,7 +225,7 @@ class CheckoutView(PosMoneyView):
         tags=["pos"],
     )
     def post(self, request):
-        from onecard.loyalty import stored_value
+        from onecard.loyalty.stored_value import services as stored_value
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -268,8 +268,8 @@ class CheckoutView(PosMoneyView):
 
     def _card_for_password(self, card_no):
         """The card behind card_no without spending a QR code; None when it cannot pay (the checkout says why)."""
-        from onecard.loyalty import qr
-        from onecard.loyalty.cards import resolve_card
+        from onecard.loyalty.cards import qr
+        from onecard.loyalty.cards.services import resolve_card
 
         store = self.terminal.store
         try:

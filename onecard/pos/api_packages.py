@@ -142,7 +142,7 @@ def _package_schema(operation_id, summary, request, response, extra):
 class _PackageMoneyView(PosMoneyView):
     def member_package(self, package_id):
         from onecard.loyalty.models import MemberPackage
-        from onecard.loyalty.packages import PackageNotFound
+        from onecard.loyalty.packages.services import PackageNotFound
 
         row = (
             MemberPackage.objects.select_related("card")
@@ -171,10 +171,10 @@ class CardPackagesView(PosApiView):
         tags=["pos"],
     )
     def get(self, request, card_no):
-        from onecard.loyalty import packages
-        from onecard.loyalty.card_errors import CardNotFound
-        from onecard.loyalty.card_numbers import normalize_number
+        from onecard.loyalty.cards.errors import CardNotFound
+        from onecard.loyalty.cards.numbers import normalize_number
         from onecard.loyalty.models import Card
+        from onecard.loyalty.packages import services as packages
 
         card = Card.objects.filter(
             merchant_id=self.terminal.store.merchant_id, number=normalize_number(card_no)
@@ -217,8 +217,8 @@ class SellPackageView(PosMoneyView):
     )
     def post(self, request):
         from onecard.core.errors import NotFound
-        from onecard.loyalty import packages
         from onecard.loyalty.models import ServicePackage
+        from onecard.loyalty.packages import services as packages
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -257,7 +257,7 @@ class UsePackageView(_PackageMoneyView):
         "package_not_accepted_here, card_frozen, card_lost...",
     )
     def post(self, request, package_id):
-        from onecard.loyalty import packages
+        from onecard.loyalty.packages import services as packages
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -287,7 +287,7 @@ class RefundPackageView(_PackageMoneyView):
         "package_closed, package_used_up, package_expired, cash_refund_too_large, card_lost...",
     )
     def post(self, request, package_id):
-        from onecard.loyalty import packages
+        from onecard.loyalty.packages import services as packages
 
         key = self.idempotency_key(request)
         data = self.validated(request)

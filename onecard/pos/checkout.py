@@ -55,13 +55,14 @@ from onecard.catalog.models import Product
 from onecard.catalog.queries import cart_line, products_for_codes
 from onecard.core import audit
 from onecard.core.money import fen_to_yuan_str
-from onecard.loyalty import points, stored_value
-from onecard.loyalty.card_choices import CardKind, CardStatus
-from onecard.loyalty.card_errors import CardNotAccepted
-from onecard.loyalty.cards import card_balances
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards.choices import CardKind, CardStatus
+from onecard.loyalty.cards.errors import CardNotAccepted
+from onecard.loyalty.cards.services import card_balances
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Card
-from onecard.loyalty.tiers import member_tier
+from onecard.loyalty.points import services as points
+from onecard.loyalty.stored_value import services as stored_value
+from onecard.loyalty.tiers.services import member_tier
 from onecard.members.models import Member
 from onecard.promotions import coupons, pricing, rules
 from onecard.promotions.cart import Cart, Quote

@@ -10,8 +10,8 @@ from rest_framework import serializers
 
 from onecard.core.api import IdField
 from onecard.core.masking import mask_phone
-from onecard.loyalty.ledger import MAX_AMOUNT
-from onecard.loyalty.stored_value import check_amount
+from onecard.loyalty.ledger.services import MAX_AMOUNT
+from onecard.loyalty.stored_value.services import check_amount
 
 MAX_HOLD_SECONDS = 7 * 24 * 3600
 

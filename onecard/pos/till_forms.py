@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.money import yuan_str_to_fen
-from onecard.loyalty.ledger import MAX_AMOUNT
+from onecard.loyalty.ledger.services import MAX_AMOUNT
 
 from .models import TenderKind
 

@@ -3,7 +3,7 @@
 A sale is visible to the cashier who made it and to staff whose scope holds its store; anything else
 answers 404. A return runs pos.checkout.return_sale under run_idempotent with a one-time token, like
 the till's refunds; a return that brings what came back of the sale above the refund approval limit
-needs till.refund_large (loyalty.views.refund_approval_limit), checked in the same transaction.
+needs till.refund_large (loyalty.till.views.refund_approval_limit), checked in the same transaction.
 """
 
 import io
@@ -22,11 +22,16 @@ from django.views.decorators.http import require_GET, require_POST
 from onecard.core.masking import mask_phone
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.scoping import node_in_scope
-from onecard.loyalty import stored_value
-from onecard.loyalty.card_choices import CardKind
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards.choices import CardKind
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
-from onecard.loyalty.views import RefundNeedsManager, balance_after, mask_card_number, refund_approval_limit
+from onecard.loyalty.stored_value import services as stored_value
+from onecard.loyalty.till.views import (
+    RefundNeedsManager,
+    balance_after,
+    mask_card_number,
+    refund_approval_limit,
+)
 from onecard.promotions.models import Coupon
 
 from . import checkout

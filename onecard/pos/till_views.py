@@ -5,7 +5,7 @@ change re-renders the workspace with htmx (a plain POST without htmx redirects b
 Paying carries a one-time token used as the idempotency key (scope "till:<staff id>", as the till's
 charge does), so a double click or a resubmit takes effect once; the sale's business_ref is derived
 from the token. run_idempotent is the transaction boundary: these views run outside any atomic
-block. The store is loyalty.views.till_store (the cashier's own). Receipts, today's sales and
+block. The store is loyalty.till.views.till_store (the cashier's own). Receipts, today's sales and
 returns are in till_sales_views.
 """
 
@@ -25,14 +25,15 @@ from django.views.decorators.http import require_GET, require_POST
 from onecard.core.errors import BusinessError
 from onecard.core.idempotency import run_idempotent
 from onecard.core.masking import mask_phone
-from onecard.loyalty import points, stored_value
-from onecard.loyalty.card_choices import CardKind
-from onecard.loyalty.card_errors import CardNotAccepted
-from onecard.loyalty.cards import card_balances
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards.choices import CardKind
+from onecard.loyalty.cards.errors import CardNotAccepted
+from onecard.loyalty.cards.services import card_balances
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Card
-from onecard.loyalty.tiers import member_tier
-from onecard.loyalty.views import find_cards, mask_card_number, till_store
+from onecard.loyalty.points import services as points
+from onecard.loyalty.stored_value import services as stored_value
+from onecard.loyalty.tiers.services import member_tier
+from onecard.loyalty.till.views import find_cards, mask_card_number, till_store
 from onecard.promotions import coupons as coupon_service
 from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.coupon_codes import normalize_code

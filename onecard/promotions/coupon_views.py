@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.scoping import scope
-from onecard.loyalty.barcodes import code128_svg, qr_svg
+from onecard.loyalty.cards.barcodes import code128_svg, qr_svg
 from onecard.members.models import Member
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode

@@ -385,7 +385,7 @@ class _Demo:
 
     def tenders(self, card, store, quoted, number) -> dict:
         """Some points now and then, stored value at the card's own store, the rest paid another way."""
-        from onecard.loyalty import points
+        from onecard.loyalty.points import services as points
 
         rng, merchant_id = self.rng, self.merchant.pk
         tenders, rest = {}, quoted.total_due
@@ -441,7 +441,7 @@ class _Demo:
 
 def _till_demo_card():
     """The number of the card loyalty/demo.py keeps for the till demo: the first card of the first store."""
-    from onecard.loyalty.card_numbers import card_number
+    from onecard.loyalty.cards.numbers import card_number
     from onecard.loyalty.demo import STORED_VALUE_PREFIX
 
     return card_number(STORED_VALUE_PREFIX, 1, 8)
@@ -453,7 +453,7 @@ def seed_promotions(merchant, *, sales=SALES, seed=DEFAULT_SEED, now=None, progr
     Needs the loyalty demo's tiers and cards. `progress(done_days, days)` after each simulated day.
     Returns a DemoPromotions summary.
     """
-    from onecard.loyalty.card_choices import CardStatus
+    from onecard.loyalty.cards.choices import CardStatus
     from onecard.loyalty.models import Card, Tier
     from onecard.members.models import Member
 

@@ -1,12 +1,45 @@
 """Models of the loyalty app, one module per sub-domain (the ledger first; cards, holds and points follow)."""
 
-from .cards import Card, CardBatch, CardProduct, MemberTier, Tier, TierChange, TierRule, UsedQrCode
-from .ledger import Account, JournalEntry, LedgerWriteRefused, Posting
-from .packages import MemberPackage, MemberPackageLine, PackageUse, ServicePackage, ServicePackageLine
-from .points import PointsEarnRule, PointsGiveBack, PointsLot, PointsLotUse, PointsPolicy, PointsReversal
-from .prepaid import AgreementAcceptance, AgreementVersion, PrepaidSettings, PrepaidStoreStatus
-from .settlement import SettlementLine, SettlementStatement
-from .stored_value import CardTransaction, RebateForm, RebateRule, StoredValueSettings, TopupBonusRule
+from onecard.loyalty.models.cards import (
+    Card,
+    CardBatch,
+    CardProduct,
+    MemberTier,
+    Tier,
+    TierChange,
+    TierRule,
+    UsedQrCode,
+)
+from onecard.loyalty.models.ledger import Account, JournalEntry, LedgerWriteRefused, Posting
+from onecard.loyalty.models.packages import (
+    MemberPackage,
+    MemberPackageLine,
+    PackageUse,
+    ServicePackage,
+    ServicePackageLine,
+)
+from onecard.loyalty.models.points import (
+    PointsEarnRule,
+    PointsGiveBack,
+    PointsLot,
+    PointsLotUse,
+    PointsPolicy,
+    PointsReversal,
+)
+from onecard.loyalty.models.prepaid import (
+    AgreementAcceptance,
+    AgreementVersion,
+    PrepaidSettings,
+    PrepaidStoreStatus,
+)
+from onecard.loyalty.models.settlement import SettlementLine, SettlementStatement
+from onecard.loyalty.models.stored_value import (
+    CardTransaction,
+    RebateForm,
+    RebateRule,
+    StoredValueSettings,
+    TopupBonusRule,
+)
 
 __all__ = [
     "Account",

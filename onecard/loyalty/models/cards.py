@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..card_choices import CardKind, CardStatus, TierChangeKind, TierMetric
+from onecard.loyalty.cards.choices import CardKind, CardStatus, TierChangeKind, TierMetric
 
 # CHINA-RULES.md, prepaid cards: defaults a product may override.
 REGISTERED_BALANCE_CAP = 500_000  # ¥5,000 in fen

@@ -1,6 +1,6 @@
 """The double-entry ledger: accounts, immutable journal entries and their postings.
 
-Only `onecard.loyalty.ledger` writes balances and journal rows. The model layer refuses the
+Only `onecard.loyalty.ledger.services` writes balances and journal rows. The model layer refuses the
 usual ways of doing it by accident (`save()` of a balance, `QuerySet.update(balance=...)`,
 editing or deleting a journal row), so a stray write fails loudly instead of silently breaking
 the books; `onecard ledger verify` catches whatever goes around the ORM.
@@ -12,11 +12,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import AccountKind, Currency, EntryKind
+from onecard.loyalty.ledger.choices import AccountKind, Currency, EntryKind
 
 
 class LedgerWriteRefused(RuntimeError):
-    """A write to ledger state from outside onecard.loyalty.ledger (a programming error, not a refusal)."""
+    """A write to ledger state from outside onecard.loyalty.ledger.services (a programming error, not a refusal)."""
 
 
 # Columns that only the ledger writes, together, under the account's row lock.
@@ -26,7 +26,9 @@ LEDGER_FIELDS = frozenset({"balance", "version", "last_entry_hash"})
 class AccountQuerySet(models.QuerySet):
     def update(self, **kwargs):
         if LEDGER_FIELDS.intersection(kwargs):
-            raise LedgerWriteRefused("Account balances change only through onecard.loyalty.ledger.post()")
+            raise LedgerWriteRefused(
+                "Account balances change only through onecard.loyalty.ledger.services.post()"
+            )
         return super().update(**kwargs)
 
 
@@ -113,7 +115,9 @@ class Account(models.Model):
                 raise LedgerWriteRefused("A new account starts empty; post an entry to give it a balance")
             return super().save(*args, **kwargs)
         if self._ledger_state() != getattr(self, "_loaded_ledger_state", self._ledger_state()):
-            raise LedgerWriteRefused("Account balances change only through onecard.loyalty.ledger.post()")
+            raise LedgerWriteRefused(
+                "Account balances change only through onecard.loyalty.ledger.services.post()"
+            )
         update_fields = kwargs.pop("update_fields", None)
         if update_fields is None:
             update_fields = [
@@ -122,7 +126,9 @@ class Account(models.Model):
                 if not f.primary_key and f.name not in LEDGER_FIELDS
             ]
         elif LEDGER_FIELDS.intersection(update_fields):
-            raise LedgerWriteRefused("Account balances change only through onecard.loyalty.ledger.post()")
+            raise LedgerWriteRefused(
+                "Account balances change only through onecard.loyalty.ledger.services.post()"
+            )
         return super().save(*args, update_fields=update_fields, **kwargs)
 
     @classmethod

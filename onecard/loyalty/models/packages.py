@@ -4,7 +4,7 @@ The money is in the ledger: a sale moves the price from the store's cash to the 
 `member_package` account, each use recognises part of it as store revenue, a refund pays the
 rest out and the expiry job recognises what is left (breakage). These rows are the business view
 (what was sold, how many uses are left, which entry each movement posted); only
-`onecard.loyalty.packages` writes them, in the transaction that posts the matching entry.
+`onecard.loyalty.packages.services` writes them, in the transaction that posts the matching entry.
 """
 
 from django.conf import settings
@@ -13,8 +13,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..package_choices import MemberPackageStatus, PackageKind
-from .ledger import LedgerWriteRefused
+from onecard.loyalty.models.ledger import LedgerWriteRefused
+from onecard.loyalty.packages.choices import MemberPackageStatus, PackageKind
 
 
 class ServicePackage(models.Model):
@@ -174,7 +174,9 @@ class MemberPackage(models.Model):
         if self.pk is not None and not self._state.adding:
             fields = kwargs.get("update_fields")
             if fields is None or not set(fields) <= MEMBER_PACKAGE_MUTABLE:
-                raise LedgerWriteRefused("A sold package changes only through onecard.loyalty.packages")
+                raise LedgerWriteRefused(
+                    "A sold package changes only through onecard.loyalty.packages.services"
+                )
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -14,8 +14,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .cards import Card
-from .ledger import JournalEntry
+from onecard.loyalty.models.cards import Card
+from onecard.loyalty.models.ledger import JournalEntry
 
 DEFAULT_EXPIRY_DAYS = 365
 

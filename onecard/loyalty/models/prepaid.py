@@ -3,7 +3,7 @@
 `PrepaidSettings` holds one merchant's choices with the CHINA-RULES defaults; `PrepaidStoreStatus`
 flags a store as a major risk or records its closure date; `AgreementVersion` is a published
 top-up agreement (储值协议), immutable once written, and `AgreementAcceptance` records who accepted
-which version, when and how. Every write goes through onecard/loyalty/prepaid_rules.py.
+which version, when and how. Every write goes through onecard/loyalty/stored_value/prepaid_rules.py.
 """
 
 from decimal import Decimal
@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .ledger import LedgerWriteRefused
+from onecard.loyalty.models.ledger import LedgerWriteRefused
 
 # CHINA-RULES defaults, in fen.
 CASH_LIMIT_ORGANISATION = 500_000  # one-off purchase or top-up of ¥5,000 or more by an organisation

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .ledger import LedgerWriteRefused
+from onecard.loyalty.models.ledger import LedgerWriteRefused
 
 
 class ConsumptionOrder(models.TextChoices):

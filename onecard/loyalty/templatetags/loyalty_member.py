@@ -4,10 +4,9 @@ from django import template
 from django.utils import timezone
 
 from onecard.core.money import fen_to_yuan_str
-
-from ..choices import AccountKind
-from ..models import Account, Card, CardTransaction, PointsLot
-from ..models.stored_value import CardTxKind, CardTxStatus
+from onecard.loyalty.ledger.choices import AccountKind
+from onecard.loyalty.models import Account, Card, CardTransaction, PointsLot
+from onecard.loyalty.models.stored_value import CardTxKind, CardTxStatus
 
 register = template.Library()
 

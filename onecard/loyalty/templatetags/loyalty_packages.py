@@ -3,9 +3,8 @@
 from django import template
 
 from onecard.core.money import fen_to_yuan_str
-
-from ..models import PackageUse
-from ..packages import member_packages
+from onecard.loyalty.models import PackageUse
+from onecard.loyalty.packages.services import member_packages
 
 register = template.Library()
 

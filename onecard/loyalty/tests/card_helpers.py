@@ -1,10 +1,10 @@
 """Helpers of the card tests: products, stock, active cards and value put on a card through the ledger."""
 
-from onecard.loyalty import ledger
-from onecard.loyalty.card_choices import CardKind
-from onecard.loyalty.card_products import create_product, issue_batch
-from onecard.loyalty.cards import activate, bind_to_member, card_account
-from onecard.loyalty.choices import AccountKind, EntryKind
+from onecard.loyalty.cards.choices import CardKind
+from onecard.loyalty.cards.products import create_product, issue_batch
+from onecard.loyalty.cards.services import activate, bind_to_member, card_account
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.models import Card
 
 

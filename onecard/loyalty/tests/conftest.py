@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from onecard.loyalty import ledger
-from onecard.loyalty.choices import AccountKind, EntryKind
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 
 
 def make_books(chain, member):

@@ -4,11 +4,11 @@ import datetime
 
 from django.db.models import Sum
 
-from onecard.loyalty import packages
-from onecard.loyalty.cards import card_balances, card_balances_moved
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards.services import card_balances, card_balances_moved
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Posting
-from onecard.loyalty.package_choices import PackageKind
+from onecard.loyalty.packages import services as packages
+from onecard.loyalty.packages.choices import PackageKind
 
 
 def connect_package_signals():

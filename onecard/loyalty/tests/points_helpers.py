@@ -7,13 +7,12 @@ from zoneinfo import ZoneInfo
 from django.db.models import Sum
 from django.utils import timezone
 
-from onecard.loyalty.card_choices import CardKind
-from onecard.loyalty.cards import card_balances
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards.choices import CardKind
+from onecard.loyalty.cards.services import card_balances
+from onecard.loyalty.ledger.choices import AccountKind
+from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import CardProduct, PointsEarnRule, PointsLot
-from onecard.loyalty.verification import verify_ledger
-
-from .card_helpers import active_card, make_product, stock
+from onecard.loyalty.tests.card_helpers import active_card, make_product, stock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

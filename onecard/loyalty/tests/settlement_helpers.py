@@ -5,10 +5,10 @@ import datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from onecard.loyalty import ledger
-from onecard.loyalty.choices import AccountKind, EntryKind
-from onecard.loyalty.clearing import clearing_legs
-from onecard.loyalty.ledger import EntrySpec, leg
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
+from onecard.loyalty.ledger.clearing import clearing_legs
+from onecard.loyalty.ledger.services import EntrySpec, leg
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -54,7 +54,7 @@ class Till:
 
 def clearing_balance(owner, counterparty):
     """Balance of `owner`'s clearing account towards `counterparty` (a store, or a merchant's store)."""
-    from onecard.loyalty.clearing import clearing_account
+    from onecard.loyalty.ledger.clearing import clearing_account
 
     account = clearing_account(owner, counterparty)
     account.refresh_from_db()

@@ -4,11 +4,11 @@ import datetime
 
 from django.utils import timezone
 
-from onecard.loyalty import cards
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards import services as cards
+from onecard.loyalty.ledger.choices import AccountKind
+from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models.stored_value import StoredValueSettings, TopupBonusRule
 from onecard.loyalty.tests.card_helpers import active_card, make_product, stock
-from onecard.loyalty.verification import verify_ledger
 
 _counter = {"n": 0}
 

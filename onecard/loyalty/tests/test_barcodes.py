@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from onecard.loyalty.barcodes import (
+from onecard.loyalty.cards.barcodes import (
     CODE_B,
     PATTERNS,
     START_B,
@@ -15,7 +15,7 @@ from onecard.loyalty.barcodes import (
     code128_widths,
     qr_svg,
 )
-from onecard.loyalty.card_numbers import card_number
+from onecard.loyalty.cards.numbers import card_number
 
 BAR = re.compile(r'<rect x="(\d+)" y="0" width="(\d+)" height="\d+"/>')
 

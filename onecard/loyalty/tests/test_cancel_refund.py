@@ -2,10 +2,11 @@
 
 import pytest
 
-from onecard.loyalty import cards, stored_value
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards import services as cards
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Account
 from onecard.loyalty.models.stored_value import ConsumptionOrder
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
 
 pytestmark = pytest.mark.django_db

@@ -5,11 +5,13 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from onecard.loyalty import card_rows, ledger, tiers
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Card, StoredValueSettings
 from onecard.loyalty.models.stored_value import ConsumptionOrder
+from onecard.loyalty.stored_value import charge_rows as card_rows
 from onecard.loyalty.tests.card_helpers import active_card, make_product, stock
+from onecard.loyalty.tiers import services as tiers
 
 pytestmark = pytest.mark.django_db
 

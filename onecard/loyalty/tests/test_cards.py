@@ -9,14 +9,13 @@ from django.utils import timezone
 
 from onecard.core.errors import BusinessError, PermissionDenied, ValidationFailed
 from onecard.core.models import AuditEntry
-from onecard.loyalty import cards as svc
-from onecard.loyalty.card_choices import CardKind, CardStatus
-from onecard.loyalty.card_numbers import card_number, is_valid_number, luhn_check_digit, normalize_number
-from onecard.loyalty.card_products import create_product, issue_batch, update_product
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards import services as svc
+from onecard.loyalty.cards.choices import CardKind, CardStatus
+from onecard.loyalty.cards.numbers import card_number, is_valid_number, luhn_check_digit, normalize_number
+from onecard.loyalty.cards.products import create_product, issue_batch, update_product
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Card, CardProduct
-
-from .card_helpers import active_card, make_product, put_value, reload, stock
+from onecard.loyalty.tests.card_helpers import active_card, make_product, put_value, reload, stock
 
 
 @pytest.fixture

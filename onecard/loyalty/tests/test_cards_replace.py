@@ -7,15 +7,14 @@ from django.db import connection
 from django.db.models import Sum
 
 from onecard.core.errors import BusinessError
-from onecard.loyalty import cards as svc
-from onecard.loyalty import ledger
-from onecard.loyalty.card_choices import CardKind, CardStatus
-from onecard.loyalty.choices import AccountKind, EntryKind
+from onecard.loyalty.cards import services as svc
+from onecard.loyalty.cards.choices import CardKind, CardStatus
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
+from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import Account, Card, JournalEntry
-from onecard.loyalty.verification import verify_ledger
+from onecard.loyalty.tests.card_helpers import active_card, make_product, put_value, reload, stock
 from onecard.members import services as member_services
-
-from .card_helpers import active_card, make_product, put_value, reload, stock
 
 ALL_KINDS = {
     AccountKind.MEMBER_PRINCIPAL: 30_000,

@@ -6,11 +6,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from onecard.loyalty import holds, points, stored_value, tiers
 from onecard.loyalty.models import CardProduct, PointsReversal
+from onecard.loyalty.points import services as points
+from onecard.loyalty.stored_value import holds
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.card_helpers import reload
 from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
+from onecard.loyalty.tiers import services as tiers
 from onecard.org.models import Alliance
 
 
@@ -109,7 +112,7 @@ def test_a_capture_earns_points_on_the_captured_amount(chain, card):
 
 
 def test_a_charge_with_a_password_earns_the_same(chain, card):
-    from onecard.loyalty import cards
+    from onecard.loyalty.cards import services as cards
 
     rule(chain, "1")
     cards.set_card_password(None, card, "1357")
@@ -165,8 +168,8 @@ def _post(client, name, **data):
 
 
 def test_receipts_show_points_earned_and_reversed_and_the_rebate(chain, login, card):
-    from onecard.loyalty import rebates
     from onecard.loyalty.models import CardTransaction
+    from onecard.loyalty.stored_value import rebates
 
     # given: 1 point per ¥1, 2% back as bonus
     rule(chain, "1")

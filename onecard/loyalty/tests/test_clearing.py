@@ -6,9 +6,11 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
 from onecard.core.errors import BusinessError
-from onecard.loyalty import cards, holds, stored_value
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards import services as cards
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Account, CardProduct, Posting
+from onecard.loyalty.stored_value import holds
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.card_helpers import reload
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
 from onecard.org.models import Alliance

@@ -14,12 +14,12 @@ from django.db.models import Sum
 
 from onecard.core.idempotency import run_idempotent
 from onecard.core.testing import run_clients
-from onecard.loyalty import ledger
-from onecard.loyalty.choices import AccountKind, EntryKind
-from onecard.loyalty.errors import InsufficientBalance
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
+from onecard.loyalty.ledger.errors import InsufficientBalance
+from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import Account, JournalEntry, Posting
 from onecard.loyalty.tests.conftest import make_books
-from onecard.loyalty.verification import verify_ledger
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

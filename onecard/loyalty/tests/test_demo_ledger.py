@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from onecard.core.clock import moved_now
 from onecard.loyalty import jobs
-from onecard.loyalty.card_choices import CardStatus
+from onecard.loyalty.cards.choices import CardStatus
 from onecard.loyalty.demo import seed_loyalty
 from onecard.loyalty.models import (
     Card,

@@ -6,10 +6,11 @@ import pytest
 from django.utils import timezone
 
 from onecard.core.errors import BusinessError
-from onecard.loyalty import holds, stored_value
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxStatus
+from onecard.loyalty.stored_value import holds
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +126,7 @@ def test_hold_bad_amounts_and_insufficient(chain, card):
 
 
 def test_frozen_card_refuses_capture_but_void_and_expiry_release(chain, card):
-    from onecard.loyalty import cards
+    from onecard.loyalty.cards import services as cards
 
     first = holds.hold(None, card, 1_000, store=chain.a1)
     second = holds.hold(None, card, 2_000, store=chain.a1, expires_in=datetime.timedelta(minutes=1))
@@ -148,7 +149,7 @@ def test_hold_at_a_store_of_another_merchant_is_refused(chain, card):
 
 
 def test_an_open_hold_follows_a_replaced_card(chain, card, member_factory):
-    from onecard.loyalty import cards
+    from onecard.loyalty.cards import services as cards
     from onecard.loyalty.models import Card
 
     hold = holds.hold(None, card, 7_000, store=chain.a1)

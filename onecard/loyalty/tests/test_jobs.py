@@ -11,14 +11,18 @@ from django.core.management.base import CommandError
 
 from onecard.core.clock import moved_now
 from onecard.core.models import IdempotencyKey
-from onecard.loyalty import holds, jobs, points, stored_value, tiers
-from onecard.loyalty.card_choices import CardStatus, TierMetric
-from onecard.loyalty.cards import activate
+from onecard.loyalty import jobs
+from onecard.loyalty.cards.choices import CardStatus, TierMetric
+from onecard.loyalty.cards.services import activate
 from onecard.loyalty.models import Card, MemberTier, PointsLot, UsedQrCode
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxStatus
+from onecard.loyalty.points import services as points
+from onecard.loyalty.stored_value import holds
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.card_helpers import make_product, stock
 from onecard.loyalty.tests.points_helpers import points_cards, rule
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
+from onecard.loyalty.tiers import services as tiers
 from onecard.pos import services as pos_services
 from onecard.pos.models import UsedNonce
 
@@ -203,8 +207,8 @@ def test_the_loop_runs_everything_once_then_what_is_due(db, monkeypatch):
 
 def test_package_expiry_and_settlement_statements_run_once(chain, member_factory):
     # given: a 30-day gym card sold 40 days before NOW, and a cross-store charge the day before NOW (Shanghai)
-    from onecard.loyalty import packages
     from onecard.loyalty.models import SettlementStatement
+    from onecard.loyalty.packages import services as packages
     from onecard.loyalty.tests.package_helpers import gym_package
 
     card = sv_card(chain, member_factory())

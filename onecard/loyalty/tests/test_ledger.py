@@ -8,9 +8,9 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
 from onecard.core.idempotency import run_idempotent
-from onecard.loyalty import ledger
-from onecard.loyalty.choices import AccountKind, Currency, EntryKind
-from onecard.loyalty.errors import (
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.choices import AccountKind, Currency, EntryKind
+from onecard.loyalty.ledger.errors import (
     AccountNotFound,
     AlreadyReversed,
     CannotReverseReversal,
@@ -19,7 +19,7 @@ from onecard.loyalty.errors import (
     InvalidAmount,
     LedgerError,
 )
-from onecard.loyalty.ledger import EntrySpec, leg
+from onecard.loyalty.ledger.services import EntrySpec, leg
 from onecard.loyalty.models import Account, JournalEntry, LedgerWriteRefused, Posting
 
 

@@ -7,10 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from onecard.loyalty import points, tiers
-from onecard.loyalty.card_choices import CardKind, CardStatus, TierMetric
-from onecard.loyalty.cards import card_balances
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards.choices import CardKind, CardStatus, TierMetric
+from onecard.loyalty.cards.services import card_balances
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import (
     CardBatch,
     CardProduct,
@@ -23,8 +22,10 @@ from onecard.loyalty.models import (
     TopupBonusRule,
 )
 from onecard.loyalty.models.stored_value import CardTxKind
+from onecard.loyalty.points import services as points
 from onecard.loyalty.tests.card_helpers import active_card, make_product, put_value, reload, stock
 from onecard.loyalty.tests.test_barcodes import decode_svg
+from onecard.loyalty.tiers import services as tiers
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -564,7 +565,7 @@ def test_unknown_action_is_404(chain, login, card):
 
 
 def test_reactivate_expired_card(chain, login, card):
-    from onecard.loyalty.cards import expire_due_cards
+    from onecard.loyalty.cards.services import expire_due_cards
     from onecard.loyalty.models import Card
 
     Card.objects.filter(pk=card.pk).update(expires_at=timezone.now() - datetime.timedelta(days=1))

@@ -5,10 +5,10 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from onecard.loyalty import packages
 from onecard.loyalty.models import MemberPackage, PackageUse, ServicePackage
-from onecard.loyalty.package_choices import MemberPackageStatus
-from onecard.loyalty.package_views import MEMBER_SECTION, register_member_section
+from onecard.loyalty.packages import services as packages
+from onecard.loyalty.packages.choices import MemberPackageStatus
+from onecard.loyalty.packages.views import MEMBER_SECTION, register_member_section
 from onecard.loyalty.tests.package_helpers import gym_package, package_balance, wash_package
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, sv_card
 

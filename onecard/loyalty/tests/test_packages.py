@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 
 from onecard.core.errors import ValidationFailed
 from onecard.core.testing import run_clients
-from onecard.loyalty import cards, packages
-from onecard.loyalty.card_errors import CardFrozen, CardLost, CardNotAccepted
-from onecard.loyalty.choices import AccountKind, EntryKind
+from onecard.loyalty.cards import services as cards
+from onecard.loyalty.cards.errors import CardFrozen, CardLost, CardNotAccepted
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.models import JournalEntry, MemberPackage, PackageUse
-from onecard.loyalty.package_choices import MemberPackageStatus
-from onecard.loyalty.stored_value import CashRefundTooLarge
+from onecard.loyalty.packages import services as packages
+from onecard.loyalty.packages.choices import MemberPackageStatus
+from onecard.loyalty.stored_value.services import CashRefundTooLarge
 from onecard.loyalty.tests.card_helpers import stock
 from onecard.loyalty.tests.package_helpers import (
     connect_package_signals,
@@ -280,7 +281,7 @@ def test_period_card_expiry_recognises_the_days_not_yet_recognised(chain, card):
 
 
 def test_packages_ride_on_a_count_card_product_too(chain, member_factory):
-    from onecard.loyalty.card_choices import CardKind
+    from onecard.loyalty.cards.choices import CardKind
     from onecard.loyalty.tests.card_helpers import active_card, make_product
 
     product = make_product(chain, name="洗车次卡", kind=CardKind.COUNT)
@@ -430,7 +431,7 @@ def test_two_cashiers_racing_for_the_last_use_exactly_one_wins(chain, member_fac
 
 def test_a_use_and_a_refund_at_another_store_post_clearing_with_the_selling_store(chain, card):
     # given: 10 washes for ¥300 sold at A1
-    from onecard.loyalty import clearing
+    from onecard.loyalty.ledger import clearing
 
     mp = packages.sell_package(None, card, wash_package(chain), store=chain.a1)
     # when: one wash at A2, then the rest refunded at B1 by bank transfer

@@ -8,14 +8,12 @@ from django.utils import timezone
 
 from onecard.core.errors import BusinessError
 from onecard.core.models import AuditEntry
-from onecard.loyalty import cards as card_service
-from onecard.loyalty import points as svc
-from onecard.loyalty import tiers
-from onecard.loyalty.choices import AccountKind, EntryKind
+from onecard.loyalty.cards import services as card_service
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.models import JournalEntry, PointsLot, PointsLotUse, PointsPolicy
 from onecard.loyalty.models.points import ExpiryMode, LotSource
-
-from .points_helpers import (
+from onecard.loyalty.points import services as svc
+from onecard.loyalty.tests.points_helpers import (
     SHANGHAI,
     assert_books,
     days_ago,
@@ -25,6 +23,7 @@ from .points_helpers import (
     points_cards,
     rule,
 )
+from onecard.loyalty.tiers import services as tiers
 
 
 @pytest.fixture

@@ -6,11 +6,16 @@ import pytest
 from django.db import connection
 
 from onecard.core.errors import BusinessError
-from onecard.loyalty import points as svc
-from onecard.loyalty.choices import EntryKind
+from onecard.loyalty.ledger.choices import EntryKind
 from onecard.loyalty.models import JournalEntry, PointsLotUse
-
-from .points_helpers import assert_books, days_ago, lots_total, points_balance, points_cards
+from onecard.loyalty.points import services as svc
+from onecard.loyalty.tests.points_helpers import (
+    assert_books,
+    days_ago,
+    lots_total,
+    points_balance,
+    points_cards,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

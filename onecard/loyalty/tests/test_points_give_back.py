@@ -6,12 +6,11 @@ import pytest
 from django.utils import timezone
 
 from onecard.core.errors import BusinessError
-from onecard.loyalty import cards as card_service
-from onecard.loyalty import points as svc
-from onecard.loyalty.choices import AccountKind, EntryKind
+from onecard.loyalty.cards import services as card_service
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.models import JournalEntry, PointsGiveBack, PointsLot
-
-from .points_helpers import assert_books, days_ago, points_balance, points_cards
+from onecard.loyalty.points import services as svc
+from onecard.loyalty.tests.points_helpers import assert_books, days_ago, points_balance, points_cards
 
 
 @pytest.fixture

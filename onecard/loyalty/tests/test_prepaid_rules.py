@@ -8,7 +8,6 @@ from django.utils import timezone, translation
 
 from onecard.core.errors import PermissionDenied, ValidationFailed
 from onecard.core.models import AuditEntry
-from onecard.loyalty import holds, prepaid_rules, stored_value
 from onecard.loyalty.models import (
     AgreementAcceptance,
     AgreementVersion,
@@ -18,7 +17,9 @@ from onecard.loyalty.models import (
     PrepaidSettings,
 )
 from onecard.loyalty.models.prepaid import RefundPricing
-from onecard.loyalty.prepaid_rules import (
+from onecard.loyalty.stored_value import holds, prepaid_rules
+from onecard.loyalty.stored_value import services as stored_value
+from onecard.loyalty.stored_value.prepaid_rules import (
     AgreementNotAccepted,
     CashTenderRefused,
     StoreMajorRisk,
@@ -356,7 +357,7 @@ def test_top_up_refunds_reduce_the_principal_paid_in(chain, person_card):
 
 
 def test_quote_follows_the_cards_a_card_replaced(chain, example_card):
-    from onecard.loyalty import cards
+    from onecard.loyalty.cards import services as cards
 
     new = stock(example_card.product, chain.a1, count=1, prefix="8897")[0]
     cards.replace(None, example_card, new)

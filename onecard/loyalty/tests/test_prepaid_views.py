@@ -4,9 +4,10 @@ import datetime
 
 import pytest
 
-from onecard.loyalty import prepaid_rules, stored_value
 from onecard.loyalty.models import AgreementAcceptance, AgreementVersion, PrepaidSettings, PrepaidStoreStatus
-from onecard.loyalty.prepaid_views import agreement_panel_context
+from onecard.loyalty.stored_value import prepaid_rules
+from onecard.loyalty.stored_value import services as stored_value
+from onecard.loyalty.stored_value.prepaid_views import agreement_panel_context
 from onecard.loyalty.tests.sv_helpers import bonus_rule, sv_card
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}

@@ -20,12 +20,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from onecard.loyalty import ledger
-from onecard.loyalty.choices import AccountKind, EntryKind
-from onecard.loyalty.errors import AlreadyReversed, CannotReverseReversal, InsufficientBalance
-from onecard.loyalty.ledger import EntrySpec, leg
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
+from onecard.loyalty.ledger.errors import AlreadyReversed, CannotReverseReversal, InsufficientBalance
+from onecard.loyalty.ledger.services import EntrySpec, leg
+from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import Account
-from onecard.loyalty.verification import verify_ledger
 
 _card_ids = itertools.count(1_000_000)
 amounts = st.integers(min_value=1, max_value=60_000)

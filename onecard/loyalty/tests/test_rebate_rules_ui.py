@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from onecard.core.errors import BusinessError
 from onecard.core.models import AuditEntry
-from onecard.loyalty import rebates, stored_value
-from onecard.loyalty.card_choices import CardKind
+from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.models import CardProduct, RebateRule
+from onecard.loyalty.stored_value import rebates
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.sv_helpers import balances, sv_card
 from onecard.org.models import Alliance
 
@@ -260,7 +261,7 @@ def test_a_merchant_in_no_alliance_is_told_so(chain, login):
 
 
 def test_alliance_flag_must_be_a_boolean(chain):
-    from onecard.loyalty.card_products import create_product
+    from onecard.loyalty.cards.products import create_product
 
     with pytest.raises(BusinessError) as refused:
         create_product(None, chain.merchant, name="x", kind=CardKind.STORED_VALUE, alliance_accepted="yes")

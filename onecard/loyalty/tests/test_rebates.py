@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from onecard.core.errors import BusinessError
 from onecard.core.models import AuditEntry
-from onecard.loyalty import holds, rebates, stored_value
-from onecard.loyalty.choices import AccountKind, EntryKind
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.models import Account, JournalEntry, Posting, RebateRule
 from onecard.loyalty.models.stored_value import ConsumptionOrder
+from onecard.loyalty.stored_value import holds, rebates
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from onecard.core.errors import PermissionDenied, ValidationFailed
 from onecard.core.models import AuditEntry
-from onecard.loyalty import rule_settings, stored_value
 from onecard.loyalty.models import PointsEarnRule, PointsPolicy, StoredValueSettings
+from onecard.loyalty.stored_value import rule_settings
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.card_helpers import make_product
 
 pytestmark = pytest.mark.django_db

@@ -11,12 +11,13 @@ from django.core.management.base import CommandError
 from onecard.core.errors import BusinessError, PermissionDenied
 from onecard.core.models import AuditEntry
 from onecard.core.testing import run_clients
-from onecard.loyalty import ledger, settlement
-from onecard.loyalty.choices import AccountKind, EntryKind
-from onecard.loyalty.clearing import clearing_account
-from onecard.loyalty.ledger import EntrySpec, leg
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
+from onecard.loyalty.ledger.clearing import clearing_account
+from onecard.loyalty.ledger.services import EntrySpec, leg
 from onecard.loyalty.models import JournalEntry, SettlementLine, SettlementStatement
 from onecard.loyalty.models.settlement import PairKind, PeriodKind, StatementStatus
+from onecard.loyalty.settlement import services as settlement
 from onecard.loyalty.tests.settlement_helpers import (
     Till,
     clearing_balance,

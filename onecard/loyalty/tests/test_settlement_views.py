@@ -7,9 +7,9 @@ import pytest
 from openpyxl import load_workbook
 
 from onecard.core.models import AuditEntry
-from onecard.loyalty import settlement
 from onecard.loyalty.models import SettlementStatement
 from onecard.loyalty.models.settlement import StatementStatus
+from onecard.loyalty.settlement import services as settlement
 from onecard.loyalty.tests.settlement_helpers import clearing_balance, make_alliance_pair, make_cross_store
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean
 from onecard.org import services as org_services

@@ -6,11 +6,13 @@ from decimal import Decimal
 import pytest
 
 from onecard.core.errors import BusinessError
-from onecard.loyalty import cards, stored_value, tiers
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.cards import services as cards
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction, ConsumptionOrder
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
+from onecard.loyalty.tiers import services as tiers
 
 pytestmark = pytest.mark.django_db
 

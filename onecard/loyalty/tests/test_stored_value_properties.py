@@ -18,8 +18,9 @@ from hypothesis.stateful import (
 )
 
 from onecard.core.errors import BusinessError
-from onecard.loyalty import holds, stored_value
 from onecard.loyalty.models.stored_value import ConsumptionOrder
+from onecard.loyalty.stored_value import holds
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
 
 amounts = st.integers(min_value=1, max_value=80_000)

@@ -3,10 +3,10 @@
 import pytest
 
 from onecard.core.errors import BusinessError
-from onecard.loyalty import stored_value
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
 
 pytestmark = pytest.mark.django_db

@@ -6,12 +6,15 @@ from decimal import Decimal
 import pytest
 
 from onecard.core.clock import moved_now
-from onecard.loyalty import holds, points, stored_value, tiers
-from onecard.loyalty.card_choices import TierMetric
+from onecard.loyalty.cards.choices import TierMetric
 from onecard.loyalty.models import TierChange
+from onecard.loyalty.points import services as points
+from onecard.loyalty.stored_value import holds
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.points_helpers import local, points_cards, rule
 from onecard.loyalty.tests.sv_helpers import sv_card
-from onecard.loyalty.tier_metrics import LedgerMetrics, evaluate_merchant, window_bounds
+from onecard.loyalty.tiers import services as tiers
+from onecard.loyalty.tiers.metrics import LedgerMetrics, evaluate_merchant, window_bounds
 
 TODAY = datetime.date(2026, 3, 1)
 SINCE = datetime.date(2025, 3, 1)  # TODAY − 365 days

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from onecard.core.errors import PermissionDenied, ValidationFailed
-from onecard.loyalty import tiers
-from onecard.loyalty.card_choices import TierChangeKind, TierMetric
+from onecard.loyalty.cards.choices import TierChangeKind, TierMetric
 from onecard.loyalty.models import MemberTier, TierChange
+from onecard.loyalty.tiers import services as tiers
 from onecard.members import services as member_services
 
 D0 = datetime.date(2026, 1, 10)

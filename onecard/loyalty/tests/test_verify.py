@@ -6,9 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from onecard.loyalty import ledger
+from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import Account, Posting
-from onecard.loyalty.verification import verify_ledger
 
 
 def run_verify():

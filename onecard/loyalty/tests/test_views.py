@@ -6,10 +6,12 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from onecard.loyalty import points, stored_value, tiers
 from onecard.loyalty.models import CardTransaction
 from onecard.loyalty.models.stored_value import CardTxKind
+from onecard.loyalty.points import services as points
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
+from onecard.loyalty.tiers import services as tiers
 
 pytestmark = pytest.mark.django_db
 
@@ -248,7 +250,7 @@ def test_receipt_width_58(chain, login, card):
 
 
 def test_member_detail_shows_cards_lots_holds_and_journal(chain, login, card):
-    from onecard.loyalty import holds
+    from onecard.loyalty.stored_value import holds
 
     points.earn(None, card, 300, store=chain.a1)
     charge = stored_value.charge(None, card, 2_500, store=chain.a1)

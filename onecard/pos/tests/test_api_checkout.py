@@ -11,8 +11,10 @@ from django.utils import timezone
 from onecard.catalog import services as catalog
 from onecard.core.models import IdempotencyKey
 from onecard.core.tests import api_fixtures
-from onecard.loyalty import cards, points, qr
+from onecard.loyalty.cards import qr
+from onecard.loyalty.cards import services as cards
 from onecard.loyalty.models import CardTransaction, PointsPolicy
+from onecard.loyalty.points import services as points
 from onecard.loyalty.tests.card_helpers import put_value, reload
 from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card

@@ -5,8 +5,9 @@ import uuid
 import pytest
 
 from onecard.core.tests import api_fixtures
-from onecard.loyalty import cards, packages
+from onecard.loyalty.cards import services as cards
 from onecard.loyalty.models import JournalEntry, MemberPackage, PackageUse
+from onecard.loyalty.packages import services as packages
 from onecard.loyalty.tests.package_helpers import gym_package, package_balance, wash_package
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, sv_card
 
@@ -126,7 +127,7 @@ def test_refusals_carry_their_codes_and_change_nothing(chain, terminal, pos, car
 
 
 def test_packages_of_another_merchant_are_not_found(chain, terminal, pos, card, member_factory):
-    from onecard.loyalty.card_products import create_product
+    from onecard.loyalty.cards.products import create_product
     from onecard.loyalty.tests.card_helpers import active_card, stock
 
     other_member = member_factory(store=chain.other_store)

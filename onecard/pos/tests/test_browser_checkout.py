@@ -15,7 +15,7 @@ def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member
     from playwright.sync_api import expect
 
     from onecard.catalog import services as catalog
-    from onecard.loyalty import points
+    from onecard.loyalty.points import services as points
     from onecard.loyalty.tests.card_helpers import put_value, reload
     from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
     from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card

@@ -11,12 +11,12 @@ from django.utils import timezone
 from onecard.catalog import services as catalog
 from onecard.core.errors import BusinessError
 from onecard.core.testing import run_clients
-from onecard.loyalty import points
 from onecard.loyalty.models import CardTransaction, PointsLot, PointsPolicy, Tier
+from onecard.loyalty.points import services as points
 from onecard.loyalty.tests.card_helpers import put_value, reload
 from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
-from onecard.loyalty.tiers import set_member_tier
+from onecard.loyalty.tiers.services import set_member_tier
 from onecard.pos import checkout
 from onecard.pos.models import Sale, SaleTender, TenderKind
 from onecard.promotions import coupons, rules
@@ -378,7 +378,7 @@ def test_a_sale_above_the_spend_threshold_issues_its_coupon_once(chain, shop):
 
 def test_a_points_tender_of_a_cancelled_card_is_recorded_not_returned(chain, shop):
     # given a ¥10 sale paid 500 points (¥5) + ¥5 cash, then the card cancelled with its balance paid out
-    from onecard.loyalty import cards as card_service
+    from onecard.loyalty.cards import services as card_service
 
     sale = checkout.checkout(
         None, store=chain.a1, card=shop.card, items=[("TEA-1", 2)], tenders={"points": 500, "cash": 500},
@@ -398,7 +398,7 @@ def test_a_points_tender_of_a_cancelled_card_is_recorded_not_returned(chain, sho
 
 def test_a_stored_value_tender_of_a_cancelled_card_stops_the_return(chain, shop):
     # given the ¥110 sale, then the card cancelled with its balance paid out
-    from onecard.loyalty import cards as card_service
+    from onecard.loyalty.cards import services as card_service
 
     sale = _sale(chain, shop)
     card_service.cancel(chain.store_manager, reload(shop.card), reason="moved away", payout_store=chain.a1)

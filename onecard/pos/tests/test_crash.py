@@ -33,10 +33,10 @@ from django.db import connection
 from django.db.models import Sum
 
 from onecard.core.models import IdempotencyKey
-from onecard.loyalty import stored_value
-from onecard.loyalty.choices import AccountKind
+from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry, Posting
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.pos.signing import sign_request
 

@@ -11,11 +11,16 @@ from django.utils import timezone
 
 from onecard.core.models import IdempotencyKey
 from onecard.core.tests import api_fixtures
-from onecard.loyalty import cards, holds, points, qr, stored_value, tiers
-from onecard.loyalty.ledger import MAX_AMOUNT
+from onecard.loyalty.cards import qr
+from onecard.loyalty.cards import services as cards
+from onecard.loyalty.ledger.services import MAX_AMOUNT
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
+from onecard.loyalty.points import services as points
+from onecard.loyalty.stored_value import holds
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
+from onecard.loyalty.tiers import services as tiers
 
 api_urls = api_fixtures.api_urls  # serve the API urlconf only
 

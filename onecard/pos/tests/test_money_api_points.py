@@ -6,8 +6,9 @@ import pytest
 from django.core.management import call_command
 
 from onecard.core.tests import api_fixtures
-from onecard.loyalty import holds, rebates, stored_value
 from onecard.loyalty.models import CardProduct, PointsLot
+from onecard.loyalty.stored_value import holds, rebates
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.org.models import Alliance

@@ -12,7 +12,7 @@ from onecard.loyalty.models import Tier
 from onecard.loyalty.tests.card_helpers import put_value
 from onecard.loyalty.tests.points_helpers import rule
 from onecard.loyalty.tests.sv_helpers import sv_card
-from onecard.loyalty.tiers import set_member_tier
+from onecard.loyalty.tiers.services import set_member_tier
 from onecard.pos import checkout
 from onecard.promotions import coupons, rules
 from onecard.promotions.tests.coupon_helpers import make_template

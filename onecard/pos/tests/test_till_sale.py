@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from onecard.catalog import services as catalog
-from onecard.loyalty import cards, points
+from onecard.loyalty.cards import services as cards
+from onecard.loyalty.points import services as points
 from onecard.loyalty.tests.card_helpers import put_value, reload
 from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card

@@ -12,7 +12,7 @@ from django.utils import timezone
 from onecard.catalog.choices import ProductKind
 from onecard.catalog.demo import ean13
 from onecard.catalog.models import Category, MemberPrice, Product
-from onecard.loyalty.cards import STORED_VALUE_KINDS, card_balances
+from onecard.loyalty.cards.services import STORED_VALUE_KINDS, card_balances
 from onecard.loyalty.models import Card, JournalEntry, Tier
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean
 from onecard.members.models import Member

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from onecard.loyalty.verification import verify_ledger
+from onecard.loyalty.ledger.verify import verify_ledger
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from onecard.core.errors import BusinessError
 from onecard.core.money import fen_to_yuan_str
-from onecard.loyalty.settlement import build_statements, default_period, parse_period, period_kind_of
+from onecard.loyalty.settlement.services import build_statements, default_period, parse_period, period_kind_of
 from onecard.org.models import Merchant
 
 

@@ -1,0 +1,1 @@
+"""Count and period cards (次卡 / 期限卡, L8)."""

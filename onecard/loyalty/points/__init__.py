@@ -1,0 +1,1 @@
+"""Points (L4): earning, redeeming, expiring and the merchant's points rules."""

@@ -1,0 +1,1 @@
+"""Settlement statements between stores and between merchants (L6)."""

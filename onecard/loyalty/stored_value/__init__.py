@@ -1,0 +1,1 @@
+"""Stored value (L3, L5): top-ups, charges, refunds, holds, rebates and the prepaid-card rules."""

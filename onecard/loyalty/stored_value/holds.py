@@ -1,0 +1,192 @@
+"""Holds (预授权, L5): reserve stored value, then capture it (in full or part), void it, or let it expire.
+
+A hold moves its amount from the card's principal and bonus (in the product's consumption
+order) to the card's HOLD_RESERVE account; the hold row remembers how much came from each.
+
+- capture(amount ≤ held): the captured part goes to store revenue; its bonus share is
+  floor(captured × held bonus / held) (all of it when captured in full); the rest returns to
+  principal and bonus exactly as reserved.
+- void / expiry: everything returns to principal and bonus.
+
+A hold moves value within the card, so it posts no clearing; a capture at a store that is not the
+card's home posts the clearing legs of a charge in its entry (the home owes the capturing store
+the amount captured, stored_value's module doc), and earns the points and the rebate of a charge
+(stored_value.charge_rewards) in the same transaction.
+
+A capture needs the card active (a frozen or lost card refuses it: card_frozen, card_lost);
+a void and the expiry job work whatever the card's status, so reserved funds always come back.
+
+Races: every call locks the card row, then the hold row (select_for_update), and checks the
+status under the lock, so exactly one of capture, void and expiry closes a hold. A capture of a
+hold past `expires_at` is refused with hold_expired; it releases the hold first and commits
+that release (unless the caller wraps it in a larger transaction, which the refusal rolls back).
+"""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from onecard.loyalty.cards.choices import CardStatus
+from onecard.loyalty.cards.errors import CardError
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
+from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
+from onecard.loyalty.stored_value.services import (
+    card_accounts,
+    charge_rewards,
+    check_amount,
+    check_daily_limit,
+    clearing_for,
+    consumption_order,
+    current_card,
+    lock_usable_card,
+    locked_balances,
+    post_entry,
+    record,
+    require_active,
+    split_due,
+    store_account,
+)
+
+DEFAULT_EXPIRY = datetime.timedelta(minutes=30)
+OPEN_STATUSES = (
+    CardStatus.ACTIVE,
+    CardStatus.FROZEN,
+    CardStatus.LOST,
+    CardStatus.EXPIRED,
+    CardStatus.CANCELLED,
+)
+
+
+class HoldExpired(CardError):
+    code = "hold_expired"
+    default_message = _("This hold has expired; its funds were released.")
+
+
+class HoldNotOpen(CardError):
+    code = "hold_not_open"
+    default_message = _("This hold was already captured, voided or expired.")
+
+
+class CaptureTooLarge(CardError):
+    code = "capture_exceeds_hold"
+    default_message = _("A capture cannot be more than the amount held.")
+
+
+@transaction.atomic
+def hold(actor, card, amount, *, store, expires_in=DEFAULT_EXPIRY, business_ref="") -> CardTransaction:
+    """Reserve `amount` fen of the card's stored value for a later capture; an open hold row."""
+    check_amount(amount)
+    card = lock_usable_card(card, store=store)
+    accounts = card_accounts(card)
+    balances = locked_balances(accounts)
+    principal, bonus = split_due(
+        amount,
+        balances[AccountKind.MEMBER_PRINCIPAL],
+        balances[AccountKind.MEMBER_BONUS],
+        consumption_order(card.product),
+    )
+    legs = [
+        (accounts[AccountKind.MEMBER_PRINCIPAL], -principal),
+        (accounts[AccountKind.MEMBER_BONUS], -bonus),
+        (accounts[AccountKind.HOLD_RESERVE], amount),
+    ]
+    entry = post_entry(EntryKind.HOLD, card, store, actor, legs, memo=f"hold {card.number}",
+                       business_ref=business_ref)  # fmt: skip
+    return record(
+        CardTxKind.HOLD, card, store, actor, entry, amount=amount, principal=principal, bonus=bonus,
+        status=CardTxStatus.OPEN, expires_at=timezone.now() + expires_in, business_ref=business_ref,
+    )  # fmt: skip
+
+
+def _lock_hold(hold_row):
+    """Lock the hold's card (its current successor), then the hold row; both re-read under the locks."""
+    card = lock_usable_card(current_card(hold_row.card), allowed=OPEN_STATUSES)
+    row = CardTransaction.objects.select_for_update().get(pk=hold_row.pk, kind=CardTxKind.HOLD)
+    return card, row
+
+
+def _release(actor, card, row, kind, status, *, captured=0, captured_bonus=0, store=None, business_ref=""):
+    """Close the hold: `captured` to revenue, the rest back to principal and bonus; one entry, one row."""
+    store = store or row.store
+    accounts = card_accounts(card)
+    legs = [
+        (accounts[AccountKind.HOLD_RESERVE], -row.amount),
+        (accounts[AccountKind.MEMBER_PRINCIPAL], row.principal - (captured - captured_bonus)),
+        (accounts[AccountKind.MEMBER_BONUS], row.bonus - captured_bonus),
+    ]
+    if captured:
+        legs.append((store_account(AccountKind.STORE_REVENUE, store), captured))
+        legs += clearing_for(card, [(store, captured)])
+    entry_kind = {CardTxKind.CAPTURE: EntryKind.CAPTURE, CardTxKind.VOID: EntryKind.VOID}.get(
+        kind, EntryKind.EXPIRE
+    )
+    entry = post_entry(entry_kind, card, store, actor, legs, memo=f"{kind} of hold #{row.pk}",
+                       business_ref=business_ref, refers_to=row.entry_id)  # fmt: skip
+    now = timezone.now()
+    row.status, row.closed_at = status, now
+    row.save(update_fields=["status", "closed_at"])
+    rewards = {}
+    if captured:
+        rewards = charge_rewards(actor, card, store, captured, business_ref=business_ref, refers_to=entry)
+    return record(
+        kind, card, store, actor, entry, amount=captured, principal=captured - captured_bonus,
+        bonus=captured_bonus, list_amount=captured, original=row, business_ref=business_ref, **rewards,
+    )  # fmt: skip
+
+
+def capture(actor, hold_row, amount=None, *, store=None, business_ref="") -> CardTransaction:
+    """Take `amount` (None: all) of an open hold into revenue and release the rest.
+
+    Refused with hold_not_open once captured, voided or expired, and with hold_expired past
+    `expires_at` (the hold is released by that same call).
+    """
+    expired = False
+    with transaction.atomic():
+        card, row = _lock_hold(hold_row)
+        if row.status != CardTxStatus.OPEN:
+            raise HoldNotOpen(extra={"hold": row.pk, "status": row.status})
+        if row.expires_at <= timezone.now():
+            _release(None, card, row, CardTxKind.EXPIRE, CardTxStatus.EXPIRED)
+            expired = True
+        else:
+            require_active(card)
+            amount = row.amount if amount is None else check_amount(amount)
+            if amount > row.amount:
+                raise CaptureTooLarge(extra={"held": row.amount, "requested": amount})
+            check_daily_limit(card, amount)
+            captured_bonus = amount * row.bonus // row.amount
+            return _release(
+                actor, card, row, CardTxKind.CAPTURE, CardTxStatus.CAPTURED,
+                captured=amount, captured_bonus=captured_bonus, store=store, business_ref=business_ref,
+            )  # fmt: skip
+    if expired:
+        raise HoldExpired(extra={"hold": hold_row.pk})
+
+
+@transaction.atomic
+def void(actor, hold_row, *, business_ref="") -> CardTransaction:
+    """Release an open hold in full (撤销预授权); hold_not_open when it is already closed."""
+    card, row = _lock_hold(hold_row)
+    if row.status != CardTxStatus.OPEN:
+        raise HoldNotOpen(extra={"hold": row.pk, "status": row.status})
+    return _release(actor, card, row, CardTxKind.VOID, CardTxStatus.VOIDED, business_ref=business_ref)
+
+
+def expire_holds(now=None, *, batch=200) -> int:
+    """The job: release every open hold past its expiry, one transaction per hold. Running twice changes nothing."""
+    now = now or timezone.now()
+    count, after = 0, 0
+    due = CardTransaction.objects.filter(kind=CardTxKind.HOLD, status=CardTxStatus.OPEN, expires_at__lte=now)
+    while True:
+        chunk = list(due.filter(pk__gt=after).select_related("card").order_by("pk")[:batch])
+        if not chunk:
+            return count
+        for hold_row in chunk:
+            with transaction.atomic():
+                card, row = _lock_hold(hold_row)
+                if row.status == CardTxStatus.OPEN and row.expires_at <= now:
+                    _release(None, card, row, CardTxKind.EXPIRE, CardTxStatus.EXPIRED)
+                    count += 1
+        after = chunk[-1].pk

@@ -1,0 +1,1 @@
+"""Member tiers (L1): tier definitions, rules and their evaluation."""
