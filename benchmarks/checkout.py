@@ -546,7 +546,7 @@ def quote_endpoint_missing():
     path = ledger_bench.BASE_DIR / "onecard" / "pos" / "api_urls.py"
     if "checkout/quote" in path.read_text():
         return None
-    return f"POST {QUOTE_PATH} is not in onecard/pos/api_urls.py yet"
+    return f"POST {QUOTE_PATH} is not in onecard/pos/api/urls.py yet"
 
 
 def http_quote_case(setup, options, out):

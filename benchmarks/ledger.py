@@ -12,7 +12,7 @@ On PostgreSQL (the configured database):
    interpreter, django.setup() and connection) for `--seconds` each;
 3. HTTP: POST /api/v1/pos/charges with signed requests and an Idempotency-Key, from a terminal
    of the card's store or (CROSS_STORE_SHARE) of another store, from 4 and 16 client processes (keep-alive http.client) against gunicorn -w 2 --threads 8, when that
-   endpoint exists (onecard/pos/api_urls.py); otherwise the part is reported as skipped;
+   endpoint exists (onecard/pos/api/urls.py); otherwise the part is reported as skipped;
 4. pgbench right after: `pgbench -i -s 10` into the database onecard_pgbench, then the default
    TPC-B script with the same client counts and duration, per-transaction logs for p50/p99.
 
@@ -392,7 +392,7 @@ def charges_endpoint_missing():
     text = (BASE_DIR / "onecard" / "pos" / "api_urls.py").read_text()
     if re.search(r"""path\(\s*["']charges["']""", text):
         return None
-    return "POST /api/v1/pos/charges is not in onecard/pos/api_urls.py yet"
+    return "POST /api/v1/pos/charges is not in onecard/pos/api/urls.py yet"
 
 
 def terminals_for(setup):

@@ -31,6 +31,6 @@ urlpatterns = [
     path("me/", api_views.MeView.as_view(), name="api-me"),
     path("members/<int:member_pk>/contacts/", contact_list, name="member-contact-list"),
     path("members/<int:member_pk>/contacts/<int:pk>/", contact_detail, name="member-contact-detail"),
-    path("pos/", include("onecard.pos.api_urls")),
+    path("pos/", include("onecard.pos.api.urls")),
     *router.urls,
 ]

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 # (label, url name, permission or None, icon)
 NAVIGATION = [
     (_("Home"), "home", None, "⌂"),
-    (_("Cashier desk"), "loyalty:cashier", "till.operate", "¥"),
+    (_("Cashier desk"), "till:cashier", "till.operate", "¥"),
     (_("New sale"), "till_sale:sale", "till.operate", "+"),
     (_("Members"), "members:list", "members.view", "☺"),
     (_("Import members"), "members:import", "members.import", "⇪"),
@@ -18,7 +18,7 @@ NAVIGATION = [
     (_("Prepaid liability"), "reports:liability", "cards.view", "Σ"),
     (_("Promotion report"), "promotion_reports:report", "promotions.view", "％"),
     (_("Settlement"), "settlement:list", "settlement.view", "⇄"),
-    (_("Count and period cards"), "loyalty:package_definitions", "products.manage", "⑩"),
+    (_("Count and period cards"), "packages:package_definitions", "products.manage", "⑩"),
     (_("Catalogue"), "catalog:products", "catalog.view", "▦"),
     (_("Promotions"), "promotions:list", "promotions.view", "◎"),
     (_("Coupons"), "coupons:templates", "promotions.view", "✂"),

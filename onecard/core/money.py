@@ -2,6 +2,10 @@
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+# The largest amount one posting may carry: 100 billion yuan, far above any real card and far below
+# what a 64-bit column holds, so a typo of many zeros is refused instead of stored.
+MAX_AMOUNT = 10**13
+
 
 def fen_to_yuan_str(fen: int) -> str:
     """1999 → '19.99'; -5 → '-0.05'."""

@@ -11,4 +11,4 @@ class PosConfig(AppConfig):
 
     def ready(self):
         # Registers the OpenAPI description of the signature headers with drf-spectacular.
-        from . import schema  # noqa: F401
+        from onecard.pos.api import schema  # noqa: F401

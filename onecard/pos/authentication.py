@@ -16,9 +16,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from onecard.core.errors import BusinessError
-
-from . import services, signing
-from .models import Terminal
+from onecard.pos import services, signing
+from onecard.pos.models import Terminal
 
 AUTH_SCHEME = "OneCard-HMAC-SHA256"
 # One signed request in this many also purges old nonces, so no scheduler is needed.

@@ -64,11 +64,7 @@ from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tiers.services import member_tier
 from onecard.members.models import Member
-from onecard.promotions import coupons, pricing, rules
-from onecard.promotions.cart import Cart, Quote
-from onecard.promotions.coupon_errors import CouponNotRedeemed
-
-from .checkout_errors import (
+from onecard.pos.checkout_errors import (
     BusinessRefRequired,
     BusinessRefTooLong,
     CardRequired,
@@ -84,7 +80,10 @@ from .checkout_errors import (
     UnknownSku,
     coupon_refused,
 )
-from .models import Sale, SaleLine, SaleReturn, SaleReturnLine, SaleTender, TenderKind
+from onecard.pos.models import Sale, SaleLine, SaleReturn, SaleReturnLine, SaleTender, TenderKind
+from onecard.promotions import coupons, pricing, rules
+from onecard.promotions.cart import Cart, Quote
+from onecard.promotions.coupon_errors import CouponNotRedeemed
 
 EXTERNAL = (TenderKind.CASH, TenderKind.BANK_CARD, TenderKind.WECHAT, TenderKind.ALIPAY)
 POINTS_NOT_RETURNABLE = "points_tender_not_returnable"

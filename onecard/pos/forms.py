@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .choices import TerminalKind
+from onecard.pos.choices import TerminalKind
 
 
 class TerminalForm(forms.Form):

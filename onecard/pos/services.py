@@ -18,10 +18,9 @@ from onecard.core.errors import BusinessError, PermissionDenied, ValidationFaile
 from onecard.core.scoping import node_in_scope, scope
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
-
-from . import signing
-from .choices import TerminalKind
-from .models import Terminal, UsedNonce
+from onecard.pos import signing
+from onecard.pos.choices import TerminalKind
+from onecard.pos.models import Terminal, UsedNonce
 
 SECRET_BYTES = 32  # 256 bits, as 43 URL-safe characters
 _AUDITED = ["store", "name", "kind", "terminal_id", "is_active"]

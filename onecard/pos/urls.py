@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from onecard.pos import views
 
 app_name = "pos"
 urlpatterns = [

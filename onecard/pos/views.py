@@ -19,9 +19,8 @@ from onecard.core.scoping import scope_node_ids
 from onecard.org.choices import NodeKind
 from onecard.org.forms import apply_service_errors
 from onecard.org.models import OrgNode
-
-from . import services
-from .forms import TerminalForm
+from onecard.pos import services
+from onecard.pos.forms import TerminalForm
 
 _SESSION_KEY = "pos_issued_secret"
 PERMISSION = "terminals.manage"

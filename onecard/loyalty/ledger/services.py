@@ -27,6 +27,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from onecard.core.idempotency import current_idempotency_key
+from onecard.core.money import MAX_AMOUNT  # noqa: F401 - one limit for the ledger and the forms
 from onecard.loyalty.ledger.choices import MEMBER_FACING_KINDS, POINTS_KINDS, AccountKind, Currency, EntryKind
 from onecard.loyalty.ledger.errors import (
     AccountNotFound,
@@ -40,9 +41,6 @@ from onecard.loyalty.ledger.errors import (
 from onecard.loyalty.models import Account, JournalEntry, Posting
 
 GENESIS_HASH = "0" * 64
-# ¥100 billion per posting: far above any real movement, and it keeps every sum of a few million
-# postings far from the 64-bit limit of BigIntegerField.
-MAX_AMOUNT = 10**13
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,33 +1,15 @@
-"""Forms of the package screens: selling, using and refunding at the till; package definitions (prices in yuan)."""
+"""The package definition form: prices in yuan, the services typed one per line."""
 
 import re
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.forms import YuanField
 from onecard.loyalty.packages.choices import PackageKind
-from onecard.loyalty.till.forms import TENDERS, ActionForm, YuanField
 
-REFUND_METHODS = [("bank", _("Bank account")), ("cash", _("Cash")), ("original", _("Original payment"))]
 # "洗车 × 10", "洗车,10", "洗车 10", "洗车x10" — or a bare service name for a period card.
 LINE_PATTERN = re.compile(r"^(?P<service>.+?)(?:\s*[,，×xX*]\s*|\s+)(?P<uses>\d+)$")
-
-
-class SellPackageForm(ActionForm):
-    package = forms.IntegerField(label=_("Package"))
-    tender = forms.ChoiceField(label=_("Paid by"), choices=TENDERS, initial="cash")
-
-
-class UsePackageForm(ActionForm):
-    package = forms.IntegerField(widget=forms.HiddenInput)
-    service = forms.CharField(max_length=40, widget=forms.HiddenInput)
-    count = forms.IntegerField(label=_("Uses"), min_value=1, max_value=100, initial=1)
-
-
-class RefundPackageForm(ActionForm):
-    package = forms.IntegerField(widget=forms.HiddenInput)
-    method = forms.ChoiceField(label=_("Refund to"), choices=REFUND_METHODS, initial="bank")
-    reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
 def parse_lines(text, kind) -> list[tuple[str, int | None]]:

@@ -164,7 +164,7 @@ def _post(client, name, **data):
     from django.urls import reverse
 
     data.setdefault("token", uuid.uuid4().hex)
-    return client.post(reverse(f"loyalty:{name}"), data, HTTP_ACCEPT_LANGUAGE="en")
+    return client.post(reverse(f"till:{name}"), data, HTTP_ACCEPT_LANGUAGE="en")
 
 
 def test_receipts_show_points_earned_and_reversed_and_the_rebate(chain, login, card):
@@ -206,9 +206,7 @@ def test_the_cashier_of_an_alliance_merchant_charges_the_card_but_offers_no_top_
         roles=[chain.roles["cashier"]], display_name="o1cash",
     )  # fmt: skip
     client = login(cashier)
-    panel = client.get(
-        reverse("loyalty:lookup"), {"q": card.number}, HTTP_ACCEPT_LANGUAGE="en"
-    ).content.decode()
+    panel = client.get(reverse("till:lookup"), {"q": card.number}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="charge-form"' in panel
     assert 'id="topup-form"' not in panel and 'id="alliance-card-note"' in panel
     response = _post(client, "charge", card=card.number, amount="12.00")

@@ -32,7 +32,7 @@ def sold(chain, card):
 
 def post(client, name, **data):
     data.setdefault("token", token())
-    return client.post(reverse(f"loyalty:{name}"), data, **HTMX)
+    return client.post(reverse(f"till:{name}"), data, **HTMX)
 
 
 # ---- the till panel -----------------------------------------------------------------------------------
@@ -41,7 +41,7 @@ def post(client, name, **data):
 def test_panel_lists_packages_with_uses_left_and_the_catalog(chain, login, card, sold):
     gym_package(chain)
     client = login(chain.cashier_a1)
-    response = client.get(reverse("loyalty:packages_panel"), {"card": card.number}, **HTMX)
+    response = client.get(reverse("till:packages_panel"), {"card": card.number}, **HTMX)
     assert response.status_code == 200
     body = response.content.decode()
     assert "洗车10次" in body and 'class="uses-left">3</strong>/3' in body
@@ -84,7 +84,7 @@ def test_refusals_show_in_the_panel_and_write_nothing(chain, login, card, sold):
     assert response.status_code == 200  # htmx swaps 2xx only
     assert "No uses are left of this service in the package." in response.content.decode()
     plain = client.post(
-        reverse("loyalty:package_use"),
+        reverse("till:package_use"),
         {"card": card.number, "package": sold.pk, "service": "打蜡", "count": 1, "token": token()},
         HTTP_ACCEPT_LANGUAGE="en",
     )
@@ -122,7 +122,7 @@ def test_cashier_refunds_a_small_package(chain, login, card, sold):
 
 def test_till_needs_its_permission_and_packages_of_other_cards_are_not_found(chain, login, card, sold,
                                                                                member_factory):  # fmt: skip
-    response = login(chain.marketer).get(reverse("loyalty:packages_panel"), {"card": card.number})
+    response = login(chain.marketer).get(reverse("till:packages_panel"), {"card": card.number})
     assert response.status_code == 403
     other = sv_card(chain, member_factory())
     client = login(chain.cashier_a1)
@@ -137,7 +137,7 @@ def test_till_needs_its_permission_and_packages_of_other_cards_are_not_found(cha
 def test_hq_admin_creates_edits_and_takes_a_package_off_sale(chain, login):
     client = login(chain.hq_admin)
     response = client.post(
-        reverse("loyalty:package_definition_new"),
+        reverse("packages:package_definition_new"),
         {
             "name": "洗车卡",
             "kind": "count",
@@ -152,15 +152,15 @@ def test_hq_admin_creates_edits_and_takes_a_package_off_sale(chain, login):
     assert package.price == 30_000 and package.validity_days == 365
     assert [(line.service, line.uses) for line in package.lines.all()] == [("洗车", 10), ("打蜡", 2)]
     assert list(package.stores.all()) == [chain.a1]
-    listing = client.get(reverse("loyalty:package_definitions"))
+    listing = client.get(reverse("packages:package_definitions"))
     assert listing.status_code == 200 and "洗车 × 10" in listing.content.decode()
-    edit = reverse("loyalty:package_definition_edit", args=[package.pk])
+    edit = reverse("packages:package_definition_edit", args=[package.pk])
     assert "洗车 × 10" in client.get(edit).content.decode()
     response = client.post(edit, {"name": "洗车卡", "kind": "count", "price": "280.00", "lines": "洗车 × 12"})
     assert response.status_code == 302
     package.refresh_from_db()
     assert package.price == 28_000 and package.lines.get().uses == 12 and not package.stores.exists()
-    client.post(reverse("loyalty:package_definition_deactivate", args=[package.pk]))
+    client.post(reverse("packages:package_definition_deactivate", args=[package.pk]))
     package.refresh_from_db()
     assert package.is_active is False
 
@@ -168,14 +168,14 @@ def test_hq_admin_creates_edits_and_takes_a_package_off_sale(chain, login):
 def test_definition_form_errors_and_permissions(chain, login):
     client = login(chain.hq_admin)
     response = client.post(
-        reverse("loyalty:package_definition_new"),
+        reverse("packages:package_definition_new"),
         {"name": "月卡", "kind": "period", "price": "99.00", "lines": "健身"},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     assert "A period card needs its number of days." in response.content.decode()
     assert not ServicePackage.objects.exists()
-    assert login(chain.cashier_a1).get(reverse("loyalty:package_definitions")).status_code == 403
+    assert login(chain.cashier_a1).get(reverse("packages:package_definitions")).status_code == 403
 
 
 # ---- member 360 ---------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def card(chain, member_factory):
 
 def post(client, name, **data):
     data.setdefault("token", token())
-    return client.post(reverse(f"loyalty:{name}"), data)
+    return client.post(reverse(f"till:{name}"), data)
 
 
 # ---- lookup ------------------------------------------------------------------------------------------------
@@ -39,7 +39,7 @@ def post(client, name, **data):
 
 def test_lookup_by_card_number_shows_member_panel(chain, login, card):
     client = login(chain.cashier_a1)
-    response = client.get(reverse("loyalty:lookup"), {"q": card.number}, HTTP_HX_REQUEST="true")
+    response = client.get(reverse("till:lookup"), {"q": card.number}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     body = response.content.decode()
     assert "王五" in body and card.member.member_no in body
@@ -49,24 +49,24 @@ def test_lookup_by_card_number_shows_member_panel(chain, login, card):
 
 def test_lookup_by_phone_one_card_and_several(chain, login, card):
     client = login(chain.cashier_a1)
-    response = client.get(reverse("loyalty:cashier"), {"q": "13900001234"})
+    response = client.get(reverse("till:cashier"), {"q": "13900001234"})
     assert response.status_code == 200
     assert 'id="member-panel"' in response.content.decode()
     # a second card of the same member: a choice list
     second = sv_card(chain, card.member)
-    body = client.get(reverse("loyalty:lookup"), {"q": "13900001234"}).content.decode()
+    body = client.get(reverse("till:lookup"), {"q": "13900001234"}).content.decode()
     assert 'id="card-choices"' in body and card.number in body and second.number in body
     assert 'id="member-panel"' not in body
 
 
 def test_lookup_unknown_card_is_refused_in_the_panel(chain, login, card):
     client = login(chain.cashier_a1)
-    body = client.get(reverse("loyalty:lookup"), {"q": "99999"}).content.decode()
+    body = client.get(reverse("till:lookup"), {"q": "99999"}).content.decode()
     assert 'id="till-error"' in body and 'id="member-panel"' not in body
 
 
 def test_cashier_page_needs_till_permission(chain, login):
-    assert login(chain.marketer).get(reverse("loyalty:cashier")).status_code == 403
+    assert login(chain.marketer).get(reverse("till:cashier")).status_code == 403
 
 
 # ---- actions -----------------------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def test_topup_through_the_page_changes_balance_and_shows_receipt(chain, login, 
     response = post(client, "topup", card=card.number, amount="100.00", tender="wechat")
     assert response.status_code == 302
     tx = CardTransaction.objects.get(kind=CardTxKind.TOPUP, actor=chain.cashier_a1)
-    assert response.url == reverse("loyalty:receipt", args=[tx.pk])
+    assert response.url == reverse("till:receipt", args=[tx.pk])
     assert (tx.amount, tx.tender, tx.store) == (10_000, "wechat", chain.a1)
     assert balances(card)[0] == 30_000
     receipt = client.get(response.url).content.decode()
@@ -91,10 +91,10 @@ def test_charge_shows_tier_discount_and_takes_the_due_amount(chain, login, card)
     tier = tiers.create_tier(None, chain.merchant, name="金卡", rank=2, discount_rate=Decimal("0.9"))
     tiers.set_member_tier(None, card.member, tier, reason="test")
     client = login(chain.cashier_a1)
-    panel = client.get(reverse("loyalty:lookup"), {"q": card.number}).content.decode()
+    panel = client.get(reverse("till:lookup"), {"q": card.number}).content.decode()
     assert "金卡" in panel and "0.9" in panel
     quote = client.get(
-        reverse("loyalty:charge_quote"), {"card": card.number, "amount": "30.00"}
+        reverse("till:charge_quote"), {"card": card.number, "amount": "30.00"}
     ).content.decode()
     assert "¥30.00" in quote and "¥3.00" in quote and "¥27.00" in quote
 
@@ -123,7 +123,7 @@ def test_charge_refused_shows_the_reason_and_writes_nothing(chain, login, card):
 def test_charge_in_chinese_shows_chinese_error(chain, login, card):
     client = login(chain.cashier_a1)
     response = client.post(
-        reverse("loyalty:charge"),
+        reverse("till:charge"),
         {"card": card.number, "amount": "500.00", "token": token()},
         HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
@@ -219,12 +219,12 @@ def test_b1_cashier_serves_an_a1_card_but_cannot_open_the_member(chain, login, c
 
 def test_staff_above_stores_pick_a_store_in_scope(chain, login, card):
     client = login(chain.region_manager)
-    page = client.get(reverse("loyalty:cashier")).content.decode()
+    page = client.get(reverse("till:cashier")).content.decode()
     assert 'name="store"' in page and 'id="card-input"' not in page
-    client.post(reverse("loyalty:choose_store"), {"store": chain.b1.pk})  # not in East
-    assert 'id="card-input"' not in client.get(reverse("loyalty:cashier")).content.decode()
-    client.post(reverse("loyalty:choose_store"), {"store": chain.a2.pk})
-    assert 'id="card-input"' in client.get(reverse("loyalty:cashier")).content.decode()
+    client.post(reverse("till:choose_store"), {"store": chain.b1.pk})  # not in East
+    assert 'id="card-input"' not in client.get(reverse("till:cashier")).content.decode()
+    client.post(reverse("till:choose_store"), {"store": chain.a2.pk})
+    assert 'id="card-input"' in client.get(reverse("till:cashier")).content.decode()
     assert post(client, "topup", card=card.number, amount="1.00", tender="cash").status_code == 302
     assert CardTransaction.objects.get(kind=CardTxKind.TOPUP, actor=chain.region_manager).store == chain.a2
 
@@ -234,16 +234,14 @@ def test_receipt_of_another_region_is_404(chain, login, member_factory):
     card = sv_card(chain, member)
     tx = stored_value.topup(None, card, 1_000, store=chain.b1)
     # B1 staff see receipts of their store; another merchant's manager does not
-    assert login(chain.cashier_b1).get(reverse("loyalty:receipt", args=[tx.pk])).status_code == 200
-    assert login(chain.other_manager).get(reverse("loyalty:receipt", args=[tx.pk])).status_code == 404
+    assert login(chain.cashier_b1).get(reverse("till:receipt", args=[tx.pk])).status_code == 200
+    assert login(chain.other_manager).get(reverse("till:receipt", args=[tx.pk])).status_code == 404
 
 
 def test_receipt_width_58(chain, login, card):
     tx = CardTransaction.objects.get(kind=CardTxKind.TOPUP)
-    body = (
-        login(chain.store_manager).get(reverse("loyalty:receipt", args=[tx.pk]), {"w": "58"}).content.decode()
-    )
-    assert "58mm" in body and "window.print()" in body and reverse("loyalty:cashier") in body
+    body = login(chain.store_manager).get(reverse("till:receipt", args=[tx.pk]), {"w": "58"}).content.decode()
+    assert "58mm" in body and "window.print()" in body and reverse("till:cashier") in body
 
 
 # ---- member 360 --------------------------------------------------------------------------------------------
@@ -261,4 +259,4 @@ def test_member_detail_shows_cards_lots_holds_and_journal(chain, login, card):
     assert "¥10.00" in body
     assert 'id="member-points-lots"' in body and 'id="member-holds"' in body
     assert 'id="member-journal"' in body
-    assert reverse("loyalty:receipt", args=[charge.pk]) in body
+    assert reverse("till:receipt", args=[charge.pk]) in body

@@ -16,7 +16,7 @@ from onecard.loyalty.tests.points_helpers import assert_books, points_balance, r
 from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.pos.checkout_errors import UnknownSku
 from onecard.pos.models import Sale, SaleReturn
-from onecard.pos.till_views import business_ref_for
+from onecard.pos.till.sale import business_ref_for
 from onecard.promotions import coupons
 from onecard.promotions.coupon_choices import CouponStatus, RestorePolicy
 from onecard.promotions.models import Coupon
@@ -182,7 +182,7 @@ def test_a_phone_with_several_cards_offers_a_choice(chain, login, shop):
 def test_new_sale_from_the_cashier_desk_panel(chain, login, shop):
     client = login(chain.cashier_a1)
     # given the card looked up at the cashier desk: its panel offers a sale with it
-    panel = text(client.get(reverse("loyalty:lookup"), {"q": shop.card.number}))
+    panel = text(client.get(reverse("till:lookup"), {"q": shop.card.number}))
     assert 'id="new-sale-with-card"' in panel
     # when it is pressed: the sale screen opens with the card
     response = client.post(reverse("till_sale:card"), {"q": shop.card.number})

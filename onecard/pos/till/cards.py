@@ -37,9 +37,9 @@ from onecard.loyalty.points import services as points_service
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.stored_value.prepaid_views import agreement_panel_context
 from onecard.loyalty.tiers.services import member_tier
-from onecard.loyalty.till.forms import TENDERS, ChargeForm, RedeemForm, RefundForm, TopupForm
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
+from onecard.pos.till.card_forms import TENDERS, ChargeForm, RedeemForm, RefundForm, TopupForm
 
 SESSION_STORE = "till_store"
 PASSWORD_CODES = {"card_password_required", "wrong_card_password"}
@@ -167,7 +167,7 @@ def panel_context(card, *, needs_password=False, values=None):
         "values": values or {},
         "refund_limit": _yuan(refund_approval_limit()),
         **(
-            agreement_panel_context(member, f"{reverse('loyalty:cashier')}?card={card.number}")
+            agreement_panel_context(member, f"{reverse('till:cashier')}?card={card.number}")
             if member is not None
             else {}
         ),
@@ -212,7 +212,7 @@ def choose_store(request):
         messages.error(request, _("Pick a store in your part of the organisation."))
     else:
         request.session[SESSION_STORE] = store.pk
-    return redirect("loyalty:cashier")
+    return redirect("till:cashier")
 
 
 @login_required
@@ -280,7 +280,7 @@ def _action(request, form_class, do):
     _require(user, "till.operate")
     store = till_store(request)
     if store is None:
-        return redirect("loyalty:cashier")
+        return redirect("till:cashier")
     form = form_class(request.POST)
     card = None
     try:
@@ -306,7 +306,7 @@ def _action(request, form_class, do):
 
 
 def _to_receipt(body):
-    return redirect("loyalty:receipt", pk=body["tx"])
+    return redirect("till:receipt", pk=body["tx"])
 
 
 @login_required
@@ -403,7 +403,7 @@ def redeem(request):
 
         def after(body):
             messages.success(request, _("%(points)s points redeemed.") % {"points": body["points"]})
-            return redirect(f"{reverse('loyalty:cashier')}?card={body['card']}")
+            return redirect(f"{reverse('till:cashier')}?card={body['card']}")
 
         return payload, fn, after
 

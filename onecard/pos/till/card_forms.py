@@ -3,8 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.money import yuan_str_to_fen
-from onecard.loyalty.ledger.services import MAX_AMOUNT
+from onecard.core.forms import YuanField
+from onecard.core.money import MAX_AMOUNT
 
 TENDERS = [
     ("cash", _("Cash")),
@@ -12,30 +12,6 @@ TENDERS = [
     ("wechat", _("WeChat Pay")),
     ("alipay", _("Alipay")),
 ]
-
-
-class YuanField(forms.CharField):
-    """A positive amount in yuan with at most two decimals, cleaned to int fen."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 16)
-        kwargs.setdefault(
-            "widget",
-            forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "0.00"}),
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        value = super().clean(value)
-        try:
-            fen = yuan_str_to_fen(value)
-        except ValueError:
-            raise forms.ValidationError(
-                _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")
-            ) from None
-        if fen <= 0 or fen > MAX_AMOUNT:
-            raise forms.ValidationError(_("Enter an amount greater than zero."))
-        return fen
 
 
 class ActionForm(forms.Form):
@@ -63,3 +39,25 @@ class RefundForm(ActionForm):
 
 class RedeemForm(ActionForm):
     points = forms.IntegerField(label=_("Points"), min_value=1, max_value=MAX_AMOUNT)
+
+
+# ---- count and period cards at the till ----
+
+REFUND_METHODS = [("bank", _("Bank account")), ("cash", _("Cash")), ("original", _("Original payment"))]
+
+
+class SellPackageForm(ActionForm):
+    package = forms.IntegerField(label=_("Package"))
+    tender = forms.ChoiceField(label=_("Paid by"), choices=TENDERS, initial="cash")
+
+
+class UsePackageForm(ActionForm):
+    package = forms.IntegerField(widget=forms.HiddenInput)
+    service = forms.CharField(max_length=40, widget=forms.HiddenInput)
+    count = forms.IntegerField(label=_("Uses"), min_value=1, max_value=100, initial=1)
+
+
+class RefundPackageForm(ActionForm):
+    package = forms.IntegerField(widget=forms.HiddenInput)
+    method = forms.ChoiceField(label=_("Refund to"), choices=REFUND_METHODS, initial="bank")
+    reason = forms.CharField(label=_("Reason"), max_length=200)

@@ -1,7 +1,7 @@
 """Forms of the till's sale screen (开单): tenders typed in yuan (points in points), returns by line.
 
 Amounts reach the checkout services as int fen; a blank tender is no tender. The one-time token is
-the idempotency key of the payment or return (see till_views).
+the idempotency key of the payment or return (see till.sale).
 """
 
 import re
@@ -12,8 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onecard.core.money import yuan_str_to_fen
 from onecard.loyalty.ledger.services import MAX_AMOUNT
-
-from .models import TenderKind
+from onecard.pos.models import TenderKind
 
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}")
 YUAN_TENDERS = (

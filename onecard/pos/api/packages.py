@@ -12,9 +12,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from onecard.core.api import IdField, problem
-
-from .api import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView
-from .serializers import CardNoField
+from onecard.core.errors import NotFound
+from onecard.loyalty.cards.errors import CardNotFound
+from onecard.loyalty.cards.numbers import normalize_number
+from onecard.loyalty.models import Card, MemberPackage, ServicePackage
+from onecard.loyalty.packages import services as packages
+from onecard.loyalty.packages.services import PackageNotFound
+from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView
+from onecard.pos.api.serializers import CardNoField
 
 _PACKAGE_PROBLEMS = {
     400: problem(
@@ -141,8 +146,6 @@ def _package_schema(operation_id, summary, request, response, extra):
 
 class _PackageMoneyView(PosMoneyView):
     def member_package(self, package_id):
-        from onecard.loyalty.models import MemberPackage
-        from onecard.loyalty.packages.services import PackageNotFound
 
         row = (
             MemberPackage.objects.select_related("card")
@@ -155,7 +158,6 @@ class _PackageMoneyView(PosMoneyView):
 
 
 def _fresh(member_package):
-    from onecard.loyalty.models import MemberPackage
 
     return MemberPackage.objects.select_related("card").prefetch_related("lines").get(pk=member_package.pk)
 
@@ -171,10 +173,6 @@ class CardPackagesView(PosApiView):
         tags=["pos"],
     )
     def get(self, request, card_no):
-        from onecard.loyalty.cards.errors import CardNotFound
-        from onecard.loyalty.cards.numbers import normalize_number
-        from onecard.loyalty.models import Card
-        from onecard.loyalty.packages import services as packages
 
         card = Card.objects.filter(
             merchant_id=self.terminal.store.merchant_id, number=normalize_number(card_no)
@@ -196,7 +194,6 @@ class PackageCatalogView(PosApiView):
         tags=["pos"],
     )
     def get(self, request):
-        from onecard.loyalty.models import ServicePackage
 
         store = self.terminal.store
         rows = ServicePackage.objects.filter(merchant_id=store.merchant_id, is_active=True).prefetch_related(
@@ -216,9 +213,6 @@ class SellPackageView(PosMoneyView):
         "package_not_on_sale, package_not_accepted_here, card_frozen, card_not_accepted_here...",
     )
     def post(self, request):
-        from onecard.core.errors import NotFound
-        from onecard.loyalty.models import ServicePackage
-        from onecard.loyalty.packages import services as packages
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -257,7 +251,6 @@ class UsePackageView(_PackageMoneyView):
         "package_not_accepted_here, card_frozen, card_lost...",
     )
     def post(self, request, package_id):
-        from onecard.loyalty.packages import services as packages
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -287,7 +280,6 @@ class RefundPackageView(_PackageMoneyView):
         "package_closed, package_used_up, package_expired, cash_refund_too_large, card_lost...",
     )
     def post(self, request, package_id):
-        from onecard.loyalty.packages import services as packages
 
         key = self.idempotency_key(request)
         data = self.validated(request)

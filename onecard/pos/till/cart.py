@@ -16,6 +16,7 @@ from onecard.catalog.errors import InvalidQuantity
 from onecard.catalog.models import Product
 from onecard.catalog.queries import products_for_codes
 from onecard.core.money import fen_to_yuan_str
+from onecard.pos.checkout_errors import COUPON_MESSAGES, CouponRefused, UnknownSku
 from onecard.promotions.coupon_errors import (
     CouponCodeInvalid,
     CouponExpired,
@@ -26,8 +27,6 @@ from onecard.promotions.coupon_errors import (
     CouponUsed,
     CouponVoid,
 )
-
-from .checkout_errors import COUPON_MESSAGES, CouponRefused, UnknownSku
 
 SESSION_PREFIX = "till_sale:"
 MAX_QUANTITY = 9999

@@ -1,11 +1,11 @@
-"""The cashier screen (收银台) under /till/."""
+"""The cashier screen (收银台) under /till/: a card's money and its count and period cards."""
 
 from django.urls import path
 
-from onecard.loyalty.packages import views as package_views
-from onecard.loyalty.till import views
+from onecard.pos.till import cards as views
+from onecard.pos.till import packages as package_views
 
-app_name = "loyalty"
+app_name = "till"
 urlpatterns = [
     path("", views.cashier, name="cashier"),
     path("store/", views.choose_store, name="choose_store"),
@@ -20,12 +20,4 @@ urlpatterns = [
     path("packages/sell/", package_views.sell, name="package_sell"),
     path("packages/use/", package_views.use, name="package_use"),
     path("packages/refund/", package_views.refund, name="package_refund"),
-    path("packages/definitions/", package_views.definitions, name="package_definitions"),
-    path("packages/definitions/new/", package_views.definition_form, name="package_definition_new"),
-    path("packages/definitions/<int:pk>/", package_views.definition_form, name="package_definition_edit"),
-    path(
-        "packages/definitions/<int:pk>/deactivate/",
-        package_views.definition_deactivate,
-        name="package_definition_deactivate",
-    ),
 ]

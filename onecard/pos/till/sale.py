@@ -5,8 +5,8 @@ change re-renders the workspace with htmx (a plain POST without htmx redirects b
 Paying carries a one-time token used as the idempotency key (scope "till:<staff id>", as the till's
 charge does), so a double click or a resubmit takes effect once; the sale's business_ref is derived
 from the token. run_idempotent is the transaction boundary: these views run outside any atomic
-block. The store is loyalty.till.views.till_store (the cashier's own). Receipts, today's sales and
-returns are in till_sales_views.
+block. The store is till.cards.till_store (the cashier's own). Receipts, today's sales and
+returns are in till.sales.
 """
 
 import functools
@@ -33,16 +33,10 @@ from onecard.loyalty.models import Card
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tiers.services import member_tier
-from onecard.loyalty.till.views import find_cards, mask_card_number, till_store
-from onecard.promotions import coupons as coupon_service
-from onecard.promotions.coupon_choices import CouponStatus
-from onecard.promotions.coupon_codes import normalize_code
-from onecard.promotions.coupon_views import describe
-from onecard.promotions.models import Coupon
-
-from . import checkout
-from .models import Sale, TenderKind
-from .till_cart import (
+from onecard.pos import checkout
+from onecard.pos.models import Sale, TenderKind
+from onecard.pos.till.cards import find_cards, mask_card_number, till_store
+from onecard.pos.till.cart import (
     CART_DEPENDENT,
     clear_cart,
     load_cart,
@@ -51,7 +45,12 @@ from .till_cart import (
     save_cart,
     scanned_product,
 )
-from .till_forms import TOKEN_PATTERN, PayForm
+from onecard.pos.till.forms import TOKEN_PATTERN, PayForm
+from onecard.promotions import coupons as coupon_service
+from onecard.promotions.coupon_choices import CouponStatus
+from onecard.promotions.coupon_codes import normalize_code
+from onecard.promotions.coupon_views import describe
+from onecard.promotions.models import Coupon
 
 TENDER_FIELDS = ("stored_value", "points", "cash", "cash_received", "bank_card", "wechat", "alipay")
 MEMBER_COUPONS_SHOWN = 20
@@ -207,9 +206,9 @@ def no_store(request):
     messages.error(request, _("Pick the store this till works for."))
     if request.htmx:
         response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("loyalty:cashier")
+        response["HX-Redirect"] = reverse("till:cashier")
         return response
-    return redirect("loyalty:cashier")
+    return redirect("till:cashier")
 
 
 # ---- the sale in progress ---------------------------------------------------------------------------------

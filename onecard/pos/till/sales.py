@@ -3,7 +3,7 @@
 A sale is visible to the cashier who made it and to staff whose scope holds its store; anything else
 answers 404. A return runs pos.checkout.return_sale under run_idempotent with a one-time token, like
 the till's refunds; a return that brings what came back of the sale above the refund approval limit
-needs till.refund_large (loyalty.till.views.refund_approval_limit), checked in the same transaction.
+needs till.refund_large (till.cards.refund_approval_limit), checked in the same transaction.
 """
 
 import io
@@ -26,19 +26,18 @@ from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.till.views import (
+from onecard.pos import checkout
+from onecard.pos.models import Sale, TenderKind
+from onecard.pos.till.cards import (
     RefundNeedsManager,
     balance_after,
     mask_card_number,
     refund_approval_limit,
 )
+from onecard.pos.till.cart import adjustment_row
+from onecard.pos.till.forms import ReturnForm
+from onecard.pos.till.sale import form_error, no_store, require_till, run_once, store_or_none
 from onecard.promotions.models import Coupon
-
-from . import checkout
-from .models import Sale, TenderKind
-from .till_cart import adjustment_row
-from .till_forms import ReturnForm
-from .till_views import form_error, no_store, require_till, run_once, store_or_none
 
 
 def _sale_or_404(user, pk) -> Sale:

@@ -20,11 +20,14 @@ from rest_framework.response import Response
 
 from onecard.core.api import problem
 from onecard.core.errors import BusinessError, NotFound, ValidationFailed
-
-from . import checkout
-from .api import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView, _balances
-from .checkout_errors import COUPON_MESSAGES, CouponRefused
-from .checkout_serializers import (
+from onecard.loyalty.cards import qr
+from onecard.loyalty.cards.services import resolve_card
+from onecard.loyalty.stored_value import services as stored_value
+from onecard.members.choices import MemberStatus
+from onecard.members.models import Member
+from onecard.pos import checkout
+from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView, _balances
+from onecard.pos.api.checkout_serializers import (
     CHECKOUT_ANSWER,
     CHECKOUT_REQUEST,
     MAX_REF_LENGTH,
@@ -42,14 +45,15 @@ from .checkout_serializers import (
     SaleReturnSerializer,
     SaleSerializer,
 )
-from .models import Sale, TenderKind
+from onecard.pos.checkout_errors import COUPON_MESSAGES, CouponRefused
+from onecard.pos.models import Sale, TenderKind
+from onecard.promotions import coupon_errors
 
 # ---- answers built ------------------------------------------------------------------------------------------
 
 
 def _coupon_message(code) -> str:
     """The cashier's message for a coupon refusal code (the coupon services' or the pricing engine's)."""
-    from onecard.promotions import coupon_errors
 
     if code in COUPON_MESSAGES:
         return str(COUPON_MESSAGES[code])
@@ -169,7 +173,6 @@ class QuoteView(PosApiView):
         tags=["pos"],
     )
     def post(self, request):
-        from onecard.loyalty.cards.services import resolve_card
 
         if not isinstance(request.data, dict):
             raise ValidationFailed({"non_field_errors": [_("Send a JSON object.")]})
@@ -192,8 +195,6 @@ class QuoteView(PosApiView):
 
 def member_of(merchant_id, member_id):
     """The active member with this id of the terminal's merchant; 404 member_not_found for any other."""
-    from onecard.members.choices import MemberStatus
-    from onecard.members.models import Member
 
     member = Member.objects.filter(pk=member_id, merchant_id=merchant_id, status=MemberStatus.ACTIVE).first()
     if member is None:
@@ -225,7 +226,6 @@ class CheckoutView(PosMoneyView):
         tags=["pos"],
     )
     def post(self, request):
-        from onecard.loyalty.stored_value import services as stored_value
 
         key = self.idempotency_key(request)
         data = self.validated(request)
@@ -268,8 +268,6 @@ class CheckoutView(PosMoneyView):
 
     def _card_for_password(self, card_no):
         """The card behind card_no without spending a QR code; None when it cannot pay (the checkout says why)."""
-        from onecard.loyalty.cards import qr
-        from onecard.loyalty.cards.services import resolve_card
 
         store = self.terminal.store
         try:

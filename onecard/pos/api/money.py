@@ -1,0 +1,243 @@
+"""Money calls of the POS API: top-up, charge, refund, points earning and redemption."""
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from onecard.core.api import problem
+from onecard.core.errors import NotFound
+from onecard.core.idempotency import current_idempotency_key
+from onecard.loyalty.cards import qr
+from onecard.loyalty.cards.numbers import is_valid_number, normalize_number
+from onecard.loyalty.models import Card, JournalEntry
+from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind
+from onecard.loyalty.points import services as points
+from onecard.loyalty.stored_value import services as stored_value
+from onecard.pos.api import serializers as ser
+from onecard.pos.api.base import (
+    PosMoneyView,
+    _balances,
+    _money_result,
+    _money_schema,
+    _of_merchant,
+    _usable_here,
+)
+
+
+class TopupView(PosMoneyView):
+    request_serializer = ser.TopupRequestSerializer
+
+    @_money_schema(
+        "pos_topup",
+        "Top up a stored-value card (bonus rules apply)",
+        ser.TopupRequestSerializer,
+        extra_problems={422: problem("balance_cap_exceeded, card_frozen, card_lost, card_expired...")},
+    )
+    def post(self, request):
+
+        key = self.idempotency_key(request)
+        data = self.validated(request)
+
+        def fn():
+            tx = stored_value.topup(
+                None,
+                self.card(data["card_no"]),
+                data["amount"],
+                store=self.terminal.store,
+                tender=data["tender"],
+                business_ref=self.business_ref,
+            )
+            return 200, _money_result(tx)
+
+        return self.run(request, key, fn)
+
+
+class ChargeView(PosMoneyView):
+    request_serializer = ser.ChargeRequestSerializer
+
+    @_money_schema(
+        "pos_charge",
+        "Charge a stored-value card: the tier discount applied, principal and bonus consumed",
+        ser.ChargeRequestSerializer,
+        extra_problems={
+            422: problem(
+                "insufficient_balance, daily_limit_exceeded, card_frozen, card_not_accepted_here..."
+            ),
+            403: problem("card_password_required, wrong_card_password, card_password_locked"),
+        },
+    )
+    def post(self, request):
+
+        key = self.idempotency_key(request)
+        data = self.validated(request)
+        # The password check commits its own count of wrong tries: outside, before the idempotent run.
+        card = self._card_for_password(data["card_no"])
+        if card is not None and card.password_hash:  # without a password there is nothing to check
+            stored_value.check_charge_password(card, data["amount"], data.get("password") or None)
+
+        # A card found by number is charged as it is: the charge checks status, expiry and store itself
+        # with the same codes; a QR code (or an unknown number) goes through resolve_card.
+        by_number = card is not None and not data["card_no"].strip().startswith(qr.PREFIX)
+
+        def fn():
+            tx = stored_value.charge(
+                None,
+                card if by_number else self.card(data["card_no"]),
+                data["amount"],
+                store=self.terminal.store,
+                password_checked=True,
+                business_ref=self.business_ref,
+            )
+            return 200, _money_result(tx)
+
+        return self.run(request, key, fn)
+
+    def _card_for_password(self, card_no):
+        """The card behind card_no without spending a QR code; None when unknown (the charge refuses it)."""
+
+        text = (card_no or "").strip()
+        if text.startswith(qr.PREFIX):
+            try:
+                return qr.verify_qr(text, consume=False)
+            except Exception:  # noqa: BLE001 - a bad QR is refused by the charge itself
+                return None
+        number = normalize_number(text)
+        if is_valid_number(number):
+            column, value = "number", number
+        elif text:
+            column, value = "rfid_uid", text.upper()
+        else:
+            return None
+        # The hot path: one light read. Most cards have no password; they are charged as Card(pk=...)
+        # and the charge's own locking read checks status, expiry and store with the usual codes.
+        table = connection.ops.quote_name(Card._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, password_hash FROM {table} WHERE {column} = %s", [value])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if not row[1]:
+            return Card(pk=row[0])
+        card = Card.objects.select_related("product").get(pk=row[0])
+        return card if _usable_here(card, self.terminal.store) else None
+
+
+class RefundView(PosMoneyView):
+    request_serializer = ser.RefundRequestSerializer
+
+    @_money_schema(
+        "pos_refund",
+        "Refund a charge or capture, in full or in part: principal and bonus go back in proportion, "
+        "the points earned and the rebate are taken back in proportion. Refund a top-up: its principal "
+        "is paid back by `method` and the bonus it granted is withdrawn in proportion",
+        ser.RefundRequestSerializer,
+        extra_problems={422: problem("over_refund, not_refundable, cash_refund_too_large")},
+    )
+    def post(self, request):
+
+        key = self.idempotency_key(request)
+        data = self.validated(request)
+        merchant_id = self.terminal.store.merchant_id
+
+        def fn():
+            original = (
+                CardTransaction.objects.select_related("card")
+                .filter(_of_merchant(merchant_id), pk=data["transaction_id"])
+                .first()
+            )
+            if original is None:
+                raise NotFound(
+                    code="transaction_not_found",
+                    message=_("No transaction has this id."),
+                    extra={"transaction": str(data["transaction_id"])},
+                )
+            if original.kind == CardTxKind.TOPUP:
+                tx = stored_value.refund_topup(
+                    None, original, data.get("amount"), store=self.terminal.store, reason=data["reason"],
+                    method=data["method"], business_ref=self.business_ref,
+                )  # fmt: skip
+            else:
+                tx = stored_value.refund(
+                    None,
+                    original,
+                    data.get("amount"),
+                    store=self.terminal.store,
+                    reason=data["reason"],
+                    business_ref=self.business_ref,
+                )
+            return 200, _money_result(tx)
+
+        return self.run(request, key, fn)
+
+
+class PointsEarnView(PosMoneyView):
+    request_serializer = ser.PointsEarnRequestSerializer
+
+    @_money_schema(
+        "pos_points_earn",
+        "Earn points for a sale paid outside OneCard (cash, WeChat...): the merchant's earn rules apply",
+        ser.PointsEarnRequestSerializer,
+        response=ser.PointsEarnResultSerializer,
+        extra_problems={422: problem("points_rate_missing, card_frozen, card_not_accepted_here...")},
+    )
+    def post(self, request):
+
+        key = self.idempotency_key(request)
+        data = self.validated(request)
+
+        def fn():
+            card = self.card(data["card_no"])
+            earned = points.earn_for_spend(
+                None, card, data["amount"], store=self.terminal.store, business_ref=self.business_ref
+            )
+            lot = earned.lot
+            body = {
+                "entry_id": lot.entry_id if lot else None,
+                "kind": "earn",
+                "card_no": card.number,
+                "amount": data["amount"],
+                "points": earned.points,
+                "lot": lot.pk if lot else None,
+                "expires_at": lot.expires_at if lot else None,
+                "explanation": [str(step) for step in earned.explanation],
+                "balances": _balances(card),
+            }
+            return 200, ser.PointsEarnResultSerializer(body).data
+
+        return self.run(request, key, fn)
+
+
+class RedeemView(PosMoneyView):
+    request_serializer = ser.RedeemRequestSerializer
+
+    @_money_schema(
+        "pos_points_redeem",
+        "Spend points of a card (the lots that expire first are spent first)",
+        ser.RedeemRequestSerializer,
+        response=ser.RedeemResultSerializer,
+    )
+    def post(self, request):
+
+        key = self.idempotency_key(request)
+        data = self.validated(request)
+
+        def fn():
+            card = self.card(data["card_no"])
+            uses = points.redeem(
+                None, card, data["points"], store=self.terminal.store, business_ref=self.business_ref
+            )
+            entry = (
+                JournalEntry.objects.filter(idempotency_key=current_idempotency_key()).order_by("-pk").first()
+            )
+            body = {
+                "entry_id": entry.pk,
+                "kind": "redeem",
+                "card_no": card.number,
+                "points": data["points"],
+                "cash_value": points.points_to_cash(card.merchant_id, data["points"]),
+                "lots": [{"lot": u.lot.pk, "points": u.points, "expires_at": u.lot.expires_at} for u in uses],
+                "balances": _balances(card),
+                "created_at": entry.created_at,
+            }
+            return 200, ser.RedeemResultSerializer(body).data
+
+        return self.run(request, key, fn)
