@@ -4,10 +4,8 @@ import pytest
 
 from onecard.catalog import services
 from onecard.catalog.models import Category, MemberPrice, Product
-from onecard.core.tests import api_fixtures
 
-api = api_fixtures.api
-api_urls = api_fixtures.api_urls
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 PRODUCTS = "/api/v1/catalog/products/"
 CATEGORIES = "/api/v1/catalog/categories/"

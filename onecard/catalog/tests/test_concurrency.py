@@ -7,7 +7,7 @@ import pytest
 from onecard.catalog import services
 from onecard.catalog.models import Product
 from onecard.core.errors import BusinessError
-from onecard.core.testing import run_clients
+from onecard.testing.concurrency import run_clients
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,13 +1,12 @@
 """API v1: token log-in and log-out, "me", and the problem+json answer to a missing or bad token."""
 
+import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from onecard.core.models import AuditEntry
-from onecard.core.tests import api_fixtures
 
-api = api_fixtures.api  # fixtures shared by the API tests
-api_urls = api_fixtures.api_urls
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 TOKEN_URL = "/api/v1/auth/token/"
 

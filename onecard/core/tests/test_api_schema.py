@@ -2,14 +2,12 @@
 
 import re
 
+import pytest
 import yaml
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from onecard.core.tests import api_fixtures
-
-api = api_fixtures.api  # fixtures shared by the API tests
-api_urls = api_fixtures.api_urls
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 
 def test_schema_is_served_and_lists_every_endpoint(db):
@@ -52,7 +50,7 @@ def test_schema_passes_validation_without_warnings(db, tmp_path):
         "--validate",
         "--fail-on-warn",
         "--urlconf",
-        "onecard.core.tests.api_urlconf",
+        "onecard.testing.api_urlconf",
         "--file",
         str(out),
     )

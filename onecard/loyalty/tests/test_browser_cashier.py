@@ -8,7 +8,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_cashier_scans_tops_up_charges_and_refunds(chain, member_factory, page, screenshot):
     from playwright.sync_api import expect
 
-    from onecard.loyalty.tests.sv_helpers import balances, sv_card
+    from onecard.testing.stored_value import balances, sv_card
 
     # given an active stored-value card of an A1 member, empty
     member = member_factory(name="赵六", phone="13911112222")

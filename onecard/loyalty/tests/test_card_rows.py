@@ -10,8 +10,8 @@ from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Card, StoredValueSettings
 from onecard.loyalty.models.stored_value import ConsumptionOrder
 from onecard.loyalty.stored_value import charge_rows as card_rows
-from onecard.loyalty.tests.card_helpers import active_card, make_product, stock
 from onecard.loyalty.tiers import services as tiers
+from onecard.testing.cards import active_card, make_product, stock
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from onecard.loyalty.cards.numbers import card_number, is_valid_number, luhn_che
 from onecard.loyalty.cards.products import create_product, issue_batch, update_product
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Card, CardProduct
-from onecard.loyalty.tests.card_helpers import active_card, make_product, put_value, reload, stock
+from onecard.testing.cards import active_card, make_product, put_value, reload, stock
 
 
 @pytest.fixture

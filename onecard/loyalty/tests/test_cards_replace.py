@@ -13,8 +13,8 @@ from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import Account, Card, JournalEntry
-from onecard.loyalty.tests.card_helpers import active_card, make_product, put_value, reload, stock
 from onecard.members import services as member_services
+from onecard.testing.cards import active_card, make_product, put_value, reload, stock
 
 ALL_KINDS = {
     AccountKind.MEMBER_PRINCIPAL: 30_000,

@@ -10,11 +10,11 @@ from onecard.loyalty.models import CardProduct, PointsReversal
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.card_helpers import reload
-from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.loyalty.tiers import services as tiers
 from onecard.org.models import Alliance
+from onecard.testing.cards import reload
+from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Account, CardProduct, Posting
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.card_helpers import reload
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
 from onecard.org.models import Alliance
+from onecard.testing.cards import reload
+from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_rule, sv_card
 
 
 @pytest.fixture
@@ -316,7 +316,7 @@ def test_a_product_store_list_does_not_limit_the_alliance(chain, member_factory,
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_cross_store_charges_and_topups_keep_clearing_exact(chain, member_factory):
     # given: two cards of A1, each with ¥500
-    from onecard.core.testing import run_clients
+    from onecard.testing.concurrency import run_clients
 
     made = [sv_card(chain, member_factory()) for _ in range(2)]
     for one in made:
@@ -355,7 +355,7 @@ def test_charges_at_other_stores_count_towards_the_daily_limit(chain, card):
 
 
 def test_a_replacement_card_of_another_store_takes_the_liability_with_clearing(chain, card):
-    from onecard.loyalty.tests.card_helpers import stock
+    from onecard.testing.cards import stock
 
     # given: ¥50 charged at A1, a refundable charge, and a spare card of the same product in stock at A2
     sale = stored_value.charge(None, card, 5_000, store=chain.a1)

@@ -13,13 +13,13 @@ import pytest
 from django.db.models import Sum
 
 from onecard.core.idempotency import run_idempotent
-from onecard.core.testing import run_clients
 from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.ledger.errors import InsufficientBalance
 from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import Account, JournalEntry, Posting
-from onecard.loyalty.tests.conftest import make_books
+from onecard.testing.concurrency import run_clients
+from onecard.testing.ledger import make_books
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -24,7 +24,7 @@ from onecard.loyalty.models import (
     TopupBonusRule,
 )
 from onecard.loyalty.models.stored_value import CardTransaction
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean
+from onecard.testing.stored_value import assert_ledger_clean
 
 EASY_CARD = "8888000000018"  # 8888 + serial 00000001 + Luhn digit: the first card of the first store
 

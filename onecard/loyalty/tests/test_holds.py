@@ -11,7 +11,7 @@ from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxStatus
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
+from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_rule, sv_card
 
 pytestmark = pytest.mark.django_db
 

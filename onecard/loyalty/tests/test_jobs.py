@@ -19,12 +19,12 @@ from onecard.loyalty.models.stored_value import CardTransaction, CardTxStatus
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.card_helpers import make_product, stock
-from onecard.loyalty.tests.points_helpers import points_cards, rule
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.loyalty.tiers import services as tiers
 from onecard.pos import services as pos_services
 from onecard.pos.models import UsedNonce
+from onecard.testing.cards import make_product, stock
+from onecard.testing.points import points_cards, rule
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 NOW = datetime.datetime(2026, 11, 25, 19, 0, tzinfo=datetime.UTC)  # 03:00 on 26 November in Shanghai
 
@@ -209,7 +209,7 @@ def test_package_expiry_and_settlement_statements_run_once(chain, member_factory
     # given: a 30-day gym card sold 40 days before NOW, and a cross-store charge the day before NOW (Shanghai)
     from onecard.loyalty.models import SettlementStatement
     from onecard.loyalty.packages import services as packages
-    from onecard.loyalty.tests.package_helpers import gym_package
+    from onecard.testing.packages import gym_package
 
     card = sv_card(chain, member_factory())
     with moved_now(NOW - datetime.timedelta(days=40)):

@@ -5,8 +5,8 @@ import pytest
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import liability as reports
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.card_helpers import active_card, make_product, stock
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, bonus_rule
+from onecard.testing.cards import active_card, make_product, stock
+from onecard.testing.stored_value import assert_ledger_clean, bonus_rule
 
 pytestmark = pytest.mark.django_db
 

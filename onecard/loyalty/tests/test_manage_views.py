@@ -23,9 +23,9 @@ from onecard.loyalty.models import (
 )
 from onecard.loyalty.models.stored_value import CardTxKind
 from onecard.loyalty.points import services as points
-from onecard.loyalty.tests.card_helpers import active_card, make_product, put_value, reload, stock
-from onecard.loyalty.tests.test_barcodes import decode_svg
 from onecard.loyalty.tiers import services as tiers
+from onecard.testing.barcodes import decode_svg
+from onecard.testing.cards import active_card, make_product, put_value, reload, stock
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}

@@ -9,8 +9,8 @@ from onecard.loyalty.models import MemberPackage, PackageUse, ServicePackage
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.packages.choices import MemberPackageStatus
 from onecard.loyalty.packages.views import MEMBER_SECTION, register_member_section
-from onecard.loyalty.tests.package_helpers import gym_package, package_balance, wash_package
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, sv_card
+from onecard.testing.packages import gym_package, package_balance, wash_package
+from onecard.testing.stored_value import assert_ledger_clean, sv_card
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_ACCEPT_LANGUAGE": "en"}

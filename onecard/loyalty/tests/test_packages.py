@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from onecard.core.errors import ValidationFailed
-from onecard.core.testing import run_clients
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.cards.errors import CardFrozen, CardLost, CardNotAccepted
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
@@ -18,8 +17,9 @@ from onecard.loyalty.models import JournalEntry, MemberPackage, PackageUse
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.packages.choices import MemberPackageStatus
 from onecard.loyalty.stored_value.services import CashRefundTooLarge
-from onecard.loyalty.tests.card_helpers import stock
-from onecard.loyalty.tests.package_helpers import (
+from onecard.testing.cards import stock
+from onecard.testing.concurrency import run_clients
+from onecard.testing.packages import (
     connect_package_signals,
     days,
     entry_sum,
@@ -27,7 +27,7 @@ from onecard.loyalty.tests.package_helpers import (
     package_balance,
     wash_package,
 )
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, sv_card
+from onecard.testing.stored_value import assert_ledger_clean, sv_card
 
 
 @pytest.fixture
@@ -282,7 +282,7 @@ def test_period_card_expiry_recognises_the_days_not_yet_recognised(chain, card):
 
 def test_packages_ride_on_a_count_card_product_too(chain, member_factory):
     from onecard.loyalty.cards.choices import CardKind
-    from onecard.loyalty.tests.card_helpers import active_card, make_product
+    from onecard.testing.cards import active_card, make_product
 
     product = make_product(chain, name="洗车次卡", kind=CardKind.COUNT)
     card = active_card(stock(product, chain.a1, count=1, prefix="6600")[0], member_factory())

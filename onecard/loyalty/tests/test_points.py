@@ -13,7 +13,8 @@ from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.models import JournalEntry, PointsLot, PointsLotUse, PointsPolicy
 from onecard.loyalty.models.points import ExpiryMode, LotSource
 from onecard.loyalty.points import services as svc
-from onecard.loyalty.tests.points_helpers import (
+from onecard.loyalty.tiers import services as tiers
+from onecard.testing.points import (
     SHANGHAI,
     assert_books,
     days_ago,
@@ -23,7 +24,6 @@ from onecard.loyalty.tests.points_helpers import (
     points_cards,
     rule,
 )
-from onecard.loyalty.tiers import services as tiers
 
 
 @pytest.fixture

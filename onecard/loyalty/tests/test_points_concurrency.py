@@ -9,7 +9,7 @@ from onecard.core.errors import BusinessError
 from onecard.loyalty.ledger.choices import EntryKind
 from onecard.loyalty.models import JournalEntry, PointsLotUse
 from onecard.loyalty.points import services as svc
-from onecard.loyalty.tests.points_helpers import (
+from onecard.testing.points import (
     assert_books,
     days_ago,
     lots_total,

@@ -10,7 +10,7 @@ from onecard.loyalty.cards import services as card_service
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.models import JournalEntry, PointsGiveBack, PointsLot
 from onecard.loyalty.points import services as svc
-from onecard.loyalty.tests.points_helpers import assert_books, days_ago, points_balance, points_cards
+from onecard.testing.points import assert_books, days_ago, points_balance, points_cards
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from onecard.loyalty.cards import services as card_service
 from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import PointsLot
 from onecard.loyalty.points import services as svc
-from onecard.loyalty.tests.points_helpers import days_ago, lots_total, points_balance, points_cards
+from onecard.testing.points import days_ago, lots_total, points_balance, points_cards
 
 points = st.integers(min_value=1, max_value=600)
 # Ages far from the 365-day expiry, so the clock moving during a run cannot tip a lot over.

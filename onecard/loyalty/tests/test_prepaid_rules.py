@@ -31,8 +31,8 @@ from onecard.loyalty.stored_value.prepaid_rules import (
     set_store_status,
     update_settings,
 )
-from onecard.loyalty.tests.card_helpers import make_product, stock
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
+from onecard.testing.cards import make_product, stock
+from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_rule, sv_card
 
 
 def wired_topup(actor, card, amount, *, store, tender="cash"):

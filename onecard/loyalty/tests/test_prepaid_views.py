@@ -8,7 +8,7 @@ from onecard.loyalty.models import AgreementAcceptance, AgreementVersion, Prepai
 from onecard.loyalty.stored_value import prepaid_rules
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.stored_value.prepaid_views import agreement_panel_context
-from onecard.loyalty.tests.sv_helpers import bonus_rule, sv_card
+from onecard.testing.stored_value import bonus_rule, sv_card
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 

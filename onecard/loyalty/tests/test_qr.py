@@ -11,7 +11,7 @@ from onecard.core.errors import BusinessError
 from onecard.loyalty.cards import qr
 from onecard.loyalty.cards import services as svc
 from onecard.loyalty.models import UsedQrCode
-from onecard.loyalty.tests.card_helpers import active_card, make_product, stock
+from onecard.testing.cards import active_card, make_product, stock
 
 T0 = datetime.datetime(2026, 11, 25, 8, 0, 5, tzinfo=datetime.UTC)  # 5 s into a step
 

@@ -13,8 +13,8 @@ from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.models import CardProduct, RebateRule
 from onecard.loyalty.stored_value import rebates
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.sv_helpers import balances, sv_card
 from onecard.org.models import Alliance
+from onecard.testing.stored_value import balances, sv_card
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}

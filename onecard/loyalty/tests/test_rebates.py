@@ -13,8 +13,8 @@ from onecard.loyalty.models import Account, JournalEntry, Posting, RebateRule
 from onecard.loyalty.models.stored_value import ConsumptionOrder
 from onecard.loyalty.stored_value import holds, rebates
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
+from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 
 @pytest.fixture

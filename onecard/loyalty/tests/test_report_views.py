@@ -5,7 +5,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from onecard.loyalty.tests.card_helpers import active_card, make_product, put_value, stock
+from onecard.testing.cards import active_card, make_product, put_value, stock
 
 pytestmark = pytest.mark.django_db
 URL = "/reports/liability/"

@@ -11,7 +11,7 @@ from onecard.core.models import AuditEntry
 from onecard.loyalty.models import PointsEarnRule, PointsPolicy, StoredValueSettings
 from onecard.loyalty.stored_value import rule_settings
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.card_helpers import make_product
+from onecard.testing.cards import make_product
 
 pytestmark = pytest.mark.django_db
 

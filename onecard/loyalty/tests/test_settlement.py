@@ -10,7 +10,6 @@ from django.core.management.base import CommandError
 
 from onecard.core.errors import BusinessError, PermissionDenied
 from onecard.core.models import AuditEntry
-from onecard.core.testing import run_clients
 from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.ledger.clearing import clearing_account
@@ -18,7 +17,9 @@ from onecard.loyalty.ledger.services import EntrySpec, leg
 from onecard.loyalty.models import JournalEntry, SettlementLine, SettlementStatement
 from onecard.loyalty.models.settlement import PairKind, PeriodKind, StatementStatus
 from onecard.loyalty.settlement import services as settlement
-from onecard.loyalty.tests.settlement_helpers import (
+from onecard.org import services as org_services
+from onecard.testing.concurrency import run_clients
+from onecard.testing.settlement import (
     Till,
     clearing_balance,
     ledger_clock,
@@ -26,8 +27,7 @@ from onecard.loyalty.tests.settlement_helpers import (
     make_cross_store,
     shanghai,
 )
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean
-from onecard.org import services as org_services
+from onecard.testing.stored_value import assert_ledger_clean
 
 DAY1, DAY2 = datetime.date(2026, 3, 10), datetime.date(2026, 3, 11)
 MARCH = datetime.date(2026, 3, 1)

@@ -10,9 +10,9 @@ from onecard.core.models import AuditEntry
 from onecard.loyalty.models import SettlementStatement
 from onecard.loyalty.models.settlement import StatementStatus
 from onecard.loyalty.settlement import services as settlement
-from onecard.loyalty.tests.settlement_helpers import clearing_balance, make_alliance_pair, make_cross_store
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean
 from onecard.org import services as org_services
+from onecard.testing.settlement import clearing_balance, make_alliance_pair, make_cross_store
+from onecard.testing.stored_value import assert_ledger_clean
 
 URL = "/settlement/"
 DAY1 = datetime.date(2026, 3, 10)
@@ -192,8 +192,8 @@ def test_list_export_has_every_filtered_statement(chain, login, statements):
 def test_lines_show_the_card_number_of_the_card_transaction(chain, login, member_factory, monkeypatch):
     # given: a cross-store charge recorded as a card transaction of a real card
     from onecard.loyalty.models import CardTransaction
-    from onecard.loyalty.tests.settlement_helpers import Till, shanghai
-    from onecard.loyalty.tests.sv_helpers import sv_card
+    from onecard.testing.settlement import Till, shanghai
+    from onecard.testing.stored_value import sv_card
 
     member = member_factory(store=chain.a1)
     card = sv_card(chain, member)

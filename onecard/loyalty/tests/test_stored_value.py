@@ -11,8 +11,8 @@ from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction, ConsumptionOrder
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
 from onecard.loyalty.tiers import services as tiers
+from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_rule, sv_card
 
 pytestmark = pytest.mark.django_db
 

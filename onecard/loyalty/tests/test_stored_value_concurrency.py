@@ -9,12 +9,12 @@ import pytest
 from django.db.models import Sum
 
 from onecard.core.errors import BusinessError
-from onecard.core.testing import run_clients
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
+from onecard.testing.concurrency import run_clients
+from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_rule, sv_card
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -21,7 +21,7 @@ from onecard.core.errors import BusinessError
 from onecard.loyalty.models.stored_value import ConsumptionOrder
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
+from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_rule, sv_card
 
 amounts = st.integers(min_value=1, max_value=80_000)
 

@@ -11,10 +11,10 @@ from onecard.loyalty.models import TierChange
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.points_helpers import local, points_cards, rule
-from onecard.loyalty.tests.sv_helpers import sv_card
 from onecard.loyalty.tiers import services as tiers
 from onecard.loyalty.tiers.metrics import LedgerMetrics, evaluate_merchant, window_bounds
+from onecard.testing.points import local, points_cards, rule
+from onecard.testing.stored_value import sv_card
 
 TODAY = datetime.date(2026, 3, 1)
 SINCE = datetime.date(2025, 3, 1)  # TODAY − 365 days

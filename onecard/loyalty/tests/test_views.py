@@ -10,8 +10,8 @@ from onecard.loyalty.models import CardTransaction
 from onecard.loyalty.models.stored_value import CardTxKind
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.loyalty.tiers import services as tiers
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 pytestmark = pytest.mark.django_db
 

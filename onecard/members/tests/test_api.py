@@ -6,14 +6,12 @@ from django.test.utils import CaptureQueriesContext
 
 from onecard.core.api import CappedCountPagination
 from onecard.core.models import AuditEntry
-from onecard.core.tests import api_fixtures
 from onecard.core.validators import id_number_check_digit
 from onecard.members import services
 from onecard.members.choices import MemberStatus
 from onecard.members.models import ConsentRecord, Contact, CustomField, Member, Tag
 
-api = api_fixtures.api  # fixtures shared by the API tests
-api_urls = api_fixtures.api_urls
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 URL = "/api/v1/members/"
 

@@ -1,11 +1,11 @@
 """API v1 for the organisation: org nodes, staff and roles, with the UI's scope and permission rules."""
 
+import pytest
+
 from onecard.core.models import AuditEntry
-from onecard.core.tests import api_fixtures
 from onecard.org.models import OrgNode, Role, Staff
 
-api = api_fixtures.api  # fixtures shared by the API tests
-api_urls = api_fixtures.api_urls
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 
 def _ids(body):

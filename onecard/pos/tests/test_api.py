@@ -6,12 +6,10 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from onecard.core.tests import api_fixtures
 from onecard.pos import services
 from onecard.pos.models import UsedNonce
 
-api_urls = api_fixtures.api_urls  # serve the API urlconf only
-api = api_fixtures.api
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 PING = "/api/v1/pos/ping"
 LOOKUP = "/api/v1/pos/members/lookup"

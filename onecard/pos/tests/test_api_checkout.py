@@ -10,23 +10,22 @@ from django.utils import timezone
 
 from onecard.catalog import services as catalog
 from onecard.core.models import IdempotencyKey
-from onecard.core.tests import api_fixtures
 from onecard.loyalty.cards import qr
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.models import CardTransaction, PointsPolicy
 from onecard.loyalty.points import services as points
-from onecard.loyalty.tests.card_helpers import put_value, reload
-from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.pos import services
 from onecard.pos.models import Sale, SaleTender
 from onecard.promotions import coupons, rules
 from onecard.promotions.coupon_choices import CouponStatus, RestorePolicy
 from onecard.promotions.coupon_codes import new_code
 from onecard.promotions.models import Coupon, PromotionUse
-from onecard.promotions.tests.coupon_helpers import make_template
+from onecard.testing.cards import put_value, reload
+from onecard.testing.coupons import make_template
+from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
-api_urls = api_fixtures.api_urls  # serve the API urlconf only
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 BASE = "/api/v1/pos"
 ITEMS = [{"sku": "CAKE-1", "quantity": 4}, {"barcode": "6901234567892", "quantity": 2}]  # ¥120 + ¥10

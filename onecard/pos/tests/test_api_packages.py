@@ -4,14 +4,13 @@ import uuid
 
 import pytest
 
-from onecard.core.tests import api_fixtures
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.models import JournalEntry, MemberPackage, PackageUse
 from onecard.loyalty.packages import services as packages
-from onecard.loyalty.tests.package_helpers import gym_package, package_balance, wash_package
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, sv_card
+from onecard.testing.packages import gym_package, package_balance, wash_package
+from onecard.testing.stored_value import assert_ledger_clean, sv_card
 
-api_urls = api_fixtures.api_urls  # serve the API urlconf only
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 BASE = "/api/v1/pos"
 
@@ -128,7 +127,7 @@ def test_refusals_carry_their_codes_and_change_nothing(chain, terminal, pos, car
 
 def test_packages_of_another_merchant_are_not_found(chain, terminal, pos, card, member_factory):
     from onecard.loyalty.cards.products import create_product
-    from onecard.loyalty.tests.card_helpers import active_card, stock
+    from onecard.testing.cards import active_card, stock
 
     other_member = member_factory(store=chain.other_store)
     product = create_product(None, chain.other, name="other card", kind="stored_value")

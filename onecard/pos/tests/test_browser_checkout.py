@@ -16,15 +16,15 @@ def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member
 
     from onecard.catalog import services as catalog
     from onecard.loyalty.points import services as points
-    from onecard.loyalty.tests.card_helpers import put_value, reload
-    from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
-    from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
     from onecard.pos.models import Sale
     from onecard.promotions import coupons
     from onecard.promotions.coupon_choices import CouponStatus
     from onecard.promotions.models import Coupon
-    from onecard.promotions.tests.coupon_helpers import make_template
-    from onecard.promotions.tests.promotion_helpers import make_promotion
+    from onecard.testing.cards import put_value, reload
+    from onecard.testing.coupons import make_template
+    from onecard.testing.points import assert_books, points_balance, rule
+    from onecard.testing.promotions import make_promotion
+    from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
     # given cakes at ¥30 and teas at ¥5 with 15 percent off, both with barcodes; 1 point per ¥1
     catalog.create_product(

@@ -10,19 +10,19 @@ from django.utils import timezone
 
 from onecard.catalog import services as catalog
 from onecard.core.errors import BusinessError
-from onecard.core.testing import run_clients
 from onecard.loyalty.models import CardTransaction, PointsLot, PointsPolicy, Tier
 from onecard.loyalty.points import services as points
-from onecard.loyalty.tests.card_helpers import put_value, reload
-from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.loyalty.tiers.services import set_member_tier
 from onecard.pos import checkout
 from onecard.pos.models import Sale, SaleTender, TenderKind
 from onecard.promotions import coupons, rules
 from onecard.promotions.coupon_choices import CouponStatus, RestorePolicy
 from onecard.promotions.models import Coupon, PromotionUse
-from onecard.promotions.tests.coupon_helpers import make_template
+from onecard.testing.cards import put_value, reload
+from onecard.testing.concurrency import run_clients
+from onecard.testing.coupons import make_template
+from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 
 @pytest.fixture

@@ -37,8 +37,8 @@ from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry, Posting
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.pos.signing import sign_request
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 BASE = "/api/v1/pos"
 INITIAL = 250_000  # ¥2,500: far from both zero and the ¥5,000 cap of a registered card

@@ -10,7 +10,6 @@ from django.db import connection
 from django.utils import timezone
 
 from onecard.core.models import IdempotencyKey
-from onecard.core.tests import api_fixtures
 from onecard.loyalty.cards import qr
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.ledger.services import MAX_AMOUNT
@@ -19,10 +18,10 @@ from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, Car
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.loyalty.tiers import services as tiers
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
-api_urls = api_fixtures.api_urls  # serve the API urlconf only
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 BASE = "/api/v1/pos"
 
@@ -434,7 +433,7 @@ def test_a_topup_is_refunded_by_bank_with_its_bonus_withdrawn_and_cash_above_the
     chain, terminal, pos, card
 ):
     # given: a ¥500 top-up with 充500送50 through the API
-    from onecard.loyalty.tests.sv_helpers import bonus_rule
+    from onecard.testing.stored_value import bonus_rule
 
     bonus_rule(chain, [[50_000, 5_000]])
     topped = _send(pos, terminal, f"{BASE}/topups", {"card_no": card.number, "amount": 50_000}, _key())

@@ -5,16 +5,15 @@ import uuid
 import pytest
 from django.core.management import call_command
 
-from onecard.core.tests import api_fixtures
 from onecard.loyalty.models import CardProduct, PointsLot
 from onecard.loyalty.stored_value import holds, rebates
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.org.models import Alliance
 from onecard.pos import services
+from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
-api_urls = api_fixtures.api_urls  # serve the API urlconf only
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 BASE = "/api/v1/pos"
 

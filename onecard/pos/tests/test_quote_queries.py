@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from onecard.catalog import services as catalog
 from onecard.loyalty.models import Tier
-from onecard.loyalty.tests.card_helpers import put_value
-from onecard.loyalty.tests.points_helpers import rule
-from onecard.loyalty.tests.sv_helpers import sv_card
 from onecard.loyalty.tiers.services import set_member_tier
 from onecard.pos import checkout
 from onecard.promotions import coupons, rules
-from onecard.promotions.tests.coupon_helpers import make_template
+from onecard.testing.cards import put_value
+from onecard.testing.coupons import make_template
+from onecard.testing.points import rule
+from onecard.testing.stored_value import sv_card
 
 # A card's quote: coupons, tier (read once, also for the earn rate), products with member prices, the
 # promotions' change check, and the loyalty reads (points lots, balances).

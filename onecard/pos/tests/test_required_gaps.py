@@ -36,17 +36,16 @@ from hypothesis.stateful import (
 )
 
 from onecard.core.models import IdempotencyKey
-from onecard.core.testing import run_clients
-from onecard.core.tests import api_fixtures
 from onecard.loyalty.models import Account, JournalEntry, Posting
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.points_helpers import lots_total, points_balance
-from onecard.loyalty.tests.points_helpers import rule as earn_rule
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, bonus_rule, sv_card
+from onecard.testing.concurrency import run_clients
+from onecard.testing.points import lots_total, points_balance
+from onecard.testing.points import rule as earn_rule
+from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_rule, sv_card
 
-api_urls = api_fixtures.api_urls  # serve the API urlconf only
+pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 BASE = "/api/v1/pos"
 HAMMER_CLIENTS = 20

@@ -11,16 +11,16 @@ from django.utils import translation
 from onecard.catalog import services as catalog
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.points import services as points
-from onecard.loyalty.tests.card_helpers import put_value, reload
-from onecard.loyalty.tests.points_helpers import assert_books, points_balance, rule
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.pos.checkout_errors import UnknownSku
 from onecard.pos.models import Sale, SaleReturn
 from onecard.pos.till.sale import business_ref_for
 from onecard.promotions import coupons
 from onecard.promotions.coupon_choices import CouponStatus, RestorePolicy
 from onecard.promotions.models import Coupon
-from onecard.promotions.tests.coupon_helpers import make_template
+from onecard.testing.cards import put_value, reload
+from onecard.testing.coupons import make_template
+from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 pytestmark = pytest.mark.django_db
 
@@ -544,7 +544,7 @@ def test_a_scan_reprices_the_cart_in_few_queries(chain, login, shop, django_asse
 def test_two_submits_at_once_with_one_token_make_one_sale(chain, shop):
     from django.test import Client
 
-    from onecard.core.testing import run_clients
+    from onecard.testing.concurrency import run_clients
 
     # given the cart built in one session, and two browsers' worth of clients sharing its cookie
     first = Client()

@@ -13,7 +13,7 @@ from onecard.promotions.coupon_codes import (
 )
 from onecard.promotions.coupon_errors import CouponCodeInvalid
 from onecard.promotions.models import Coupon
-from onecard.promotions.tests.coupon_helpers import make_template
+from onecard.testing.coupons import make_template
 
 
 def test_a_new_code_has_sixteen_unambiguous_characters_and_a_valid_check_character():

@@ -8,7 +8,7 @@ from onecard.core.models import AuditEntry
 from onecard.promotions import coupons
 from onecard.promotions.coupon_codes import display_code
 from onecard.promotions.models import Coupon, CouponIssue, CouponTemplate
-from onecard.promotions.tests.coupon_helpers import make_template
+from onecard.testing.coupons import make_template
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}

@@ -9,14 +9,14 @@ from django.utils import timezone
 
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.models import AuditEntry
-from onecard.core.testing import run_clients
 from onecard.promotions import coupon_templates, coupons
 from onecard.promotions.cart import CouponOffer
 from onecard.promotions.coupon_choices import CouponKind, CouponStatus, IssueHow, IssueRule, RestorePolicy
 from onecard.promotions.coupon_codes import check_character
 from onecard.promotions.coupon_errors import CouponUsed
 from onecard.promotions.models import Coupon, CouponIssue, CouponTemplate
-from onecard.promotions.tests.coupon_helpers import aware, make_template
+from onecard.testing.concurrency import run_clients
+from onecard.testing.coupons import aware, make_template
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import translation
 from onecard.promotions import rules
 from onecard.promotions.cart import Cart, CartLine, CouponOffer
 from onecard.promotions.pricing import Rule, apply_rate, birthday_matches, price_cart, spread
-from onecard.promotions.tests.promotion_helpers import AT, make_promotion
+from onecard.testing.promotions import AT, make_promotion
 
 
 def _line(key, product, qty, price):

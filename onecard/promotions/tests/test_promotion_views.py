@@ -3,7 +3,7 @@
 import pytest
 
 from onecard.promotions.models import Promotion
-from onecard.promotions.tests.promotion_helpers import make_promotion
+from onecard.testing.promotions import make_promotion
 
 pytestmark = pytest.mark.django_db
 

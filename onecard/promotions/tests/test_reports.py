@@ -13,16 +13,16 @@ from openpyxl import load_workbook
 
 from onecard.catalog import services as catalog
 from onecard.core.clock import moved_now
-from onecard.loyalty.tests.card_helpers import put_value
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, sv_card
 from onecard.pos import checkout
 from onecard.promotions import coupons, reports
 from onecard.promotions.coupon_choices import CouponKind
 from onecard.promotions.coupon_queries import visible_coupons, visible_templates
 from onecard.promotions.promotion_views import visible_promotions
 from onecard.promotions.report_views import report_data
-from onecard.promotions.tests.coupon_helpers import make_template
-from onecard.promotions.tests.promotion_helpers import make_promotion
+from onecard.testing.cards import put_value
+from onecard.testing.coupons import make_template
+from onecard.testing.promotions import make_promotion
+from onecard.testing.stored_value import assert_ledger_clean, sv_card
 
 pytestmark = pytest.mark.django_db
 URL = "/reports/promotions/"

@@ -6,10 +6,10 @@ import pytest
 
 from onecard.core.errors import BusinessError
 from onecard.core.models import AuditEntry
-from onecard.core.testing import run_clients
 from onecard.promotions import rules
 from onecard.promotions.models import Promotion, PromotionUse
-from onecard.promotions.tests.promotion_helpers import AT, PARAMS, make_promotion, promotion_data
+from onecard.testing.concurrency import run_clients
+from onecard.testing.promotions import AT, PARAMS, make_promotion, promotion_data
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from onecard.promotions import rules
 from onecard.promotions.models import Promotion
-from onecard.promotions.tests.promotion_helpers import AT, make_promotion
+from onecard.testing.promotions import AT, make_promotion
 
 
 def _names(chain, at=AT, store=None):

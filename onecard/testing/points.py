@@ -12,7 +12,7 @@ from onecard.loyalty.cards.services import card_balances
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import CardProduct, PointsEarnRule, PointsLot
-from onecard.loyalty.tests.card_helpers import active_card, make_product, stock
+from onecard.testing.cards import active_card, make_product, stock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -8,7 +8,7 @@ from onecard.loyalty.cards import services as cards
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models.stored_value import StoredValueSettings, TopupBonusRule
-from onecard.loyalty.tests.card_helpers import active_card, make_product, stock
+from onecard.testing.cards import active_card, make_product, stock
 
 _counter = {"n": 0}
 

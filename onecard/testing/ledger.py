@@ -1,8 +1,6 @@
-"""Ledger fixtures: a member's accounts and the store accounts they trade with, posted through the ledger."""
+"""Ledger helpers: a member's accounts and the store accounts they trade with, posted through the ledger."""
 
 from types import SimpleNamespace
-
-import pytest
 
 from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
@@ -41,8 +39,3 @@ def make_books(chain, member):
 
     books.topup, books.charge = topup, charge
     return books
-
-
-@pytest.fixture
-def books(chain, member_factory):
-    return make_books(chain, member_factory())
