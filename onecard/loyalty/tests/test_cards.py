@@ -17,17 +17,6 @@ from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Card, CardProduct
 from onecard.testing.cards import active_card, make_product, put_value, reload, stock
 
-
-@pytest.fixture
-def product(chain):
-    return make_product(chain)
-
-
-@pytest.fixture
-def card(chain, product, member_factory):
-    return active_card(stock(product, chain.a1)[0], member_factory())
-
-
 # ---- numbers and batches ---------------------------------------------------------------------------------
 
 
@@ -48,9 +37,9 @@ def test_every_mistyped_digit_fails_the_check():
                 assert not is_valid_number(typo)
 
 
-def test_a_batch_numbers_are_luhn_valid_unique_and_in_stock(chain, product):
+def test_a_batch_numbers_are_luhn_valid_unique_and_in_stock(chain, card_product):
     # when
-    cards = stock(product, chain.a1, count=1000, prefix="8800", start=500)
+    cards = stock(card_product, chain.a1, count=1000, prefix="8800", start=500)
     # then
     numbers = [c.number for c in cards]
     assert len(numbers) == len(set(numbers)) == 1000
@@ -62,10 +51,10 @@ def test_a_batch_numbers_are_luhn_valid_unique_and_in_stock(chain, product):
     assert len({c.qr_secret for c in cards}) == 1000
 
 
-def test_a_batch_of_10000_cards_is_one_bulk_insert(chain, product):
+def test_a_batch_of_10000_cards_is_one_bulk_insert(chain, card_product):
     # when
     with CaptureQueriesContext(connection) as queries:
-        batch = issue_batch(None, product, store=chain.a1, prefix="66", start=0, count=10_000)
+        batch = issue_batch(None, card_product, store=chain.a1, prefix="66", start=0, count=10_000)
     # then
     assert Card.objects.filter(batch=batch).count() == 10_000
     inserts = [q for q in queries.captured_queries if 'INSERT INTO "loyalty_card" ' in q["sql"]]
@@ -73,22 +62,22 @@ def test_a_batch_of_10000_cards_is_one_bulk_insert(chain, product):
     assert AuditEntry.objects.filter(subject_type="loyalty.cardbatch", subject_id=str(batch.pk)).count() == 1
 
 
-def test_an_overlapping_range_is_refused_and_writes_nothing(chain, product):
+def test_an_overlapping_range_is_refused_and_writes_nothing(chain, card_product):
     # given
-    stock(product, chain.a1, count=100, prefix="8800", start=1)
+    stock(card_product, chain.a1, count=100, prefix="8800", start=1)
     # when / then
     with pytest.raises(BusinessError) as refused:
-        issue_batch(None, product, store=chain.a1, prefix="8800", start=100, count=10)
+        issue_batch(None, card_product, store=chain.a1, prefix="8800", start=100, count=10)
     assert refused.value.code == "card_numbers_taken"
     assert Card.objects.count() == 100
 
 
-def test_the_same_digits_from_another_prefix_are_refused_by_the_unique_number(chain, product):
+def test_the_same_digits_from_another_prefix_are_refused_by_the_unique_number(chain, card_product):
     # given: "88" + 00000001 and "880" + 0000001 are the same digits
-    stock(product, chain.a1, count=5, prefix="88", start=1)
+    stock(card_product, chain.a1, count=5, prefix="88", start=1)
     # when / then
     with pytest.raises(BusinessError) as refused:
-        issue_batch(None, product, store=chain.a1, prefix="880", start=1, serial_width=7, count=5)
+        issue_batch(None, card_product, store=chain.a1, prefix="880", start=1, serial_width=7, count=5)
     assert refused.value.code == "card_numbers_taken"
     assert Card.objects.count() == 5
     assert Card.objects.filter(number__startswith="88").count() == 5  # the transaction is still usable
@@ -98,21 +87,21 @@ def test_the_same_digits_from_another_prefix_are_refused_by_the_unique_number(ch
     "prefix, start, count, width",
     [("88a", 1, 10, 8), ("", 1, 10, 8), ("88", 1, 0, 8), ("88", 9999, 2, 4), ("1234567890", 1, 1, 12)],
 )
-def test_malformed_ranges_are_refused(chain, product, prefix, start, count, width):
+def test_malformed_ranges_are_refused(chain, card_product, prefix, start, count, width):
     with pytest.raises(BusinessError) as refused:
         issue_batch(
-            None, product, store=chain.a1, prefix=prefix, start=start, count=count, serial_width=width
+            None, card_product, store=chain.a1, prefix=prefix, start=start, count=count, serial_width=width
         )
     assert refused.value.code == "invalid_card_range"
     assert Card.objects.count() == 0
 
 
-def test_cards_are_issued_into_a_store_of_the_products_merchant_within_scope(chain, product):
+def test_cards_are_issued_into_a_store_of_the_products_merchant_within_scope(chain, card_product):
     with pytest.raises(BusinessError) as refused:
-        issue_batch(None, product, store=chain.other_store, prefix="77", start=1, count=1)
+        issue_batch(None, card_product, store=chain.other_store, prefix="77", start=1, count=1)
     assert refused.value.code == "invalid_card_range"
     with pytest.raises(PermissionDenied):
-        issue_batch(chain.cashier_b1, product, store=chain.a1, prefix="77", start=1, count=1)
+        issue_batch(chain.cashier_b1, card_product, store=chain.a1, prefix="77", start=1, count=1)
 
 
 # ---- products ------------------------------------------------------------------------------------------------
@@ -149,13 +138,13 @@ def test_the_database_refuses_a_registered_card_that_expires(chain):
         CardProduct.objects.create(merchant=chain.merchant, name="x", kind="stored_value", validity_days=1200)
 
 
-def test_products_are_changed_from_head_office_and_audited(chain, product):
+def test_products_are_changed_from_head_office_and_audited(chain, card_product):
     with pytest.raises(PermissionDenied):
-        update_product(chain.store_manager, product, name="改名")
-    update_product(chain.hq_admin, product, password_threshold=10_000, stores=[chain.a1])
-    product.refresh_from_db()
-    assert product.password_threshold == 10_000
-    assert product.accepts_store(chain.a1) and not product.accepts_store(chain.b1)
+        update_product(chain.store_manager, card_product, name="改名")
+    update_product(chain.hq_admin, card_product, password_threshold=10_000, stores=[chain.a1])
+    card_product.refresh_from_db()
+    assert card_product.password_threshold == 10_000
+    assert card_product.accepts_store(chain.a1) and not card_product.accepts_store(chain.b1)
     entry = AuditEntry.objects.filter(subject_type="loyalty.cardproduct").latest("id")
     assert entry.after == {"password_threshold": 10_000}
 
@@ -163,9 +152,9 @@ def test_products_are_changed_from_head_office_and_audited(chain, product):
 # ---- life cycle ---------------------------------------------------------------------------------------------
 
 
-def test_a_registered_card_is_bound_then_activated(chain, product, member_factory):
+def test_a_registered_card_is_bound_then_activated(chain, card_product, member_factory):
     # given
-    card = stock(product, chain.a1)[0]
+    card = stock(card_product, chain.a1)[0]
     member = member_factory()
     # when: activating before binding is refused
     with pytest.raises(BusinessError) as refused:
@@ -272,7 +261,9 @@ def test_expiry_job_and_reactivation_keep_the_balance(chain):
     assert svc.card_balances(card)[AccountKind.MEMBER_PRINCIPAL] == 30_000
 
 
-def test_cancel_reports_the_refundable_principal_and_refuses_open_holds(chain, card, product, member_factory):
+def test_cancel_reports_the_refundable_principal_and_refuses_open_holds(
+    chain, card, card_product, member_factory
+):
     # given
     put_value(chain, card, principal=20_000, bonus=2_000)
     # when
@@ -301,9 +292,9 @@ def test_a_store_b1_cashier_cannot_manage_a_card_of_store_a1(chain, card):
     assert card in svc.cards_visible_to(chain.region_manager)
 
 
-def test_the_members_home_store_may_manage_a_card_issued_elsewhere(chain, product, member_factory):
+def test_the_members_home_store_may_manage_a_card_issued_elsewhere(chain, card_product, member_factory):
     # given: a card from A1's stock sold to a member of store B1
-    card = active_card(stock(product, chain.a1)[0], member_factory(store=chain.b1))
+    card = active_card(stock(card_product, chain.a1)[0], member_factory(store=chain.b1))
     # when / then
     assert svc.freeze(chain.cashier_b1, card).status == CardStatus.FROZEN
     assert card in svc.cards_visible_to(chain.cashier_b1)
@@ -349,8 +340,8 @@ def test_password_check_refuses_to_run_inside_the_sales_transaction(card):
         svc.check_card_password(card, "000000")
 
 
-def test_charges_above_the_threshold_need_the_password(chain, card, product):
-    update_product(None, product, password_threshold=50_000)
+def test_charges_above_the_threshold_need_the_password(chain, card, card_product):
+    update_product(None, card_product, password_threshold=50_000)
     card = reload(card)
     svc.require_password_for_charge(card, 90_000)  # no password on the card: nothing to ask
     svc.set_card_password(None, card, "246810")
@@ -372,7 +363,7 @@ def test_bad_passwords_are_refused(card):
 # ---- lookup ------------------------------------------------------------------------------------------------------
 
 
-def test_resolve_card_by_number_rfid_and_refusals(chain, card, product):
+def test_resolve_card_by_number_rfid_and_refusals(chain, card, card_product):
     spaced = " ".join([card.number[:4], card.number[4:8], card.number[8:]])
     assert svc.resolve_card(spaced) == card
     Card.objects.filter(pk=card.pk).update(rfid_uid="04A1B2C3")

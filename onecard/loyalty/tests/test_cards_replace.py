@@ -25,19 +25,9 @@ ALL_KINDS = {
 
 
 @pytest.fixture
-def product(chain):
-    return make_product(chain)
-
-
-@pytest.fixture
-def spare(chain, product):
+def spare(chain, card_product):
     """Cards in A1's stock."""
-    return stock(product, chain.a1, count=6)
-
-
-@pytest.fixture
-def member(member_factory):
-    return member_factory()
+    return stock(card_product, chain.a1, count=6)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from onecard.loyalty.models.stored_value import CardTxKind
 from onecard.loyalty.points import services as points
 from onecard.loyalty.tiers import services as tiers
 from onecard.testing.barcodes import decode_svg
-from onecard.testing.cards import active_card, make_product, put_value, reload, stock
+from onecard.testing.cards import active_card, put_value, reload, stock
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -50,15 +50,10 @@ def nobody(chain):
 
 
 @pytest.fixture
-def product(chain):
-    return make_product(chain, name="储值卡")
-
-
-@pytest.fixture
-def card(chain, member_factory, product):
+def wang_wus_card_with_100_yuan(chain, member_factory, card_product):
     """An active stored-value card issued at A1, bound to an A1 member (phone 13900001234), ¥100 principal."""
     member = member_factory(name="王五", phone="13900001234")
-    card = active_card(stock(product, chain.a1, count=1, prefix="8801")[0], member)
+    card = active_card(stock(card_product, chain.a1, count=1, prefix="8801")[0], member)
     put_value(chain, card, principal=10_000)
     return card
 
@@ -67,14 +62,16 @@ def url(name, *args, **kwargs):
     return reverse(f"cards:{name}", args=args, kwargs=kwargs)
 
 
-def act(client, card, action, **data):
-    return client.post(url("card_action", number=card.number, action=action), data, **EN)
+def act(client, wang_wus_card_with_100_yuan, action, **data):
+    return client.post(
+        url("card_action", number=wang_wus_card_with_100_yuan.number, action=action), data, **EN
+    )
 
 
 # ---- card products ----------------------------------------------------------------------------------------
 
 
-def test_products_page_lists_products_and_hides_edit_without_permission(chain, login, product):
+def test_products_page_lists_products_and_hides_edit_without_permission(chain, login, card_product):
     # given a marketer (cards.view, no products.manage)
     client = login(chain.marketer)
     # when
@@ -141,20 +138,20 @@ def test_bad_product_shows_the_service_error_and_saves_nothing(chain, login):
     assert not CardProduct.objects.filter(name="匿名卡").exists()
 
 
-def test_edit_product_changes_settings_and_order(chain, login, product):
+def test_edit_product_changes_settings_and_order(chain, login, card_product):
     # given
     client = login(chain.hq_admin)
-    page = client.get(url("product_edit", product.pk), **EN)
+    page = client.get(url("product_edit", card_product.pk), **EN)
     assert page.status_code == 200 and 'value="储值卡"' in page.content.decode()
     data = {"name": "储值卡 Plus", "kind": CardKind.STORED_VALUE, "registered": "on", "consumption_order": "bonus_first",
             "daily_charge_limit": "1000", "is_active": "on"}  # fmt: skip
     # when
-    response = client.post(url("product_edit", product.pk), data, **EN)
+    response = client.post(url("product_edit", card_product.pk), data, **EN)
     # then
     assert response.status_code == 302
-    product.refresh_from_db()
-    assert (product.name, product.daily_charge_limit) == ("储值卡 Plus", 100_000)
-    assert StoredValueSettings.objects.get(product=product).consumption_order == "bonus_first"
+    card_product.refresh_from_db()
+    assert (card_product.name, card_product.daily_charge_limit) == ("储值卡 Plus", 100_000)
+    assert StoredValueSettings.objects.get(product=card_product).consumption_order == "bonus_first"
 
 
 # ---- tiers ------------------------------------------------------------------------------------------------
@@ -318,16 +315,16 @@ def test_rules_page_for_viewers_and_forms_for_managers(chain, login, nobody):
 # ---- batches ----------------------------------------------------------------------------------------------
 
 
-def batch_data(product, store, **fields):
-    return {"product": product.pk, "store": store.pk, "prefix": "8899", "serial_width": "8", "start": "1",
+def batch_data(card_product, store, **fields):
+    return {"product": card_product.pk, "store": store.pk, "prefix": "8899", "serial_width": "8", "start": "1",
             "count": "5", "note": "开业", **fields}  # fmt: skip
 
 
-def test_store_manager_issues_a_batch_and_prints_its_sheet(chain, login, product):
+def test_store_manager_issues_a_batch_and_prints_its_sheet(chain, login, card_product):
     # given
     client = login(chain.store_manager)
     # when
-    response = client.post(url("batches"), batch_data(product, chain.a1), **EN)
+    response = client.post(url("batches"), batch_data(card_product, chain.a1), **EN)
     # then
     assert response.status_code == 302
     batch = CardBatch.objects.get()
@@ -343,33 +340,33 @@ def test_store_manager_issues_a_batch_and_prints_its_sheet(chain, login, product
     assert decode_svg(svg) == numbers[0]
 
 
-def test_batch_outside_scope_or_overlapping_is_refused(chain, login, product):
+def test_batch_outside_scope_or_overlapping_is_refused(chain, login, card_product):
     # given
     client = login(chain.store_manager)
     # when into B1's stock (not in A1's scope): the store is not offered
-    response = client.post(url("batches"), batch_data(product, chain.b1), **EN)
+    response = client.post(url("batches"), batch_data(card_product, chain.b1), **EN)
     # then
     assert response.status_code == 400 and 'data-error-for="store"' in response.content.decode()
     assert not CardBatch.objects.exists()
     # when a range overlaps an earlier batch
-    stock(product, chain.a1, count=3, prefix="8899", start=4)
-    response = client.post(url("batches"), batch_data(product, chain.a1), **EN)
+    stock(card_product, chain.a1, count=3, prefix="8899", start=4)
+    response = client.post(url("batches"), batch_data(card_product, chain.a1), **EN)
     assert response.status_code == 400
     assert "Some numbers of this range are already used by other cards." in response.content.decode()
     assert CardBatch.objects.count() == 1
 
 
-def test_batches_need_cards_issue_to_issue_and_print(chain, login, product):
+def test_batches_need_cards_issue_to_issue_and_print(chain, login, card_product):
     client = login(chain.marketer)
     assert client.get(url("batches")).status_code == 200
-    assert client.post(url("batches"), batch_data(product, chain.a1)).status_code == 403
-    batch = CardBatch.objects.create(merchant=chain.merchant, product=product, store=chain.a1, prefix="1", start=0,
+    assert client.post(url("batches"), batch_data(card_product, chain.a1)).status_code == 403
+    batch = CardBatch.objects.create(merchant=chain.merchant, product=card_product, store=chain.a1, prefix="1", start=0,
                                      count=1)  # fmt: skip
     assert client.get(url("batch_sheet", batch.pk)).status_code == 403
 
 
-def test_batch_sheet_of_another_store_is_404(chain, login, product, b1_manager):
-    stock(product, chain.a1, count=1)
+def test_batch_sheet_of_another_store_is_404(chain, login, card_product, b1_manager):
+    stock(card_product, chain.a1, count=1)
     batch = CardBatch.objects.get()
     assert login(b1_manager).get(url("batch_sheet", batch.pk)).status_code == 404
 
@@ -377,26 +374,26 @@ def test_batch_sheet_of_another_store_is_404(chain, login, product, b1_manager):
 # ---- card list and detail -----------------------------------------------------------------------------------
 
 
-def test_card_list_search_and_scope(chain, login, card, product, b1_manager):
+def test_card_list_search_and_scope(chain, login, wang_wus_card_with_100_yuan, card_product, b1_manager):
     # given a card in stock at B1 as well
-    b1_card = stock(product, chain.b1, count=1, prefix="8802")[0]
+    b1_card = stock(card_product, chain.b1, count=1, prefix="8802")[0]
     client = login(chain.store_manager)
     # when searching by the member's phone's last 4
     body = client.get(url("list"), {"q": "1234"}, **EN).content.decode()
     # then
-    assert card.number in body and "139****1234" in body and "13900001234" not in body
+    assert wang_wus_card_with_100_yuan.number in body and "139****1234" in body and "13900001234" not in body
     # status filter and scope: A1's manager does not see B1's stock
     body = client.get(url("list"), {"status": "in_stock"}, **EN).content.decode()
-    assert b1_card.number not in body and card.number not in body
+    assert b1_card.number not in body and wang_wus_card_with_100_yuan.number not in body
     body = login(b1_manager).get(url("list"), **EN).content.decode()
-    assert b1_card.number in body and card.number not in body
+    assert b1_card.number in body and wang_wus_card_with_100_yuan.number not in body
 
 
-def test_card_detail_shows_balances_and_journal(chain, login, card):
+def test_card_detail_shows_balances_and_journal(chain, login, wang_wus_card_with_100_yuan):
     # given points and a hold on the card
-    put_value(chain, card, bonus=1_000, points=300, hold=2_000)
+    put_value(chain, wang_wus_card_with_100_yuan, bonus=1_000, points=300, hold=2_000)
     # when
-    response = login(chain.cashier_a1).get(url("card", number=card.number), **EN)
+    response = login(chain.cashier_a1).get(url("card", number=wang_wus_card_with_100_yuan.number), **EN)
     # then
     body = response.content.decode()
     assert response.status_code == 200
@@ -413,47 +410,49 @@ def test_card_detail_shows_balances_and_journal(chain, login, card):
     )
 
 
-def test_card_of_another_store_is_404(chain, login, card, b1_manager):
+def test_card_of_another_store_is_404(chain, login, wang_wus_card_with_100_yuan, b1_manager):
     client = login(b1_manager)
-    assert client.get(url("card", number=card.number)).status_code == 404
-    assert act(client, card, "freeze").status_code == 404
-    assert reload(card).status == CardStatus.ACTIVE
+    assert client.get(url("card", number=wang_wus_card_with_100_yuan.number)).status_code == 404
+    assert act(client, wang_wus_card_with_100_yuan, "freeze").status_code == 404
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.ACTIVE
 
 
-def test_card_pages_need_cards_view(login, nobody, card):
-    assert login(nobody).get(url("card", number=card.number)).status_code == 403
+def test_card_pages_need_cards_view(login, nobody, wang_wus_card_with_100_yuan):
+    assert login(nobody).get(url("card", number=wang_wus_card_with_100_yuan.number)).status_code == 403
     assert login(nobody).get(url("list")).status_code == 403
 
 
 # ---- actions ------------------------------------------------------------------------------------------------
 
 
-def test_freeze_unfreeze_lost_found(chain, login, card):
+def test_freeze_unfreeze_lost_found(chain, login, wang_wus_card_with_100_yuan):
     client = login(chain.cashier_a1)
-    assert act(client, card, "freeze", reason="member asked").status_code == 302
-    assert reload(card).status == CardStatus.FROZEN
-    assert act(client, card, "unfreeze").status_code == 302
-    assert reload(card).status == CardStatus.ACTIVE
-    assert act(client, card, "report_lost", reason="lost on the bus").status_code == 302
-    assert reload(card).status == CardStatus.LOST
-    assert act(client, card, "report_found").status_code == 302
-    assert reload(card).status == CardStatus.ACTIVE
+    assert act(client, wang_wus_card_with_100_yuan, "freeze", reason="member asked").status_code == 302
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.FROZEN
+    assert act(client, wang_wus_card_with_100_yuan, "unfreeze").status_code == 302
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.ACTIVE
+    assert (
+        act(client, wang_wus_card_with_100_yuan, "report_lost", reason="lost on the bus").status_code == 302
+    )
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.LOST
+    assert act(client, wang_wus_card_with_100_yuan, "report_found").status_code == 302
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.ACTIVE
 
 
-def test_refused_transition_shows_the_service_message(chain, login, card):
+def test_refused_transition_shows_the_service_message(chain, login, wang_wus_card_with_100_yuan):
     # given an active card
     client = login(chain.cashier_a1)
     # when unfreezing it
-    response = act(client, card, "unfreeze")
+    response = act(client, wang_wus_card_with_100_yuan, "unfreeze")
     # then
     assert response.status_code == 400
     assert "This card is already active." in response.content.decode()
-    assert reload(card).status == CardStatus.ACTIVE
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.ACTIVE
 
 
-def test_bind_by_phone_then_activate(chain, login, product, member_factory):
+def test_bind_by_phone_then_activate(chain, login, card_product, member_factory):
     # given a registered card in stock and a member
-    new = stock(product, chain.a1, count=1, prefix="8803")[0]
+    new = stock(card_product, chain.a1, count=1, prefix="8803")[0]
     member = member_factory(name="孙七", phone="13700007777")
     client = login(chain.cashier_a1)
     # when activating before binding: refused, nothing changes
@@ -467,8 +466,8 @@ def test_bind_by_phone_then_activate(chain, login, product, member_factory):
     assert (new.member_id, new.status) == (member.pk, CardStatus.ACTIVE)
 
 
-def test_bind_unknown_member_shows_error_in_place(chain, login, product):
-    new = stock(product, chain.a1, count=1, prefix="8803")[0]
+def test_bind_unknown_member_shows_error_in_place(chain, login, card_product):
+    new = stock(card_product, chain.a1, count=1, prefix="8803")[0]
     response = act(login(chain.cashier_a1), new, "bind", member="13799999999")
     body = response.content.decode()
     assert response.status_code == 400
@@ -476,118 +475,146 @@ def test_bind_unknown_member_shows_error_in_place(chain, login, product):
     assert reload(new).member_id is None
 
 
-def test_replace_moves_balance_to_a_card_from_stock(chain, login, card, product):
+def test_replace_moves_balance_to_a_card_from_stock(chain, login, wang_wus_card_with_100_yuan, card_product):
     # given a card from stock
-    new = stock(product, chain.a1, count=1, prefix="8804")[0]
+    new = stock(card_product, chain.a1, count=1, prefix="8804")[0]
     client = login(chain.cashier_a1)
     # when
-    response = act(client, card, "replace", new_number=new.number, reason="worn out")
+    response = act(client, wang_wus_card_with_100_yuan, "replace", new_number=new.number, reason="worn out")
     # then
     assert response.status_code == 302 and response["Location"] == url("card", number=new.number)
-    assert reload(card).status == CardStatus.REPLACED and reload(new).status == CardStatus.ACTIVE
+    assert (
+        reload(wang_wus_card_with_100_yuan).status == CardStatus.REPLACED
+        and reload(new).status == CardStatus.ACTIVE
+    )
     assert card_balances(new)[AccountKind.MEMBER_PRINCIPAL] == 10_000
-    assert card_balances(card)[AccountKind.MEMBER_PRINCIPAL] == 0
+    assert card_balances(wang_wus_card_with_100_yuan)[AccountKind.MEMBER_PRINCIPAL] == 0
 
 
-def test_replace_with_unknown_number_changes_nothing(chain, login, card):
-    response = act(login(chain.cashier_a1), card, "replace", new_number="123")
+def test_replace_with_unknown_number_changes_nothing(chain, login, wang_wus_card_with_100_yuan):
+    response = act(login(chain.cashier_a1), wang_wus_card_with_100_yuan, "replace", new_number="123")
     assert response.status_code == 400 and 'data-error-for="new_number"' in response.content.decode()
-    assert reload(card).status == CardStatus.ACTIVE
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.ACTIVE
 
 
-def test_merge_into_another_card_of_the_member(chain, login, card, product):
+def test_merge_into_another_card_of_the_member(chain, login, wang_wus_card_with_100_yuan, card_product):
     # given a second active card of the same member
-    other = active_card(stock(product, chain.a1, count=1, prefix="8805")[0], card.member)
+    other = active_card(
+        stock(card_product, chain.a1, count=1, prefix="8805")[0], wang_wus_card_with_100_yuan.member
+    )
     # when
-    response = act(login(chain.cashier_a1), card, "merge", target=other.number)
+    response = act(login(chain.cashier_a1), wang_wus_card_with_100_yuan, "merge", target=other.number)
     # then
     assert response.status_code == 302
-    assert reload(card).status == CardStatus.MERGED
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.MERGED
     assert card_balances(other)[AccountKind.MEMBER_PRINCIPAL] == 10_000
 
 
-def test_cancel_shows_principal_and_refuses_cash_above_100(chain, login, card):
+def test_cancel_shows_principal_and_refuses_cash_above_100(chain, login, wang_wus_card_with_100_yuan):
     # given ¥150 principal
-    put_value(chain, card, principal=5_000)
+    put_value(chain, wang_wus_card_with_100_yuan, principal=5_000)
     client = login(chain.store_manager)
-    page = client.get(url("card", number=card.number), **EN).content.decode()
+    page = client.get(url("card", number=wang_wus_card_with_100_yuan.number), **EN).content.decode()
     assert "Principal to pay out: ¥150.00, from the cash of 徐汇店." in page
     # when paying out in cash
-    response = act(client, card, "cancel", method="cash", reason="moving away", confirm="on")
+    response = act(
+        client, wang_wus_card_with_100_yuan, "cancel", method="cash", reason="moving away", confirm="on"
+    )
     # then refused in place, the card still active
     assert response.status_code == 400 and 'data-error-for="method"' in response.content.decode()
-    assert reload(card).status == CardStatus.ACTIVE
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.ACTIVE
     # when by bank transfer
-    response = act(client, card, "cancel", method="bank", reason="moving away", confirm="on")
+    response = act(
+        client, wang_wus_card_with_100_yuan, "cancel", method="bank", reason="moving away", confirm="on"
+    )
     # then the card is cancelled and its principal left A1's cash by bank transfer
-    assert response.status_code == 302 and reload(card).status == CardStatus.CANCELLED
-    assert card_balances(card)[AccountKind.MEMBER_PRINCIPAL] == 0
-    payout = CardTransaction.objects.get(card=card, kind=CardTxKind.REFUND)
+    assert response.status_code == 302 and reload(wang_wus_card_with_100_yuan).status == CardStatus.CANCELLED
+    assert card_balances(wang_wus_card_with_100_yuan)[AccountKind.MEMBER_PRINCIPAL] == 0
+    payout = CardTransaction.objects.get(card=wang_wus_card_with_100_yuan, kind=CardTxKind.REFUND)
     assert (payout.amount, payout.tender, payout.store) == (15_000, "bank", chain.a1)
     assert "¥150.00 refunded" in client.get(response["Location"], **EN).content.decode()
 
 
-def test_cancel_needs_cards_cancel(chain, login, card):
+def test_cancel_needs_cards_cancel(chain, login, wang_wus_card_with_100_yuan):
     assert (
-        act(login(chain.cashier_a1), card, "cancel", method="bank", reason="x", confirm="on").status_code
+        act(
+            login(chain.cashier_a1),
+            wang_wus_card_with_100_yuan,
+            "cancel",
+            method="bank",
+            reason="x",
+            confirm="on",
+        ).status_code
         == 403
     )
-    assert reload(card).status == CardStatus.ACTIVE
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.ACTIVE
 
 
-def test_set_and_remove_card_password(chain, login, card):
+def test_set_and_remove_card_password(chain, login, wang_wus_card_with_100_yuan):
     client = login(chain.cashier_a1)
-    assert act(client, card, "password", password="123456").status_code == 302
-    assert reload(card).has_password
-    response = act(client, card, "password", password="12")
+    assert act(client, wang_wus_card_with_100_yuan, "password", password="123456").status_code == 302
+    assert reload(wang_wus_card_with_100_yuan).has_password
+    response = act(client, wang_wus_card_with_100_yuan, "password", password="12")
     assert response.status_code == 400 and "A card password is 4 to 12 digits." in response.content.decode()
-    assert act(client, card, "password", password="").status_code == 302
-    assert not reload(card).has_password
+    assert act(client, wang_wus_card_with_100_yuan, "password", password="").status_code == 302
+    assert not reload(wang_wus_card_with_100_yuan).has_password
 
 
-def test_points_adjustment_needs_permission_and_reason(chain, login, card):
+def test_points_adjustment_needs_permission_and_reason(chain, login, wang_wus_card_with_100_yuan):
     # a cashier may not adjust points
-    assert act(login(chain.cashier_a1), card, "points", points="100", reason="goodwill").status_code == 403
+    assert (
+        act(
+            login(chain.cashier_a1), wang_wus_card_with_100_yuan, "points", points="100", reason="goodwill"
+        ).status_code
+        == 403
+    )
     client = login(chain.store_manager)
     # without a reason: refused in place
-    response = act(client, card, "points", points="100", reason="")
+    response = act(client, wang_wus_card_with_100_yuan, "points", points="100", reason="")
     assert response.status_code == 400 and 'data-error-for="reason"' in response.content.decode()
-    assert points.available_points(card) == 0
+    assert points.available_points(wang_wus_card_with_100_yuan) == 0
     # with a reason
-    assert act(client, card, "points", points="100", reason="goodwill").status_code == 302
-    assert points.available_points(card) == 100
-    assert act(client, card, "points", points="-30", reason="correction").status_code == 302
-    assert points.available_points(card) == 70
+    assert (
+        act(client, wang_wus_card_with_100_yuan, "points", points="100", reason="goodwill").status_code == 302
+    )
+    assert points.available_points(wang_wus_card_with_100_yuan) == 100
+    assert (
+        act(client, wang_wus_card_with_100_yuan, "points", points="-30", reason="correction").status_code
+        == 302
+    )
+    assert points.available_points(wang_wus_card_with_100_yuan) == 70
 
 
-def test_unknown_action_is_404(chain, login, card):
-    assert act(login(chain.store_manager), card, "explode").status_code == 404
+def test_unknown_action_is_404(chain, login, wang_wus_card_with_100_yuan):
+    assert act(login(chain.store_manager), wang_wus_card_with_100_yuan, "explode").status_code == 404
 
 
-def test_reactivate_expired_card(chain, login, card):
+def test_reactivate_expired_card(chain, login, wang_wus_card_with_100_yuan):
     from onecard.loyalty.cards.services import expire_due_cards
     from onecard.loyalty.models import Card
 
-    Card.objects.filter(pk=card.pk).update(expires_at=timezone.now() - datetime.timedelta(days=1))
+    Card.objects.filter(pk=wang_wus_card_with_100_yuan.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(days=1)
+    )
     expire_due_cards()
-    assert act(login(chain.cashier_a1), card, "reactivate").status_code == 302
-    assert reload(card).status == CardStatus.ACTIVE
+    assert act(login(chain.cashier_a1), wang_wus_card_with_100_yuan, "reactivate").status_code == 302
+    assert reload(wang_wus_card_with_100_yuan).status == CardStatus.ACTIVE
 
 
 # ---- every page renders ---------------------------------------------------------------------------------------
 
 
-def test_every_page_renders_for_head_office(chain, login, card):
+def test_every_page_renders_for_head_office(chain, login, wang_wus_card_with_100_yuan):
     # given a tier, rules and a batch to edit
     tier = tiers.create_tier(
         None, chain.merchant, name="银卡", rank=1, rules=[(TierMetric.SPEND, 100_000, 365)]
     )
     rule = PointsEarnRule.objects.create(merchant=chain.merchant, name="基本", points_per_yuan=Decimal(1))
     client = login(chain.hq_admin)
-    pages = [url("list"), url("products"), url("product_create"), url("product_edit", card.product_id), url("tiers"),
+    pages = [url("list"), url("products"), url("product_create"), url("product_edit", wang_wus_card_with_100_yuan.product_id), url("tiers"),
              url("tier_create"), url("tier_edit", tier.pk), url("rules"), url("bonus_rule_create"),
              url("earn_rule_create"), url("earn_rule_edit", rule.pk), url("points_policy"), url("batches"),
-             url("batch_sheet", card.batch_id), url("card", number=card.number)]  # fmt: skip
+             url("batch_sheet", wang_wus_card_with_100_yuan.batch_id), url("card", number=wang_wus_card_with_100_yuan.number)]  # fmt: skip
     # when / then
     for page in pages:
         response = client.get(page, **EN)
@@ -603,7 +630,7 @@ def test_pages_of_unknown_objects_are_404(chain, login):
         assert client.get(page).status_code == 404, page
 
 
-def test_card_list_query_count_does_not_grow_with_rows(chain, login, product, member_factory):
+def test_card_list_query_count_does_not_grow_with_rows(chain, login, card_product, member_factory):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -614,11 +641,11 @@ def test_card_list_query_count_does_not_grow_with_rows(chain, login, product, me
 
     # given
     client = login(chain.store_manager)
-    for n, card in enumerate(stock(product, chain.a1, count=2, prefix="8806")):
+    for n, card in enumerate(stock(card_product, chain.a1, count=2, prefix="8806")):
         active_card(card, member_factory(phone=f"1360000{n:04d}"))
     few = queries()
     # when six more bound cards are listed
-    for n, card in enumerate(stock(product, chain.a1, count=6, prefix="8807")):
+    for n, card in enumerate(stock(card_product, chain.a1, count=6, prefix="8807")):
         active_card(card, member_factory(phone=f"1350000{n:04d}"))
     # then
     assert queries() == few

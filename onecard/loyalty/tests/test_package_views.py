@@ -20,16 +20,6 @@ def token():
     return uuid.uuid4().hex
 
 
-@pytest.fixture
-def card(chain, member_factory):
-    return sv_card(chain, member_factory(name="赵六", phone="13900005678"))
-
-
-@pytest.fixture
-def sold(chain, card):
-    return packages.sell_package(None, card, wash_package(chain, uses=3, price=10_000), store=chain.a1)
-
-
 def post(client, name, **data):
     data.setdefault("token", token())
     return client.post(reverse(f"till:{name}"), data, **HTMX)
@@ -38,7 +28,7 @@ def post(client, name, **data):
 # ---- the till panel -----------------------------------------------------------------------------------
 
 
-def test_panel_lists_packages_with_uses_left_and_the_catalog(chain, login, card, sold):
+def test_panel_lists_packages_with_uses_left_and_the_catalog(chain, login, card, sold_package):
     gym_package(chain)
     client = login(chain.cashier_a1)
     response = client.get(reverse("till:packages_panel"), {"card": card.number}, **HTMX)
@@ -67,25 +57,31 @@ def test_sell_then_use_through_the_panel(chain, login, card):
     assert_ledger_clean()
 
 
-def test_a_double_submitted_use_takes_effect_once(chain, login, card, sold):
+def test_a_double_submitted_use_takes_effect_once(chain, login, card, sold_package):
     client = login(chain.cashier_a1)
     once = token()
     for _ in range(2):
         response = post(
-            client, "package_use", card=card.number, package=sold.pk, service="洗车", count=1, token=once
+            client,
+            "package_use",
+            card=card.number,
+            package=sold_package.pk,
+            service="洗车",
+            count=1,
+            token=once,
         )
         assert response.status_code == 200
-    assert PackageUse.objects.filter(member_package=sold).count() == 1
+    assert PackageUse.objects.filter(member_package=sold_package).count() == 1
 
 
-def test_refusals_show_in_the_panel_and_write_nothing(chain, login, card, sold):
+def test_refusals_show_in_the_panel_and_write_nothing(chain, login, card, sold_package):
     client = login(chain.cashier_a1)
-    response = post(client, "package_use", card=card.number, package=sold.pk, service="洗车", count=4)
+    response = post(client, "package_use", card=card.number, package=sold_package.pk, service="洗车", count=4)
     assert response.status_code == 200  # htmx swaps 2xx only
     assert "No uses are left of this service in the package." in response.content.decode()
     plain = client.post(
         reverse("till:package_use"),
-        {"card": card.number, "package": sold.pk, "service": "打蜡", "count": 1, "token": token()},
+        {"card": card.number, "package": sold_package.pk, "service": "打蜡", "count": 1, "token": token()},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert plain.status_code == 400
@@ -112,21 +108,23 @@ def test_refund_above_the_limit_needs_a_manager(chain, login, card):
     assert_ledger_clean()
 
 
-def test_cashier_refunds_a_small_package(chain, login, card, sold):
+def test_cashier_refunds_a_small_package(chain, login, card, sold_package):
     client = login(chain.cashier_a1)
     response = post(
-        client, "package_refund", card=card.number, package=sold.pk, method="cash", reason="不想要了"
+        client, "package_refund", card=card.number, package=sold_package.pk, method="cash", reason="不想要了"
     )
     assert "Refunded ¥100.00." in response.content.decode()
 
 
-def test_till_needs_its_permission_and_packages_of_other_cards_are_not_found(chain, login, card, sold,
+def test_till_needs_its_permission_and_packages_of_other_cards_are_not_found(chain, login, card, sold_package,
                                                                                member_factory):  # fmt: skip
     response = login(chain.marketer).get(reverse("till:packages_panel"), {"card": card.number})
     assert response.status_code == 403
     other = sv_card(chain, member_factory())
     client = login(chain.cashier_a1)
-    response = post(client, "package_use", card=other.number, package=sold.pk, service="洗车", count=1)
+    response = post(
+        client, "package_use", card=other.number, package=sold_package.pk, service="洗车", count=1
+    )
     assert "No package has this id." in response.content.decode()
     assert PackageUse.objects.count() == 0
 
@@ -181,9 +179,9 @@ def test_definition_form_errors_and_permissions(chain, login):
 # ---- member 360 ---------------------------------------------------------------------------------------
 
 
-def test_member_page_lists_packages_and_each_use(chain, login, card, sold):
+def test_member_page_lists_packages_and_each_use(chain, login, card, sold_package):
     register_member_section()
-    packages.use_package(chain.cashier_a1, sold, "洗车", store=chain.a2)
+    packages.use_package(chain.cashier_a1, sold_package, "洗车", store=chain.a2)
     response = login(chain.hq_admin).get(reverse("members:detail", args=[card.member.pk]))
     assert response.status_code == 200
     body = response.content.decode()

@@ -30,11 +30,6 @@ from onecard.testing.packages import (
 from onecard.testing.stored_value import assert_ledger_clean, sv_card
 
 
-@pytest.fixture
-def card(chain, member_factory):
-    return sv_card(chain, member_factory())
-
-
 def _assert_books(mp):
     """The package's parts add up to its price, the card's account matches, the ledger verifies."""
     mp.refresh_from_db()

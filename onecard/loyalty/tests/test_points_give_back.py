@@ -13,22 +13,16 @@ from onecard.loyalty.points import services as svc
 from onecard.testing.points import assert_books, days_ago, points_balance, points_cards
 
 
-@pytest.fixture
-def card(chain, member_factory):
-    cards, _spare = points_cards(chain, [member_factory()])
-    return cards[0]
+def _redeemed(chain, points_card, points, ref="sale:1"):
+    svc.redeem(chain.cashier_a1, points_card, points, store=chain.a1, business_ref=ref)
+    return svc.redemption_entry(points_card, ref)
 
 
-def _redeemed(chain, card, points, ref="sale:1"):
-    svc.redeem(chain.cashier_a1, card, points, store=chain.a1, business_ref=ref)
-    return svc.redemption_entry(card, ref)
-
-
-def test_points_go_back_to_the_lots_they_came_from_latest_expiry_first(chain, card):
+def test_points_go_back_to_the_lots_they_came_from_latest_expiry_first(chain, points_card):
     # given lots of 300 (300 days old) and 500 (100 days old), and 450 points redeemed: 300 + 150
-    oldest = svc.earn(None, card, 300, store=chain.a1, at=days_ago(300))
-    newest = svc.earn(None, card, 500, store=chain.a1, at=days_ago(100))
-    entry = _redeemed(chain, card, 450)
+    oldest = svc.earn(None, points_card, 300, store=chain.a1, at=days_ago(300))
+    newest = svc.earn(None, points_card, 500, store=chain.a1, at=days_ago(100))
+    entry = _redeemed(chain, points_card, 450)
     assert entry.kind == EntryKind.REDEEM
     # when 200 of them are given back
     given = svc.reverse_redeem(chain.cashier_a1, entry, 200, business_ref="sale:1/R1")
@@ -36,20 +30,20 @@ def test_points_go_back_to_the_lots_they_came_from_latest_expiry_first(chain, ca
     assert [(use.lot.pk, use.points) for use in given.uses] == [(newest.pk, 150), (oldest.pk, 50)]
     assert dict(PointsLot.objects.values_list("pk", "remaining")) == {oldest.pk: 50, newest.pk: 500}
     assert (given.points, given.expired) == (200, 0)
-    assert points_balance(card) == 350 + 200
+    assert points_balance(points_card) == 350 + 200
     # and one reversal entry moved the points from A1's redeemed account back to the card
     assert given.entry.kind == EntryKind.REVERSAL
     assert given.entry.refers_to_id == entry.pk
     redeemed = svc.ledger.open_account(AccountKind.POINTS_REDEEMED, chain.merchant, node=chain.a1)
     redeemed.refresh_from_db()
     assert redeemed.balance == 450 - 200
-    assert_books(card)
+    assert_books(points_card)
 
 
-def test_no_more_than_the_redemption_took_is_given_back(chain, card):
+def test_no_more_than_the_redemption_took_is_given_back(chain, points_card):
     # given 100 points redeemed, 60 of them given back
-    svc.earn(None, card, 100, store=chain.a1)
-    entry = _redeemed(chain, card, 100)
+    svc.earn(None, points_card, 100, store=chain.a1)
+    entry = _redeemed(chain, points_card, 100)
     svc.reverse_redeem(None, entry, 60)
     entries = JournalEntry.objects.count()
     # when 41 more are asked for
@@ -60,47 +54,47 @@ def test_no_more_than_the_redemption_took_is_given_back(chain, card):
     assert error.value.extra == {"left": 40}
     assert JournalEntry.objects.count() == entries
     svc.reverse_redeem(None, entry, 40)
-    assert points_balance(card) == 100
+    assert points_balance(points_card) == 100
     assert PointsGiveBack.objects.filter(redemption=entry).count() == 2
-    assert_books(card)
+    assert_books(points_card)
 
 
-def test_an_entry_that_redeemed_nothing_and_bad_counts_are_refused(chain, card):
+def test_an_entry_that_redeemed_nothing_and_bad_counts_are_refused(chain, points_card):
     # given an earning entry (not a redemption)
-    lot = svc.earn(None, card, 100, store=chain.a1)
+    lot = svc.earn(None, points_card, 100, store=chain.a1)
     # when it is named as a redemption, or a count is not a whole number above zero: refused
-    for entry, count in ((lot.entry, 10), (_redeemed(chain, card, 50), 0), (lot.entry_id, -5)):
+    for entry, count in ((lot.entry, 10), (_redeemed(chain, points_card, 50), 0), (lot.entry_id, -5)):
         with pytest.raises(BusinessError) as error:
             svc.reverse_redeem(None, entry, count)
         assert error.value.code == "invalid_points"
-    assert points_balance(card) == 50
-    assert_books(card)
+    assert points_balance(points_card) == 50
+    assert_books(points_card)
 
 
-def test_points_back_in_an_expired_lot_leave_with_the_next_expiry_run(chain, card):
+def test_points_back_in_an_expired_lot_leave_with_the_next_expiry_run(chain, points_card):
     # given 100 points of a lot redeemed, and the lot past its expiry since
-    lot = svc.earn(None, card, 100, store=chain.a1, at=days_ago(10))
-    entry = _redeemed(chain, card, 100)
+    lot = svc.earn(None, points_card, 100, store=chain.a1, at=days_ago(10))
+    entry = _redeemed(chain, points_card, 100)
     PointsLot.objects.filter(pk=lot.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
     # when they are given back
     given = svc.reverse_redeem(None, entry, 100)
     # then they are counted as expired: not available, and the expiry run takes them to A1's expired account
     assert given.expired == 100
-    assert svc.available_points(card) == 0
+    assert svc.available_points(points_card) == 0
     run = svc.expire_points(timezone.now())
     assert run.points == 100
-    assert points_balance(card) == 0
+    assert points_balance(points_card) == 0
     expired = svc.ledger.open_account(AccountKind.POINTS_EXPIRED, chain.merchant, node=chain.a1)
     expired.refresh_from_db()
     assert expired.balance == 100
-    assert_books(card)
+    assert_books(points_card)
 
 
-def test_a_cancelled_card_gets_no_points_back(chain, card):
+def test_a_cancelled_card_gets_no_points_back(chain, points_card):
     # given 100 points redeemed, then the card cancelled
-    svc.earn(None, card, 100, store=chain.a1)
-    entry = _redeemed(chain, card, 100)
-    card_service.cancel(chain.store_manager, card, reason="member left")
+    svc.earn(None, points_card, 100, store=chain.a1)
+    entry = _redeemed(chain, points_card, 100)
+    card_service.cancel(chain.store_manager, points_card, reason="member left")
     entries = JournalEntry.objects.count()
     # when the points are given back: refused with the card's status, nothing written
     with pytest.raises(BusinessError) as error:

@@ -16,11 +16,6 @@ from onecard.testing.cards import active_card, make_product, stock
 T0 = datetime.datetime(2026, 11, 25, 8, 0, 5, tzinfo=datetime.UTC)  # 5 s into a step
 
 
-@pytest.fixture
-def card(chain, member_factory):
-    return active_card(stock(make_product(chain), chain.a1)[0], member_factory())
-
-
 def refused_code(payload, at):
     with pytest.raises(BusinessError) as refused:
         qr.verify_qr(payload, at=at)

@@ -17,11 +17,6 @@ from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_ru
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def card(chain, member_factory):
-    return sv_card(chain, member_factory())
-
-
 def refused(code, fn, *args, **kwargs):
     with pytest.raises(BusinessError) as info:
         fn(*args, **kwargs)

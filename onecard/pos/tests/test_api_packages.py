@@ -8,7 +8,7 @@ from onecard.loyalty.cards import services as cards
 from onecard.loyalty.models import JournalEntry, MemberPackage, PackageUse
 from onecard.loyalty.packages import services as packages
 from onecard.testing.packages import gym_package, package_balance, wash_package
-from onecard.testing.stored_value import assert_ledger_clean, sv_card
+from onecard.testing.stored_value import assert_ledger_clean
 
 pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
@@ -22,17 +22,6 @@ def _key():
 def _post(pos, terminal, path, payload=None, key=None):
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     return pos.send("POST", terminal, path, payload, headers=headers)
-
-
-@pytest.fixture
-def card(chain, member_factory):
-    return sv_card(chain, member_factory())
-
-
-@pytest.fixture
-def sold(chain, card):
-    """3 washes for ¥100 on the card, sold at A1."""
-    return packages.sell_package(None, card, wash_package(chain, uses=3, price=10_000), store=chain.a1)
 
 
 def test_sell_use_refund_happy_path(chain, terminal, pos, card):
@@ -74,17 +63,19 @@ def test_sell_use_refund_happy_path(chain, terminal, pos, card):
     assert_ledger_clean()
 
 
-def test_a_replayed_use_takes_effect_once_and_answers_the_same(chain, terminal, pos, sold):
+def test_a_replayed_use_takes_effect_once_and_answers_the_same(chain, terminal, pos, sold_package):
     key = _key()
-    first = _post(pos, terminal, f"{BASE}/packages/{sold.pk}/use", {"service": "洗车"}, key)
-    again = _post(pos, terminal, f"{BASE}/packages/{sold.pk}/use", {"service": "洗车"}, key)
+    first = _post(pos, terminal, f"{BASE}/packages/{sold_package.pk}/use", {"service": "洗车"}, key)
+    again = _post(pos, terminal, f"{BASE}/packages/{sold_package.pk}/use", {"service": "洗车"}, key)
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
     assert again["Idempotent-Replayed"] == "true"
-    assert PackageUse.objects.filter(member_package=sold).count() == 1
-    other = _post(pos, terminal, f"{BASE}/packages/{sold.pk}/use", {"service": "洗车", "count": 2}, key)
+    assert PackageUse.objects.filter(member_package=sold_package).count() == 1
+    other = _post(
+        pos, terminal, f"{BASE}/packages/{sold_package.pk}/use", {"service": "洗车", "count": 2}, key
+    )
     assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
-    assert PackageUse.objects.filter(member_package=sold).count() == 1
+    assert PackageUse.objects.filter(member_package=sold_package).count() == 1
 
 
 def test_a_replayed_sale_sells_once(chain, terminal, pos, card):
@@ -96,20 +87,24 @@ def test_a_replayed_sale_sells_once(chain, terminal, pos, card):
     assert MemberPackage.objects.count() == 1 and package_balance(card) == 30_000
 
 
-def test_refusals_carry_their_codes_and_change_nothing(chain, terminal, pos, card, sold):
+def test_refusals_carry_their_codes_and_change_nothing(chain, terminal, pos, card, sold_package):
     # no key
-    response = _post(pos, terminal, f"{BASE}/packages/{sold.pk}/use", {"service": "洗车"})
+    response = _post(pos, terminal, f"{BASE}/packages/{sold_package.pk}/use", {"service": "洗车"})
     assert (response.status_code, response.json()["code"]) == (400, "idempotency_key_required")
     # unknown package, unknown service, bad count
     response = _post(pos, terminal, f"{BASE}/packages/999999/use", {"service": "洗车"}, _key())
     assert (response.status_code, response.json()["code"]) == (404, "package_not_found")
-    response = _post(pos, terminal, f"{BASE}/packages/{sold.pk}/use", {"service": "打蜡"}, _key())
+    response = _post(pos, terminal, f"{BASE}/packages/{sold_package.pk}/use", {"service": "打蜡"}, _key())
     assert (response.status_code, response.json()["code"]) == (422, "package_service_unknown")
     assert response["Content-Type"].startswith("application/problem+json")
-    response = _post(pos, terminal, f"{BASE}/packages/{sold.pk}/use", {"service": "洗车", "count": 0}, _key())
+    response = _post(
+        pos, terminal, f"{BASE}/packages/{sold_package.pk}/use", {"service": "洗车", "count": 0}, _key()
+    )
     assert (response.status_code, response.json()["code"]) == (400, "validation_error")
     # too many uses
-    response = _post(pos, terminal, f"{BASE}/packages/{sold.pk}/use", {"service": "洗车", "count": 4}, _key())
+    response = _post(
+        pos, terminal, f"{BASE}/packages/{sold_package.pk}/use", {"service": "洗车", "count": 4}, _key()
+    )
     assert (response.status_code, response.json()["code"]) == (422, "package_used_up")
     # cash refund above ¥100
     big = packages.sell_package(None, card, gym_package(chain), store=chain.a1)
@@ -119,7 +114,7 @@ def test_refusals_carry_their_codes_and_change_nothing(chain, terminal, pos, car
     assert (response.status_code, response.json()["code"]) == (422, "cash_refund_too_large")
     # a frozen card
     cards.freeze(None, card)
-    response = _post(pos, terminal, f"{BASE}/packages/{sold.pk}/use", {"service": "洗车"}, _key())
+    response = _post(pos, terminal, f"{BASE}/packages/{sold_package.pk}/use", {"service": "洗车"}, _key())
     assert (response.status_code, response.json()["code"]) == (422, "card_frozen")
     assert PackageUse.objects.count() == 0
     assert package_balance(card) == 10_000 + 90_000
@@ -142,6 +137,6 @@ def test_packages_of_another_merchant_are_not_found(chain, terminal, pos, card, 
     assert (response.status_code, response.json()["code"]) == (404, "card_not_found")
 
 
-def test_unsigned_requests_are_refused(client, sold):
-    response = client.get(f"{BASE}/cards/{sold.card.number}/packages")
+def test_unsigned_requests_are_refused(client, sold_package):
+    response = client.get(f"{BASE}/cards/{sold_package.card.number}/packages")
     assert response.status_code == 401

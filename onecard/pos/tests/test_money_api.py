@@ -40,13 +40,8 @@ def _code(response):
 
 
 @pytest.fixture
-def card(chain, member_factory):
-    return sv_card(chain, member_factory())
-
-
-@pytest.fixture
-def funded(chain, card):
-    """The card with ¥100 principal."""
+def card_with_100_yuan(chain, card):
+    """`card` with ¥100 principal topped up at A1."""
     stored_value.topup(None, card, 10_000, store=chain.a1)
     return card
 
@@ -54,21 +49,26 @@ def funded(chain, card):
 # ---- lookup ----------------------------------------------------------------------------------------------
 
 
-def test_lookup_by_card_number_shows_member_tier_balances_and_open_holds(chain, terminal, pos, funded):
+def test_lookup_by_card_number_shows_member_tier_balances_and_open_holds(
+    chain, terminal, pos, card_with_100_yuan
+):
     # given a tier with 10% off and an open hold of ¥20
     tier = tiers.create_tier(None, chain.merchant, name="金卡", rank=1, discount_rate=Decimal("0.9"))
-    tiers.set_member_tier(None, funded.member, tier, reason="test")
-    hold = holds.hold(None, funded, 2_000, store=chain.a1)
+    tiers.set_member_tier(None, card_with_100_yuan.member, tier, reason="test")
+    hold = holds.hold(None, card_with_100_yuan, 2_000, store=chain.a1)
     # when
-    response = pos.get(terminal, f"{BASE}/cards/lookup?q={funded.number}")
+    response = pos.get(terminal, f"{BASE}/cards/lookup?q={card_with_100_yuan.number}")
     # then
     assert response.status_code == 200, response.content
     [result] = response.json()["results"]
-    assert result["number"] == funded.number
+    assert result["number"] == card_with_100_yuan.number
     assert result["status"] == "active"
     assert result["accepted_here"] is True
-    assert result["member"]["id"] == str(funded.member.pk)
-    assert result["member"]["phone_masked"] == funded.member.phone[:3] + "****" + funded.member.phone[-4:]
+    assert result["member"]["id"] == str(card_with_100_yuan.member.pk)
+    assert (
+        result["member"]["phone_masked"]
+        == card_with_100_yuan.member.phone[:3] + "****" + card_with_100_yuan.member.phone[-4:]
+    )
     assert result["tier"] == {"name": "金卡", "discount_rate": "0.900"}
     assert result["balances"] == {"principal": 8_000, "bonus": 0, "held": 2_000, "points": 0}
     assert result["open_holds"][0]["id"] == str(hold.pk)
@@ -83,11 +83,11 @@ def test_lookup_by_phone_lists_every_card_of_the_member(chain, terminal, pos, me
     assert sorted(r["number"] for r in response.json()["results"]) == sorted([first.number, second.number])
 
 
-def test_lookup_by_dynamic_qr_and_the_qr_is_spent(terminal, pos, funded):
-    payload = qr.current_qr(funded).payload
+def test_lookup_by_dynamic_qr_and_the_qr_is_spent(terminal, pos, card_with_100_yuan):
+    payload = qr.current_qr(card_with_100_yuan).payload
     response = pos.get(terminal, f"{BASE}/cards/lookup?q={payload}")
     assert response.status_code == 200, response.content
-    assert response.json()["results"][0]["number"] == funded.number
+    assert response.json()["results"][0]["number"] == card_with_100_yuan.number
     again = pos.get(terminal, f"{BASE}/cards/lookup?q={payload}")
     assert _code(again) == "qr_replayed"
 
@@ -123,54 +123,64 @@ def test_topup_answers_the_transaction_and_balances_and_names_the_terminal(chain
 
 
 def test_charge_replayed_with_the_same_key_returns_the_identical_answer_and_charges_once(
-    terminal, pos, funded
+    terminal, pos, card_with_100_yuan
 ):
-    key, payload = _key(), {"card_no": funded.number, "amount": 1_999}
+    key, payload = _key(), {"card_no": card_with_100_yuan.number, "amount": 1_999}
     # when: sent three times with one key (each signed afresh)
     answers = [_send(pos, terminal, f"{BASE}/charges", payload, key) for _ in range(3)]
     # then
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert answers[0].json() == answers[1].json() == answers[2].json()
     assert [a["Idempotent-Replayed"] for a in answers] == ["false", "true", "true"]
-    assert CardTransaction.objects.filter(card=funded, kind=CardTxKind.CHARGE).count() == 1
-    assert balances(funded) == (10_000 - 1_999, 0, 0)
+    assert CardTransaction.objects.filter(card=card_with_100_yuan, kind=CardTxKind.CHARGE).count() == 1
+    assert balances(card_with_100_yuan) == (10_000 - 1_999, 0, 0)
     assert_ledger_clean()
 
 
-def test_the_same_key_with_another_body_is_a_conflict_and_changes_nothing(terminal, pos, funded):
+def test_the_same_key_with_another_body_is_a_conflict_and_changes_nothing(terminal, pos, card_with_100_yuan):
     key = _key()
-    first = _send(pos, terminal, f"{BASE}/charges", {"card_no": funded.number, "amount": 1_000}, key)
+    first = _send(
+        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 1_000}, key
+    )
     assert first.status_code == 200
     # when
-    other = _send(pos, terminal, f"{BASE}/charges", {"card_no": funded.number, "amount": 2_000}, key)
+    other = _send(
+        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 2_000}, key
+    )
     # then
     assert other.status_code == 409
     assert _code(other) == "idempotency_conflict"
     assert other["Content-Type"] == "application/problem+json"
-    assert balances(funded) == (9_000, 0, 0)
+    assert balances(card_with_100_yuan) == (9_000, 0, 0)
     assert_ledger_clean()
 
 
-def test_a_money_call_without_a_key_is_refused(terminal, pos, funded):
-    response = _send(pos, terminal, f"{BASE}/charges", {"card_no": funded.number, "amount": 1_000})
+def test_a_money_call_without_a_key_is_refused(terminal, pos, card_with_100_yuan):
+    response = _send(
+        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 1_000}
+    )
     assert response.status_code == 400
     assert _code(response) == "idempotency_key_required"
-    assert balances(funded) == (10_000, 0, 0)
+    assert balances(card_with_100_yuan) == (10_000, 0, 0)
 
 
-def test_a_charge_refused_for_lack_of_funds_stays_refused_after_a_topup(chain, terminal, pos, funded):
-    key, payload = _key(), {"card_no": funded.number, "amount": 20_000}
+def test_a_charge_refused_for_lack_of_funds_stays_refused_after_a_topup(
+    chain, terminal, pos, card_with_100_yuan
+):
+    key, payload = _key(), {"card_no": card_with_100_yuan.number, "amount": 20_000}
     # when: refused, then the card is topped up, then the same key again
     first = _send(pos, terminal, f"{BASE}/charges", payload, key)
-    top = _send(pos, terminal, f"{BASE}/topups", {"card_no": funded.number, "amount": 50_000}, _key())
+    top = _send(
+        pos, terminal, f"{BASE}/topups", {"card_no": card_with_100_yuan.number, "amount": 50_000}, _key()
+    )
     again = _send(pos, terminal, f"{BASE}/charges", payload, key)
     # then
     assert first.status_code == 422 and _code(first) == "insufficient_balance"
     assert top.status_code == 200
     assert again.status_code == 422 and again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
-    assert CardTransaction.objects.filter(card=funded, kind=CardTxKind.CHARGE).count() == 0
-    assert balances(funded) == (60_000, 0, 0)
+    assert CardTransaction.objects.filter(card=card_with_100_yuan, kind=CardTxKind.CHARGE).count() == 0
+    assert balances(card_with_100_yuan) == (60_000, 0, 0)
     # a new key goes through
     fresh = _send(pos, terminal, f"{BASE}/charges", payload, _key())
     assert fresh.status_code == 200
@@ -179,53 +189,59 @@ def test_a_charge_refused_for_lack_of_funds_stays_refused_after_a_topup(chain, t
 
 @pytest.mark.parametrize("amount", ["1999", 19.99, 1999.0, 0, -100, True, None, MAX_AMOUNT + 1, [1999]])
 @pytest.mark.parametrize("path", ["topups", "charges", "holds"])
-def test_bad_amounts_are_invalid_amount_and_change_nothing(terminal, pos, funded, amount, path):
+def test_bad_amounts_are_invalid_amount_and_change_nothing(terminal, pos, card_with_100_yuan, amount, path):
     key = _key()
     entries = JournalEntry.objects.count()
     # when
-    response = _send(pos, terminal, f"{BASE}/{path}", {"card_no": funded.number, "amount": amount}, key)
+    response = _send(
+        pos, terminal, f"{BASE}/{path}", {"card_no": card_with_100_yuan.number, "amount": amount}, key
+    )
     # then
     assert response.status_code == 400, response.content
     assert _code(response) == "invalid_amount"
     assert JournalEntry.objects.count() == entries
-    assert balances(funded) == (10_000, 0, 0)
+    assert balances(card_with_100_yuan) == (10_000, 0, 0)
     assert not IdempotencyKey.objects.filter(key=key).exists()  # bad input spends no key
     assert_ledger_clean()
 
 
 @pytest.mark.parametrize("payload", [{"amount": 0}, {"amount": "5"}, {"amount": -1}])
-def test_bad_capture_and_refund_amounts_are_invalid_amount(chain, terminal, pos, funded, payload):
-    hold = holds.hold(None, funded, 1_000, store=chain.a1)
-    charge = stored_value.charge(None, funded, 1_000, store=chain.a1)
+def test_bad_capture_and_refund_amounts_are_invalid_amount(chain, terminal, pos, card_with_100_yuan, payload):
+    hold = holds.hold(None, card_with_100_yuan, 1_000, store=chain.a1)
+    charge = stored_value.charge(None, card_with_100_yuan, 1_000, store=chain.a1)
     capture = _send(pos, terminal, f"{BASE}/holds/{hold.pk}/capture", payload, _key())
     refund = _send(
         pos, terminal, f"{BASE}/refunds", {"transaction_id": str(charge.pk), "reason": "x", **payload}, _key()
     )
     assert (capture.status_code, _code(capture)) == (400, "invalid_amount")
     assert (refund.status_code, _code(refund)) == (400, "invalid_amount")
-    assert balances(funded) == (8_000, 0, 1_000)
+    assert balances(card_with_100_yuan) == (8_000, 0, 1_000)
     assert_ledger_clean()
 
 
-def test_a_frozen_card_is_refused_with_card_frozen(terminal, pos, funded):
-    cards.freeze(None, funded)
-    response = _send(pos, terminal, f"{BASE}/charges", {"card_no": funded.number, "amount": 100}, _key())
+def test_a_frozen_card_is_refused_with_card_frozen(terminal, pos, card_with_100_yuan):
+    cards.freeze(None, card_with_100_yuan)
+    response = _send(
+        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 100}, _key()
+    )
     assert response.status_code == 422 or response.status_code == 400
     assert _code(response) == "card_frozen"
-    assert balances(funded) == (10_000, 0, 0)
+    assert balances(card_with_100_yuan) == (10_000, 0, 0)
     assert_ledger_clean()
 
 
-def test_a_card_not_accepted_at_the_terminals_store_is_refused(chain, terminal, pos, funded):
+def test_a_card_not_accepted_at_the_terminals_store_is_refused(chain, terminal, pos, card_with_100_yuan):
     # given the card's product is accepted at store A2 only (the terminal is at A1)
-    funded.product.stores.set([chain.a2])
+    card_with_100_yuan.product.stores.set([chain.a2])
     # when
-    looked = pos.get(terminal, f"{BASE}/cards/lookup?q={funded.number}")
-    response = _send(pos, terminal, f"{BASE}/charges", {"card_no": funded.number, "amount": 100}, _key())
+    looked = pos.get(terminal, f"{BASE}/cards/lookup?q={card_with_100_yuan.number}")
+    response = _send(
+        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 100}, _key()
+    )
     # then
     assert looked.json()["results"][0]["accepted_here"] is False
     assert _code(response) == "card_not_accepted_here"
-    assert balances(funded) == (10_000, 0, 0)
+    assert balances(card_with_100_yuan) == (10_000, 0, 0)
     assert_ledger_clean()
 
 
@@ -235,10 +251,12 @@ def test_an_unknown_card_is_card_not_found(terminal, pos, db):
     assert _code(response) == "card_not_found"
 
 
-def test_charge_applies_the_tier_discount(chain, terminal, pos, funded):
+def test_charge_applies_the_tier_discount(chain, terminal, pos, card_with_100_yuan):
     tier = tiers.create_tier(None, chain.merchant, name="银卡", rank=1, discount_rate=Decimal("0.95"))
-    tiers.set_member_tier(None, funded.member, tier, reason="test")
-    response = _send(pos, terminal, f"{BASE}/charges", {"card_no": funded.number, "amount": 1_999}, _key())
+    tiers.set_member_tier(None, card_with_100_yuan.member, tier, reason="test")
+    response = _send(
+        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 1_999}, _key()
+    )
     tx = response.json()["transaction"]
     # 1999 × 0.95 = 1899.05 → 1899 (half-up)
     assert (tx["list_amount"], tx["amount"], tx["discount"]) == (1_999, 1_899, 100)
@@ -246,11 +264,11 @@ def test_charge_applies_the_tier_discount(chain, terminal, pos, funded):
     assert_ledger_clean()
 
 
-def test_a_charge_above_the_threshold_needs_the_card_password(terminal, pos, funded):
-    cards.set_card_password(None, funded, "246810")
-    funded.password_threshold = 500
-    funded.save(update_fields=["password_threshold"])
-    payload = {"card_no": funded.number, "amount": 1_000}
+def test_a_charge_above_the_threshold_needs_the_card_password(terminal, pos, card_with_100_yuan):
+    cards.set_card_password(None, card_with_100_yuan, "246810")
+    card_with_100_yuan.password_threshold = 500
+    card_with_100_yuan.save(update_fields=["password_threshold"])
+    payload = {"card_no": card_with_100_yuan.number, "amount": 1_000}
     missing = _send(pos, terminal, f"{BASE}/charges", payload, _key())
     wrong = _send(pos, terminal, f"{BASE}/charges", {**payload, "password": "111111"}, _key())
     key = _key()
@@ -258,7 +276,7 @@ def test_a_charge_above_the_threshold_needs_the_card_password(terminal, pos, fun
     assert _code(missing) == "card_password_required"
     assert _code(wrong) == "wrong_card_password"
     assert right.status_code == 200, right.content
-    assert balances(funded) == (9_000, 0, 0)
+    assert balances(card_with_100_yuan) == (9_000, 0, 0)
     # the password is not part of the stored fingerprint: the retry with it replays
     replay = _send(pos, terminal, f"{BASE}/charges", {**payload, "password": "246810"}, key)
     assert replay.json() == right.json() and replay["Idempotent-Replayed"] == "true"
@@ -268,8 +286,10 @@ def test_a_charge_above_the_threshold_needs_the_card_password(terminal, pos, fun
 # ---- holds ---------------------------------------------------------------------------------------------------
 
 
-def test_hold_then_partial_capture(terminal, pos, funded):
-    held = _send(pos, terminal, f"{BASE}/holds", {"card_no": funded.number, "amount": 3_000}, _key())
+def test_hold_then_partial_capture(terminal, pos, card_with_100_yuan):
+    held = _send(
+        pos, terminal, f"{BASE}/holds", {"card_no": card_with_100_yuan.number, "amount": 3_000}, _key()
+    )
     assert held.status_code == 200, held.content
     hold_id = held.json()["transaction"]["id"]
     assert held.json()["transaction"]["status"] == "open"
@@ -286,8 +306,10 @@ def test_hold_then_partial_capture(terminal, pos, funded):
     assert_ledger_clean()
 
 
-def test_hold_then_void_gives_everything_back(terminal, pos, funded):
-    held = _send(pos, terminal, f"{BASE}/holds", {"card_no": funded.number, "amount": 3_000}, _key())
+def test_hold_then_void_gives_everything_back(terminal, pos, card_with_100_yuan):
+    held = _send(
+        pos, terminal, f"{BASE}/holds", {"card_no": card_with_100_yuan.number, "amount": 3_000}, _key()
+    )
     hold_id = held.json()["transaction"]["id"]
     voided = _send(pos, terminal, f"{BASE}/holds/{hold_id}/void", None, _key())
     assert voided.status_code == 200, voided.content
@@ -296,8 +318,8 @@ def test_hold_then_void_gives_everything_back(terminal, pos, funded):
     assert_ledger_clean()
 
 
-def test_an_expired_hold_cannot_be_captured_and_its_funds_come_back(chain, terminal, pos, funded):
-    hold = holds.hold(None, funded, 3_000, store=chain.a1)
+def test_an_expired_hold_cannot_be_captured_and_its_funds_come_back(chain, terminal, pos, card_with_100_yuan):
+    hold = holds.hold(None, card_with_100_yuan, 3_000, store=chain.a1)
     CardTransaction.objects.filter(pk=hold.pk).update(
         expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
@@ -311,7 +333,7 @@ def test_an_expired_hold_cannot_be_captured_and_its_funds_come_back(chain, termi
     assert again.json() == response.json()
     hold.refresh_from_db()
     assert hold.status == CardTxStatus.EXPIRED
-    assert balances(funded) == (10_000, 0, 0)
+    assert balances(card_with_100_yuan) == (10_000, 0, 0)
     assert not CardTransaction.objects.filter(kind=CardTxKind.CAPTURE).exists()
     assert_ledger_clean()
 
@@ -325,8 +347,10 @@ def test_an_unknown_hold_is_hold_not_found(terminal, pos, db):
 # ---- refunds, points, history ---------------------------------------------------------------------------------
 
 
-def test_partial_refunds_then_an_over_refund_is_refused(terminal, pos, funded):
-    charged = _send(pos, terminal, f"{BASE}/charges", {"card_no": funded.number, "amount": 4_000}, _key())
+def test_partial_refunds_then_an_over_refund_is_refused(terminal, pos, card_with_100_yuan):
+    charged = _send(
+        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 4_000}, _key()
+    )
     tx_id = charged.json()["transaction"]["id"]
     first = _send(
         pos, terminal, f"{BASE}/refunds", {"transaction_id": tx_id, "amount": 1_500, "reason": "退货"}, _key()
@@ -340,10 +364,10 @@ def test_partial_refunds_then_an_over_refund_is_refused(terminal, pos, funded):
     )
     # then
     assert _code(over) == "over_refund"
-    assert balances(funded) == (7_500, 0, 0)
+    assert balances(card_with_100_yuan) == (7_500, 0, 0)
     rest = _send(pos, terminal, f"{BASE}/refunds", {"transaction_id": tx_id, "reason": "rest"}, _key())
     assert rest.json()["transaction"]["amount"] == 2_500
-    assert balances(funded) == (10_000, 0, 0)
+    assert balances(card_with_100_yuan) == (10_000, 0, 0)
     assert_ledger_clean()
 
 
@@ -353,26 +377,28 @@ def test_a_refund_of_an_unknown_transaction_is_transaction_not_found(terminal, p
     assert _code(response) == "transaction_not_found"
 
 
-def test_redeem_points_spends_the_lot_that_expires_first(chain, terminal, pos, funded):
-    points.earn(None, funded, 300, store=chain.a1)
+def test_redeem_points_spends_the_lot_that_expires_first(chain, terminal, pos, card_with_100_yuan):
+    points.earn(None, card_with_100_yuan, 300, store=chain.a1)
     response = _send(
-        pos, terminal, f"{BASE}/points/redeem", {"card_no": funded.number, "points": 120}, _key()
+        pos, terminal, f"{BASE}/points/redeem", {"card_no": card_with_100_yuan.number, "points": 120}, _key()
     )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["points"] == 120 and body["balances"]["points"] == 180
     assert sum(lot["points"] for lot in body["lots"]) == 120
     too_many = _send(
-        pos, terminal, f"{BASE}/points/redeem", {"card_no": funded.number, "points": 181}, _key()
+        pos, terminal, f"{BASE}/points/redeem", {"card_no": card_with_100_yuan.number, "points": 181}, _key()
     )
     assert _code(too_many) == "insufficient_points"
     assert_ledger_clean()
 
 
-def test_history_lists_the_cards_transactions_newest_first_a_page_at_a_time(chain, terminal, pos, funded):
+def test_history_lists_the_cards_transactions_newest_first_a_page_at_a_time(
+    chain, terminal, pos, card_with_100_yuan
+):
     for amount in (100, 200, 300):
-        stored_value.charge(None, funded, amount, store=chain.a1)
-    response = pos.get(terminal, f"{BASE}/cards/{funded.number}/history?page_size=2")
+        stored_value.charge(None, card_with_100_yuan, amount, store=chain.a1)
+    response = pos.get(terminal, f"{BASE}/cards/{card_with_100_yuan.number}/history?page_size=2")
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["count"] == 4

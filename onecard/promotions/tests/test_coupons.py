@@ -25,11 +25,6 @@ def counts():
     return (Coupon.objects.count(), CouponIssue.objects.count(), AuditEntry.objects.count())
 
 
-@pytest.fixture
-def member(member_factory):
-    return member_factory(name="李四", phone="13900001111")
-
-
 # ---- templates ---------------------------------------------------------------------------------------------
 
 
