@@ -2,7 +2,6 @@
 
 import datetime
 import threading
-import uuid
 
 import pytest
 from django.db import connection
@@ -23,21 +22,13 @@ from onecard.promotions.models import Coupon, PromotionUse
 from onecard.testing.cards import put_value, reload
 from onecard.testing.coupons import make_template
 from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.pos import idempotency_key, send_keyed
 from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 BASE = "/api/v1/pos"
 ITEMS = [{"sku": "CAKE-1", "quantity": 4}, {"barcode": "6901234567892", "quantity": 2}]  # ¥120 + ¥10
-
-
-def _key():
-    return f"k-{uuid.uuid4().hex}"
-
-
-def _post(pos, terminal, path, payload, key=None):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return pos.send("POST", terminal, path, payload, headers=headers)
 
 
 def _problem(response):
@@ -206,9 +197,9 @@ def test_quote_refusals(chain, terminal, pos, shop):
 
 def test_multi_tender_checkout_replay_and_conflict(chain, terminal, pos, shop):
     # given the ¥109 cart with the voucher
-    key = _key()
+    key = idempotency_key()
     # when the terminal checks out: ¥60 stored value + 1000 points (¥10) + ¥39 cash
-    response = _post(pos, terminal, f"{BASE}/checkout", _order(shop), key)
+    response = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), key)
     # then 201: the sale with its lines, tenders and coupon, and the card's balances
     assert response.status_code == 201, response.content
     assert response["Idempotent-Replayed"] == "false"
@@ -238,7 +229,7 @@ def test_multi_tender_checkout_replay_and_conflict(chain, terminal, pos, shop):
     assert_ledger_clean()
 
     # when the terminal retries with the same key and body
-    again = _post(pos, terminal, f"{BASE}/checkout", _order(shop), key)
+    again = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), key)
     # then the same answer, nothing taken twice
     assert (again.status_code, again.json()) == (201, body)
     assert again["Idempotent-Replayed"] == "true"
@@ -246,7 +237,9 @@ def test_multi_tender_checkout_replay_and_conflict(chain, terminal, pos, shop):
     assert balances(reload(shop.card)) == (5000, 1000, 0)
 
     # when the same key comes with another body
-    other = _post(pos, terminal, f"{BASE}/checkout", _order(shop, tenders={"cash": 10900}, card_no=""), key)
+    other = send_keyed(
+        pos, terminal, f"{BASE}/checkout", _order(shop, tenders={"cash": 10900}, card_no=""), key
+    )
     # then 409 and still one sale
     assert _problem(other) == (409, "idempotency_conflict")
     assert Sale.objects.count() == 1
@@ -257,18 +250,25 @@ def test_checkout_without_a_key_or_with_its_own_reference(chain, terminal, pos, 
     # given an anonymous cash sale of one tea (¥4.50 with the promotion)
     payload = {"items": [{"sku": "TEA-1", "quantity": 1}], "tenders": {"cash": 450}}
     # when no key is sent; then 400 and no sale
-    assert _problem(_post(pos, terminal, f"{BASE}/checkout", payload)) == (400, "idempotency_key_required")
+    assert _problem(send_keyed(pos, terminal, f"{BASE}/checkout", payload)) == (
+        400,
+        "idempotency_key_required",
+    )
     assert not Sale.objects.exists()
     # when the till names its own receipt number
-    made = _post(pos, terminal, f"{BASE}/checkout", {**payload, "business_ref": "R-0001"}, _key())
+    made = send_keyed(
+        pos, terminal, f"{BASE}/checkout", {**payload, "business_ref": "R-0001"}, idempotency_key()
+    )
     # then the sale carries it and no card balances are answered
     assert made.status_code == 201, made.content
     assert (made.json()["sale"]["business_ref"], made.json()["balances"]) == ("R-0001", None)
     # when another key uses the same receipt number; then 409 sale_exists
-    again = _post(pos, terminal, f"{BASE}/checkout", {**payload, "business_ref": "R-0001"}, _key())
+    again = send_keyed(
+        pos, terminal, f"{BASE}/checkout", {**payload, "business_ref": "R-0001"}, idempotency_key()
+    )
     assert _problem(again) == (409, "sale_exists")
     # and a key that cannot be a reference is hashed into one
-    odd = _post(pos, terminal, f"{BASE}/checkout", payload, "till 7/receipt #" + "x" * 80)
+    odd = send_keyed(pos, terminal, f"{BASE}/checkout", payload, "till 7/receipt #" + "x" * 80)
     assert odd.status_code == 201, odd.content
     ref = odd.json()["sale"]["business_ref"]
     assert ref.startswith(f"pos:{terminal.terminal.pk}:") and len(ref) <= 56
@@ -341,7 +341,7 @@ def test_refusals_take_nothing(chain, terminal, pos, shop, monkeypatch, over, st
     # given the shop; when checking out with one bad input
     if callable(over):
         over = over(chain, shop, monkeypatch)
-    response = _post(pos, terminal, f"{BASE}/checkout", _order(shop, **over), _key())
+    response = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, **over), idempotency_key())
     # then its own code and status, and nothing taken: no sale, card, points, coupon and stock untouched
     assert _problem(response) == (status, code)
     assert response.json()["detail"]
@@ -350,29 +350,31 @@ def test_refusals_take_nothing(chain, terminal, pos, shop, monkeypatch, over, st
 
 
 def test_a_refused_key_stays_refused_but_bad_input_spends_no_key(chain, terminal, pos, shop):
-    key = _key()
+    key = idempotency_key()
     # when the tenders are short; then refused, and the refusal is stored with the key
-    short = _post(pos, terminal, f"{BASE}/checkout", _order(shop, tenders={"cash": 100}), key)
+    short = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, tenders={"cash": 100}), key)
     assert _problem(short) == (422, "tenders_mismatch")
     assert IdempotencyKey.objects.filter(key=key).count() == 1
     # when a quantity is bad with a fresh key; then refused before the key is looked at
-    fresh = _key()
-    bad = _post(
+    fresh = idempotency_key()
+    bad = send_keyed(
         pos, terminal, f"{BASE}/checkout", _order(shop, items=[{"sku": "CAKE-1", "quantity": 0}]), fresh
     )
     assert _problem(bad) == (400, "invalid_quantity")
     assert not IdempotencyKey.objects.filter(key=fresh).exists()
     # and the fixed body goes through with that key
-    good = _post(pos, terminal, f"{BASE}/checkout", _order(shop), fresh)
+    good = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), fresh)
     assert good.status_code == 201, good.content
 
 
 def test_used_coupon_is_refused_and_nothing_more_is_taken(chain, terminal, pos, shop):
     # given a sale that used the voucher
-    first = _post(pos, terminal, f"{BASE}/checkout", _order(shop), _key())
+    first = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), idempotency_key())
     assert first.status_code == 201, first.content
     # when a second sale presents it again
-    again = _post(pos, terminal, f"{BASE}/checkout", _order(shop, tenders={"cash": 12900}), _key())
+    again = send_keyed(
+        pos, terminal, f"{BASE}/checkout", _order(shop, tenders={"cash": 12900}), idempotency_key()
+    )
     # then coupon_used; the card is where the first sale left it
     assert _problem(again) == (422, "coupon_used")
     assert Sale.objects.count() == 1
@@ -386,16 +388,16 @@ def test_stored_value_above_the_threshold_needs_the_card_password(chain, termina
     cards.set_card_password(None, shop.card, "246810")
     shop.card.password_threshold = 5000
     shop.card.save(update_fields=["password_threshold"])
-    key = _key()
+    key = idempotency_key()
     # when ¥60 of stored value is sent without, then with a wrong password
-    missing = _post(pos, terminal, f"{BASE}/checkout", _order(shop), key)
-    wrong = _post(pos, terminal, f"{BASE}/checkout", _order(shop, password="111111"), key)
+    missing = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), key)
+    wrong = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, password="111111"), key)
     # then both are refused, nothing is taken and the key is not spent
     assert _problem(missing) == (403, "card_password_required")
     assert _problem(wrong) == (403, "wrong_card_password")
     _assert_nothing_taken(shop)
     # and with the right password the same key goes through
-    right = _post(pos, terminal, f"{BASE}/checkout", _order(shop, password="246810"), key)
+    right = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, password="246810"), key)
     assert right.status_code == 201, right.content
     assert balances(reload(shop.card)) == (5000, 1000, 0)
 
@@ -404,12 +406,16 @@ def test_a_dynamic_qr_pays_once_and_a_refused_sale_does_not_spend_it(chain, term
     # given the member's dynamic QR code
     payload = qr.current_qr(shop.card).payload
     # when a sale with it is refused; then nothing is taken
-    short = _post(
-        pos, terminal, f"{BASE}/checkout", _order(shop, card_no=payload, tenders={"cash": 1}), _key()
+    short = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/checkout",
+        _order(shop, card_no=payload, tenders={"cash": 1}),
+        idempotency_key(),
     )
     assert _problem(short) == (422, "tenders_mismatch")
     # when the same code pays the sale; then it goes through (the refusal did not spend it)
-    paid = _post(pos, terminal, f"{BASE}/checkout", _order(shop, card_no=payload), _key())
+    paid = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, card_no=payload), idempotency_key())
     assert paid.status_code == 201, paid.content
     assert paid.json()["sale"]["card_no"] == shop.card.number
     # and the code cannot be used again, not even for a quote
@@ -423,7 +429,7 @@ def test_a_dynamic_qr_pays_once_and_a_refused_sale_does_not_spend_it(chain, term
 
 def test_get_sale_then_partial_and_whole_return(chain, terminal, pos, shop):
     # given a ¥109 sale (¥60 SV + 1000 points + ¥39 cash) with the voucher
-    made = _post(pos, terminal, f"{BASE}/checkout", _order(shop), _key())
+    made = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), idempotency_key())
     ref = made.json()["sale"]["business_ref"]
     # when the terminal reads it
     read = pos.get(terminal, f"{BASE}/sales/{ref}")
@@ -433,9 +439,9 @@ def test_get_sale_then_partial_and_whole_return(chain, terminal, pos, shop):
     cake = next(line for line in read.json()["lines"] if line["sku"] == "CAKE-1")
 
     # when two of the four cakes come back
-    key = _key()
+    key = idempotency_key()
     path = f"{BASE}/sales/{ref}/returns"
-    first = _post(pos, terminal, path, {"lines": {cake["id"]: 2}, "reason": "broken"}, key)
+    first = send_keyed(pos, terminal, path, {"lines": {cake["id"]: 2}, "reason": "broken"}, key)
     # then 201: half the cakes' due is spread over the tenders in proportion
     assert first.status_code == 201, first.content
     back = first.json()
@@ -460,12 +466,12 @@ def test_get_sale_then_partial_and_whole_return(chain, terminal, pos, shop):
     assert Coupon.objects.get(pk=shop.coupon.pk).status == CouponStatus.REDEEMED
     assert_books(shop.card)
     # a retry of the return gives the same answer and returns nothing more
-    again = _post(pos, terminal, path, {"lines": {cake["id"]: 2}, "reason": "broken"}, key)
+    again = send_keyed(pos, terminal, path, {"lines": {cake["id"]: 2}, "reason": "broken"}, key)
     assert (again.status_code, again.json()) == (201, back)
     assert Sale.objects.get(business_ref=ref).returns.count() == 1
 
     # when the rest comes back
-    rest = _post(pos, terminal, path, {"reason": "changed mind"}, _key())
+    rest = send_keyed(pos, terminal, path, {"reason": "changed mind"}, idempotency_key())
     # then every tender has given back exactly what it paid and the card is as before the sale
     assert rest.status_code == 201, rest.content
     assert rest.json()["amount"] == 10900 - back["amount"]
@@ -484,40 +490,48 @@ def test_get_sale_then_partial_and_whole_return(chain, terminal, pos, shop):
     assert [r["amount"] for r in shown["returns"]] == [back["amount"], 10900 - back["amount"]]
     assert shown["returned_due"] == 10900
     # and nothing more can be returned
-    over = _post(pos, terminal, path, {"reason": "again"}, _key())
+    over = send_keyed(pos, terminal, path, {"reason": "again"}, idempotency_key())
     assert _problem(over) == (422, "over_return")
 
 
 def test_return_refusals(chain, terminal, pos, shop):
     # given a sale
-    made = _post(pos, terminal, f"{BASE}/checkout", _order(shop), _key())
+    made = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), idempotency_key())
     sale = made.json()["sale"]
     path = f"{BASE}/sales/{sale['business_ref']}/returns"
     line = sale["lines"][0]
     # when lines or the reason are malformed; then refused before the key
-    assert _problem(_post(pos, terminal, path, {"reason": "x", "lines": {line["id"]: 0}}, _key())) == (
+    assert _problem(
+        send_keyed(pos, terminal, path, {"reason": "x", "lines": {line["id"]: 0}}, idempotency_key())
+    ) == (
         400,
         "invalid_return_lines",
     )
-    assert _problem(_post(pos, terminal, path, {"reason": "x", "lines": {}}, _key())) == (
+    assert _problem(send_keyed(pos, terminal, path, {"reason": "x", "lines": {}}, idempotency_key())) == (
         400,
         "invalid_return_lines",
     )
-    assert _problem(_post(pos, terminal, path, {"lines": {line["id"]: 1}}, _key())) == (
+    assert _problem(send_keyed(pos, terminal, path, {"lines": {line["id"]: 1}}, idempotency_key())) == (
         400,
         "return_reason_required",
     )
     # when a line of another sale, or more than was sold, is named; then refused
-    assert _problem(_post(pos, terminal, path, {"reason": "x", "lines": {"999999": 1}}, _key())) == (
+    assert _problem(
+        send_keyed(pos, terminal, path, {"reason": "x", "lines": {"999999": 1}}, idempotency_key())
+    ) == (
         400,
         "invalid_return_lines",
     )
-    assert _problem(_post(pos, terminal, path, {"reason": "x", "lines": {line["id"]: 5}}, _key())) == (
+    assert _problem(
+        send_keyed(pos, terminal, path, {"reason": "x", "lines": {line["id"]: 5}}, idempotency_key())
+    ) == (
         422,
         "over_return",
     )
     # and an unknown sale is 404
-    assert _problem(_post(pos, terminal, f"{BASE}/sales/NOPE/returns", {"reason": "x"}, _key())) == (
+    assert _problem(
+        send_keyed(pos, terminal, f"{BASE}/sales/NOPE/returns", {"reason": "x"}, idempotency_key())
+    ) == (
         404,
         "sale_not_found",
     )
@@ -528,13 +542,15 @@ def test_return_refusals(chain, terminal, pos, shop):
 
 def test_a_sale_of_another_merchant_is_not_found(chain, terminal, pos, shop):
     # given a sale at Acme's A1
-    made = _post(pos, terminal, f"{BASE}/checkout", _order(shop), _key())
+    made = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), idempotency_key())
     ref = made.json()["sale"]["business_ref"]
     # and a terminal of another merchant
     stranger = services.register_terminal(chain.other_manager, store=chain.other_store, name="Other till")
     # when it reads or returns the sale; then 404, and nothing is returned
     assert _problem(pos.get(stranger, f"{BASE}/sales/{ref}")) == (404, "sale_not_found")
-    assert _problem(_post(pos, stranger, f"{BASE}/sales/{ref}/returns", {"reason": "x"}, _key())) == (
+    assert _problem(
+        send_keyed(pos, stranger, f"{BASE}/sales/{ref}/returns", {"reason": "x"}, idempotency_key())
+    ) == (
         404,
         "sale_not_found",
     )
@@ -581,7 +597,7 @@ def test_one_coupon_at_two_terminals_at_once_is_used_once(chain, terminal, pos, 
     def till(n, issued):
         try:
             barrier.wait()
-            answers[n] = _post(pos, issued, f"{BASE}/checkout", payload, _key())
+            answers[n] = send_keyed(pos, issued, f"{BASE}/checkout", payload, idempotency_key())
         except Exception as error:  # noqa: BLE001 - re-raised below
             errors.append(error)
         finally:
@@ -612,16 +628,20 @@ def test_a_member_without_a_card_pays_cash_and_gets_change(chain, terminal, pos,
         "tenders": {"cash": 900},
     }
     # when the customer hands over less than the cash tender: 422 cash_received_short, nothing taken
-    short = _post(pos, terminal, f"{BASE}/checkout", {**order, "cash_received": 500}, _key())
+    short = send_keyed(pos, terminal, f"{BASE}/checkout", {**order, "cash_received": 500}, idempotency_key())
     assert _problem(short) == (422, "cash_received_short")
     assert not Sale.objects.exists()
     # when ¥20 is handed over
-    response = _post(pos, terminal, f"{BASE}/checkout", {**order, "cash_received": 2000}, _key())
+    response = send_keyed(
+        pos, terminal, f"{BASE}/checkout", {**order, "cash_received": 2000}, idempotency_key()
+    )
     # then the sale is the member's, without a card, and answers the change
     assert response.status_code == 201, response.content
     sale = response.json()["sale"]
     assert (sale["card_no"], sale["member"]["id"]) == (None, str(shop.member.pk))
     assert (sale["total_due"], sale["cash_received"], sale["change"]) == (900, 2000, 1100)
     # and a card and a member together are refused
-    both = _post(pos, terminal, f"{BASE}/checkout", {**order, "card_no": shop.card.number}, _key())
+    both = send_keyed(
+        pos, terminal, f"{BASE}/checkout", {**order, "card_no": shop.card.number}, idempotency_key()
+    )
     assert _problem(both)[0] == 400

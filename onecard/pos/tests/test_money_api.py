@@ -2,7 +2,6 @@
 
 import datetime
 import threading
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -19,31 +18,12 @@ from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tiers import services as tiers
+from onecard.testing.pos import idempotency_key, problem_code, send_keyed
 from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 BASE = "/api/v1/pos"
-
-
-def _key():
-    return f"k-{uuid.uuid4().hex}"
-
-
-def _send(pos, terminal, path, payload=None, key=None, *, method="POST"):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return pos.send(method, terminal, path, payload, headers=headers)
-
-
-def _code(response):
-    return response.json()["code"]
-
-
-@pytest.fixture
-def card_with_100_yuan(chain, card):
-    """`card` with ¥100 principal topped up at A1."""
-    stored_value.topup(None, card, 10_000, store=chain.a1)
-    return card
 
 
 # ---- lookup ----------------------------------------------------------------------------------------------
@@ -89,13 +69,13 @@ def test_lookup_by_dynamic_qr_and_the_qr_is_spent(terminal, pos, card_with_100_y
     assert response.status_code == 200, response.content
     assert response.json()["results"][0]["number"] == card_with_100_yuan.number
     again = pos.get(terminal, f"{BASE}/cards/lookup?q={payload}")
-    assert _code(again) == "qr_replayed"
+    assert problem_code(again) == "qr_replayed"
 
 
 def test_lookup_of_an_unknown_card_is_card_not_found(terminal, pos, db):
     response = pos.get(terminal, f"{BASE}/cards/lookup?q=nothing-here")
     assert response.status_code == 404
-    assert _code(response) == "card_not_found"
+    assert problem_code(response) == "card_not_found"
 
 
 # ---- top-up and charge --------------------------------------------------------------------------------------
@@ -103,8 +83,12 @@ def test_lookup_of_an_unknown_card_is_card_not_found(terminal, pos, db):
 
 def test_topup_answers_the_transaction_and_balances_and_names_the_terminal(chain, terminal, pos, card):
     # when
-    response = _send(
-        pos, terminal, f"{BASE}/topups", {"card_no": card.number, "amount": 5_000, "tender": "cash"}, _key()
+    response = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/topups",
+        {"card_no": card.number, "amount": 5_000, "tender": "cash"},
+        idempotency_key(),
     )
     # then
     assert response.status_code == 200, response.content
@@ -125,9 +109,9 @@ def test_topup_answers_the_transaction_and_balances_and_names_the_terminal(chain
 def test_charge_replayed_with_the_same_key_returns_the_identical_answer_and_charges_once(
     terminal, pos, card_with_100_yuan
 ):
-    key, payload = _key(), {"card_no": card_with_100_yuan.number, "amount": 1_999}
+    key, payload = idempotency_key(), {"card_no": card_with_100_yuan.number, "amount": 1_999}
     # when: sent three times with one key (each signed afresh)
-    answers = [_send(pos, terminal, f"{BASE}/charges", payload, key) for _ in range(3)]
+    answers = [send_keyed(pos, terminal, f"{BASE}/charges", payload, key) for _ in range(3)]
     # then
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert answers[0].json() == answers[1].json() == answers[2].json()
@@ -138,51 +122,55 @@ def test_charge_replayed_with_the_same_key_returns_the_identical_answer_and_char
 
 
 def test_the_same_key_with_another_body_is_a_conflict_and_changes_nothing(terminal, pos, card_with_100_yuan):
-    key = _key()
-    first = _send(
+    key = idempotency_key()
+    first = send_keyed(
         pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 1_000}, key
     )
     assert first.status_code == 200
     # when
-    other = _send(
+    other = send_keyed(
         pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 2_000}, key
     )
     # then
     assert other.status_code == 409
-    assert _code(other) == "idempotency_conflict"
+    assert problem_code(other) == "idempotency_conflict"
     assert other["Content-Type"] == "application/problem+json"
     assert balances(card_with_100_yuan) == (9_000, 0, 0)
     assert_ledger_clean()
 
 
 def test_a_money_call_without_a_key_is_refused(terminal, pos, card_with_100_yuan):
-    response = _send(
+    response = send_keyed(
         pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 1_000}
     )
     assert response.status_code == 400
-    assert _code(response) == "idempotency_key_required"
+    assert problem_code(response) == "idempotency_key_required"
     assert balances(card_with_100_yuan) == (10_000, 0, 0)
 
 
 def test_a_charge_refused_for_lack_of_funds_stays_refused_after_a_topup(
     chain, terminal, pos, card_with_100_yuan
 ):
-    key, payload = _key(), {"card_no": card_with_100_yuan.number, "amount": 20_000}
+    key, payload = idempotency_key(), {"card_no": card_with_100_yuan.number, "amount": 20_000}
     # when: refused, then the card is topped up, then the same key again
-    first = _send(pos, terminal, f"{BASE}/charges", payload, key)
-    top = _send(
-        pos, terminal, f"{BASE}/topups", {"card_no": card_with_100_yuan.number, "amount": 50_000}, _key()
+    first = send_keyed(pos, terminal, f"{BASE}/charges", payload, key)
+    top = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/topups",
+        {"card_no": card_with_100_yuan.number, "amount": 50_000},
+        idempotency_key(),
     )
-    again = _send(pos, terminal, f"{BASE}/charges", payload, key)
+    again = send_keyed(pos, terminal, f"{BASE}/charges", payload, key)
     # then
-    assert first.status_code == 422 and _code(first) == "insufficient_balance"
+    assert first.status_code == 422 and problem_code(first) == "insufficient_balance"
     assert top.status_code == 200
     assert again.status_code == 422 and again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert CardTransaction.objects.filter(card=card_with_100_yuan, kind=CardTxKind.CHARGE).count() == 0
     assert balances(card_with_100_yuan) == (60_000, 0, 0)
     # a new key goes through
-    fresh = _send(pos, terminal, f"{BASE}/charges", payload, _key())
+    fresh = send_keyed(pos, terminal, f"{BASE}/charges", payload, idempotency_key())
     assert fresh.status_code == 200
     assert_ledger_clean()
 
@@ -190,15 +178,15 @@ def test_a_charge_refused_for_lack_of_funds_stays_refused_after_a_topup(
 @pytest.mark.parametrize("amount", ["1999", 19.99, 1999.0, 0, -100, True, None, MAX_AMOUNT + 1, [1999]])
 @pytest.mark.parametrize("path", ["topups", "charges", "holds"])
 def test_bad_amounts_are_invalid_amount_and_change_nothing(terminal, pos, card_with_100_yuan, amount, path):
-    key = _key()
+    key = idempotency_key()
     entries = JournalEntry.objects.count()
     # when
-    response = _send(
+    response = send_keyed(
         pos, terminal, f"{BASE}/{path}", {"card_no": card_with_100_yuan.number, "amount": amount}, key
     )
     # then
     assert response.status_code == 400, response.content
-    assert _code(response) == "invalid_amount"
+    assert problem_code(response) == "invalid_amount"
     assert JournalEntry.objects.count() == entries
     assert balances(card_with_100_yuan) == (10_000, 0, 0)
     assert not IdempotencyKey.objects.filter(key=key).exists()  # bad input spends no key
@@ -209,23 +197,31 @@ def test_bad_amounts_are_invalid_amount_and_change_nothing(terminal, pos, card_w
 def test_bad_capture_and_refund_amounts_are_invalid_amount(chain, terminal, pos, card_with_100_yuan, payload):
     hold = holds.hold(None, card_with_100_yuan, 1_000, store=chain.a1)
     charge = stored_value.charge(None, card_with_100_yuan, 1_000, store=chain.a1)
-    capture = _send(pos, terminal, f"{BASE}/holds/{hold.pk}/capture", payload, _key())
-    refund = _send(
-        pos, terminal, f"{BASE}/refunds", {"transaction_id": str(charge.pk), "reason": "x", **payload}, _key()
+    capture = send_keyed(pos, terminal, f"{BASE}/holds/{hold.pk}/capture", payload, idempotency_key())
+    refund = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/refunds",
+        {"transaction_id": str(charge.pk), "reason": "x", **payload},
+        idempotency_key(),
     )
-    assert (capture.status_code, _code(capture)) == (400, "invalid_amount")
-    assert (refund.status_code, _code(refund)) == (400, "invalid_amount")
+    assert (capture.status_code, problem_code(capture)) == (400, "invalid_amount")
+    assert (refund.status_code, problem_code(refund)) == (400, "invalid_amount")
     assert balances(card_with_100_yuan) == (8_000, 0, 1_000)
     assert_ledger_clean()
 
 
 def test_a_frozen_card_is_refused_with_card_frozen(terminal, pos, card_with_100_yuan):
     cards.freeze(None, card_with_100_yuan)
-    response = _send(
-        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 100}, _key()
+    response = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/charges",
+        {"card_no": card_with_100_yuan.number, "amount": 100},
+        idempotency_key(),
     )
     assert response.status_code == 422 or response.status_code == 400
-    assert _code(response) == "card_frozen"
+    assert problem_code(response) == "card_frozen"
     assert balances(card_with_100_yuan) == (10_000, 0, 0)
     assert_ledger_clean()
 
@@ -235,27 +231,37 @@ def test_a_card_not_accepted_at_the_terminals_store_is_refused(chain, terminal, 
     card_with_100_yuan.product.stores.set([chain.a2])
     # when
     looked = pos.get(terminal, f"{BASE}/cards/lookup?q={card_with_100_yuan.number}")
-    response = _send(
-        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 100}, _key()
+    response = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/charges",
+        {"card_no": card_with_100_yuan.number, "amount": 100},
+        idempotency_key(),
     )
     # then
     assert looked.json()["results"][0]["accepted_here"] is False
-    assert _code(response) == "card_not_accepted_here"
+    assert problem_code(response) == "card_not_accepted_here"
     assert balances(card_with_100_yuan) == (10_000, 0, 0)
     assert_ledger_clean()
 
 
 def test_an_unknown_card_is_card_not_found(terminal, pos, db):
-    response = _send(pos, terminal, f"{BASE}/charges", {"card_no": "8899999999", "amount": 100}, _key())
+    response = send_keyed(
+        pos, terminal, f"{BASE}/charges", {"card_no": "8899999999", "amount": 100}, idempotency_key()
+    )
     assert response.status_code == 404
-    assert _code(response) == "card_not_found"
+    assert problem_code(response) == "card_not_found"
 
 
 def test_charge_applies_the_tier_discount(chain, terminal, pos, card_with_100_yuan):
     tier = tiers.create_tier(None, chain.merchant, name="银卡", rank=1, discount_rate=Decimal("0.95"))
     tiers.set_member_tier(None, card_with_100_yuan.member, tier, reason="test")
-    response = _send(
-        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 1_999}, _key()
+    response = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/charges",
+        {"card_no": card_with_100_yuan.number, "amount": 1_999},
+        idempotency_key(),
     )
     tx = response.json()["transaction"]
     # 1999 × 0.95 = 1899.05 → 1899 (half-up)
@@ -269,16 +275,16 @@ def test_a_charge_above_the_threshold_needs_the_card_password(terminal, pos, car
     card_with_100_yuan.password_threshold = 500
     card_with_100_yuan.save(update_fields=["password_threshold"])
     payload = {"card_no": card_with_100_yuan.number, "amount": 1_000}
-    missing = _send(pos, terminal, f"{BASE}/charges", payload, _key())
-    wrong = _send(pos, terminal, f"{BASE}/charges", {**payload, "password": "111111"}, _key())
-    key = _key()
-    right = _send(pos, terminal, f"{BASE}/charges", {**payload, "password": "246810"}, key)
-    assert _code(missing) == "card_password_required"
-    assert _code(wrong) == "wrong_card_password"
+    missing = send_keyed(pos, terminal, f"{BASE}/charges", payload, idempotency_key())
+    wrong = send_keyed(pos, terminal, f"{BASE}/charges", {**payload, "password": "111111"}, idempotency_key())
+    key = idempotency_key()
+    right = send_keyed(pos, terminal, f"{BASE}/charges", {**payload, "password": "246810"}, key)
+    assert problem_code(missing) == "card_password_required"
+    assert problem_code(wrong) == "wrong_card_password"
     assert right.status_code == 200, right.content
     assert balances(card_with_100_yuan) == (9_000, 0, 0)
     # the password is not part of the stored fingerprint: the retry with it replays
-    replay = _send(pos, terminal, f"{BASE}/charges", {**payload, "password": "246810"}, key)
+    replay = send_keyed(pos, terminal, f"{BASE}/charges", {**payload, "password": "246810"}, key)
     assert replay.json() == right.json() and replay["Idempotent-Replayed"] == "true"
     assert_ledger_clean()
 
@@ -287,31 +293,41 @@ def test_a_charge_above_the_threshold_needs_the_card_password(terminal, pos, car
 
 
 def test_hold_then_partial_capture(terminal, pos, card_with_100_yuan):
-    held = _send(
-        pos, terminal, f"{BASE}/holds", {"card_no": card_with_100_yuan.number, "amount": 3_000}, _key()
+    held = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/holds",
+        {"card_no": card_with_100_yuan.number, "amount": 3_000},
+        idempotency_key(),
     )
     assert held.status_code == 200, held.content
     hold_id = held.json()["transaction"]["id"]
     assert held.json()["transaction"]["status"] == "open"
     assert held.json()["balances"]["held"] == 3_000
     # when
-    captured = _send(pos, terminal, f"{BASE}/holds/{hold_id}/capture", {"amount": 2_000}, _key())
+    captured = send_keyed(
+        pos, terminal, f"{BASE}/holds/{hold_id}/capture", {"amount": 2_000}, idempotency_key()
+    )
     # then
     assert captured.status_code == 200, captured.content
     assert captured.json()["transaction"]["kind"] == "capture"
     assert captured.json()["transaction"]["original_id"] == hold_id
     assert captured.json()["balances"] == {"principal": 8_000, "bonus": 0, "held": 0, "points": 0}
-    again = _send(pos, terminal, f"{BASE}/holds/{hold_id}/void", None, _key())
-    assert _code(again) == "hold_not_open"
+    again = send_keyed(pos, terminal, f"{BASE}/holds/{hold_id}/void", None, idempotency_key())
+    assert problem_code(again) == "hold_not_open"
     assert_ledger_clean()
 
 
 def test_hold_then_void_gives_everything_back(terminal, pos, card_with_100_yuan):
-    held = _send(
-        pos, terminal, f"{BASE}/holds", {"card_no": card_with_100_yuan.number, "amount": 3_000}, _key()
+    held = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/holds",
+        {"card_no": card_with_100_yuan.number, "amount": 3_000},
+        idempotency_key(),
     )
     hold_id = held.json()["transaction"]["id"]
-    voided = _send(pos, terminal, f"{BASE}/holds/{hold_id}/void", None, _key())
+    voided = send_keyed(pos, terminal, f"{BASE}/holds/{hold_id}/void", None, idempotency_key())
     assert voided.status_code == 200, voided.content
     assert voided.json()["transaction"]["kind"] == "void"
     assert voided.json()["balances"] == {"principal": 10_000, "bonus": 0, "held": 0, "points": 0}
@@ -323,13 +339,13 @@ def test_an_expired_hold_cannot_be_captured_and_its_funds_come_back(chain, termi
     CardTransaction.objects.filter(pk=hold.pk).update(
         expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
-    key = _key()
+    key = idempotency_key()
     # when
-    response = _send(pos, terminal, f"{BASE}/holds/{hold.pk}/capture", {}, key)
-    again = _send(pos, terminal, f"{BASE}/holds/{hold.pk}/capture", {}, key)
+    response = send_keyed(pos, terminal, f"{BASE}/holds/{hold.pk}/capture", {}, key)
+    again = send_keyed(pos, terminal, f"{BASE}/holds/{hold.pk}/capture", {}, key)
     # then
     assert response.status_code == 422, response.content
-    assert _code(response) == "hold_expired"
+    assert problem_code(response) == "hold_expired"
     assert again.json() == response.json()
     hold.refresh_from_db()
     assert hold.status == CardTxStatus.EXPIRED
@@ -339,57 +355,81 @@ def test_an_expired_hold_cannot_be_captured_and_its_funds_come_back(chain, termi
 
 
 def test_an_unknown_hold_is_hold_not_found(terminal, pos, db):
-    response = _send(pos, terminal, f"{BASE}/holds/999999/capture", {}, _key())
+    response = send_keyed(pos, terminal, f"{BASE}/holds/999999/capture", {}, idempotency_key())
     assert response.status_code == 404
-    assert _code(response) == "hold_not_found"
+    assert problem_code(response) == "hold_not_found"
 
 
 # ---- refunds, points, history ---------------------------------------------------------------------------------
 
 
 def test_partial_refunds_then_an_over_refund_is_refused(terminal, pos, card_with_100_yuan):
-    charged = _send(
-        pos, terminal, f"{BASE}/charges", {"card_no": card_with_100_yuan.number, "amount": 4_000}, _key()
+    charged = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/charges",
+        {"card_no": card_with_100_yuan.number, "amount": 4_000},
+        idempotency_key(),
     )
     tx_id = charged.json()["transaction"]["id"]
-    first = _send(
-        pos, terminal, f"{BASE}/refunds", {"transaction_id": tx_id, "amount": 1_500, "reason": "退货"}, _key()
+    first = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/refunds",
+        {"transaction_id": tx_id, "amount": 1_500, "reason": "退货"},
+        idempotency_key(),
     )
     assert first.status_code == 200, first.content
     assert first.json()["transaction"]["kind"] == "refund"
     assert first.json()["balances"]["principal"] == 10_000 - 4_000 + 1_500
     # when: more than what remains (2500)
-    over = _send(
-        pos, terminal, f"{BASE}/refunds", {"transaction_id": tx_id, "amount": 2_501, "reason": "x"}, _key()
+    over = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/refunds",
+        {"transaction_id": tx_id, "amount": 2_501, "reason": "x"},
+        idempotency_key(),
     )
     # then
-    assert _code(over) == "over_refund"
+    assert problem_code(over) == "over_refund"
     assert balances(card_with_100_yuan) == (7_500, 0, 0)
-    rest = _send(pos, terminal, f"{BASE}/refunds", {"transaction_id": tx_id, "reason": "rest"}, _key())
+    rest = send_keyed(
+        pos, terminal, f"{BASE}/refunds", {"transaction_id": tx_id, "reason": "rest"}, idempotency_key()
+    )
     assert rest.json()["transaction"]["amount"] == 2_500
     assert balances(card_with_100_yuan) == (10_000, 0, 0)
     assert_ledger_clean()
 
 
 def test_a_refund_of_an_unknown_transaction_is_transaction_not_found(terminal, pos, db):
-    response = _send(pos, terminal, f"{BASE}/refunds", {"transaction_id": "999999", "reason": "x"}, _key())
+    response = send_keyed(
+        pos, terminal, f"{BASE}/refunds", {"transaction_id": "999999", "reason": "x"}, idempotency_key()
+    )
     assert response.status_code == 404
-    assert _code(response) == "transaction_not_found"
+    assert problem_code(response) == "transaction_not_found"
 
 
 def test_redeem_points_spends_the_lot_that_expires_first(chain, terminal, pos, card_with_100_yuan):
     points.earn(None, card_with_100_yuan, 300, store=chain.a1)
-    response = _send(
-        pos, terminal, f"{BASE}/points/redeem", {"card_no": card_with_100_yuan.number, "points": 120}, _key()
+    response = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/points/redeem",
+        {"card_no": card_with_100_yuan.number, "points": 120},
+        idempotency_key(),
     )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["points"] == 120 and body["balances"]["points"] == 180
     assert sum(lot["points"] for lot in body["lots"]) == 120
-    too_many = _send(
-        pos, terminal, f"{BASE}/points/redeem", {"card_no": card_with_100_yuan.number, "points": 181}, _key()
+    too_many = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/points/redeem",
+        {"card_no": card_with_100_yuan.number, "points": 181},
+        idempotency_key(),
     )
-    assert _code(too_many) == "insufficient_points"
+    assert problem_code(too_many) == "insufficient_points"
     assert_ledger_clean()
 
 
@@ -405,7 +445,7 @@ def test_history_lists_the_cards_transactions_newest_first_a_page_at_a_time(
     assert [r["amount"] for r in body["results"]] == [300, 200]
     assert body["next"]
     missing = pos.get(terminal, f"{BASE}/cards/8899999999/history")
-    assert _code(missing) == "card_not_found"
+    assert problem_code(missing) == "card_not_found"
 
 
 def test_schema_validates_with_the_money_endpoints(db, tmp_path):
@@ -428,14 +468,14 @@ def test_the_same_charge_sent_five_times_at_once_charges_once(chain, terminal, p
         pytest.skip("needs PostgreSQL")
     card = sv_card(chain, member_factory())
     stored_value.topup(None, card, 10_000, store=chain.a1)
-    key, payload = _key(), {"card_no": card.number, "amount": 2_500}
+    key, payload = idempotency_key(), {"card_no": card.number, "amount": 2_500}
     barrier = threading.Barrier(5)
     answers, errors = [None] * 5, []
 
     def client(n):
         try:
             barrier.wait()
-            answers[n] = _send(pos, terminal, f"{BASE}/charges", payload, key)
+            answers[n] = send_keyed(pos, terminal, f"{BASE}/charges", payload, key)
         except Exception as error:  # noqa: BLE001 - re-raised below
             errors.append(error)
         finally:
@@ -462,21 +502,23 @@ def test_a_topup_is_refunded_by_bank_with_its_bonus_withdrawn_and_cash_above_the
     from onecard.testing.stored_value import bonus_rule
 
     bonus_rule(chain, [[50_000, 5_000]])
-    topped = _send(pos, terminal, f"{BASE}/topups", {"card_no": card.number, "amount": 50_000}, _key())
+    topped = send_keyed(
+        pos, terminal, f"{BASE}/topups", {"card_no": card.number, "amount": 50_000}, idempotency_key()
+    )
     assert topped.status_code == 200, topped.content
     tx_id = topped.json()["transaction"]["id"]
     # when: ¥200 back in cash (above the ¥100 cash limit)
-    cash = _send(
+    cash = send_keyed(
         pos, terminal, f"{BASE}/refunds",
-        {"transaction_id": tx_id, "amount": 20_000, "reason": "退卡", "method": "cash"}, _key(),
+        {"transaction_id": tx_id, "amount": 20_000, "reason": "退卡", "method": "cash"}, idempotency_key(),
     )  # fmt: skip
     # then refused, nothing moved
-    assert _code(cash) == "cash_refund_too_large"
+    assert problem_code(cash) == "cash_refund_too_large"
     assert balances(card) == (50_000, 5_000, 0)
     # when: ¥200 back by bank transfer
-    bank = _send(
+    bank = send_keyed(
         pos, terminal, f"{BASE}/refunds",
-        {"transaction_id": tx_id, "amount": 20_000, "reason": "退卡", "method": "bank"}, _key(),
+        {"transaction_id": tx_id, "amount": 20_000, "reason": "退卡", "method": "bank"}, idempotency_key(),
     )  # fmt: skip
     # then: principal −¥200 and the matching 2/5 of the ¥50 bonus withdrawn
     assert bank.status_code == 200, bank.content

@@ -1,7 +1,5 @@
 """The POS API and points, rebates and alliance cards: charge/capture/refund answers, POST points/earn."""
 
-import uuid
-
 import pytest
 from django.core.management import call_command
 
@@ -10,20 +8,12 @@ from onecard.loyalty.stored_value import holds, rebates
 from onecard.org.models import Alliance
 from onecard.pos import services
 from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.pos import idempotency_key, send_keyed
 from onecard.testing.stored_value import assert_ledger_clean, balances
 
 pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
 BASE = "/api/v1/pos"
-
-
-def _key():
-    return f"k-{uuid.uuid4().hex}"
-
-
-def _send(pos, terminal, path, payload=None, key=None):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return pos.send("POST", terminal, path, payload, headers=headers)
 
 
 @pytest.fixture
@@ -45,8 +35,12 @@ def test_charge_and_refund_answers_carry_points_and_rebate(chain, terminal, pos,
     rule(chain, "1")
     rebates.create_rebate_rule(None, chain.merchant, name="返2%", percent="2")
     # when: a charge of ¥50
-    charged = _send(
-        pos, terminal, f"{BASE}/charges", {"card_no": card_with_balance.number, "amount": 5_000}, _key()
+    charged = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/charges",
+        {"card_no": card_with_balance.number, "amount": 5_000},
+        idempotency_key(),
     )
     # then
     assert charged.status_code == 200, charged.content
@@ -54,12 +48,12 @@ def test_charge_and_refund_answers_carry_points_and_rebate(chain, terminal, pos,
     assert (tx["points_earned"], tx["rebate_bonus"], tx["rebate_points"]) == (50, 100, 0)
     assert charged.json()["balances"] == {"principal": 95_000, "bonus": 100, "held": 0, "points": 50}
     # when: ¥20 refunded
-    refunded = _send(
+    refunded = send_keyed(
         pos,
         terminal,
         f"{BASE}/refunds",
         {"transaction_id": tx["id"], "amount": 2_000, "reason": "退货"},
-        _key(),
+        idempotency_key(),
     )
     # then
     assert refunded.status_code == 200, refunded.content
@@ -72,7 +66,9 @@ def test_charge_and_refund_answers_carry_points_and_rebate(chain, terminal, pos,
 def test_a_capture_answer_carries_the_points_earned(chain, terminal, pos, card_with_balance):
     rule(chain, "2")
     hold = holds.hold(None, card_with_balance, 3_000, store=chain.a1)
-    captured = _send(pos, terminal, f"{BASE}/holds/{hold.pk}/capture", {"amount": 2_000}, _key())
+    captured = send_keyed(
+        pos, terminal, f"{BASE}/holds/{hold.pk}/capture", {"amount": 2_000}, idempotency_key()
+    )
     assert captured.status_code == 200, captured.content
     assert captured.json()["transaction"]["points_earned"] == 40
     assert_books(card_with_balance)
@@ -83,8 +79,12 @@ def test_a_capture_answer_carries_the_points_earned(chain, terminal, pos, card_w
 
 def test_points_earn_grants_points_for_a_sale_paid_outside_onecard(chain, terminal, pos, card_with_balance):
     rule(chain, "1.5")
-    answer = _send(
-        pos, terminal, f"{BASE}/points/earn", {"card_no": card_with_balance.number, "amount": 12_345}, _key()
+    answer = send_keyed(
+        pos,
+        terminal,
+        f"{BASE}/points/earn",
+        {"card_no": card_with_balance.number, "amount": 12_345},
+        idempotency_key(),
     )
     assert answer.status_code == 200, answer.content
     body = answer.json()
@@ -101,15 +101,15 @@ def test_points_earn_replayed_with_one_key_earns_once_and_answers_identically(
     chain, terminal, pos, card_with_balance
 ):
     rule(chain, "1")
-    key, payload = _key(), {"card_no": card_with_balance.number, "amount": 5_000}
-    answers = [_send(pos, terminal, f"{BASE}/points/earn", payload, key) for _ in range(3)]
+    key, payload = idempotency_key(), {"card_no": card_with_balance.number, "amount": 5_000}
+    answers = [send_keyed(pos, terminal, f"{BASE}/points/earn", payload, key) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert answers[0].json() == answers[1].json() == answers[2].json()
     assert [a["Idempotent-Replayed"] for a in answers] == ["false", "true", "true"]
     assert PointsLot.objects.filter(card=card_with_balance).count() == 1
     assert points_balance(card_with_balance) == 50
     # the same key with another amount is a conflict and earns nothing
-    other = _send(
+    other = send_keyed(
         pos, terminal, f"{BASE}/points/earn", {"card_no": card_with_balance.number, "amount": 9_000}, key
     )
     assert (other.status_code, other.json()["code"]) == (409, "idempotency_conflict")
@@ -127,23 +127,23 @@ def test_points_earn_replayed_with_one_key_earns_once_and_answers_identically(
 )
 def test_points_earn_refuses_bad_input(chain, terminal, pos, card_with_balance, payload, key, status, code):
     rule(chain, "1")
-    answer = _send(
+    answer = send_keyed(
         pos,
         terminal,
         f"{BASE}/points/earn",
         {"card_no": card_with_balance.number, **payload},
-        _key() if key else None,
+        idempotency_key() if key else None,
     )
     assert (answer.status_code, answer.json()["code"]) == (status, code)
     assert points_balance(card_with_balance) == 0
 
 
 def test_points_earn_without_a_rule_is_refused_and_stays_refused(chain, terminal, pos, card_with_balance):
-    key, payload = _key(), {"card_no": card_with_balance.number, "amount": 5_000}
-    first = _send(pos, terminal, f"{BASE}/points/earn", payload, key)
+    key, payload = idempotency_key(), {"card_no": card_with_balance.number, "amount": 5_000}
+    first = send_keyed(pos, terminal, f"{BASE}/points/earn", payload, key)
     assert (first.status_code, first.json()["code"]) == (422, "points_rate_missing")
     rule(chain, "1")
-    again = _send(pos, terminal, f"{BASE}/points/earn", payload, key)
+    again = send_keyed(pos, terminal, f"{BASE}/points/earn", payload, key)
     assert again.json() == first.json()
     assert points_balance(card_with_balance) == 0
 
@@ -152,12 +152,12 @@ def test_points_earn_for_an_alliance_card_is_refused_at_the_other_merchant(
     chain, pos, card_with_balance, alliance_terminal
 ):
     rule(chain, "1")
-    answer = _send(
+    answer = send_keyed(
         pos,
         alliance_terminal,
         f"{BASE}/points/earn",
         {"card_no": card_with_balance.number, "amount": 5_000},
-        _key(),
+        idempotency_key(),
     )
     assert (answer.status_code, answer.json()["code"]) == (422, "card_not_accepted_here")
 
@@ -198,41 +198,41 @@ def test_a_card_without_alliance_acceptance_is_not_found_at_the_other_merchant(
 def test_an_alliance_terminal_charges_holds_captures_and_refunds_but_does_not_top_up(
     chain, pos, card_with_balance, alliance_terminal
 ):
-    charged = _send(
+    charged = send_keyed(
         pos,
         alliance_terminal,
         f"{BASE}/charges",
         {"card_no": card_with_balance.number, "amount": 3_000},
-        _key(),
+        idempotency_key(),
     )
     assert charged.status_code == 200, charged.content
     tx = charged.json()["transaction"]
     assert tx["store"] == str(chain.other_store.pk)
-    refunded = _send(
+    refunded = send_keyed(
         pos,
         alliance_terminal,
         f"{BASE}/refunds",
         {"transaction_id": tx["id"], "amount": 1_000, "reason": "x"},
-        _key(),
+        idempotency_key(),
     )
     assert refunded.status_code == 200, refunded.content
-    held = _send(
+    held = send_keyed(
         pos,
         alliance_terminal,
         f"{BASE}/holds",
         {"card_no": card_with_balance.number, "amount": 2_000},
-        _key(),
+        idempotency_key(),
     )
     assert held.status_code == 200, held.content
     hold_id = held.json()["transaction"]["id"]
-    captured = _send(pos, alliance_terminal, f"{BASE}/holds/{hold_id}/capture", {}, _key())
+    captured = send_keyed(pos, alliance_terminal, f"{BASE}/holds/{hold_id}/capture", {}, idempotency_key())
     assert captured.status_code == 200, captured.content
-    topup = _send(
+    topup = send_keyed(
         pos,
         alliance_terminal,
         f"{BASE}/topups",
         {"card_no": card_with_balance.number, "amount": 1_000},
-        _key(),
+        idempotency_key(),
     )
     assert (topup.status_code, topup.json()["code"]) == (422, "card_not_accepted_here")
     assert balances(card_with_balance) == (100_000 - 3_000 + 1_000 - 2_000, 0, 0)
