@@ -17,6 +17,7 @@ pytest_plugins = [
     "onecard.testing.fixtures.cards",
     "onecard.testing.fixtures.ledger",
     "onecard.testing.fixtures.packages",
+    "onecard.testing.fixtures.checkout",
     "onecard.testing.fixtures.pos",
     "onecard.testing.fixtures.browser",
 ]

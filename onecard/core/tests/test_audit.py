@@ -11,13 +11,7 @@ from onecard.core.models import AuditEntry
 from onecard.org import services
 from onecard.org.choices import NodeKind
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Pages in English, so that the asserts do not depend on the Chinese translation."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # pages in English
 
 
 def _entry_ids(html):

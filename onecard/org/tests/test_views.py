@@ -8,13 +8,7 @@ from django.urls import reverse
 from onecard.core.models import AuditEntry
 from onecard.org.models import OrgNode, Role, Staff
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Pages in English, so that the asserts do not depend on the Chinese translation."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # pages in English
 
 
 def _node_ids(html):

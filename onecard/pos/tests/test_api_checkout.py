@@ -7,23 +7,21 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from onecard.catalog import services as catalog
 from onecard.core.models import IdempotencyKey
 from onecard.loyalty.cards import qr
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.models import CardTransaction, PointsPolicy
-from onecard.loyalty.points import services as points
 from onecard.pos import services
 from onecard.pos.models import Sale, SaleTender
 from onecard.promotions import coupons, rules
-from onecard.promotions.coupon_choices import CouponStatus, RestorePolicy
+from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.coupon_codes import new_code
 from onecard.promotions.models import Coupon, PromotionUse
-from onecard.testing.cards import put_value, reload
+from onecard.testing.cards import reload
 from onecard.testing.coupons import make_template
-from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.points import assert_books, points_balance
 from onecard.testing.pos import idempotency_key, send_keyed
-from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
+from onecard.testing.stored_value import assert_ledger_clean, balances
 
 pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
 
@@ -36,22 +34,9 @@ def _problem(response):
     return response.status_code, response.json()["code"]
 
 
-@pytest.fixture
-def shop(chain, member_factory):
-    """CAKE-1 (¥30) and TEA-1 (¥5, barcode); a member's card with ¥100 + ¥20 bonus and 1000 points;
-    1 point per ¥1 earned; the member's ¥20-off-¥100 voucher, given back on a whole return; a
-    10%-off-tea promotion limited to 5 units."""
-    cake = catalog.create_product(None, chain.merchant, sku="CAKE-1", name="蛋糕", list_price=3000)
-    tea = catalog.create_product(
-        None, chain.merchant, sku="TEA-1", barcode="6901234567892", name="乌龙茶", list_price=500
-    )
-    member = member_factory()
-    card = sv_card(chain, member)
-    put_value(chain, card, principal=10000, bonus=2000)
-    points.earn(None, card, 1000, store=chain.a1, reason="opening")
-    rule(chain, "1")
-    template = make_template(chain, restore_on_return=RestorePolicy.ALWAYS)
-    coupon = coupons.issue_by_hand(None, template, member)
+@pytest.fixture(autouse=True)
+def tea_promotion(chain, shop):
+    """Every test here runs with a promotion too: TEA-1 10% off, limited to 5 units (`shop.promotion`)."""
     now = timezone.now()
     promotion = rules.create_promotion(
         None,
@@ -61,17 +46,14 @@ def shop(chain, member_factory):
             "name": "限量茶九折",
             "kind": "discount",
             "params": {"rate": "0.9"},
-            "product_ids": [tea.pk],
+            "product_ids": [shop.tea.pk],
             "valid_from": now - datetime.timedelta(days=1),
             "valid_to": now + datetime.timedelta(days=1),
             "stock_total": 5,
         },
     )
-    return type(
-        "Shop",
-        (),
-        {"cake": cake, "tea": tea, "member": member, "card": card, "coupon": coupon, "promotion": promotion},
-    )
+    shop.promotion = promotion
+    return promotion
 
 
 def _order(shop, **over):

@@ -4,10 +4,9 @@ import datetime
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+from onecard.testing.checkout import CAKE_BARCODE, TEA_BARCODE
 
-CAKE_BARCODE = "6900000000011"
-TEA_BARCODE = "6901234567892"
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member_factory, page, screenshot):

@@ -16,32 +16,13 @@ from onecard.loyalty.tiers.services import set_member_tier
 from onecard.pos import checkout
 from onecard.pos.models import Sale, SaleTender, TenderKind
 from onecard.promotions import coupons, rules
-from onecard.promotions.coupon_choices import CouponStatus, RestorePolicy
+from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.models import Coupon, PromotionUse
 from onecard.testing.cards import put_value, reload
 from onecard.testing.concurrency import run_clients
 from onecard.testing.coupons import make_template
-from onecard.testing.points import assert_books, points_balance, rule
-from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
-
-
-@pytest.fixture
-def shop(chain, member_factory):
-    """Products CAKE-1 (¥30) and TEA-1 (¥5, barcode); a member's card with ¥100 + ¥20 bonus and 1000 points;
-    1 point per ¥1 earned; a ¥20-off-¥100 voucher of the member, given back on a whole return."""
-    cake = catalog.create_product(None, chain.merchant, sku="CAKE-1", name="蛋糕", list_price=3000)
-    tea = catalog.create_product(
-        None, chain.merchant, sku="TEA-1", barcode="6901234567892", name="乌龙茶", list_price=500
-    )
-    member = member_factory()
-    card = sv_card(chain, member)
-    put_value(chain, card, principal=10000, bonus=2000)
-    points.earn(None, card, 1000, store=chain.a1, reason="opening")
-    rule(chain, "1")
-    template = make_template(chain, restore_on_return=RestorePolicy.ALWAYS)
-    coupon = coupons.issue_by_hand(None, template, member)
-    return type("Shop", (), {"cake": cake, "tea": tea, "member": member, "card": card, "coupon": coupon})
-
+from onecard.testing.points import assert_books, points_balance
+from onecard.testing.stored_value import assert_ledger_clean, balances
 
 ITEMS = [("CAKE-1", 4), ("6901234567892", 2)]  # ¥120 + ¥10 (tea by barcode)
 

@@ -8,44 +8,19 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from onecard.catalog import services as catalog
 from onecard.loyalty.cards import services as cards
-from onecard.loyalty.points import services as points
 from onecard.pos.checkout_errors import UnknownSku
 from onecard.pos.models import Sale, SaleReturn
 from onecard.pos.till.sale import business_ref_for
 from onecard.promotions import coupons
-from onecard.promotions.coupon_choices import CouponStatus, RestorePolicy
+from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.models import Coupon
-from onecard.testing.cards import put_value, reload
-from onecard.testing.coupons import make_template
-from onecard.testing.points import assert_books, points_balance, rule
+from onecard.testing.cards import reload
+from onecard.testing.checkout import CAKE_BARCODE, TEA_BARCODE
+from onecard.testing.points import assert_books, points_balance
 from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 pytestmark = pytest.mark.django_db
-
-CAKE_BARCODE = "6900000000011"
-TEA_BARCODE = "6901234567892"
-
-
-@pytest.fixture
-def shop(chain, member_factory):
-    """CAKE-1 ¥30 and TEA-1 ¥5 (both with barcodes); a member's card with ¥100 + ¥20 bonus and 1000 points;
-    1 point per ¥1 earned; the member's ¥20-off-¥100 voucher, given back on a whole return."""
-    cake = catalog.create_product(
-        None, chain.merchant, sku="CAKE-1", barcode=CAKE_BARCODE, name="蛋糕", list_price=3000
-    )
-    tea = catalog.create_product(
-        None, chain.merchant, sku="TEA-1", barcode=TEA_BARCODE, name="乌龙茶", list_price=500
-    )
-    member = member_factory(name="李雷", phone="13912345678")
-    card = sv_card(chain, member)
-    put_value(chain, card, principal=10000, bonus=2000)
-    points.earn(None, card, 1000, store=chain.a1, reason="opening")
-    rule(chain, "1")
-    template = make_template(chain, restore_on_return=RestorePolicy.ALWAYS)
-    coupon = coupons.issue_by_hand(None, template, member)
-    return type("Shop", (), {"cake": cake, "tea": tea, "member": member, "card": card, "coupon": coupon})
 
 
 def htmx(client, name, **data):

@@ -33,7 +33,7 @@ def _days(n):
 
 
 @pytest.fixture
-def shop(chain, member_factory):
+def promotion_history(chain, member_factory):
     """Three sales of today and one of 40 days ago, with two promotions and three kinds of coupon.
 
     CAKE-1 ¥30, TEA-1 ¥5, PEN-1 ¥80 (never sold). Promotions: 满100减10 on everything; TEA-1 at 80 percent,
@@ -111,7 +111,7 @@ def _by_template(report):
     return {line.template.name: line for line in report.lines}
 
 
-def test_each_promotion_shows_its_sales_members_discount_and_stock(chain, shop):
+def test_each_promotion_shows_its_sales_members_discount_and_stock(chain, promotion_history):
     # given the shop's sales; when head office reads the last 30 days
     data = _report(chain.hq_admin, chain.merchant)
     lines = _by_promotion(data["promotions"])
@@ -141,7 +141,7 @@ def test_each_promotion_shows_its_sales_members_discount_and_stock(chain, shop):
     assert_ledger_clean()
 
 
-def test_each_coupon_template_shows_issued_states_uses_and_discount(chain, shop):
+def test_each_coupon_template_shows_issued_states_uses_and_discount(chain, promotion_history):
     # when
     data = _report(chain.hq_admin, chain.merchant)
     lines = _by_template(data["coupons"])
@@ -175,7 +175,7 @@ def test_each_coupon_template_shows_issued_states_uses_and_discount(chain, shop)
     assert (total.uses, total.sales, total.members, total.amount, total.discount) == (2, 2, 1, 10_600, 2_400)
 
 
-def test_outstanding_liability_is_face_value_where_a_coupon_has_one(chain, shop):
+def test_outstanding_liability_is_face_value_where_a_coupon_has_one(chain, promotion_history):
     # when
     liability = _report(chain.hq_admin, chain.merchant)["liability"]
     lines = _by_template(liability)
@@ -193,7 +193,7 @@ def test_outstanding_liability_is_face_value_where_a_coupon_has_one(chain, shop)
     assert (liability.total.outstanding, liability.total.uses_left, liability.total.liability) == (3, 2, 2500)
 
 
-def test_the_period_takes_whole_local_days(chain, shop):
+def test_the_period_takes_whole_local_days(chain, promotion_history):
     # given a period from 45 days ago to 30 days ago: only the old sale
     today = timezone.localdate()
     period = reports.period_from(
@@ -233,7 +233,7 @@ def test_period_parsing_defaults_swaps_and_caps():
     assert timezone.localtime(swapped.start).time() == datetime.time(0)
 
 
-def test_a_store_manager_sees_the_sales_of_their_store_and_their_members_coupons(chain, shop):
+def test_a_store_manager_sees_the_sales_of_their_store_and_their_members_coupons(chain, promotion_history):
     # given the A1 manager: S3 was made at B1, member 2's coupons belong to B1
     data = _report(chain.store_manager, chain.merchant)
     promotions = _by_promotion(data["promotions"])
@@ -257,7 +257,7 @@ def test_a_store_manager_sees_the_sales_of_their_store_and_their_members_coupons
     assert other.total.sales == 0 and all(line.sales == 0 for line in other.lines)
 
 
-def test_the_report_runs_a_fixed_number_of_queries(chain, shop, member_factory):
+def test_the_report_runs_a_fixed_number_of_queries(chain, promotion_history, member_factory):
     # given the report's query count now
     scope = reports.SaleScope.for_user(chain.hq_admin, chain.merchant)
     period = reports.period_from({})
@@ -275,7 +275,7 @@ def test_the_report_runs_a_fixed_number_of_queries(chain, shop, member_factory):
     before = count()
     # when more promotions, templates, coupons and sales exist
     for n in range(3):
-        make_promotion(chain, "discount", name=f"more {n}", params={"rate": "0.95"}, product_ids=[shop.tea.pk],
+        make_promotion(chain, "discount", name=f"more {n}", params={"rate": "0.95"}, product_ids=[promotion_history.tea.pk],
                        valid_from=_days(-1), valid_to=_days(1))  # fmt: skip
         template = make_template(chain, name=f"more {n}", value=500, min_spend=0)
         coupons.issue_by_hand(None, template, member_factory())
@@ -286,7 +286,7 @@ def test_the_report_runs_a_fixed_number_of_queries(chain, shop, member_factory):
     assert before == 14  # 6 for the promotions, 5 for the templates, 3 for the liability
 
 
-def test_the_page_shows_the_figures_and_totals(chain, shop, login):
+def test_the_page_shows_the_figures_and_totals(chain, promotion_history, login):
     # when head office opens the page in English
     response = login(chain.hq_admin).get(URL, HTTP_ACCEPT_LANGUAGE="en")
     # then
@@ -299,7 +299,7 @@ def test_the_page_shows_the_figures_and_totals(chain, shop, login):
     assert "export=xlsx" in html
 
 
-def test_the_export_has_one_sheet_per_table_with_total_rows(chain, shop, login):
+def test_the_export_has_one_sheet_per_table_with_total_rows(chain, promotion_history, login):
     # when
     response = login(chain.hq_admin).get(URL + "?export=xlsx", HTTP_ACCEPT_LANGUAGE="en")
     # then
