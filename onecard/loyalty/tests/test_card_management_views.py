@@ -62,10 +62,8 @@ def url(name, *args, **kwargs):
     return reverse(f"cards:{name}", args=args, kwargs=kwargs)
 
 
-def act(client, wang_wus_card_with_100_yuan, action, **data):
-    return client.post(
-        url("card_action", number=wang_wus_card_with_100_yuan.number, action=action), data, **EN
-    )
+def act(client, card, action, **data):
+    return client.post(url("card_action", number=card.number, action=action), data, **EN)
 
 
 # ---- card products ----------------------------------------------------------------------------------------
@@ -315,8 +313,8 @@ def test_rules_page_for_viewers_and_forms_for_managers(chain, login, nobody):
 # ---- batches ----------------------------------------------------------------------------------------------
 
 
-def batch_data(card_product, store, **fields):
-    return {"product": card_product.pk, "store": store.pk, "prefix": "8899", "serial_width": "8", "start": "1",
+def batch_data(product, store, **fields):
+    return {"product": product.pk, "store": store.pk, "prefix": "8899", "serial_width": "8", "start": "1",
             "count": "5", "note": "开业", **fields}  # fmt: skip
 
 

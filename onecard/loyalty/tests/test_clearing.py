@@ -70,9 +70,9 @@ def alliance(chain):
     return made
 
 
-def accept_at_alliance(card_with_300_yuan):
-    CardProduct.objects.filter(pk=card_with_300_yuan.product_id).update(alliance_accepted=True)
-    return reload(card_with_300_yuan)
+def accept_at_alliance(card):
+    CardProduct.objects.filter(pk=card.product_id).update(alliance_accepted=True)
+    return reload(card)
 
 
 # ---- same store: nothing ------------------------------------------------------------------------------

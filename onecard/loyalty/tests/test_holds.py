@@ -5,21 +5,15 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from onecard.core.errors import BusinessError
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxStatus
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
+from onecard.testing.errors import refused
 from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_rule
 
 pytestmark = pytest.mark.django_db
-
-
-def refused(code, fn, *args, **kwargs):
-    with pytest.raises(BusinessError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value.code
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from onecard.loyalty.points import services as svc
 from onecard.testing.points import assert_books, days_ago, points_balance, points_cards
 
 
-def _redeemed(chain, points_card, points, ref="sale:1"):
-    svc.redeem(chain.cashier_a1, points_card, points, store=chain.a1, business_ref=ref)
-    return svc.redemption_entry(points_card, ref)
+def _redeemed(chain, card, points, ref="sale:1"):
+    svc.redeem(chain.cashier_a1, card, points, store=chain.a1, business_ref=ref)
+    return svc.redemption_entry(card, ref)
 
 
 def test_points_go_back_to_the_lots_they_came_from_latest_expiry_first(chain, points_card):

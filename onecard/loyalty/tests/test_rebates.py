@@ -13,6 +13,7 @@ from onecard.loyalty.models import Account, JournalEntry, Posting, RebateRule
 from onecard.loyalty.models.stored_value import ConsumptionOrder
 from onecard.loyalty.stored_value import holds, rebates
 from onecard.loyalty.stored_value import services as stored_value
+from onecard.testing.errors import refused
 from onecard.testing.points import assert_books, points_balance, rule
 from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
@@ -21,13 +22,6 @@ def make_rule(chain, percent, **fields):
     fields.setdefault("valid_from", timezone.now() - datetime.timedelta(days=1))
     return rebates.create_rebate_rule(None, chain.merchant, name=fields.pop("name", f"{percent}%"), percent=percent,
                                       **fields)  # fmt: skip
-
-
-def refused(code, call, *args, **kwargs):
-    with pytest.raises(BusinessError) as error:
-        call(*args, **kwargs)
-    assert error.value.code == code, error.value.code
-    return error.value
 
 
 # ---- rules -------------------------------------------------------------------------------------------------

@@ -2,20 +2,14 @@
 
 import pytest
 
-from onecard.core.errors import BusinessError
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction
 from onecard.loyalty.stored_value import services as stored_value
+from onecard.testing.errors import refused
 from onecard.testing.stored_value import assert_ledger_clean, balances, bonus_rule, sv_card
 
 pytestmark = pytest.mark.django_db
-
-
-def refused(code, fn, *args, **kwargs):
-    with pytest.raises(BusinessError) as info:
-        fn(*args, **kwargs)
-    assert info.value.code == code, info.value.code
 
 
 @pytest.fixture
