@@ -55,6 +55,9 @@ ALLOWED_HOSTS = env_list("ONECARD_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env_list("ONECARD_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # The project package first: its templates (base.html, registration/) win over the admin's, and it
+    # holds the commands that wire the apps together (onecard/apps.py).
+    "onecard",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -101,7 +104,7 @@ LOGOUT_REDIRECT_URL = "login"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "onecard" / "templates"],
+        "DIRS": [],  # onecard/templates is found as the project app's own
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -152,34 +155,34 @@ CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 
-# ---- scheduled jobs (onecard/loyalty/jobs.py) ---------------------------------------
+# ---- scheduled jobs (onecard/jobs.py) ---------------------------------------------
 # Celery beat runs these when a broker is configured; without one, `onecard jobs loop` reads this
 # same table. Times are Asia/Shanghai (CELERY_TIMEZONE). One entry per job of jobs.JOBS, named
-# after it, task "loyalty.job.<name>" (a test checks that the two agree).
+# after it, task "onecard.job.<name>" (a test checks that the two agree).
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
-    "expire_holds": {"task": "loyalty.job.expire_holds", "schedule": crontab()},  # every minute
-    "expire_points": {"task": "loyalty.job.expire_points", "schedule": crontab(hour=3, minute=10)},
-    "expire_cards": {"task": "loyalty.job.expire_cards", "schedule": crontab(hour=3, minute=20)},
-    "evaluate_tiers": {"task": "loyalty.job.evaluate_tiers", "schedule": crontab(hour=3, minute=30)},
-    "purge_qr_codes": {"task": "loyalty.job.purge_qr_codes", "schedule": crontab(minute=5)},  # hourly
-    "purge_nonces": {"task": "loyalty.job.purge_nonces", "schedule": crontab(minute=15)},
-    "purge_idempotency": {"task": "loyalty.job.purge_idempotency", "schedule": crontab(minute=25)},
-    "expire_packages": {"task": "loyalty.job.expire_packages", "schedule": crontab(hour=3, minute=15)},
+    "expire_holds": {"task": "onecard.job.expire_holds", "schedule": crontab()},  # every minute
+    "expire_points": {"task": "onecard.job.expire_points", "schedule": crontab(hour=3, minute=10)},
+    "expire_cards": {"task": "onecard.job.expire_cards", "schedule": crontab(hour=3, minute=20)},
+    "evaluate_tiers": {"task": "onecard.job.evaluate_tiers", "schedule": crontab(hour=3, minute=30)},
+    "purge_qr_codes": {"task": "onecard.job.purge_qr_codes", "schedule": crontab(minute=5)},  # hourly
+    "purge_nonces": {"task": "onecard.job.purge_nonces", "schedule": crontab(minute=15)},
+    "purge_idempotency": {"task": "onecard.job.purge_idempotency", "schedule": crontab(minute=25)},
+    "expire_packages": {"task": "onecard.job.expire_packages", "schedule": crontab(hour=3, minute=15)},
     "build_daily_statements": {
-        "task": "loyalty.job.build_daily_statements",
+        "task": "onecard.job.build_daily_statements",
         "schedule": crontab(hour=0, minute=30),
     },
     "build_monthly_statements": {
-        "task": "loyalty.job.build_monthly_statements",
+        "task": "onecard.job.build_monthly_statements",
         "schedule": crontab(hour=0, minute=45, day_of_month=1),
     },
     "issue_birthday_coupons": {
-        "task": "loyalty.job.issue_birthday_coupons",
+        "task": "onecard.job.issue_birthday_coupons",
         "schedule": crontab(hour=6, minute=0),
     },
-    "expire_coupons": {"task": "loyalty.job.expire_coupons", "schedule": crontab(hour=3, minute=40)},
+    "expire_coupons": {"task": "onecard.job.expire_coupons", "schedule": crontab(hour=3, minute=40)},
 }
 
 # ---- auth ----------------------------------------------------------------------
@@ -202,8 +205,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every start when it is missing
-STATICFILES_DIRS = [
-    BASE_DIR / "onecard" / "static",
+STATICFILES_DIRS = [  # onecard/static is found as the project app's own
     ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
 ]
 STORAGES = {

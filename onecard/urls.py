@@ -1,16 +1,21 @@
-"""URL map: the web UI per app, the REST API under /api/v1/, Django's admin for rare configuration."""
+"""URL map: the web UI per app, the REST API under /api/v1/, Django's admin for rare configuration.
+
+The map is wiring: it names every app's pages, so it lives in the project package (an app's urls.py lists
+only its own pages). A new app's pages are included here.
+"""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from onecard.core import views as core_views
+from onecard import home
+from onecard.org.account_views import PasswordChangeView
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", home.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/", core_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/", PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("audit/", include("onecard.core.urls")),

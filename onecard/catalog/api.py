@@ -11,11 +11,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, acting_merchant
+from onecard.core.api import IdField
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.loyalty.models import Tier
 from onecard.org.models import OrgNode
+from onecard.org.queries import acting_merchant
 
 from . import errors, services
 from .choices import ProductKind

@@ -7,7 +7,7 @@ queries filter by merchant rather than by org node; `products_sold_at` narrows t
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
-from onecard.org.models import Merchant
+from onecard.org.queries import merchant_ids_for
 from onecard.promotions import sql_rows
 from onecard.promotions.cart import CartLine
 
@@ -19,13 +19,6 @@ SEARCH_LIMIT = 20
 # What a cart line needs of a product and its category (products_for_codes reads only these).
 LINE_FIELDS = ("merchant", "sku", "barcode", "name", "category", "kind", "list_price", "is_active")
 CATEGORY_FIELDS = ("merchant", "path")
-
-
-def merchant_ids_for(user):
-    """The merchants whose catalogue the user may see (every one for a superuser without a node)."""
-    if user.sees_everything:
-        return list(Merchant.objects.values_list("id", flat=True))
-    return [user.node.merchant_id] if user.node_id else []
 
 
 def visible_products(user):

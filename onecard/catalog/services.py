@@ -14,9 +14,9 @@ from onecard.core import audit
 from onecard.core.chinese import pinyin_keys
 from onecard.core.errors import ValidationFailed
 from onecard.core.scoping import node_in_scope
-from onecard.loyalty.cards.products import merchant_root
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
+from onecard.org.queries import merchant_root
 
 from . import errors
 from .choices import ProductKind

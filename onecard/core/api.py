@@ -142,16 +142,3 @@ def require_fields(data, *names):
     missing = {n: [_("This field is required.")] for n in names if data.get(n) in (None, "")}
     if missing:
         raise ValidationFailed(missing)
-
-
-def acting_merchant(user, merchant_id=None):
-    """The merchant a write belongs to: the user's own; a superuser without a node names one (`merchant`)."""
-    if user.node_id:
-        return user.node.merchant
-    from onecard.org.models import Merchant
-
-    if user.sees_everything and merchant_id not in (None, ""):
-        merchant = Merchant.objects.filter(pk=merchant_id).first() if str(merchant_id).isdigit() else None
-        if merchant is not None:
-            return merchant
-    raise ValidationFailed({"merchant": [_("Choose a merchant.")]})

@@ -1,15 +1,11 @@
-"""Reads for the home dashboard and the audit log, scoped to the viewer."""
+"""Reads of the audit log, scoped to the viewer."""
 
 import datetime
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Count, Q
-from django.db.models.functions import TruncMonth
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .masking import mask_phone
 from .models import AuditEntry
 from .scoping import scope_node_ids
 
@@ -26,10 +22,6 @@ AUDIT_SUBJECT_TYPES = [
     ("core.auditentry", _("Audit log")),
 ]
 
-# How long the home page's figures may be old; a million members are not counted on every page view.
-DASHBOARD_CACHE_SECONDS = getattr(settings, "ONECARD_DASHBOARD_CACHE_SECONDS", 60)
-
-
 # ---- audit log -------------------------------------------------------------------------------------------
 
 
@@ -44,7 +36,8 @@ def visible_audit_entries(user):
     return AuditEntry.objects.filter(in_scope)
 
 
-def _local_midnight(day):
+def local_midnight(day):
+    """The start of `day` in the current time zone."""
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
 
 
@@ -73,176 +66,7 @@ def filter_audit_entries(user, params):
     # Whole local days, as index ranges on `at` (no per-row date conversion).
     start, end = _parse_date(params.get("from")), _parse_date(params.get("to"))
     if start:
-        entries = entries.filter(at__gte=_local_midnight(start))
+        entries = entries.filter(at__gte=local_midnight(start))
     if end:
-        entries = entries.filter(at__lt=_local_midnight(end + datetime.timedelta(days=1)))
+        entries = entries.filter(at__lt=local_midnight(end + datetime.timedelta(days=1)))
     return entries.order_by("-id")
-
-
-# ---- home dashboard --------------------------------------------------------------------------------------
-
-
-def dashboard_kind(user):
-    """Which home page suits the user: cashier, store, marketer, overview (region/HQ/admin) or basic."""
-    if user.sees_everything:
-        return "overview"
-    if not user.has_perm("members.view") or user.node_id is None:
-        return "basic"
-    role_codes = {r.code for r in user.roles.all() if r.is_builtin}
-    if "marketer" in role_codes and not user.has_perm("members.add"):
-        return "marketer"
-    if user.node.is_store:
-        return "store" if user.has_perm("staff.view") else "cashier"
-    return "overview"
-
-
-def _months_back(today, count=12):
-    first = today.replace(day=1)
-    months = []
-    for i in range(count - 1, -1, -1):
-        year, month = divmod(first.year * 12 + first.month - 1 - i, 12)
-        months.append(datetime.date(year, month + 1, 1))
-    return months
-
-
-def _monthly_joins(members, today):
-    """New members per month for the last 12 months, in ONE grouped query on (merchant, created_at)."""
-    months = _months_back(today)
-    rows = (
-        members.filter(created_at__gte=_local_midnight(months[0]))
-        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
-        .order_by()
-        .values("month")
-        .annotate(n=Count("id"))
-    )
-    counts = {}
-    for row in rows:
-        month = row["month"]
-        if isinstance(month, datetime.datetime):
-            month = timezone.localtime(month).date() if timezone.is_aware(month) else month.date()
-        key = month.strftime("%Y-%m")
-        counts[key] = counts.get(key, 0) + row["n"]
-    return [{"month": m.strftime("%Y-%m"), "n": counts.get(m.strftime("%Y-%m"), 0)} for m in months]
-
-
-def _scope_cache_key(user, today):
-    ids = scope_node_ids(user)
-    scope_key = "all" if ids is None else (f"node{user.node_id}" if user.node_id else "none")
-    return f"onecard:home:v1:{scope_key}:{today.isoformat()}"
-
-
-def scope_figures(user):
-    """Member, store and staff figures of the user's scope; cached per scope for DASHBOARD_CACHE_SECONDS.
-
-    One grouped pass over the scope's members gives totals, consent, new this month, new today, per
-    store and per source; one more grouped query gives the 12-month trend.
-    """
-    today = timezone.localdate()
-    key = _scope_cache_key(user, today)
-    figures = cache.get(key)
-    if figures is not None:
-        return figures
-    from onecard.members.queries import visible_members
-    from onecard.org.models import OrgNode, Staff
-
-    ids = scope_node_ids(user)
-    nodes = OrgNode.objects.all() if ids is None else OrgNode.objects.filter(id__in=ids)
-    stores = dict(nodes.filter(kind="store").values_list("id", "name"))
-    staff = Staff.objects.filter(is_active=True, node__isnull=False)
-    if ids is not None:
-        staff = staff.filter(node_id__in=ids)
-    members = visible_members(user)
-    month_start = _local_midnight(today.replace(day=1))
-    day_start = _local_midnight(today)
-    rows = (
-        members.order_by()
-        .values("home_store_id", "source")
-        .annotate(
-            n=Count("id"),
-            consent=Count("id", filter=Q(marketing_consent=True)),
-            month=Count("id", filter=Q(created_at__gte=month_start)),
-            today=Count("id", filter=Q(created_at__gte=day_start)),
-        )
-    )
-    totals = {"members": 0, "consent": 0, "new_this_month": 0, "new_today": 0}
-    by_store, by_source = {}, {}
-    for row in rows:
-        totals["members"] += row["n"]
-        totals["consent"] += row["consent"]
-        totals["new_this_month"] += row["month"]
-        totals["new_today"] += row["today"]
-        by_store[row["home_store_id"]] = by_store.get(row["home_store_id"], 0) + row["n"]
-        by_source[row["source"]] = by_source.get(row["source"], 0) + row["n"]
-    store_bars = sorted(
-        ({"store": name, "n": by_store.get(pk, 0)} for pk, name in stores.items()),
-        key=lambda r: (-r["n"], r["store"]),
-    )
-    figures = {
-        **totals,
-        "store_count": len(stores),
-        "staff_count": staff.count(),
-        "by_store": store_bars[:20],
-        "by_source": sorted(by_source.items(), key=lambda kv: -kv[1]),
-        "trend": _monthly_joins(members, today),
-    }
-    cache.set(key, figures, DASHBOARD_CACHE_SECONDS)
-    return figures
-
-
-def _todays_new_members(user, limit=10):
-    """Today's joiners at the user's store: a live count and the newest few (never cached: the cashier
-    has just added one)."""
-    from onecard.members.queries import visible_members
-
-    today = visible_members(user).filter(
-        home_store_id=user.node_id, created_at__gte=_local_midnight(timezone.localdate())
-    )
-    rows = today.order_by("-created_at", "-id").values("id", "name", "member_no", "phone", "created_at")[
-        :limit
-    ]
-    return today.count(), [{**r, "phone": mask_phone(r["phone"])} for r in rows]
-
-
-def home_dashboard(user):
-    """Context of the home page for the user's role, all within their data scope."""
-    from onecard.members.choices import Source
-
-    kind = dashboard_kind(user)
-    can_see_members = user.has_perm("members.view")
-    figures = scope_figures(user)
-    context = {
-        "kind": kind,
-        "can_see_members": can_see_members,
-        "store_count": figures["store_count"],
-        "staff_count": figures["staff_count"],
-    }
-    if not can_see_members:
-        return context
-    total = figures["members"]
-    labels = dict(Source.choices)
-    context.update(
-        {
-            "member_count": total,
-            "new_this_month": figures["new_this_month"],
-            "new_today": figures["new_today"],
-            "consent_count": figures["consent"],
-            "consent_rate": round(100 * figures["consent"] / total, 1) if total else 0,
-            "by_store": figures["by_store"],
-            "by_source": [
-                {
-                    "source": str(labels.get(code, code)),
-                    "n": n,
-                    "pct": round(100 * n / total, 1) if total else 0,
-                }
-                for code, n in figures["by_source"]
-            ],
-            "trend": figures["trend"],
-        }
-    )
-    if user.node_id:
-        from onecard.members.models import Member
-
-        context["my_members"] = Member.objects.filter(owner=user, status="active").count()
-    if kind in ("cashier", "store") and user.node_id:
-        context["new_today"], context["todays_members"] = _todays_new_members(user)
-    return context

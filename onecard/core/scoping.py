@@ -1,9 +1,14 @@
-"""Data scope: a staff member sees their org node and everything below it (ARCHITECTURE.md, Access).
+"""Data scope: a staff member sees their org node and everything below it (docs/architecture.md, Access).
 
 Every queryset that a page, list, export or API call returns goes through `scope` with the field path
 that leads from the model to the org node that owns the row.
+
+Core sits below org, so it knows the organisation only through the user model (settings.AUTH_USER_MODEL,
+org.Staff): a user has `node` (None for a system administrator), `sees_everything`, and the node answers
+`subtree_ids()`.
 """
 
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
 from .errors import PermissionDenied
@@ -16,15 +21,12 @@ def scope_node_ids(user):
     cache = getattr(user, "_scope_node_ids", "unset")
     if cache != "unset":
         return cache
-    from onecard.org.models import OrgNode
-
     if user.sees_everything:
         ids = None
     elif user.node_id is None:
         ids = []
     else:
-        node = user.node
-        ids = list(OrgNode.objects.filter(path__startswith=node.path).values_list("id", flat=True))
+        ids = user.node.subtree_ids()
     user._scope_node_ids = ids
     return ids
 
@@ -48,20 +50,8 @@ def require_node_in_scope(user, node):
         raise PermissionDenied(_("This record belongs to a part of the organisation you cannot see."))
 
 
-def merchant_for_request(request):
-    """The staff's merchant; a system administrator picks one with ?merchant=ID (the first by default)."""
-    from django.http import Http404
-
-    from onecard.org.models import Merchant
-
-    user = request.user
-    if not user.sees_everything:
-        if user.merchant is None:
-            raise Http404
-        return user.merchant
-    pk = request.GET.get("merchant") or request.POST.get("merchant")
-    merchants = Merchant.objects.order_by("pk")
-    merchant = merchants.filter(pk=pk).first() if pk and str(pk).isdigit() else merchants.first()
-    if merchant is None:
-        raise Http404
-    return merchant
+def scoped_staff(user):
+    """Staff accounts bound to a node in the user's scope."""
+    ids = scope_node_ids(user)
+    qs = get_user_model().objects.filter(node__isnull=False)
+    return qs if ids is None else qs.filter(node_id__in=ids)

@@ -1,32 +1,23 @@
-"""Home page (a dashboard for the user's role), the read-only audit log and the own-password page."""
+"""The read-only audit log and its export."""
 
 import io
 import json
 
-from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from . import audit, queries
-from .errors import BusinessError
 from .models import AuditAction
+from .scoping import scoped_staff
 
 AUDIT_PAGE_SIZE = 50
 # An export is one spreadsheet; past this many rows narrow the filters (the sheet says so).
 AUDIT_EXPORT_MAX_ROWS = 100_000
-
-
-@login_required
-def home(request):
-    """Counts and charts that matter to the person logged in, all within their data scope."""
-    return render(request, "core/home.html", queries.home_dashboard(request.user))
 
 
 @login_required
@@ -60,8 +51,6 @@ def audit_log(request):
 
 def _actor_names(user):
     """Usernames for the actor filter's suggestions: the staff in the viewer's scope."""
-    from onecard.org.views import scoped_staff
-
     return list(scoped_staff(user).order_by("username").values_list("username", flat=True)[:500])
 
 
@@ -136,21 +125,3 @@ def _json_cell(value):
     if value is None:
         return ""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)[:32000]
-
-
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's own-password page, writing through the staff service so that the change is audited."""
-
-    def form_valid(self, form):
-        from onecard.org import services
-
-        user = self.request.user
-        try:
-            services.set_staff_password(user, user, form.cleaned_data["new_password1"])
-        except BusinessError as exc:
-            for message in getattr(exc, "errors", {}).get("password", [exc.message]):
-                form.add_error("new_password1", str(message))
-            return self.form_invalid(form)
-        update_session_auth_hash(self.request, user)  # stay logged in on this device
-        messages.success(self.request, _("Your password was changed."))
-        return HttpResponseRedirect(self.get_success_url())

@@ -35,6 +35,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from onecard.core.clock import moved_now
@@ -42,8 +43,7 @@ from onecard.core.errors import BusinessError
 from onecard.loyalty.cards import products as card_products
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.cards.choices import CardKind, TierMetric
-from onecard.loyalty.jobs import run_jobs
-from onecard.loyalty.models import Card
+from onecard.loyalty.models import Card, MemberTier, SettlementStatement
 from onecard.loyalty.models.points import ExpiryMode
 from onecard.loyalty.models.stored_value import ConsumptionOrder
 from onecard.loyalty.points import services as points
@@ -52,6 +52,9 @@ from onecard.loyalty.stored_value import holds, rule_settings
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tiers import services as tiers
 from onecard.loyalty.tiers.metrics import evaluate_merchant
+from onecard.members.choices import MemberStatus
+from onecard.members.models import Member
+from onecard.org.models import Staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SEED = 20261125
@@ -406,16 +409,14 @@ def _opening_time(rng, day):
 
 
 def seed_loyalty(
-    merchant, *, holders=1500, days=365, seed=DEFAULT_SEED, now=None, progress=None
+    merchant, *, run_jobs, holders=1500, days=365, seed=DEFAULT_SEED, now=None, progress=None
 ) -> DemoLedger:
     """Build the demo merchant's loyalty set-up and `days` of history for `holders` card holders.
 
-    `progress(done_days, days)` is called after each simulated day. Returns a DemoLedger summary.
+    `run_jobs(now, only=names)` runs the scheduled jobs each night (the project's `jobs.run_jobs`: the
+    schedule sits above the apps, so the caller hands it in). `progress(done_days, days)` is called after
+    each simulated day. Returns a DemoLedger summary.
     """
-    from onecard.members.choices import MemberStatus
-    from onecard.members.models import Member
-    from onecard.org.models import Staff
-
     started = time.monotonic()
     summary = DemoLedger()
     rng = random.Random(seed)
@@ -520,8 +521,6 @@ def seed_loyalty(
 
 def _settle_old_months(merchant, today) -> int:
     """Head office has paid the store-to-store statements of every month before last (settlement.settle)."""
-    from onecard.loyalty.models import SettlementStatement
-
     last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     due = SettlementStatement.objects.filter(
         merchant_a=merchant, period_kind="month", status="open", period_start__lt=last_month
@@ -537,10 +536,6 @@ def _settle_old_months(merchant, today) -> int:
 
 
 def _tier_counts(merchant) -> dict:
-    from django.db.models import Count
-
-    from onecard.loyalty.models import MemberTier
-
     rows = (
         MemberTier.objects.filter(merchant=merchant)
         .values("tier__name", "tier__rank")

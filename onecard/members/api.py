@@ -13,12 +13,13 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import CappedCountPagination, IdField, acting_merchant, problem
+from onecard.core.api import CappedCountPagination, IdField, problem
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_id_number, mask_phone
 from onecard.core.validators import InvalidValue, normalize_phone
 from onecard.org.models import OrgNode, Staff
+from onecard.org.queries import acting_merchant
 
 from . import services
 from .choices import FieldType, Gender, MemberKind, Source

@@ -8,3 +8,9 @@ class MembersConfig(AppConfig):
     name = "onecard.members"
     label = "members"
     verbose_name = _("Members")
+
+    def ready(self):
+        # Django's rule: a module that imports models is imported once the app registry is ready.
+        from . import hooks
+
+        hooks.connect()

@@ -2,7 +2,10 @@
 
 import datetime
 import random
+import time
+from contextlib import contextmanager
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from onecard.core.validators import id_number_check_digit
@@ -149,8 +152,6 @@ def seed_members(
     Each batch is its own transaction when `commit` is true, so a long seed shows steady progress, keeps
     the SQLite WAL small and, if stopped, leaves whole batches that the next run tops up.
     """
-    from django.db import transaction
-
     tags = ensure_tags_and_fields(merchant)
     made = 0
     rows = demo_member_rows(
@@ -167,3 +168,79 @@ def seed_members(
         if progress is not None:
             progress(made, count)
     return made
+
+
+# ---- loading a million: the member tables' indexes are built once, after the rows -------------------
+
+MEMBER_TABLES = ("members_member", "members_member_tags", "members_consentrecord")
+
+
+BIG_LOAD = 100_000
+
+
+def secondary_indexes():
+    """(name, CREATE statement) of the non-unique indexes on the member tables."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                f" AND tbl_name IN ({', '.join(['%s'] * len(MEMBER_TABLES))})",
+                list(MEMBER_TABLES),
+            )
+        elif connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND tablename = ANY(%s)",
+                [list(MEMBER_TABLES)],
+            )
+        else:
+            return []
+        return [(name, sql) for name, sql in cursor.fetchall() if not sql.upper().startswith("CREATE UNIQUE")]
+
+
+@contextmanager
+def bulk_load(out):
+    """Inside the caller's transaction: drop the member tables' non-unique indexes, build them again after.
+
+    Unique indexes stay, so duplicates are still refused while loading. SQLite also gets a 1 GiB page cache
+    for the load; PostgreSQL more memory for building the indexes.
+    """
+    indexes = secondary_indexes()
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA cache_size")
+            cache_size = cursor.fetchone()[0]
+            cursor.execute("PRAGMA cache_size=-1048576")
+        for name, _sql in indexes:
+            cursor.execute(f"DROP INDEX {qn(name)}")
+    try:
+        yield
+        started = time.monotonic()
+        out.write(f"building {len(indexes)} indexes ...")
+        out.flush()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: check the loaded rows now,
+                # since PostgreSQL builds no index on a table with checks still pending.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for _name, sql in indexes:
+                cursor.execute(sql)
+        out.write(f"indexes built in {time.monotonic() - started:.1f} s")
+    finally:
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size={int(cache_size)}")
+
+
+def analyze_tables():
+    """Fresh planner statistics after a big load, so searches pick their indexes at once."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE " + ", ".join(MEMBER_TABLES))
+        elif connection.vendor == "sqlite":
+            cursor.execute("PRAGMA analysis_limit=0")  # exact: sampled statistics misjudge the store index
+            for table in MEMBER_TABLES:
+                cursor.execute(f"ANALYZE {table}")

@@ -6,20 +6,14 @@ from django.db.models import F, Q
 
 from onecard.core.chinese import prefix_range
 from onecard.core.scoping import scope, scope_node_ids
-from onecard.org.models import Merchant, OrgNode
+from onecard.org.models import OrgNode
+from onecard.org.queries import merchant_ids_for
 
 from .choices import MemberStatus
 from .models import Member
 
 _DIGITS = re.compile(r"^\d+$")
 _LETTERS = re.compile(r"^[A-Za-z]+$")
-
-
-def merchant_ids_for(user):
-    """The merchants whose members the user may see."""
-    if user.sees_everything:
-        return list(Merchant.objects.values_list("id", flat=True))
-    return [user.node.merchant_id] if user.node_id else []
 
 
 def visible_members(user, *, include_merged=False, node_ids=None):

@@ -36,6 +36,7 @@ from . import exports, queries, services
 from .choices import FieldType, MemberKind, MemberStatus, Source
 from .forms import ContactForm, CustomFieldForm, MemberForm, TagForm, TransferAllForm, custom_initial
 from .models import CustomField, MemberMerge, Tag
+from .sections import MEMBER_SECTIONS
 
 # ---- helpers ---------------------------------------------------------------------------------------------
 
@@ -213,35 +214,6 @@ def member_export(request):
 
 
 # ---- 360 view ----------------------------------------------------------------------------------------------
-
-# Sections of the member page that later parts of OneCard fill. An app replaces an entry's "template"
-# (rendered with the page's context, `member` included) when it has something to show.
-MEMBER_SECTIONS = [
-    {
-        "key": "cards",
-        "title": gettext_lazy("会员卡 Cards"),
-        "empty": gettext_lazy("No cards yet."),
-        "template": "",
-    },
-    {
-        "key": "transactions",
-        "title": gettext_lazy("交易 Transactions"),
-        "empty": gettext_lazy("No transactions yet."),
-        "template": "",
-    },
-    {
-        "key": "coupons",
-        "title": gettext_lazy("优惠券 Coupons"),
-        "empty": gettext_lazy("No coupons yet."),
-        "template": "",
-    },
-    {
-        "key": "tickets",
-        "title": gettext_lazy("工单 Tickets"),
-        "empty": gettext_lazy("No tickets yet."),
-        "template": "",
-    },
-]
 
 
 def member_sections(request, member):

@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, acting_merchant
+from onecard.core.api import IdField
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
@@ -17,17 +17,12 @@ from . import services
 from .choices import NodeKind
 from .models import OrgNode, Role, Staff
 from .permissions import PERMISSIONS
-
-
-def _merchant_ids(user):
-    from onecard.members.queries import merchant_ids_for
-
-    return merchant_ids_for(user)
+from .queries import acting_merchant, merchant_ids_for
 
 
 def _node_of_merchants(user, pk, field):
     """A node of the user's merchant(s) by id; scope is checked by the service."""
-    node = OrgNode.objects.filter(pk=pk, merchant_id__in=_merchant_ids(user)).first()
+    node = OrgNode.objects.filter(pk=pk, merchant_id__in=merchant_ids_for(user)).first()
     if node is None:
         raise ValidationFailed({field: [_("Unknown org node.")]})
     return node
@@ -35,7 +30,7 @@ def _node_of_merchants(user, pk, field):
 
 def visible_roles(user):
     """Built-in roles plus the custom roles of the user's merchant(s)."""
-    return Role.objects.filter(Q(merchant__isnull=True) | Q(merchant_id__in=_merchant_ids(user)))
+    return Role.objects.filter(Q(merchant__isnull=True) | Q(merchant_id__in=merchant_ids_for(user)))
 
 
 def _roles_by_ids(user, ids):

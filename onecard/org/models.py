@@ -88,6 +88,10 @@ class OrgNode(models.Model):
         """True when this node is `other` or lies below it."""
         return self.path.startswith(other.path)
 
+    def subtree_ids(self):
+        """Ids of this node and every node below it (one indexed prefix query on `path`)."""
+        return list(OrgNode.objects.filter(path__startswith=self.path).values_list("id", flat=True))
+
     @property
     def is_store(self):
         return self.kind == NodeKind.STORE

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from onecard.core.errors import BusinessError
-from onecard.core.scoping import scope_node_ids
+from onecard.core.scoping import scoped_staff
 
-from . import services
+from . import counts, services
 from .choices import NodeKind
 from .forms import (
     NodeCreateForm,
@@ -25,24 +25,11 @@ from .forms import (
     StaffEditForm,
     apply_service_errors,
 )
-from .models import Merchant, OrgNode, Role, Staff
+from .models import Merchant, Role
 from .permissions import PERMISSION_GROUPS, PERMISSIONS
+from .queries import scoped_nodes
 
 # ---- scope helpers ---------------------------------------------------------------------------------------
-
-
-def scoped_nodes(user):
-    """The org nodes the user may see, in tree order."""
-    ids = scope_node_ids(user)
-    qs = OrgNode.objects.select_related("merchant").order_by("merchant_id", "path")
-    return qs if ids is None else qs.filter(id__in=ids)
-
-
-def scoped_staff(user):
-    """Staff accounts bound to a node in the user's scope."""
-    ids = scope_node_ids(user)
-    qs = Staff.objects.filter(node__isnull=False)
-    return qs if ids is None else qs.filter(node_id__in=ids)
 
 
 def merchants_of(user):
@@ -86,19 +73,11 @@ def _grantable_roles(user, merchant_ids, *, keep=()):
 @permission_required("org.view", raise_exception=True)
 def org_tree(request):
     """The viewer's part of the organisation with member and staff counts per node (subtree totals)."""
-    from onecard.members.queries import visible_members
-
     user = request.user
     nodes = list(scoped_nodes(user))
     by_id = {n.pk: n for n in nodes}
-    # Two grouped queries, whatever the size of the tree.
-    member_counts = dict(
-        visible_members(user)
-        .order_by()
-        .values("home_store_id")
-        .annotate(n=Count("id"))
-        .values_list("home_store_id", "n")
-    )
+    # Two grouped queries, whatever the size of the tree (members count theirs: members/hooks.py).
+    member_counts = counts.node_counts(user, "members")
     staff_counts = dict(
         scoped_staff(user)
         .filter(is_active=True)
@@ -313,9 +292,7 @@ def _transfer_url(staff):
 
 
 def _owned_member_count(staff):
-    from onecard.members.models import Member
-
-    return Member.objects.filter(owner=staff, status="active").count()
+    return counts.staff_count(staff, "owned_members")
 
 
 @login_required

@@ -3,7 +3,8 @@
 Runs after the loyalty demo (loyalty/demo.py), on its merchant, tiers, cards and staff. Everything
 goes through the services a clerk or a till uses: catalog.services (catalog/demo.py), rules.create_promotion,
 coupon_templates.create_template, coupons.issue_bulk / issue_bearer / issue_on_join / issue_on_birthday /
-expire_coupons, and pos.checkout.quote, checkout and return_sale, at past times on the moved clock
+expire_coupons, and the till's quote, checkout and return_sale (pos.checkout, handed in by the project's
+demo: promotions sit below pos), at past times on the moved clock
 (core/clock.py), so every sale, coupon and journal entry carries its own past time and `onecard ledger
 verify` stays clean.
 
@@ -45,6 +46,13 @@ from django.utils import timezone
 from onecard.catalog.demo import seed_catalog
 from onecard.core.clock import moved_now
 from onecard.core.errors import BusinessError
+from onecard.loyalty.cards.choices import CardStatus
+from onecard.loyalty.cards.numbers import card_number
+from onecard.loyalty.demo import STORED_VALUE_PREFIX
+from onecard.loyalty.models import Card, Tier
+from onecard.loyalty.points import services as points
+from onecard.members.models import Member
+from onecard.org.models import Staff
 
 from . import coupon_templates, coupons, rules
 from .coupon_choices import CouponKind, CouponStatus, IssueHow, IssueRule, RestorePolicy
@@ -90,8 +98,8 @@ def _local(day, hour, minute=0):
 class _Demo:
     """The set-up and the event queue of the demo period; each event runs at its time on the moved clock."""
 
-    def __init__(self, merchant, rng, clock, first_day, end, summary):
-        self.merchant, self.rng, self.clock = merchant, rng, clock
+    def __init__(self, merchant, rng, clock, first_day, end, summary, till):
+        self.merchant, self.rng, self.clock, self.till = merchant, rng, clock, till
         self.first_day, self.end, self.summary = first_day, end, summary
         self.queue, self.counter = [], itertools.count()
         self.days = (end.astimezone(SHANGHAI).date() - first_day).days
@@ -121,8 +129,6 @@ class _Demo:
 
     # -- set-up
     def setup(self, tiers):
-        from onecard.org.models import Staff
-
         for staff in Staff.objects.filter(node__in=self.stores, is_active=True).order_by("id"):
             self.staff_by_store.setdefault(staff.node_id, []).append(staff)
         self.catalog = seed_catalog(self.merchant, tiers)
@@ -335,8 +341,6 @@ class _Demo:
         return self.rng.choice(self.holders)
 
     def sale(self, when, number, anonymous):
-        from onecard.pos import checkout
-
         rng = self.rng
         card = self.buyer(anonymous)
         if card is not None:
@@ -361,9 +365,9 @@ class _Demo:
                     items.append((self.coffee.sku, 1))
         elif card is None and theme == "cafe" and self.bearer_codes and rng.random() < 0.5:
             codes.append(self.bearer_codes.pop())
-        quoted = checkout.quote(self.merchant, store, card, items, codes, at=when)
+        quoted = self.till.quote(self.merchant, store, card, items, codes, at=when)
         tenders = self.tenders(card, store, quoted, number)
-        sale = checkout.checkout(
+        sale = self.till.checkout(
             self.actor(store),
             store=store,
             card=card,
@@ -385,8 +389,6 @@ class _Demo:
 
     def tenders(self, card, store, quoted, number) -> dict:
         """Some points now and then, stored value at the card's own store, the rest paid another way."""
-        from onecard.loyalty.points import services as points
-
         rng, merchant_id = self.rng, self.merchant.pk
         tenders, rest = {}, quoted.total_due
         if card is not None and quoted.max_points >= 500 and rng.random() < 0.3:
@@ -409,13 +411,11 @@ class _Demo:
         return tenders
 
     def give_back(self, when, sale):
-        from onecard.pos import checkout
-
         lines = list(sale.lines.filter(gift=False).order_by("pk"))
         part = None
         if len(lines) > 1 and self.rng.random() < 0.5:
             part = {lines[0].pk: lines[0].quantity}
-        checkout.return_sale(
+        self.till.return_sale(
             self.actor(sale.store),
             sale,
             store=sale.store,
@@ -441,22 +441,16 @@ class _Demo:
 
 def _till_demo_card():
     """The number of the card loyalty/demo.py keeps for the till demo: the first card of the first store."""
-    from onecard.loyalty.cards.numbers import card_number
-    from onecard.loyalty.demo import STORED_VALUE_PREFIX
-
     return card_number(STORED_VALUE_PREFIX, 1, 8)
 
 
-def seed_promotions(merchant, *, sales=SALES, seed=DEFAULT_SEED, now=None, progress=None):
+def seed_promotions(merchant, *, till, sales=SALES, seed=DEFAULT_SEED, now=None, progress=None):
     """Catalogue, promotions, coupon templates and coupons, then `sales` checkouts over the last 60 days.
 
-    Needs the loyalty demo's tiers and cards. `progress(done_days, days)` after each simulated day.
-    Returns a DemoPromotions summary.
+    Needs the loyalty demo's tiers and cards. `till` rings up the sales: quote, checkout and return_sale
+    as pos.checkout has them (the caller hands it in). `progress(done_days, days)` after each simulated
+    day. Returns a DemoPromotions summary.
     """
-    from onecard.loyalty.cards.choices import CardStatus
-    from onecard.loyalty.models import Card, Tier
-    from onecard.members.models import Member
-
     started = time.monotonic()
     summary = DemoPromotions()
     rng = random.Random(seed)
@@ -477,7 +471,7 @@ def seed_promotions(merchant, *, sales=SALES, seed=DEFAULT_SEED, now=None, progr
     )
     # One transaction (module docstring).
     with moved_now(_local(first_day - datetime.timedelta(days=1), 9)) as clock, transaction.atomic():
-        demo = _Demo(merchant, rng, clock, first_day, end, summary)
+        demo = _Demo(merchant, rng, clock, first_day, end, summary, till)
         demo.setup(tiers)
         demo.schedule_sales(sales, holders)
         demo.schedule_coupons(card_members, joiners)

@@ -18,10 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
-from onecard.core.scoping import merchant_for_request, node_in_scope, scope_node_ids
+from onecard.core.scoping import node_in_scope, scope_node_ids
 from onecard.org.choices import NodeKind
 from onecard.org.forms import apply_service_errors
 from onecard.org.models import OrgNode
+from onecard.org.queries import merchant_for_request
 
 from . import rules
 from .models import Promotion, PromotionKind

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop, pgettext
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
-from onecard.core.scoping import merchant_for_request
+from onecard.org.queries import merchant_for_request
 
 from . import reports
 from .coupon_queries import visible_coupons, visible_templates

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from onecard.core.errors import BusinessError
 from onecard.core.money import fen_to_yuan_str
-from onecard.core.scoping import merchant_for_request, scope_node_ids
+from onecard.core.scoping import scope_node_ids
 from onecard.loyalty.cards.services import cards_visible_to
 from onecard.loyalty.models.prepaid import AgreementVersion, PrepaidStoreStatus
 from onecard.loyalty.stored_value import prepaid_rules
@@ -35,6 +35,7 @@ from onecard.members.models import Member
 from onecard.org.choices import NodeKind
 from onecard.org.forms import apply_service_errors
 from onecard.org.models import Merchant, OrgNode
+from onecard.org.queries import merchant_for_request
 
 MANAGE = "prepaid.manage"
 

@@ -1,12 +1,12 @@
 """Member import (M7): read .xlsx/.csv, map columns, check every row, import the valid rows in one transaction.
 
-The flow, one function per step (all in `jobs`):
+The flow, one function per step (in `jobs`, the last in `running`):
   create_import_job  upload: store the file, read the header row, guess the column mapping (`mapping`);
   set_mapping        the user corrects the mapping and picks a default store;
   check_import       dry run: every row is checked (`checking`), the counts and a row-by-row error report
                      are stored on the job; no member changes;
   start_import       the user confirms; a conditional UPDATE lets only one of two clicks through;
-  run_import         in the background (`tasks.py`): re-check against the database as it is now, insert the
+  run_import         in the background (`background`, `running`): re-check against the database as it is now, insert the
                      valid rows in ONE transaction, write one audit row. Any failure imports nothing.
 
 Progress (`progress`) goes to the cache, not the database: on SQLite the import transaction holds the write
@@ -21,13 +21,13 @@ from .jobs import (
     earlier_imports_of_same_file,
     preview_rows,
     recent_jobs,
-    run_import,
     set_mapping,
     start_import,
     template_xlsx,
 )
 from .mapping import FIELDS, auto_mapping, custom_field_definitions, stores_for, target_choices, target_label
 from .progress import progress_file, progress_of, set_progress
+from .running import run_import
 
 __all__ = [
     "FIELDS",

@@ -16,6 +16,7 @@ from onecard.core.errors import BusinessError, Conflict, PermissionDenied
 from onecard.core.models import AuditEntry
 from onecard.members import importing, services, tasks
 from onecard.members.choices import FieldType, ImportStatus, Source
+from onecard.members.importing import background
 from onecard.members.models import ConsentRecord, ImportJob, Member
 
 HEADERS = ["姓名", "手机号", "性别", "生日", "门店编码", "标签", "备注"]
@@ -621,7 +622,7 @@ def test_without_a_broker_the_import_runs_in_a_thread(chain, settings, django_ca
     settings.ONECARD_IMPORT_INLINE = False
     settings.CELERY_TASK_ALWAYS_EAGER = True
     with (
-        mock.patch.object(tasks.threading, "Thread") as thread,
+        mock.patch.object(background.threading, "Thread") as thread,
         django_capture_on_commit_callbacks(execute=True),
     ):
         tasks.dispatch_import(7, 9)

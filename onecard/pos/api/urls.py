@@ -1,4 +1,4 @@
-"""Routes of the POS API, included under /api/v1/pos/ by core.api_urls.
+"""Routes of the POS API, included under /api/v1/pos/ by onecard/api_urls.py.
 
 Paths have no trailing slash: a redirect to add one would change the signed path.
 """

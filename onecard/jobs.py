@@ -1,8 +1,11 @@
-"""The scheduled jobs: expiries, the tier evaluation and the housekeeping purges, in one registry.
+"""The scheduled jobs of every app: expiries, the tier evaluation, statements, coupons and purges, in one registry.
+
+The schedule is wiring: it calls into loyalty, promotions and pos, so it lives in the project package,
+above the apps (docs/architecture.md, Layers); each job's work is its app's own service.
 
 `JOBS` maps a job's name to a callable `job(now) -> changed` (an int, or `(int, detail)`), where
 `changed` counts what the run changed. Celery beat runs them from `settings.CELERY_BEAT_SCHEDULE`
-(one entry per job, task `loyalty.job.<name>`, see tasks.py); a shop without Celery runs
+(one entry per job, task `onecard.job.<name>`, see tasks.py); a shop without Celery runs
 `onecard jobs loop`, which reads the same schedule; `onecard jobs run` runs them now.
 
 Adding a job: one line in `JOBS` and one entry in `settings.CELERY_BEAT_SCHEDULE` (a test checks
@@ -41,6 +44,7 @@ from onecard.loyalty.stored_value import holds
 from onecard.loyalty.tiers.metrics import evaluate_merchant
 from onecard.org.models import Merchant
 from onecard.pos import services as pos_services
+from onecard.promotions import coupons
 
 logger = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -138,15 +142,11 @@ def build_monthly_statements(now):
 
 def issue_birthday_coupons(now):
     """Coupons of templates issued on birthdays, once per member per year (promotions.coupons)."""
-    from onecard.promotions import coupons
-
     return coupons.issue_on_birthday(timezone.localdate(now, SHANGHAI), at=now)
 
 
 def expire_coupons(now):
     """Coupons past their validity become expired (promotions.coupons)."""
-    from onecard.promotions import coupons
-
     return coupons.expire_coupons(now)
 
 

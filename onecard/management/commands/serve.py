@@ -8,6 +8,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD
+from onecard.org.models import Merchant
+
 
 class Command(BaseCommand):
     help = "Prepare the database and serve OneCard (gunicorn) on 127.0.0.1:PORT."
@@ -21,16 +24,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, port, bind, workers, no_demo, **options):
-        from onecard.org.models import Merchant
-
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
         if not no_demo and not Merchant.objects.exists():
             self.stdout.write("first start: loading the demo chain (onecard seed-demo)...")
             call_command("seed_demo")
         call_command("collectstatic", interactive=False, verbosity=0)
-        from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD
-
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"OneCard is at http://{bind}:{port}/"))
         if Merchant.objects.filter(code="demo").exists():

@@ -7,7 +7,7 @@ on its settings.CELERY_BEAT_SCHEDULE schedule, in this process, until Ctrl-C.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from onecard.loyalty import jobs
+from onecard import jobs
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from onecard.core.queries import _months_back
+from onecard.home import _months_back
 from onecard.members.models import Member
 
 pytestmark = pytest.mark.django_db

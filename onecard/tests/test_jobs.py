@@ -9,9 +9,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from onecard import jobs
 from onecard.core.clock import moved_now
 from onecard.core.models import IdempotencyKey
-from onecard.loyalty import jobs
 from onecard.loyalty.cards.choices import CardStatus, TierMetric
 from onecard.loyalty.cards.services import activate
 from onecard.loyalty.models import Card, MemberTier, PointsLot, UsedQrCode
@@ -153,17 +153,17 @@ def test_the_command_prints_a_table_and_lists_the_schedule(db):
 
 
 def test_every_registered_job_has_a_beat_entry_and_a_celery_task(db):
-    from onecard.loyalty.tasks import TASKS
+    from onecard.tasks import TASKS
 
     assert set(settings.CELERY_BEAT_SCHEDULE) >= set(jobs.JOBS)
     for name in jobs.JOBS:
-        assert settings.CELERY_BEAT_SCHEDULE[name]["task"] == f"loyalty.job.{name}" == TASKS[name].name
+        assert settings.CELERY_BEAT_SCHEDULE[name]["task"] == f"onecard.job.{name}" == TASKS[name].name
     # without a broker the task runs eagerly, in this process
     assert TASKS["purge_qr_codes"].delay().get()["changed"] == 0
 
 
 def test_a_failing_task_raises_so_celery_records_it(db, monkeypatch):
-    from onecard.loyalty.tasks import TASKS, JobFailed
+    from onecard.tasks import TASKS, JobFailed
 
     monkeypatch.setitem(jobs.JOBS, "purge_qr_codes", lambda now: 1 / 0)
     with pytest.raises(JobFailed, match="purge_qr_codes: ZeroDivisionError"):

@@ -1,4 +1,4 @@
-"""Celery tasks of the loyalty app: one task per scheduled job of jobs.JOBS, named "loyalty.job.<name>".
+"""Celery tasks of the job schedule: one task per scheduled job of jobs.JOBS, named "onecard.job.<name>".
 
 Beat schedules them (settings.CELERY_BEAT_SCHEDULE). Without a broker they run eagerly when
 called; a shop without Celery uses `onecard jobs loop` instead. A failed job raises, so Celery
@@ -7,7 +7,7 @@ records the failure (and its traceback is logged by jobs.run_job).
 
 from celery import shared_task
 
-from onecard.loyalty.jobs import JOBS, run_job
+from onecard.jobs import JOBS, run_job
 
 
 class JobFailed(RuntimeError):
@@ -23,7 +23,7 @@ def _task_for(name):
 
     run_scheduled_job.__doc__ = f"Run the scheduled job {name!r} now (jobs.{name})."
     run_scheduled_job.__name__ = run_scheduled_job.__qualname__ = f"job_{name}"
-    return shared_task(name=f"loyalty.job.{name}", ignore_result=True)(run_scheduled_job)
+    return shared_task(name=f"onecard.job.{name}", ignore_result=True)(run_scheduled_job)
 
 
 # One task per registered job, so a job added to JOBS has its task without another line here.

@@ -4,6 +4,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from benchmarks import REGISTRY, format_table, load
+
 
 class Command(BaseCommand):
     help = "Run a benchmark (search, ...) against the configured database; the last line is JSON."
@@ -11,8 +13,6 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        from benchmarks import REGISTRY
-
         parser.add_argument("name", choices=sorted(REGISTRY), help="which workload")
         parser.add_argument(
             "--members",
@@ -62,8 +62,6 @@ class Command(BaseCommand):
         parser.add_argument("--profile", action="store_true", help="checkout: print a cProfile of the quote")
 
     def handle(self, *args, name, **options):
-        from benchmarks import format_table, load
-
         if options["seconds"] <= 0 or options["cards"] < 2:
             raise CommandError("--seconds must be above 0 and --cards 2 or more")
         if min(options["products"], options["lines"], options["coupons"]) < 1 or options["promotions"] < 0:

@@ -1,0 +1,161 @@
+"""`onecard seed-demo` in order: the chain, its members, cards and a year of ledger, then catalogue,
+promotions and sales.
+
+Each app builds its own part in its demo.py; this module only calls them in order, reports progress and
+hands each the pieces of higher apps it needs (the job schedule to the ledger history, the till's checkout
+to the sales), which is why it lives above the apps.
+"""
+
+import sys
+import time
+
+from django.db import transaction
+
+from onecard import jobs
+from onecard.catalog.models import Product
+from onecard.core import audit
+from onecard.core.demo_logins import DEMO_PASSWORD
+from onecard.loyalty.demo import seed_loyalty
+from onecard.loyalty.models import CardProduct
+from onecard.members.demo import BIG_LOAD, analyze_tables, bulk_load, seed_members
+from onecard.members.models import Member
+from onecard.org.demo import build_demo_chain, demo_merchant
+from onecard.org.models import Staff
+from onecard.pos import checkout
+from onecard.promotions.demo import DAYS, seed_promotions
+
+
+def seed_demo(out, style, *, members, batch, cards, history_days, sales):
+    """Build whatever part of the demo is missing, reporting to `out` (a command's stdout)."""
+    started = time.monotonic()
+    merchant = demo_merchant()
+    if merchant is None:
+        merchant, stores, _staff = build_demo_chain()
+        out.write(f"demo chain created: {merchant.name}, {len(stores)} stores")
+    else:
+        stores = list(merchant.nodes.filter(kind="store").order_by("id"))
+    existing = Member.objects.filter(merchant=merchant).count()
+    wanted = max(members - existing, 0)
+    if wanted == 0:
+        out.write(f"demo members already present: {existing:,}")
+    else:
+        _seed_members(out, style, merchant, stores, existing, wanted, batch, started)
+    _seed_ledger(out, style, merchant, cards, history_days)
+    _seed_promotions(out, style, merchant, sales)
+
+
+def _seed_members(out, style, merchant, stores, existing, wanted, batch, started):
+    """`wanted` more members, owned by the stores' staff, with one audit row for the lot (members/demo.py)."""
+    owners_by_store = {}
+    for staff in Staff.objects.filter(node__in=stores, is_active=True).order_by("id"):
+        owners_by_store.setdefault(staff.node_id, []).append(staff)
+    bar = ProgressBar(out, wanted, "members")
+    options = {"progress": bar.update, "start_index": existing, "batch": batch}
+    if wanted >= BIG_LOAD:
+        # One transaction: the secondary indexes go, the rows go in, the indexes are built again by
+        # sorting (far quicker than a million random index inserts); a failure leaves nothing behind.
+        with transaction.atomic(), bulk_load(out):
+            seed_members(merchant, stores, owners_by_store, wanted, commit=False, **options)
+            bar.finish()
+    else:
+        seed_members(merchant, stores, owners_by_store, wanted, **options)
+    bar.finish()
+    with transaction.atomic():
+        audit.record(
+            None,
+            "import",
+            subject_type="members.member",
+            subject_repr=f"demo members × {wanted}",
+            merchant=merchant,
+            note="onecard seed-demo",
+        )
+    if wanted >= BIG_LOAD:
+        analyze_tables()
+    out.write(
+        style.SUCCESS(
+            f"{wanted:,} demo members created in {time.monotonic() - started:.1f} s "
+            f"({existing + wanted:,} in all)"
+        )
+    )
+
+
+def _seed_ledger(out, style, merchant, holders, days):
+    """First run only: card products, tiers, rules, cards and `days` of history (loyalty/demo.py)."""
+    if holders == 0:
+        return
+    if CardProduct.objects.filter(merchant=merchant).exists():
+        out.write("demo cards and ledger history already present")
+        return
+    bar = ProgressBar(out, days + 1, "days of ledger history")
+    summary = seed_loyalty(merchant, holders=holders, days=days, progress=bar.update, run_jobs=jobs.run_jobs)
+    bar.finish()
+    done = ", ".join(f"{name} {count:,}" for name, count in sorted(summary.operations.items()))
+    out.write(f"demo ledger: {summary.cards:,} cards; {done}")
+    if summary.refused:
+        refused = ", ".join(f"{code} {count:,}" for code, count in sorted(summary.refused.items()))
+        out.write(f"refused along the way, as a real till would: {refused}")
+    tiers = ", ".join(f"{name} {count:,}" for name, count in summary.tier_counts.items())
+    out.write(f"tiers: {tiers}")
+    out.write(style.SUCCESS(f"demo ledger history built in {summary.seconds:.1f} s"))
+    if summary.easy_card:
+        balance = summary.easy_card_balance
+        out.write(
+            f"Demo card for the till (/till/): {summary.easy_card} ({summary.easy_card_member}, "
+            f"¥{balance // 100:,}.{balance % 100:02d}); log in as cashier / {DEMO_PASSWORD}"
+        )
+
+
+def _seed_promotions(out, style, merchant, sales):
+    """First run only: catalogue, promotions, coupons and `sales` checkouts using them (promotions/demo.py)."""
+    if Product.objects.filter(merchant=merchant).exists():
+        out.write("demo catalogue, promotions and sales already present")
+        return
+    if not CardProduct.objects.filter(merchant=merchant).exists():
+        out.write("demo catalogue, promotions and sales skipped: they need the demo cards (--cards)")
+        return
+    bar = ProgressBar(out, DAYS + 1, "days of sales")
+    summary = seed_promotions(merchant, sales=sales, progress=bar.update, till=checkout)
+    bar.finish()
+    out.write(
+        f"demo catalogue: {summary.products} products in {summary.categories} categories; "
+        f"{summary.promotions} promotions; {summary.templates} coupon templates, {summary.coupons} coupons issued"
+    )
+    tenders = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.tenders.items()))
+    out.write(
+        f"demo sales: {summary.sales} ({summary.with_promotions} with promotions, {summary.coupons_used} "
+        f"coupons used; tenders: {tenders}), {summary.returns} returns"
+    )
+    if summary.refused:
+        refused = ", ".join(f"{code} {count}" for code, count in sorted(summary.refused.items()))
+        out.write(f"refused along the way, as a real till would: {refused}")
+    out.write(style.SUCCESS(f"demo promotions and sales built in {summary.seconds:.1f} s"))
+
+
+class ProgressBar:
+    """A one-line progress bar with rate and time left, redrawn in place on a terminal."""
+
+    def __init__(self, out, total, unit):
+        self.out, self.total, self.unit = out, max(total, 1), unit
+        self.started = time.monotonic()
+        self.tty = sys.stdout.isatty()
+        self.last_line = 0.0
+
+    def update(self, done, _total=None):
+        now = time.monotonic()
+        if not self.tty and now - self.last_line < 5 and done < self.total:
+            return
+        self.last_line = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = done / elapsed
+        left = (self.total - done) / rate if rate else 0
+        filled = int(30 * done / self.total)
+        line = (
+            f"[{'#' * filled}{'.' * (30 - filled)}] {done:,}/{self.total:,} {self.unit} "
+            f"{rate:,.0f}/s, {left:,.0f} s left"
+        )
+        self.out.write(("\r" + line) if self.tty else line, ending="" if self.tty else "\n")
+        self.out.flush()
+
+    def finish(self):
+        if self.tty:
+            self.out.write("")

@@ -1,0 +1,50 @@
+"""`onecard seed-demo`: the demo chain with staff in every role and believable members (onecard/demo.py)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from onecard import demo
+
+
+class Command(BaseCommand):
+    help = "Build the demo chain (1 HQ, 3 regions, 12 stores, staff in every role) and its members."
+    # Runs before the web pages exist (and on servers without them): no URL checks needed.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--members", type=int, default=5000, help="how many members (default 5,000)")
+        parser.add_argument(
+            "--batch", type=int, default=10_000, help="members per transaction (default 10,000)"
+        )
+        parser.add_argument(
+            "--cards",
+            type=int,
+            default=1500,
+            help="members given a card with a year of ledger history, on the first run (default 1,500; 0: none)",
+        )
+        parser.add_argument(
+            "--history-days", type=int, default=365, help="days of ledger history (default 365)"
+        )
+        parser.add_argument(
+            "--sales",
+            type=int,
+            default=300,
+            help="checkouts with promotions and coupons over the last 60 days, with the demo catalogue, "
+            "on the first run (default 300)",
+        )
+
+    def handle(self, *args, members, batch, cards, history_days, sales, **options):
+        if members < 0:
+            raise CommandError("--members must be 0 or more")
+        if batch < 1:
+            raise CommandError("--batch must be 1 or more")
+        if cards < 0 or history_days < 1 or sales < 0:
+            raise CommandError("--cards and --sales must be 0 or more and --history-days 1 or more")
+        demo.seed_demo(
+            self.stdout,
+            self.style,
+            members=members,
+            batch=batch,
+            cards=cards,
+            history_days=history_days,
+            sales=sales,
+        )

@@ -1,0 +1,110 @@
+"""API log-in and log-out (token), and "who am I" for a staff client."""
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from onecard.core.api import IdField, problem
+from onecard.core.api_base import ProblemAutoSchema
+from onecard.core.errors import BusinessError
+
+from . import services as org_services
+from .api import RoleBriefSerializer
+from .permissions import PERMISSIONS
+
+
+class InvalidCredentials(BusinessError):
+    status = 400
+    code = "invalid_credentials"
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
+
+
+class TokenThrottle(AnonRateThrottle):
+    """Slows down password guessing: at most 30 attempts a minute from one address."""
+
+    scope = "api_token"
+    rate = "30/minute"
+
+    def get_rate(self):
+        return self.rate
+
+
+class TokenView(APIView):
+    """POST: exchange username and password for a token. DELETE: log out (the token stops working)."""
+
+    authentication_classes = [TokenAuthentication]
+    throttle_classes = [TokenThrottle]
+    schema = ProblemAutoSchema()
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    def get_throttles(self):
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, 400: problem("invalid_credentials or validation_error")},
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        staff = authenticate(
+            request, username=data.validated_data["username"], password=data.validated_data["password"]
+        )
+        if staff is None or not staff.is_active:
+            raise InvalidCredentials(_("Unable to log in with the given username and password."))
+        return Response({"token": org_services.issue_api_token(staff)})
+
+    @extend_schema(operation_id="auth_token_destroy", responses={204: None}, tags=["auth"])
+    def delete(self, request):
+        org_services.revoke_api_token(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NodeBriefSerializer(serializers.Serializer):
+    id = IdField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    merchant = IdField(source="merchant_id")
+    merchant_name = serializers.CharField(source="merchant.name")
+
+
+class MeSerializer(serializers.Serializer):
+    id = IdField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    node = NodeBriefSerializer(allow_null=True, help_text="The org node that gives the data scope.")
+    roles = RoleBriefSerializer(many=True, source="roles.all")
+    permissions = serializers.SerializerMethodField()
+    is_superuser = serializers.BooleanField()
+
+    def get_permissions(self, staff) -> list[str]:
+        return sorted(c for c in staff.permission_codes if c in PERMISSIONS)
+
+
+class MeView(APIView):
+    """The logged-in staff: node (data scope), roles and permission codes."""
+
+    schema = ProblemAutoSchema()
+
+    @extend_schema(operation_id="me_retrieve", responses=MeSerializer, tags=["auth"])
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
