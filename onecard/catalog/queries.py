@@ -9,10 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from onecard.org.queries import merchant_ids_for
 from onecard.promotions import sql_rows
-from onecard.promotions.cart import CartLine
 
-from .choices import ProductKind
-from .errors import InvalidQuantity
 from .models import Category, MemberPrice, Product
 
 SEARCH_LIMIT = 20
@@ -145,35 +142,3 @@ def products_for_codes(store, codes, tier=None) -> dict:
         if matches:
             found[code] = min(matches, key=lambda p: p.pk)
     return found
-
-
-def cart_line(product, quantity, tier, key, *, prices=None):
-    """The pricing engine's line for `quantity` × `product` bought by a member of `tier` (None: no member).
-
-    `prices`: {product id: member price} of `tier` read beforehand for a whole cart (products_for_codes'
-    `tier_price`); None reads this product's.
-    """
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise InvalidQuantity()
-    member_price = None
-    if tier is not None and tier.merchant_id == product.merchant_id:
-        if prices is not None:
-            member_price = prices.get(product.pk)
-        else:
-            member_price = (
-                MemberPrice.objects.filter(product_id=product.pk, tier_id=tier.pk)
-                .values_list("price", flat=True)
-                .first()
-            )
-    category_ids = product.category.ancestor_ids() if product.category_id else ()
-    return CartLine(
-        key=str(key),
-        product_id=product.pk,
-        sku=product.sku,
-        name=product.name,
-        quantity=quantity,
-        list_price=product.list_price,
-        category_ids=category_ids,
-        member_price=member_price,
-        is_service=product.kind == ProductKind.SERVICE,
-    )

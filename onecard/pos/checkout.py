@@ -52,7 +52,7 @@ from django.utils.translation import gettext as _
 
 from onecard.catalog.errors import InvalidQuantity
 from onecard.catalog.models import Product
-from onecard.catalog.queries import cart_line, products_for_codes
+from onecard.catalog.queries import products_for_codes
 from onecard.core import audit
 from onecard.core.money import fen_to_yuan_str
 from onecard.loyalty.cards.choices import CardKind, CardStatus
@@ -83,6 +83,7 @@ from onecard.pos.checkout_errors import (
 from onecard.pos.models import Sale, SaleLine, SaleReturn, SaleReturnLine, SaleTender, TenderKind
 from onecard.promotions import coupons, pricing, rules
 from onecard.promotions.cart import Cart, Quote
+from onecard.promotions.cart_lines import cart_line
 from onecard.promotions.coupon_errors import CouponNotRedeemed
 
 EXTERNAL = (TenderKind.CASH, TenderKind.BANK_CARD, TenderKind.WECHAT, TenderKind.ALIPAY)

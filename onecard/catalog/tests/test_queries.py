@@ -4,6 +4,7 @@ import pytest
 
 from onecard.catalog import errors, queries, services
 from onecard.catalog.choices import ProductKind
+from onecard.promotions import cart_lines
 from onecard.promotions.cart import CartLine
 
 
@@ -52,7 +53,7 @@ def test_products_sold_at_store(chain, cat, more):
 
 
 def test_cart_line_with_member_price_and_category_ancestry(chain, cat):
-    line = queries.cart_line(cat.product, 3, cat.gold, 1)
+    line = cart_lines.cart_line(cat.product, 3, cat.gold, 1)
     assert line == CartLine(
         key="1",
         product_id=cat.product.pk,
@@ -68,17 +69,17 @@ def test_cart_line_with_member_price_and_category_ancestry(chain, cat):
 
 def test_cart_line_without_member_price_for_tier_or_member(chain, cat, more):
     massage, _old = more
-    assert queries.cart_line(cat.product, 1, cat.silver, "2").member_price is None
-    assert queries.cart_line(cat.product, 1, None, "2").member_price is None
-    assert queries.cart_line(cat.product, 1, cat.other_tier, "2").member_price is None
-    line = queries.cart_line(massage, 1, None, "3")
+    assert cart_lines.cart_line(cat.product, 1, cat.silver, "2").member_price is None
+    assert cart_lines.cart_line(cat.product, 1, None, "2").member_price is None
+    assert cart_lines.cart_line(cat.product, 1, cat.other_tier, "2").member_price is None
+    line = cart_lines.cart_line(massage, 1, None, "3")
     assert (line.is_service, line.category_ids) == (True, ())
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 1.5, True])
 def test_cart_line_refuses_bad_quantity(chain, cat, quantity):
     with pytest.raises(errors.InvalidQuantity) as caught:
-        queries.cart_line(cat.product, quantity, None, "1")
+        cart_lines.cart_line(cat.product, quantity, None, "1")
     assert caught.value.code == "invalid_quantity"
 
 
