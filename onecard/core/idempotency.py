@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .errors import BusinessError, Conflict, ValidationFailed
 from .models import IdempotencyKey
+from .problems import problem_response
 
 KEEP_AT_LEAST = datetime.timedelta(days=7)
 MAX_KEY_LENGTH = 255
@@ -73,8 +74,6 @@ def request_fingerprint(request) -> str:
 
 def problem_body(error: BusinessError) -> dict:
     """The problem+json body of a refusal, as the API would answer it."""
-    from .problems import problem_response
-
     errors = None
     if isinstance(error, ValidationFailed):
         errors = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in error.errors.items()}

@@ -1,13 +1,13 @@
 """Middleware that records the client address and user agent for the audit log."""
 
+from django.conf import settings
+
 from .context import RequestContext, reset_context, set_context
 
 
 def client_ip(request):
     # Behind a proxy the deployment sets ONECARD_TRUST_X_FORWARDED_FOR; by default the socket address is used
     # so that a client cannot forge the address written into the audit log.
-    from django.conf import settings
-
     if getattr(settings, "ONECARD_TRUST_X_FORWARDED_FOR", False):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:

@@ -1,9 +1,11 @@
 """Every write to members: create, change, consent, contacts, tags, fields, transfer, merge, reveal."""
 
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from onecard.core import audit
@@ -11,10 +13,11 @@ from onecard.core.chinese import pinyin_keys
 from onecard.core.errors import BusinessError, Conflict, PermissionDenied, ValidationFailed
 from onecard.core.masking import mask_phone
 from onecard.core.scoping import node_in_scope
+from onecard.core.validators import InvalidValue, normalize_phone
 from onecard.org.models import OrgNode, Staff
 
 from . import bulk
-from .choices import MemberStatus, Source
+from .choices import FieldType, MemberStatus, Source
 from .models import (
     ConsentRecord,
     Contact,
@@ -323,8 +326,6 @@ def insert_members(actor, merchant, rows, *, import_job=None, batch_size=2000, p
 
 
 def _clean_contact(data):
-    from onecard.core.validators import InvalidValue, normalize_phone
-
     errors, cleaned = {}, {}
     name = str(data.get("name") or "").strip()
     if not name:
@@ -340,8 +341,6 @@ def _clean_contact(data):
     for key, limit in (("title", 60), ("email", 254), ("notes", 200)):
         cleaned[key] = str(data.get(key) or "").strip()[:limit]
     if cleaned["email"]:
-        from django.core.validators import validate_email
-
         try:
             validate_email(cleaned["email"])
         except Exception:
@@ -426,10 +425,6 @@ def delete_tag(actor, tag):
 @transaction.atomic
 def define_custom_field(actor, merchant, *, key, label, field_type, choices=(), required=False, position=0):
     """Add a custom member field for the merchant."""
-    from django.utils.text import slugify
-
-    from .choices import FieldType
-
     errors = {}
     key = slugify(key or "").replace("-", "_")
     if not key:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core import audit
 from onecard.core.admin import AuditedAdmin, SuperuserOnlyAdmin
 from onecard.core.errors import BusinessError
 
@@ -89,8 +90,6 @@ class StaffAdmin(SuperuserOnlyAdmin, UserAdmin):
     readonly_fields = ("last_login", "date_joined")
 
     def save_model(self, request, obj, form, change):
-        from onecard.core import audit
-
         before = {}
         if change:
             old = Staff.objects.filter(pk=obj.pk).first()

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from onecard.core import audit
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.scoping import require_node_in_scope, scope_node_ids
+from onecard.members.importing import open_table, text_of
 from onecard.members.models import Member
 from onecard.org.models import OrgNode
 
@@ -247,8 +248,6 @@ _ID_HEADERS = ("phone", "mobile", "手机", "电话", "member", "会员")
 
 def read_segment_file(merchant, fileobj, filename) -> SegmentFile:
     """Read the phones or member numbers of a .xlsx/.csv file (the column headed phone/手机/会员号, else the first)."""
-    from onecard.members.importing import open_table, text_of
-
     if getattr(fileobj, "size", 0) > MAX_SEGMENT_BYTES:
         raise BusinessError(
             _("The file is larger than 5 MB; split it into smaller files."), code="coupon_file_too_large"

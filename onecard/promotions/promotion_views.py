@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
 from onecard.core.scoping import node_in_scope, scope_node_ids
+from onecard.loyalty.models import Tier
 from onecard.org.choices import NodeKind
 from onecard.org.forms import apply_service_errors
 from onecard.org.models import OrgNode
@@ -53,8 +54,6 @@ def _stores(user, merchant):
 
 
 def _tiers(merchant):
-    from onecard.loyalty.models import Tier
-
     return Tier.objects.filter(merchant=merchant).order_by("rank", "pk")
 
 

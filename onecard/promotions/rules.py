@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from onecard.core import audit
 from onecard.core.scoping import require_node_in_scope
+from onecard.loyalty.models import Tier
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
 
@@ -134,11 +135,8 @@ def clean_params(merchant, kind, params) -> dict:
         out["rate"] = _required_rate(p)
     if kind == PromotionKind.MEMBER_PRICE:
         tier_ids = _ids(p.get("tier_ids"), "promotion_invalid_tiers")
-        if tier_ids:
-            from onecard.loyalty.models import Tier
-
-            if Tier.objects.filter(merchant=merchant, pk__in=tier_ids).count() != len(tier_ids):
-                raise invalid("promotion_invalid_tiers")
+        if tier_ids and Tier.objects.filter(merchant=merchant, pk__in=tier_ids).count() != len(tier_ids):
+            raise invalid("promotion_invalid_tiers")
         out["tier_ids"] = tier_ids
     elif kind == PromotionKind.THRESHOLD_CASH:
         steps = p.get("steps")
