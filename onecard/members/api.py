@@ -21,7 +21,7 @@ from onecard.core.validators import InvalidValue, normalize_phone
 from onecard.org.models import OrgNode, Staff
 from onecard.org.queries import acting_merchant
 
-from . import services
+from . import labels, merging, services
 from .choices import FieldType, Gender, MemberKind, Source
 from .models import Contact, CustomField, Member, Tag
 from .queries import filter_members, find_member, merchant_ids_for, visible_members
@@ -415,7 +415,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         data.is_valid(raise_exception=True)
         survivor = _member_or_404(request.user, data.validated_data["survivor"])
         merged = _member_or_404(request.user, data.validated_data["merged"])
-        services.merge_members(request.user, survivor, merged)
+        merging.merge_members(request.user, survivor, merged)
         return Response(
             {
                 "survivor": MemberSerializer(_member_for_output(request.user, survivor.pk)).data,
@@ -536,11 +536,11 @@ class TagViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyM
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         merchant = acting_merchant(request.user, values.pop("merchant", None))
-        tag = services.create_tag(request.user, merchant, values["name"], values["color"])
+        tag = labels.create_tag(request.user, merchant, values["name"], values["color"])
         return Response(TagSerializer(tag).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.delete_tag(self.request.user, instance)
+        labels.delete_tag(self.request.user, instance)
 
 
 @extend_schema_view(
@@ -572,8 +572,8 @@ class CustomFieldViewSet(
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         merchant = acting_merchant(request.user, values.pop("merchant", None))
-        field = services.define_custom_field(request.user, merchant, **values)
+        field = labels.define_custom_field(request.user, merchant, **values)
         return Response(CustomFieldSerializer(field).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.delete_custom_field(self.request.user, instance)
+        labels.delete_custom_field(self.request.user, instance)

@@ -1,11 +1,11 @@
-"""Every write to members: create, change, consent, contacts, tags, fields, transfer, merge, reveal."""
+"""Every write to members: create, change, consent, contacts, transfer, reveal (tags and custom fields: tags.py;
+merge: merging.py)."""
 
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from onecard.core import audit
@@ -17,18 +17,17 @@ from onecard.core.validators import InvalidValue, normalize_phone
 from onecard.org.models import OrgNode, Staff
 
 from . import bulk
-from .choices import FieldType, MemberStatus, Source
+from .choices import MemberStatus, Source
 from .models import (
     ConsentRecord,
     Contact,
     CustomField,
     Member,
-    MemberMerge,
     MemberNumberSequence,
     OwnerChange,
     Tag,
 )
-from .signals import member_joined, member_merged
+from .signals import member_joined
 from .validation import clean_member_input
 
 AUDITED_FIELDS = (
@@ -141,7 +140,8 @@ def _definitions(merchant):
     return list(CustomField.objects.filter(merchant=merchant))
 
 
-def _derive(member):
+def derive_search_keys(member):
+    """Fill the member's stored search keys (pinyin initials and full pinyin, last four of the phone)."""
     member.name_initials, member.name_pinyin = pinyin_keys(member.name)
     member.phone_last4 = (member.phone or "")[-4:] if member.phone and member.phone[-4:].isdigit() else ""
 
@@ -163,7 +163,7 @@ def create_member(actor, merchant, data, *, consent_source=""):
         merchant=merchant, created_by=actor if actor is not None and actor.pk else None, **cleaned
     )
     member.member_no = allocate_member_numbers(merchant)[0]
-    _derive(member)
+    derive_search_keys(member)
     consent = bool(data.get("marketing_consent"))
     if consent:
         member.marketing_consent = True
@@ -220,7 +220,7 @@ def update_member(actor, member, data):
         cleaned["custom_fields"] = {**member.custom_fields, **cleaned["custom_fields"]}
     for key, value in cleaned.items():
         setattr(member, key, value)
-    _derive(member)
+    derive_search_keys(member)
     member.save()
     if tags is not None:
         member.tags.set(tags)
@@ -391,75 +391,6 @@ def delete_contact(actor, contact):
     contact.delete()
 
 
-# ---- tags and custom fields ------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def create_tag(actor, merchant, name, color="#3b82f6"):
-    """A new tag of the merchant (names are unique per merchant)."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed({"name": [_("Name is required.")]})
-    if len(name) > 30:
-        raise ValidationFailed({"name": [_("Too long (%(limit)s characters at most).") % {"limit": 30}]})
-    if Tag.objects.filter(merchant=merchant, name=name).exists():
-        raise ValidationFailed({"name": [_("A tag with this name exists already.")]})
-    tag = Tag.objects.create(merchant=merchant, name=name, color=color or "#3b82f6")
-    audit.record(actor, "create", tag, merchant=merchant, after=audit.snapshot(tag))
-    return tag
-
-
-@transaction.atomic
-def delete_tag(actor, tag):
-    """Remove a tag from every member and delete it."""
-    audit.record(
-        actor,
-        "delete",
-        tag,
-        merchant=tag.merchant,
-        before={**audit.snapshot(tag), "members": tag.members.count()},
-    )
-    tag.delete()
-
-
-@transaction.atomic
-def define_custom_field(actor, merchant, *, key, label, field_type, choices=(), required=False, position=0):
-    """Add a custom member field for the merchant."""
-    errors = {}
-    key = slugify(key or "").replace("-", "_")
-    if not key:
-        errors["key"] = [_("Key is required (letters, digits and _).")]
-    elif CustomField.objects.filter(merchant=merchant, key=key).exists():
-        errors["key"] = [_("This key is already used.")]
-    if not (label or "").strip():
-        errors["label"] = [_("Label is required.")]
-    if field_type not in FieldType.values:
-        errors["field_type"] = [_("Unknown field type.")]
-    choices = [str(c).strip() for c in choices if str(c).strip()]
-    if field_type == FieldType.CHOICE and not choices:
-        errors["choices"] = [_("A choice field needs at least one choice.")]
-    if errors:
-        raise ValidationFailed(errors)
-    field = CustomField.objects.create(
-        merchant=merchant,
-        key=key,
-        label=label.strip(),
-        field_type=field_type,
-        choices=choices,
-        required=required,
-        position=position,
-    )
-    audit.record(actor, "create", field, merchant=merchant, after=audit.snapshot(field))
-    return field
-
-
-@transaction.atomic
-def delete_custom_field(actor, field):
-    """Remove a custom field definition; values already stored on members are kept in the audit trail."""
-    audit.record(actor, "delete", field, merchant=field.merchant, before=audit.snapshot(field))
-    field.delete()
-
-
 # ---- owners ----------------------------------------------------------------------------------------------
 
 
@@ -522,83 +453,6 @@ def transfer_all_from(actor, from_owner, to_owner, *, reason=""):
     return transfer_members(
         actor, members, to_owner, reason=reason or _("hand-over from %(s)s") % {"s": from_owner}
     )
-
-
-# ---- merge -----------------------------------------------------------------------------------------------
-
-_FILL_FIELDS = ("gender", "birthday", "address", "id_number", "email", "owner_id", "referrer_id")
-
-
-@transaction.atomic
-def merge_members(actor, survivor, merged):
-    """Combine two records of one person: the survivor keeps both histories, the other is marked merged."""
-    if survivor.pk == merged.pk:
-        raise BusinessError(_("Choose two different members."), code="merge_same_member")
-    first, second = sorted([survivor.pk, merged.pk])
-    locked = {m.pk: m for m in Member.objects.select_for_update().filter(pk__in=[first, second])}
-    survivor, merged = locked[survivor.pk], locked[merged.pk]
-    if survivor.merchant_id != merged.merchant_id:
-        raise BusinessError(
-            _("Members of different merchants cannot be merged."), code="merge_other_merchant"
-        )
-    if MemberStatus.MERGED in (survivor.status, merged.status):
-        raise BusinessError(_("One of these members was merged already."), code="member_merged")
-    if actor is not None and not (
-        node_in_scope(actor, survivor.home_store) and node_in_scope(actor, merged.home_store)
-    ):
-        raise PermissionDenied()
-    snapshot = {
-        **audit.snapshot(merged),
-        "tags": [t.name for t in merged.tags.all()],
-        "contacts": [audit.snapshot(c) for c in merged.contacts.all()],
-    }
-    before_survivor = audit.snapshot(survivor, AUDITED_FIELDS)
-    for field in _FILL_FIELDS:
-        if not getattr(survivor, field) and getattr(merged, field):
-            setattr(survivor, field, getattr(merged, field))
-    survivor.custom_fields = {**merged.custom_fields, **survivor.custom_fields}
-    if survivor.notes and merged.notes:
-        survivor.notes = f"{survivor.notes}\n{merged.notes}"
-    elif merged.notes:
-        survivor.notes = merged.notes
-    if not survivor.marketing_consent and merged.marketing_consent:
-        survivor.marketing_consent, survivor.consent_at, survivor.consent_source = (
-            True,
-            merged.consent_at,
-            merged.consent_source,
-        )
-    if not survivor.phone and merged.phone:
-        phone = merged.phone
-        Member.objects.filter(pk=merged.pk).update(phone=None)
-        merged.phone = None
-        survivor.phone = phone
-    _derive(survivor)
-    survivor.save()
-    survivor.tags.add(*merged.tags.all())
-    Contact.objects.filter(member=merged).update(member=survivor)
-    ConsentRecord.objects.filter(member=merged).update(member=survivor)
-    OwnerChange.objects.filter(member=merged).update(member=survivor)
-    Member.objects.filter(referrer=merged).update(referrer=survivor)
-    merged.status = MemberStatus.MERGED
-    merged.merged_into = survivor
-    merged.save(update_fields=["status", "merged_into", "updated_at"])
-    record = MemberMerge.objects.create(
-        survivor=survivor,
-        merged=merged,
-        snapshot=audit._plain(snapshot),
-        actor=actor if actor is not None and actor.pk else None,
-    )
-    member_merged.send(sender=Member, survivor=survivor, merged=merged, actor=actor)
-    b, a = audit.diff(before_survivor, audit.snapshot(survivor, AUDITED_FIELDS))
-    audit.record(
-        actor,
-        "merge",
-        survivor,
-        before=b,
-        after={**a, "merged_member": merged.member_no},
-        note=_("merged %(no)s into %(into)s") % {"no": merged.member_no, "into": survivor.member_no},
-    )
-    return record
 
 
 # ---- personal data ---------------------------------------------------------------------------------------

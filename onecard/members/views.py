@@ -32,7 +32,7 @@ from onecard.core.scoping import scope_node_ids
 from onecard.org.choices import NodeKind
 from onecard.org.models import Merchant, OrgNode, Staff
 
-from . import exports, queries, services
+from . import exports, labels, merging, queries, services
 from .choices import FieldType, MemberKind, MemberStatus, Source
 from .forms import ContactForm, CustomFieldForm, MemberForm, TagForm, TransferAllForm, custom_initial
 from .models import CustomField, MemberMerge, Tag
@@ -624,7 +624,7 @@ def member_merge(request):
         else:
             survivor, merged = (a, b) if survivor_pk == str(a.pk) else (b, a)
             try:
-                services.merge_members(user, survivor, merged)
+                merging.merge_members(user, survivor, merged)
             except BusinessError as exc:
                 _show_business_error(request, exc)
             else:
@@ -680,14 +680,12 @@ def tag_list(request):
                 tag = Tag.objects.filter(merchant=merchant, pk=request.POST.get("tag") or 0).first()
                 if tag is None:
                     raise Http404(_("No such tag."))
-                services.delete_tag(user, tag)
+                labels.delete_tag(user, tag)
                 messages.success(request, _("Tag %(name)s deleted.") % {"name": tag.name})
                 return redirect("members:tags")
             form = TagForm(request.POST)
             if form.is_valid():
-                tag = services.create_tag(
-                    user, merchant, form.cleaned_data["name"], form.cleaned_data["color"]
-                )
+                tag = labels.create_tag(user, merchant, form.cleaned_data["name"], form.cleaned_data["color"])
                 messages.success(request, _("Tag %(name)s created.") % {"name": tag.name})
                 return redirect("members:tags")
         except BusinessError as exc:
@@ -714,13 +712,13 @@ def custom_field_list(request):
                 ).first()
                 if field is None:
                     raise Http404(_("No such field."))
-                services.delete_custom_field(user, field)
+                labels.delete_custom_field(user, field)
                 messages.success(request, _("Field %(label)s deleted.") % {"label": field.label})
                 return redirect("members:fields")
             form = CustomFieldForm(request.POST)
             if form.is_valid():
                 data = form.cleaned_data
-                field = services.define_custom_field(
+                field = labels.define_custom_field(
                     user,
                     merchant,
                     key=data["key"] or "",

@@ -13,7 +13,7 @@ from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.ledger.verify import verify_ledger
 from onecard.loyalty.models import Account, Card, JournalEntry
-from onecard.members import services as member_services
+from onecard.members import merging as member_merging
 from onecard.testing.cards import active_card, make_product, put_value, reload, stock
 
 ALL_KINDS = {
@@ -160,7 +160,7 @@ def test_a_member_merge_moves_the_cards_to_the_survivor_with_their_balances(
     theirs = active_card(spare[1], duplicate)
     put_value(chain, theirs, principal=7_000)
     # when
-    member_services.merge_members(chain.store_manager, member, duplicate)
+    member_merging.merge_members(chain.store_manager, member, duplicate)
     # then
     assert set(Card.objects.filter(member=member).values_list("pk", flat=True)) == {old.pk, theirs.pk}
     assert not Card.objects.filter(member=duplicate).exists()

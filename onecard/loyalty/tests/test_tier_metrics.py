@@ -117,13 +117,13 @@ def test_one_query_per_metric_whatever_the_number_of_members(
 
 
 def test_a_merged_members_card_brings_its_history_to_the_survivor(chain, holder, member_factory):
-    from onecard.members import services as member_services
+    from onecard.members import merging as member_merging
 
     member, card = holder
     survivor = member_factory()
     at(local(2025, 5, 1), stored_value.topup, None, card, 60_000, store=chain.a1)
     at(local(2025, 5, 1), stored_value.charge, None, card, 40_000, store=chain.a1)
-    member_services.merge_members(chain.hq_admin, survivor, member)
+    member_merging.merge_members(chain.hq_admin, survivor, member)
     figures = LedgerMetrics(TODAY)([survivor.pk], TierMetric.SPEND, SINCE)
     assert figures == {survivor.pk: 40_000}
 

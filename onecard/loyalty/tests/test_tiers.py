@@ -9,7 +9,7 @@ from onecard.core.errors import PermissionDenied, ValidationFailed
 from onecard.loyalty.cards.choices import TierChangeKind, TierMetric
 from onecard.loyalty.models import MemberTier, TierChange
 from onecard.loyalty.tiers import services as tiers
-from onecard.members import services as member_services
+from onecard.members import merging as member_merging
 
 D0 = datetime.date(2026, 1, 10)
 
@@ -221,14 +221,14 @@ def test_a_member_merge_keeps_the_better_tier(chain, ladder, member_factory):
     survivor, duplicate = member_factory(), member_factory()
     tiers.set_member_tier(None, survivor, silver, reason="x", today=D0)
     tiers.set_member_tier(None, duplicate, gold, reason="y", today=D0)
-    member_services.merge_members(chain.store_manager, survivor, duplicate)
+    member_merging.merge_members(chain.store_manager, survivor, duplicate)
     assert tiers.member_tier(survivor) == gold
     assert TierChange.objects.filter(member=survivor, kind=TierChangeKind.MERGE).count() == 1
 
 
 def test_merged_members_are_not_evaluated(chain, ladder, figures, member_factory):
     survivor, duplicate = member_factory(), member_factory()
-    member_services.merge_members(None, survivor, duplicate)
+    member_merging.merge_members(None, survivor, duplicate)
     result = tiers.evaluate_tiers(chain.merchant, figures, D0)
     assert result.evaluated == 1
     assert not MemberTier.objects.filter(member=duplicate).exists()

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from onecard.core.api import CappedCountPagination
 from onecard.core.models import AuditEntry
 from onecard.core.validators import id_number_check_digit
-from onecard.members import services
+from onecard.members import labels, services
 from onecard.members.choices import MemberStatus
 from onecard.members.models import ConsentRecord, Contact, CustomField, Member, Tag
 
@@ -76,7 +76,7 @@ def test_other_merchant_sees_none(chain, three_stores, api):
 
 def test_filters_match_the_member_list_page(chain, member_factory, api):
     # given
-    vip = services.create_tag(None, chain.merchant, "VIP")
+    vip = labels.create_tag(None, chain.merchant, "VIP")
     tagged = member_factory(store=chain.a2, tags=[vip], source="online", marketing_consent=True)
     company = member_factory(store=chain.a1, kind="company", name="某公司")
     owned = member_factory(store=chain.a1, owner=chain.sales)
@@ -130,7 +130,7 @@ def test_list_masks_phone_too(chain, member_factory, api):
 
 def test_list_query_count_does_not_grow_with_rows(chain, member_factory, api):
     # given
-    vip = services.create_tag(None, chain.merchant, "VIP")
+    vip = labels.create_tag(None, chain.merchant, "VIP")
     for _ in range(3):
         member_factory(tags=[vip], owner=chain.sales)
     client = api(chain.cashier_a1)
@@ -272,7 +272,7 @@ def test_marketer_cannot_register_members(chain, api):
 
 def test_patch_changes_only_given_fields(chain, member_factory, api):
     # given
-    vip = services.create_tag(None, chain.merchant, "VIP")
+    vip = labels.create_tag(None, chain.merchant, "VIP")
     member = member_factory(address="旧地址", email="a@example.com")
     # when
     response = api(chain.cashier_a1).patch(

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from onecard.core.validators import id_number_check_digit
-from onecard.members import services
+from onecard.members import labels
 
 HEADER = [
     "Member no.",
@@ -36,9 +36,9 @@ def test_export_content_and_masking(chain, member_factory, login):
     # given a member with every exported field, a tag and a custom field
     first17 = "11010519900501123"
     id_number = first17 + id_number_check_digit(first17)
-    vip = services.create_tag(None, chain.merchant, "VIP")
-    sensitive = services.create_tag(None, chain.merchant, "敏感肌")
-    services.define_custom_field(None, chain.merchant, key="shoe_size", label="鞋码", field_type="number")
+    vip = labels.create_tag(None, chain.merchant, "VIP")
+    sensitive = labels.create_tag(None, chain.merchant, "敏感肌")
+    labels.define_custom_field(None, chain.merchant, key="shoe_size", label="鞋码", field_type="number")
     member = member_factory(
         name="张三",
         phone="13812345678",

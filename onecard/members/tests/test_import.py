@@ -14,7 +14,7 @@ from django.utils import translation
 
 from onecard.core.errors import BusinessError, Conflict, PermissionDenied
 from onecard.core.models import AuditEntry
-from onecard.members import importing, services, tasks
+from onecard.members import importing, labels, services, tasks
 from onecard.members.choices import FieldType, ImportStatus, Source
 from onecard.members.importing import background
 from onecard.members.models import ConsentRecord, ImportJob, Member
@@ -73,8 +73,8 @@ def import_settings(settings, tmp_path, client):
 @pytest.fixture
 def tags(chain):
     return {
-        "VIP": services.create_tag(None, chain.merchant, "VIP"),
-        "敏感肌": services.create_tag(None, chain.merchant, "敏感肌"),
+        "VIP": labels.create_tag(None, chain.merchant, "VIP"),
+        "敏感肌": labels.create_tag(None, chain.merchant, "敏感肌"),
     }
 
 
@@ -333,7 +333,7 @@ def test_too_many_rows_are_refused(chain, monkeypatch):
 
 
 def test_columns_are_mapped_from_chinese_and_english_headers(chain):
-    services.define_custom_field(None, chain.merchant, key="shoe", label="鞋码", field_type=FieldType.NUMBER)
+    labels.define_custom_field(None, chain.merchant, key="shoe", label="鞋码", field_type=FieldType.NUMBER)
     headers = [
         "Name",
         "Mobile",
@@ -366,7 +366,7 @@ def test_columns_are_mapped_from_chinese_and_english_headers(chain):
 
 def test_owner_consent_source_and_custom_fields_are_imported(chain):
     # given a file with the less common columns, and no store column but a default store
-    services.define_custom_field(None, chain.merchant, key="shoe", label="鞋码", field_type=FieldType.NUMBER)
+    labels.define_custom_field(None, chain.merchant, key="shoe", label="鞋码", field_type=FieldType.NUMBER)
     headers = ["姓名", "手机", "负责人", "营销同意", "来源", "鞋码"]
     rows = [
         ["张三", "13800000001", "a1mgr", "是", "活动", "38"],

@@ -4,7 +4,7 @@ import pytest
 
 from onecard.core.errors import Conflict, PermissionDenied, ValidationFailed
 from onecard.core.models import AuditEntry
-from onecard.members import services
+from onecard.members import merging, services
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Member
 
@@ -70,7 +70,7 @@ def test_merge_keeps_both_histories(chain, member_factory):
     )
     services.add_contact(chain.store_manager, merged, {"name": "张太太", "phone": "13900000009"})
     # when
-    services.merge_members(chain.store_manager, survivor, merged)
+    merging.merge_members(chain.store_manager, survivor, merged)
     # then
     survivor.refresh_from_db()
     merged.refresh_from_db()

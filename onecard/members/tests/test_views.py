@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from onecard.core.models import AuditEntry
-from onecard.members import services
+from onecard.members import labels, merging
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Contact, CustomField, Member, OwnerChange, Tag
 from onecard.members.views import CappedPaginator
@@ -110,7 +110,7 @@ def test_search_by_pinyin_initials_finds_zhang_san(chain, member_factory, as_use
 
 def test_list_filters_by_owner_tag_consent(chain, member_factory, as_user):
     # given
-    vip = services.create_tag(None, chain.merchant, "VIP")
+    vip = labels.create_tag(None, chain.merchant, "VIP")
     owned = member_factory(owner=chain.sales, tags=[vip], marketing_consent=True)
     ownerless = member_factory()
     client = as_user(chain.store_manager)
@@ -210,7 +210,7 @@ def test_reveal_of_member_outside_scope_is_404(chain, member_factory, as_user):
 def test_merged_member_page_links_to_survivor(chain, member_factory, as_user):
     survivor = member_factory(phone="13800000001")
     merged = member_factory(phone="13800000002")
-    services.merge_members(chain.store_manager, survivor, merged)
+    merging.merge_members(chain.store_manager, survivor, merged)
     content = as_user(chain.store_manager).get(reverse("members:detail", args=[merged.pk])).content.decode()
     assert "This record was merged into another member." in content
     assert f'href="{reverse("members:detail", args=[survivor.pk])}"' in content
@@ -291,8 +291,8 @@ def _form_data(chain, **overrides):
 
 def test_create_member_through_the_form(chain, as_user):
     # given a tag and a custom field
-    tag = services.create_tag(None, chain.merchant, "VIP")
-    services.define_custom_field(None, chain.merchant, key="shoe_size", label="鞋码", field_type="number")
+    tag = labels.create_tag(None, chain.merchant, "VIP")
+    labels.define_custom_field(None, chain.merchant, key="shoe_size", label="鞋码", field_type="number")
     client = as_user(chain.cashier_a1)
     assert "鞋码" in client.get(reverse("members:create")).content.decode()
     # when
