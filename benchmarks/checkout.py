@@ -433,7 +433,7 @@ def quote_part(setup, options, out):
     from onecard.loyalty.models import Card
     from onecard.org.models import OrgNode
     from onecard.pos import checkout
-    from onecard.promotions import coupons, pricing, rules
+    from onecard.promotions import coupon_redemption, pricing, rules
 
     store = OrgNode.objects.select_related("merchant").get(pk=setup["quote_store"])
     merchant = store.merchant
@@ -471,7 +471,7 @@ def quote_part(setup, options, out):
 
     at = timezone.now()
     member = card.member
-    offers, _refused = coupons.sort_codes(member, store, at, codes)
+    offers, _refused = coupon_redemption.sort_codes(member, store, at, codes)
     promotions = rules.active_promotions(merchant, store, at)
     used = rules.used_counts(promotions, member)
     built = [checkout._build_cart(store, member, items, offers, at) for items in carts]

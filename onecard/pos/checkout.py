@@ -37,7 +37,7 @@ Returns (`return_sale`), all in integer fen:
   points_tender_not_returnable) and the points stay spent;
 - points earned are taken back in proportion, floor(E × returned after / due) − floor(E × returned
   before / due), through points.reverse_earn (what was spent already is the shortfall);
-- coupons are restored (coupons.restore, as each template's policy says) and limited-promotion
+- coupons are restored (coupon_redemption.restore, as each template's policy says) and limited-promotion
   units released (rules.release) only when the whole sale has been returned; a count coupon that a
   later sale has used since stays with that sale.
 """
@@ -81,7 +81,7 @@ from onecard.pos.checkout_errors import (
     coupon_refused,
 )
 from onecard.pos.models import Sale, SaleLine, SaleReturn, SaleReturnLine, SaleTender, TenderKind
-from onecard.promotions import coupons, pricing, rules
+from onecard.promotions import coupon_redemption, coupons, pricing, rules
 from onecard.promotions.cart import Cart, Quote
 from onecard.promotions.cart_lines import cart_line
 from onecard.promotions.coupon_errors import CouponNotRedeemed
@@ -183,7 +183,7 @@ def quote(merchant, store, card_or_member, items, coupon_codes=(), at=None) -> C
     at = at or timezone.now()
     card, member = _holder(card_or_member)
     _check_card(card, store)
-    offers, refused = coupons.sort_codes(member, store, at, list(coupon_codes or ()))
+    offers, refused = coupon_redemption.sort_codes(member, store, at, list(coupon_codes or ()))
     # The tier is read once: for member prices and the tier discount, then for the points multiplier.
     tier = member_tier(member) if member is not None else None
     quoted, _promotions = _price(merchant, store, member, items, offers, at, tier)
@@ -261,7 +261,7 @@ def checkout(
             raise CardNotAccepted(extra={"member": member.member_no})
     if Sale.objects.filter(merchant_id=store.merchant_id, business_ref=business_ref).exists():
         raise SaleExists(extra={"business_ref": business_ref})
-    offers = coupons.offers_for(member, store, at, list(coupon_codes or ()))
+    offers = coupon_redemption.offers_for(member, store, at, list(coupon_codes or ()))
     quoted, promotions = _price(store.merchant, store, member, items, offers, at)
     if quoted.coupons_refused:
         code, error = next(iter(quoted.coupons_refused.items()))
@@ -306,7 +306,7 @@ def checkout(
     for promotion_id in limited:
         rules.reserve(promotion_id, member, 1, business_ref)
     for code in quoted.coupons_applied:
-        coupons.redeem(code, store=store, sale_ref=business_ref, at=at, member=member, actor=actor)
+        coupon_redemption.redeem(code, store=store, sale_ref=business_ref, at=at, member=member, actor=actor)
 
     sale = Sale.objects.create(
         merchant_id=store.merchant_id,
@@ -514,7 +514,7 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
         for code in sale.coupons:
             # A count coupon used by a later sale since: that sale holds it now.
             with contextlib.suppress(CouponNotRedeemed):
-                coupons.restore(code, sale.business_ref, actor=actor, store=store)
+                coupon_redemption.restore(code, sale.business_ref, actor=actor, store=store)
         if sale.limited_promotions:
             rules.release(sale.business_ref)
     audit.record(

@@ -2,7 +2,7 @@
 
 Every quote reads the cart's products and the coupons presented. Built with the ORM, those two
 queries (OR-ed lookups, EXISTS subqueries, joins) cost several times more to compile than to run,
-so `catalog.queries.products_for_codes` and `coupons.sort_codes` write their SQL by hand and turn
+so `catalog.queries.products_for_codes` and `coupon_redemption.sort_codes` write their SQL by hand and turn
 each row into instances with the converters Django's compiler applies (as `loyalty.card_rows` does
 for a charge's card): the instances behave like ORM-loaded ones. Given `names`, only those fields are
 read and the others are deferred, as with `QuerySet.only()` (reading one later costs a query).

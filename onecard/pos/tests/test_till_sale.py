@@ -12,7 +12,7 @@ from onecard.loyalty.cards import services as cards
 from onecard.pos.checkout_errors import UnknownSku
 from onecard.pos.models import Sale, SaleReturn
 from onecard.pos.till.sale import business_ref_for
-from onecard.promotions import coupons
+from onecard.promotions import coupon_redemption, coupons
 from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.models import Coupon
 from onecard.testing.cards import reload
@@ -189,7 +189,7 @@ def test_coupon_applies_and_refusals_say_why(chain, login, shop):
 
     # when a used coupon is presented: refused (coupon_used), not kept
     other = coupons.issue_by_hand(None, shop.coupon.template, shop.member)
-    coupons.redeem(other.code, store=chain.a1, sale_ref="EARLIER", member=shop.member)
+    coupon_redemption.redeem(other.code, store=chain.a1, sale_ref="EARLIER", member=shop.member)
     body = text(htmx(client, "coupon", code=other.code))
     assert 'data-code="coupon_used"' in body
     assert cart_of(client, chain.a1)["coupons"] == [shop.coupon.code]
@@ -315,7 +315,7 @@ def test_a_coupon_used_elsewhere_meanwhile_stops_the_sale(chain, login, shop):
     client = login(chain.cashier_a1)
     build_cart(client, shop)
     # given the voucher is used at another till after it was scanned here
-    coupons.redeem(shop.coupon.code, store=chain.a2, sale_ref="OTHER-TILL", member=shop.member)
+    coupon_redemption.redeem(shop.coupon.code, store=chain.a2, sale_ref="OTHER-TILL", member=shop.member)
     # when this till takes the payment: refused with the coupon's reason, nothing taken, the cart stays
     response = pay(client, stored_value="60.00", cash="50.00")
     assert response.status_code == 400 and 'data-code="coupon_used"' in text(response)

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from onecard.core.models import AuditEntry
-from onecard.promotions import coupons
+from onecard.promotions import coupon_redemption, coupons
 from onecard.promotions.coupon_codes import display_code
 from onecard.promotions.models import Coupon, CouponIssue, CouponTemplate
 from onecard.testing.coupons import make_template
@@ -236,7 +236,7 @@ def test_the_coupon_list_filters_by_template_status_and_member(chain, login, mem
     a1 = coupons.issue_by_hand(None, one, alice)
     b1 = coupons.issue_by_hand(None, one, bob)
     a2 = coupons.issue_by_hand(None, two, alice)
-    coupons.redeem(b1.code, store=chain.a1, sale_ref="sale:1", member=bob)
+    coupon_redemption.redeem(b1.code, store=chain.a1, sale_ref="sale:1", member=bob)
     client = login(chain.hq_admin)
 
     def codes(**params):
@@ -273,7 +273,7 @@ def test_the_member_page_lists_usable_coupons_first_then_used_ones(chain, login,
     member = member_factory(store=chain.a1)
     template = make_template(chain, name="满100减20")
     used = coupons.issue_by_hand(None, template, member)
-    coupons.redeem(used.code, store=chain.a1, sale_ref="S-9", member=member)
+    coupon_redemption.redeem(used.code, store=chain.a1, sale_ref="S-9", member=member)
     usable = coupons.issue_by_hand(None, template, member)
     # when the store manager opens the member's page
     body = login(chain.store_manager).get(reverse("members:detail", args=[member.pk]), **EN).content.decode()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.models import AuditEntry
-from onecard.promotions import coupon_templates, coupons
+from onecard.promotions import coupon_redemption, coupon_templates, coupons
 from onecard.promotions.cart import CouponOffer
 from onecard.promotions.coupon_choices import CouponKind, CouponStatus, IssueHow, IssueRule, RestorePolicy
 from onecard.promotions.coupon_codes import check_character
@@ -287,7 +287,7 @@ def test_offers_for_a_good_code_describe_the_coupon_for_the_engine(chain, member
         stacks_with_promotions=False,
     )
     coupon = coupons.issue_by_hand(None, template, member)
-    offers = coupons.offers_for(member, chain.a1, None, [coupon.code.lower()])
+    offers = coupon_redemption.offers_for(member, chain.a1, None, [coupon.code.lower()])
     assert offers == [
         CouponOffer(
             code=coupon.code,
@@ -313,7 +313,7 @@ def refusals(chain, member_factory):
         chain, valid_days=None, valid_from=datetime.date(2099, 1, 1), valid_to=datetime.date(2099, 12, 31)
     )
     used = coupons.issue_by_hand(None, template, owner)
-    coupons.redeem(used.code, store=chain.a1, sale_ref="sale:0", member=owner)
+    coupon_redemption.redeem(used.code, store=chain.a1, sale_ref="sale:0", member=owner)
     expired = coupons.issue_by_hand(None, template, owner, at=timezone.now() - datetime.timedelta(days=60))
     void = coupons.issue_by_hand(None, template, owner)
     Coupon.objects.filter(pk=void.pk).update(status=CouponStatus.VOID)
@@ -348,10 +348,10 @@ def test_each_unusable_coupon_is_refused_with_its_own_code_and_nothing_is_writte
     before = counts()
     statuses = dict(Coupon.objects.values_list("pk", "status"))
     with pytest.raises(Exception) as info:
-        coupons.offers_for(refusals["owner"], chain.a1, None, [code])
+        coupon_redemption.offers_for(refusals["owner"], chain.a1, None, [code])
     assert info.value.code == error
     with pytest.raises(Exception) as info:
-        coupons.redeem(code, store=chain.a1, sale_ref="sale:9", member=refusals["owner"])
+        coupon_redemption.redeem(code, store=chain.a1, sale_ref="sale:9", member=refusals["owner"])
     assert info.value.code == error
     assert counts() == before and dict(Coupon.objects.values_list("pk", "status")) == statuses
 
@@ -362,7 +362,7 @@ def test_sort_codes_answers_every_code_in_one_pass(
     good = coupons.issue_by_hand(None, make_template(chain), refusals["owner"])
     codes = [refusals[e] for e in CODES] + [good.code]
     with django_assert_max_num_queries(3):
-        offers, refused = coupons.sort_codes(refusals["owner"], chain.a1, None, codes)
+        offers, refused = coupon_redemption.sort_codes(refusals["owner"], chain.a1, None, codes)
     assert [o.code for o in offers] == [good.code]
     assert {refused[refusals[e]] for e in CODES} == set(CODES)
 
@@ -372,7 +372,7 @@ def test_a_bearer_coupon_is_anyone_s(chain):
     issue = coupons.issue_bearer(chain.hq_admin, template, 3, note="printed")
     assert issue.count == 3 and issue.coupons.filter(member__isnull=True).count() == 3
     coupon = issue.coupons.first()
-    assert coupons.offers_for(None, chain.a1, None, [coupon.code])[0].code == coupon.code
+    assert coupon_redemption.offers_for(None, chain.a1, None, [coupon.code])[0].code == coupon.code
 
 
 # ---- redeeming ----------------------------------------------------------------------------------------------
@@ -380,7 +380,7 @@ def test_a_bearer_coupon_is_anyone_s(chain):
 
 def test_a_coupon_is_redeemed_once(chain, member):
     coupon = coupons.issue_by_hand(None, make_template(chain), member)
-    done = coupons.redeem(
+    done = coupon_redemption.redeem(
         coupon.code, store=chain.a1, sale_ref="sale:1", member=member, actor=chain.cashier_a1
     )
     assert done.status == CouponStatus.REDEEMED and done.redeemed_store == chain.a1
@@ -388,9 +388,12 @@ def test_a_coupon_is_redeemed_once(chain, member):
     row = AuditEntry.objects.filter(subject_type="promotions.coupon", subject_id=str(coupon.pk)).get()
     assert row.after["status"] == "redeemed" and row.actor == chain.cashier_a1
     # a retry of the same sale changes nothing; another sale is refused
-    assert coupons.redeem(coupon.code, store=chain.a1, sale_ref="sale:1", member=member).pk == coupon.pk
+    assert (
+        coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="sale:1", member=member).pk
+        == coupon.pk
+    )
     with pytest.raises(CouponUsed):
-        coupons.redeem(coupon.code, store=chain.a2, sale_ref="sale:2", member=member)
+        coupon_redemption.redeem(coupon.code, store=chain.a2, sale_ref="sale:2", member=member)
     assert AuditEntry.objects.filter(subject_type="promotions.coupon").count() == 1
 
 
@@ -398,13 +401,13 @@ def test_a_count_coupon_is_used_up_one_use_at_a_time(chain, member):
     coupon = coupons.issue_by_hand(
         None, make_template(chain, kind=CouponKind.COUNT, value=2, min_spend=0), member
     )
-    first = coupons.redeem(coupon.code, store=chain.a1, sale_ref="s1", member=member)
+    first = coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="s1", member=member)
     assert first.uses_left == 1 and first.status == CouponStatus.ISSUED
-    assert coupons.offers_for(member, chain.a1, None, [coupon.code])[0].value == 1
-    second = coupons.redeem(coupon.code, store=chain.a1, sale_ref="s2", member=member)
+    assert coupon_redemption.offers_for(member, chain.a1, None, [coupon.code])[0].value == 1
+    second = coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="s2", member=member)
     assert second.uses_left == 0 and second.status == CouponStatus.REDEEMED
     with pytest.raises(CouponUsed):
-        coupons.redeem(coupon.code, store=chain.a1, sale_ref="s3", member=member)
+        coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="s3", member=member)
 
 
 # ---- returns ------------------------------------------------------------------------------------------------
@@ -422,9 +425,9 @@ def test_a_count_coupon_is_used_up_one_use_at_a_time(chain, member):
 )
 def test_a_return_restores_the_coupon_as_its_policy_says(chain, member, policy, days_later, status):
     coupon = coupons.issue_by_hand(None, make_template(chain, restore_on_return=policy), member)
-    coupons.redeem(coupon.code, store=chain.a1, sale_ref="sale:1", member=member)
+    coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="sale:1", member=member)
     later = timezone.now() + datetime.timedelta(days=days_later)
-    restored = coupons.restore(coupon.code, "sale:1", at=later)
+    restored = coupon_redemption.restore(coupon.code, "sale:1", at=later)
     assert restored.status == status
     if status != CouponStatus.REDEEMED:
         assert restored.redemption_ref == "" and restored.redeemed_store is None
@@ -433,26 +436,29 @@ def test_a_return_restores_the_coupon_as_its_policy_says(chain, member, policy, 
 
 def test_a_restored_coupon_can_be_used_again_but_not_restored_twice(chain, member):
     coupon = coupons.issue_by_hand(None, make_template(chain, restore_on_return=RestorePolicy.ALWAYS), member)
-    coupons.redeem(coupon.code, store=chain.a1, sale_ref="sale:1", member=member)
-    coupons.restore(coupon.code, "sale:1")
+    coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="sale:1", member=member)
+    coupon_redemption.restore(coupon.code, "sale:1")
     with pytest.raises(Exception) as info:
-        coupons.restore(coupon.code, "sale:1")
+        coupon_redemption.restore(coupon.code, "sale:1")
     assert info.value.code == "coupon_not_redeemed"
-    assert coupons.redeem(coupon.code, store=chain.a1, sale_ref="sale:2", member=member).status == "redeemed"
+    assert (
+        coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="sale:2", member=member).status
+        == "redeemed"
+    )
 
 
 def test_restoring_a_count_coupon_gives_the_use_back(chain, member):
     template = make_template(chain, kind=CouponKind.COUNT, value=2, min_spend=0, restore_on_return="always")
     coupon = coupons.issue_by_hand(None, template, member)
-    coupons.redeem(coupon.code, store=chain.a1, sale_ref="s1", member=member)
-    assert coupons.restore(coupon.code, "s1").uses_left == 2
+    coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="s1", member=member)
+    assert coupon_redemption.restore(coupon.code, "s1").uses_left == 2
 
 
 def test_a_return_of_another_sale_is_refused(chain, member):
     coupon = coupons.issue_by_hand(None, make_template(chain), member)
-    coupons.redeem(coupon.code, store=chain.a1, sale_ref="sale:1", member=member)
+    coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="sale:1", member=member)
     with pytest.raises(Exception) as info:
-        coupons.restore(coupon.code, "sale:2")
+        coupon_redemption.restore(coupon.code, "sale:2")
     assert info.value.code == "coupon_not_redeemed"
     coupon.refresh_from_db()
     assert coupon.status == CouponStatus.REDEEMED
@@ -466,7 +472,9 @@ def test_the_expiry_job_expires_once_and_a_second_run_changes_nothing(chain, mem
     old = coupons.issue_by_hand(None, template, member, at=aware(2026, 11, 1))
     fresh = coupons.issue_by_hand(None, template, member, at=aware(2026, 11, 25))
     used = coupons.issue_by_hand(None, template, member, at=aware(2026, 11, 1))
-    coupons.redeem(used.code, store=chain.a1, sale_ref="s", member=member, at=aware(2026, 11, 1, 13))
+    coupon_redemption.redeem(
+        used.code, store=chain.a1, sale_ref="s", member=member, at=aware(2026, 11, 1, 13)
+    )
     now = aware(2026, 11, 25, 13)
     assert coupons.expire_coupons(now) == 1
     audit_rows = AuditEntry.objects.count()
@@ -493,7 +501,9 @@ def test_one_coupon_at_two_tills_at_once_is_redeemed_exactly_once(chain, member)
             store = chain.a1 if n == 0 else chain.a2
             start.wait()
             try:
-                coupons.redeem(coupon.code, store=store, sale_ref=f"sale:{coupon.pk}:{n}", member=member)
+                coupon_redemption.redeem(
+                    coupon.code, store=store, sale_ref=f"sale:{coupon.pk}:{n}", member=member
+                )
                 won.append(n)
             except CouponUsed:
                 refused.append(n)
@@ -526,7 +536,7 @@ def test_a_used_coupon_cannot_be_voided(chain, member):
     coupon = coupons.issue_by_hand(
         None, make_template(chain, kind=CouponKind.COUNT, value=2, min_spend=0), member
     )
-    coupons.redeem(coupon.code, store=chain.a1, sale_ref="s1", member=member)
+    coupon_redemption.redeem(coupon.code, store=chain.a1, sale_ref="s1", member=member)
     with pytest.raises(CouponUsed):
         coupons.void_coupon(chain.hq_admin, coupon, reason="x")
     coupon.refresh_from_db()
@@ -537,7 +547,7 @@ def test_a_used_coupon_cannot_be_voided(chain, member):
 
 
 def test_a_merged_member_s_coupons_go_to_the_survivor(chain, member_factory):
-    from onecard.members import services as member_services
+    from onecard.members import merging as member_merging
     from onecard.members.signals import member_merged
 
     # given: both members got the joining coupon, the merged one also a hand-issued coupon
@@ -548,14 +558,14 @@ def test_a_merged_member_s_coupons_go_to_the_survivor(chain, member_factory):
     coupons.issue_on_join(merged)
     hand = coupons.issue_by_hand(None, make_template(chain), merged)
     # when they are merged
-    member_services.merge_members(chain.hq_admin, survivor, merged)
+    member_merging.merge_members(chain.hq_admin, survivor, merged)
     # then: the survivor holds all three and may use the merged member's coupon
     assert Coupon.objects.filter(member=survivor).count() == 3
     assert sorted(Coupon.objects.filter(template=join).values_list("rule_key", flat=True)) == [
         "join",
         f"join:m{merged.pk}",
     ]
-    assert coupons.offers_for(survivor, chain.a1, None, [hand.code])[0].code == hand.code
+    assert coupon_redemption.offers_for(survivor, chain.a1, None, [hand.code])[0].code == hand.code
 
 
 def test_a_segment_file_naming_too_many_members_is_refused(chain, monkeypatch):
