@@ -44,11 +44,11 @@ lines each rule and coupon targets is worked out once per cart; the passes that 
 alternatives of a group build no explanation text; and a group's alternatives are priced from one
 shared pass, forked where each alternative comes in the order of application (one that takes
 nothing there leaves the pass as it was). `tests/test_pricing_alternatives.py` holds these to the
-plain reading above on random carts. The steps of a pass are in `pricing_steps`.
+plain reading above on random carts. The steps of a pass are in `pricing_steps`, what they work on in `pricing_pass`.
 """
 
 from .cart import Cart, Quote
-from .pricing_steps import (  # noqa: F401 (the engine's vocabulary, imported from here by callers and tests)
+from .pricing_pass import (  # noqa: F401 (the engine's vocabulary, imported from here by callers and tests)
     BIRTHDAY,
     BUNDLE,
     BUY_X_GET_Y,
@@ -61,12 +61,8 @@ from .pricing_steps import (  # noqa: F401 (the engine's vocabulary, imported fr
     THRESHOLD_DISCOUNT,
     THRESHOLD_GIFT,
     Rule,
-    _coupon,
     _line_index,
-    _line_rule,
     _matches,
-    _member_step,
-    _order_rule,
     _Work,
     apply_rate,
     birthday_matches,
@@ -74,6 +70,7 @@ from .pricing_steps import (  # noqa: F401 (the engine's vocabulary, imported fr
     spread,
     yuan,
 )
+from .pricing_steps import _coupon, _line_rule, _member_step, _order_rule
 
 # ---- the engine --------------------------------------------------------------------------------------------
 
