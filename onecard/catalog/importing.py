@@ -148,69 +148,22 @@ def _row_plan(merchant, cells, mapping, headers, context, report, number):
     header_of = {key: headers[i] for i, key in mapping.items() if not isinstance(key, tuple)}
     row_errors = []
 
-    def error(key, message):
-        row_errors.append({"row": number, "column": str(header_of.get(key, key)), "message": str(message)})
+    def error(key, message, column=None):
+        column = header_of.get(key, key) if column is None else column
+        row_errors.append({"row": number, "column": str(column), "message": str(message)})
 
-    sku = services.normalize_sku(text_of(values.get("sku")))
-    if sku and sku in context["skus"]:
-        error(
-            "sku", _("SKU %(sku)s appears again in row %(row)s.") % {"sku": sku, "row": context["skus"][sku]}
-        )
-    elif sku:
-        context["skus"][sku] = number
-    barcode = text_of(values.get("barcode"))
-    if barcode and barcode in context["barcodes"]:
-        error(
-            "barcode", _("This barcode appears again in row %(row)s.") % {"row": context["barcodes"][barcode]}
-        )
-    elif barcode:
-        context["barcodes"][barcode] = number
-    try:
-        list_price = _fen(text_of(values.get("list_price")))
-    except ValueError:
-        list_price = None
-        error("list_price", _("Enter a list price in yuan greater than zero, with at most two decimals."))
+    sku, barcode = _codes(values, context, number, error)
+    list_price = _list_price(values, error)
     kind = _kind_of(values.get("kind"))
     if kind is None:
         error("kind", _("Write product or service."))
-    active_text = _norm(text_of(values.get("active")))
-    active = True
-    if active_text:
-        if active_text in YES or active_text == _norm(_("Yes")):
-            active = True
-        elif active_text in NO or active_text == _norm(_("No")):
-            active = False
-        else:
-            error("active", _("Write yes or no."))
+    active = _active(values, error)
     category_text = text_of(values.get("category"))
     category_path = tuple(part.strip() for part in category_text.split("/") if part.strip())
     if any(len(part) > 60 for part in category_path):
         error("category", _("A category name has at most 60 characters."))
-    stores = []
-    for token in SEPARATORS.split(text_of(values.get("stores"))):
-        if not token:
-            continue
-        store = context["stores"].get(token) or context["stores"].get(_norm(token))
-        if store is None:
-            error("stores", _("No store with code or name %(store)s.") % {"store": token})
-        else:
-            stores.append(store)
-    prices = {}
-    for index, key in mapping.items():
-        if isinstance(key, tuple):
-            text = text_of(cells[index])
-            try:
-                prices[key[1]] = _fen(text) if text else None
-            except ValueError:
-                row_errors.append(
-                    {
-                        "row": number,
-                        "column": str(headers[index]),
-                        "message": _(
-                            "Enter a member price in yuan greater than zero, with at most two decimals."
-                        ),
-                    }
-                )
+    stores = _stores(values, context, error)
+    prices = _member_prices(cells, mapping, headers, error)
     existing = context["products"].get(sku)
     data = {
         "sku": sku,
@@ -244,6 +197,78 @@ def _row_plan(merchant, cells, mapping, headers, context, report, number):
         "prices": prices,
         "existing": existing,
     }
+
+
+def _codes(values, context, number, error):
+    """The row's SKU and barcode; one seen in an earlier row of the file is an error."""
+    sku = services.normalize_sku(text_of(values.get("sku")))
+    if sku and sku in context["skus"]:
+        error(
+            "sku", _("SKU %(sku)s appears again in row %(row)s.") % {"sku": sku, "row": context["skus"][sku]}
+        )
+    elif sku:
+        context["skus"][sku] = number
+    barcode = text_of(values.get("barcode"))
+    if barcode and barcode in context["barcodes"]:
+        error(
+            "barcode", _("This barcode appears again in row %(row)s.") % {"row": context["barcodes"][barcode]}
+        )
+    elif barcode:
+        context["barcodes"][barcode] = number
+    return sku, barcode
+
+
+def _list_price(values, error):
+    """The list price in fen, or None after an error."""
+    try:
+        return _fen(text_of(values.get("list_price")))
+    except ValueError:
+        error("list_price", _("Enter a list price in yuan greater than zero, with at most two decimals."))
+        return None
+
+
+def _active(values, error):
+    """Whether the product is on sale: yes/no in English or Chinese; blank means yes."""
+    active_text = _norm(text_of(values.get("active")))
+    if not active_text:
+        return True
+    if active_text in YES or active_text == _norm(_("Yes")):
+        return True
+    if active_text in NO or active_text == _norm(_("No")):
+        return False
+    error("active", _("Write yes or no."))
+    return True
+
+
+def _stores(values, context, error):
+    """The stores named by code or name in the stores cell; an unknown one is an error."""
+    stores = []
+    for token in SEPARATORS.split(text_of(values.get("stores"))):
+        if not token:
+            continue
+        store = context["stores"].get(token) or context["stores"].get(_norm(token))
+        if store is None:
+            error("stores", _("No store with code or name %(store)s.") % {"store": token})
+        else:
+            stores.append(store)
+    return stores
+
+
+def _member_prices(cells, mapping, headers, error):
+    """{tier id: price in fen or None (blank)} from the member price columns."""
+    prices = {}
+    for index, key in mapping.items():
+        if isinstance(key, tuple):
+            text = text_of(cells[index])
+            try:
+                prices[key[1]] = _fen(text) if text else None
+            except ValueError:
+                error(
+                    key,
+                    _("Enter a member price in yuan greater than zero, with at most two decimals."),
+                    column=headers[index],
+                )
+    return prices
 
 
 def _changed(plan, category):

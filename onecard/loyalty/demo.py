@@ -427,7 +427,29 @@ def seed_loyalty(
     staff_by_store = {}
     for staff in Staff.objects.filter(node__in=stores, is_active=True).order_by("id"):
         staff_by_store.setdefault(staff.node_id, []).append(staff)
+    plans, wanted = _plan_holders(rng, merchant, stores[0], holders)
 
+    with moved_now(start) as clock:
+        with transaction.atomic():
+            stored, points_card, gift, ladder = _configure(merchant, stores, start)
+            stock = _issue_stock(stored, points_card, gift, stores, wanted)
+        summary.products, summary.tiers = 3, len(ladder)
+        bonus_rule = stored_value.bonus_rule_for(merchant, stores[0], BONUS_TIERS[0][0], at=start)
+        sim = _Simulation(rng, clock, stores, staff_by_store, bonus_rule, summary)
+        holders_made = _schedule_holders(sim, rng, plans, stock, stores, start=start, end=end, days=days)
+        for n in range(days + 1):
+            _simulate_day(sim, clock, run_jobs, first_day + datetime.timedelta(days=n), start=start, end=end)
+            if progress is not None:
+                progress(n + 1, days + 1)
+
+    _sum_up(summary, merchant, holders_made, timezone.localdate(end, SHANGHAI))
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _plan_holders(rng, merchant, flagship, holders):
+    """Which members get a card, of which kind and visit pattern: ([(member, kind, segment)], {store id:
+    (stored-value cards, points cards)}). The first is the README's card, at the flagship store."""
     members = list(
         Member.objects.filter(merchant=merchant, status=MemberStatus.ACTIVE, merged_into__isnull=True)
         .select_related("home_store")
@@ -435,7 +457,6 @@ def seed_loyalty(
     )
     chosen = sorted(rng.sample(range(len(members)), min(holders, len(members))))
     # The README's card: the first chosen member homed at the flagship store gets its first card.
-    flagship = stores[0]
     easy = next((i for i in chosen if members[i].home_store_id == flagship.pk), None)
     if easy is not None:
         chosen.remove(easy)
@@ -451,59 +472,56 @@ def seed_loyalty(
         sv, pts = wanted.get(member.home_store_id, (0, 0))
         wanted[member.home_store_id] = (sv + 1, pts) if kind == CardKind.STORED_VALUE else (sv, pts + 1)
         plans.append((member, kind, segment))
+    return plans, wanted
 
-    with moved_now(start) as clock:
-        with transaction.atomic():
-            stored, points_card, gift, ladder = _configure(merchant, stores, start)
-            stock = _issue_stock(stored, points_card, gift, stores, wanted)
-        summary.products, summary.tiers = 3, len(ladder)
-        bonus_rule = stored_value.bonus_rule_for(merchant, flagship, BONUS_TIERS[0][0], at=start)
-        sim = _Simulation(rng, clock, stores, staff_by_store, bonus_rule, summary)
-        taken = {store.pk: [0, 0] for store in stores}
-        holders_made = []
-        for index, (member, kind, segment) in enumerate(plans):
-            store_stock = stock[member.home_store_id]
-            slot = 0 if kind == CardKind.STORED_VALUE else 1
-            card = store_stock[slot][taken[member.home_store_id][slot]]
-            taken[member.home_store_id][slot] += 1
-            holder = _Holder(index, card, member, kind, member.home_store, segment)
-            holders_made.append(holder)
-            # Cards are handed out over the first 40% of the year, never before the member joined.
-            earliest = max(member.created_at, start)
-            room = min(days * 2 // 5, (end - earliest).days)
-            spread = 0 if index == 0 or room <= 0 else rng.randrange(room)
-            join = _opening_time(rng, earliest.astimezone(SHANGHAI).date() + datetime.timedelta(days=spread))
-            if join <= earliest:
-                join = earliest + datetime.timedelta(minutes=30)
-            if join >= end:
-                continue
-            sim.at(join, sim.join, holder)
-            if index == 0:  # the README's card ends the year with money on it for the till demo
-                sim.at(_opening_time(rng, (end - datetime.timedelta(days=1)).astimezone(SHANGHAI).date()),
-                       sim.top_up_for_demo, holder)  # fmt: skip
-            for when in _plan_visits(rng, join, end, segment):
-                sim.at(when, sim.visit, holder)
 
-        for n in range(days + 1):
-            day = first_day + datetime.timedelta(days=n)
-            night = datetime.datetime.combine(day, datetime.time(3, 10), tzinfo=SHANGHAI)
-            next_day = datetime.datetime.combine(
-                day + datetime.timedelta(days=1), datetime.time(0), tzinfo=SHANGHAI
-            )
-            with transaction.atomic():
-                if start <= night < end:
-                    clock.set(night)
-                    for result in run_jobs(night, only=DAILY_JOBS):
-                        if not result.ok:
-                            raise RuntimeError(f"demo history: job {result.name} failed: {result.error}")
-                        if result.changed:
-                            summary.operations[f"changed by the daily job {result.name}"] += result.changed
-                    sim.released_by_job(night)
-                sim.run_until(min(next_day, end))
-            if progress is not None:
-                progress(n + 1, days + 1)
+def _schedule_holders(sim, rng, plans, stock, stores, *, start, end, days):
+    """Hand each planned holder a card from their store's stock and queue their joining and visits."""
+    taken = {store.pk: [0, 0] for store in stores}
+    holders_made = []
+    for index, (member, kind, segment) in enumerate(plans):
+        store_stock = stock[member.home_store_id]
+        slot = 0 if kind == CardKind.STORED_VALUE else 1
+        card = store_stock[slot][taken[member.home_store_id][slot]]
+        taken[member.home_store_id][slot] += 1
+        holder = _Holder(index, card, member, kind, member.home_store, segment)
+        holders_made.append(holder)
+        # Cards are handed out over the first 40% of the year, never before the member joined.
+        earliest = max(member.created_at, start)
+        room = min(days * 2 // 5, (end - earliest).days)
+        spread = 0 if index == 0 or room <= 0 else rng.randrange(room)
+        join = _opening_time(rng, earliest.astimezone(SHANGHAI).date() + datetime.timedelta(days=spread))
+        if join <= earliest:
+            join = earliest + datetime.timedelta(minutes=30)
+        if join >= end:
+            continue
+        sim.at(join, sim.join, holder)
+        if index == 0:  # the README's card ends the year with money on it for the till demo
+            sim.at(_opening_time(rng, (end - datetime.timedelta(days=1)).astimezone(SHANGHAI).date()),
+                   sim.top_up_for_demo, holder)  # fmt: skip
+        for when in _plan_visits(rng, join, end, segment):
+            sim.at(when, sim.visit, holder)
+    return holders_made
 
-    today = timezone.localdate(end, SHANGHAI)
+
+def _simulate_day(sim, clock, run_jobs, day, *, start, end):
+    """One day in one transaction: the nightly jobs at 03:10, then the day's queued visits."""
+    night = datetime.datetime.combine(day, datetime.time(3, 10), tzinfo=SHANGHAI)
+    next_day = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(0), tzinfo=SHANGHAI)
+    with transaction.atomic():
+        if start <= night < end:
+            clock.set(night)
+            for result in run_jobs(night, only=DAILY_JOBS):
+                if not result.ok:
+                    raise RuntimeError(f"demo history: job {result.name} failed: {result.error}")
+                if result.changed:
+                    sim.summary.operations[f"changed by the daily job {result.name}"] += result.changed
+            sim.released_by_job(night)
+        sim.run_until(min(next_day, end))
+
+
+def _sum_up(summary, merchant, holders_made, today):
+    """After the year: settle old statements, evaluate tiers, and note the README's card."""
     summary.operations["settlement statements settled"] = _settle_old_months(merchant, today)
     evaluation = evaluate_merchant(merchant, today)
     summary.operations["members evaluated for tiers"] = evaluation.evaluated
@@ -515,8 +533,6 @@ def seed_loyalty(
         summary.easy_card_member = holders_made[0].member.name
         balances = cards.card_balances(card)
         summary.easy_card_balance = sum(balances.get(kind, 0) for kind in cards.STORED_VALUE_KINDS)
-    summary.seconds = time.monotonic() - started
-    return summary
 
 
 def _settle_old_months(merchant, today) -> int:

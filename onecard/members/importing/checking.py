@@ -158,97 +158,127 @@ def _require_usable_mapping(job, columns, default_store):
 
 def check_rows(job, actor, *, progress=None):
     """Check every row of the job's file with its mapping; reads the database, changes nothing."""
-    merchant = job.merchant
-    columns = list((job.mapping or {}).get("columns") or [])
     default_store = default_store_of(job)
     if default_store is not None and actor is not None and not node_in_scope(actor, default_store):
         default_store = None
-    _require_usable_mapping(job, columns, default_store)
-    definitions = custom_field_definitions(merchant)
-    lookups = _Lookups(actor, merchant)
-    column_of = {target: i for i, target in enumerate(columns) if target}
-    custom_columns = [(t[len("custom:") :], i) for t, i in column_of.items() if t.startswith("custom:")]
-    source_tag = f"import #{job.pk}"
-
+    _require_usable_mapping(job, list((job.mapping or {}).get("columns") or []), default_store)
+    checker = _RowChecker(job, actor, default_store)
     result = CheckResult()
-    row_errors = {}  # row number → [(column index, error)]
-    first_row_of_phone = {}
-    rows_of_phone = {}  # phone → [(row number, the cell as written)], for the database check after the loop
-    candidates = []
-
-    def add_error(number, target, message, value):
-        index = column_of.get(target)
-        column = job.headers[index] if index is not None else target_label(target, definitions=definitions)
-        error = {"row": number, "column": column, "value": value, "message": str(message)}
-        row_errors.setdefault(number, []).append((len(columns) if index is None else index, error))
-
     with open_job_table(job) as (_headers, rows):
         for number, cells in rows:
             result.total += 1
             if progress is not None and result.total % PROGRESS_EVERY == 0:
                 progress(result.total)
-            texts = {target: text_of(cells[i]) for target, i in column_of.items()}
-
-            def fail(target, message, number=number, texts=texts):
-                add_error(number, target, message, texts.get(target, ""))
-
-            data = {key: date_or_text(cells[column_of[key]]) for key in _PLAIN_FIELDS if key in column_of}
-            data["custom_fields"] = {
-                key: date_or_text(cells[i]) for key, i in custom_columns if not is_blank(cells[i])
-            }
-            data["source"], source_error = _parse_source(texts.get("source", ""))
-            cleaned, errors = clean_member_input(data, definitions=definitions)
-            for key, message in errors.items():
-                fail(
-                    f"custom:{key[len('custom_fields.') :]}" if key.startswith("custom_fields.") else key,
-                    message,
-                )
-            if source_error:
-                fail("source", source_error)
-
-            store = default_store
-            if texts.get("store"):
-                store, message = lookups.store(texts["store"])
-                if message:
-                    fail("store", message)
-            elif store is None:
-                fail("store", _("A store is required: fill in this column or choose a default store."))
-            tag_ids, message = lookups.tag_ids(texts.get("tags", ""))
-            if message:
-                fail("tags", message)
-            owner = None
-            if texts.get("owner"):
-                owner, message = lookups.owner(texts["owner"])
-                if message:
-                    fail("owner", message)
-            consent, message = _parse_consent(texts.get("consent", ""))
-            if message:
-                fail("consent", message)
-
-            phone = cleaned.get("phone") if "phone" not in errors else None
-            if phone:
-                first = first_row_of_phone.setdefault(phone, number)
-                if first != number:
-                    fail("phone", _("Duplicate of row %(row)s in this file.") % {"row": first})
-                rows_of_phone.setdefault(phone, []).append((number, texts["phone"]))
-            if number in row_errors:
-                continue
-            member = {**cleaned, "home_store": store, "tag_ids": tag_ids, "marketing_consent": consent}
-            if "owner" in column_of:
-                member["owner"] = owner
-            if consent:
-                member["consent_source"] = source_tag
-            candidates.append((number, member))
-
-    for phone, member_no in _existing_phones(merchant, list(rows_of_phone)).items():
-        message = _("This phone number already belongs to member %(no)s.") % {"no": member_no}
-        for number, value in rows_of_phone[phone]:
-            add_error(number, "phone", message, value)
-
-    result.valid = [(number, member) for number, member in candidates if number not in row_errors]
-    for number in sorted(row_errors):
-        result.errors.extend(error for _index, error in sorted(row_errors[number], key=lambda pair: pair[0]))
+            checker.check_row(number, cells)
+    checker.check_existing_phones()
+    result.valid = [
+        (number, member) for number, member in checker.candidates if number not in checker.row_errors
+    ]
+    for number in sorted(checker.row_errors):
+        errors = sorted(checker.row_errors[number], key=lambda pair: pair[0])
+        result.errors.extend(error for _index, error in errors)
     return result
+
+
+class _RowChecker:
+    """The state of one check: the mapping, the lookups, the errors per row and the phones seen so far."""
+
+    def __init__(self, job, actor, default_store):
+        self.job, self.default_store = job, default_store
+        self.columns = list((job.mapping or {}).get("columns") or [])
+        self.definitions = custom_field_definitions(job.merchant)
+        self.lookups = _Lookups(actor, job.merchant)
+        self.column_of = {target: i for i, target in enumerate(self.columns) if target}
+        self.custom_columns = [
+            (t[len("custom:") :], i) for t, i in self.column_of.items() if t.startswith("custom:")
+        ]
+        self.source_tag = f"import #{job.pk}"
+        self.row_errors = {}  # row number → [(column index, error)]
+        self.first_row_of_phone = {}
+        self.rows_of_phone = {}  # phone → [(row number, the cell as written)], checked against the database last
+        self.candidates = []
+
+    def add_error(self, number, target, message, value):
+        """Record an error of row `number` in the column mapped to `target`."""
+        index = self.column_of.get(target)
+        if index is not None:
+            column = self.job.headers[index]
+        else:
+            column = target_label(target, definitions=self.definitions)
+        error = {"row": number, "column": column, "value": value, "message": str(message)}
+        self.row_errors.setdefault(number, []).append((len(self.columns) if index is None else index, error))
+
+    def check_row(self, number, cells):
+        """Check one row; a row without errors becomes a candidate for insert_members."""
+        texts = {target: text_of(cells[i]) for target, i in self.column_of.items()}
+
+        def fail(target, message):
+            self.add_error(number, target, message, texts.get(target, ""))
+
+        cleaned, field_errors = self._member_fields(cells, texts, fail)
+        links = self._links(texts, fail)
+        phone = cleaned.get("phone") if "phone" not in field_errors else None
+        if phone:
+            first = self.first_row_of_phone.setdefault(phone, number)
+            if first != number:
+                fail("phone", _("Duplicate of row %(row)s in this file.") % {"row": first})
+            self.rows_of_phone.setdefault(phone, []).append((number, texts["phone"]))
+        if number in self.row_errors:
+            return
+        store, tag_ids, owner, consent = links
+        member = {**cleaned, "home_store": store, "tag_ids": tag_ids, "marketing_consent": consent}
+        if "owner" in self.column_of:
+            member["owner"] = owner
+        if consent:
+            member["consent_source"] = self.source_tag
+        self.candidates.append((number, member))
+
+    def _member_fields(self, cells, texts, fail):
+        """The member's own fields, cleaned as the member form cleans them: (cleaned, errors)."""
+        column_of = self.column_of
+        data = {key: date_or_text(cells[column_of[key]]) for key in _PLAIN_FIELDS if key in column_of}
+        data["custom_fields"] = {
+            key: date_or_text(cells[i]) for key, i in self.custom_columns if not is_blank(cells[i])
+        }
+        data["source"], source_error = _parse_source(texts.get("source", ""))
+        cleaned, errors = clean_member_input(data, definitions=self.definitions)
+        for key, message in errors.items():
+            fail(
+                f"custom:{key[len('custom_fields.') :]}" if key.startswith("custom_fields.") else key,
+                message,
+            )
+        if source_error:
+            fail("source", source_error)
+        return cleaned, errors
+
+    def _links(self, texts, fail):
+        """The row's store, tag ids, owner and consent, looked up without a query: (store, tags, owner, consent)."""
+        store = self.default_store
+        if texts.get("store"):
+            store, message = self.lookups.store(texts["store"])
+            if message:
+                fail("store", message)
+        elif store is None:
+            fail("store", _("A store is required: fill in this column or choose a default store."))
+        tag_ids, message = self.lookups.tag_ids(texts.get("tags", ""))
+        if message:
+            fail("tags", message)
+        owner = None
+        if texts.get("owner"):
+            owner, message = self.lookups.owner(texts["owner"])
+            if message:
+                fail("owner", message)
+        consent, message = _parse_consent(texts.get("consent", ""))
+        if message:
+            fail("consent", message)
+        return store, tag_ids, owner, consent
+
+    def check_existing_phones(self):
+        """After the last row: a phone that already has a member is an error on every row that carries it."""
+        for phone, member_no in _existing_phones(self.job.merchant, list(self.rows_of_phone)).items():
+            message = _("This phone number already belongs to member %(no)s.") % {"no": member_no}
+            for number, value in self.rows_of_phone[phone]:
+                self.add_error(number, "phone", message, value)
 
 
 def _existing_phones(merchant, phones):
