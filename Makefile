@@ -27,6 +27,7 @@ run: install
 ## The whole suite on SQLite (browser tests run too when Chromium is installed).
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(ONECARD) makemigrations --check --dry-run
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
@@ -39,9 +40,11 @@ test-postgres: install
 test-browser: install
 	ONECARD_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser $(PYTEST_ARGS)
 
+## Style, formatting and the import contracts (pyproject.toml [tool.importlinter]: the layers of docs/architecture.md).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
