@@ -46,7 +46,7 @@ from onecard.pos.till.cart import (
     scanned_product,
 )
 from onecard.pos.till.forms import TOKEN_PATTERN, PayForm
-from onecard.promotions import coupons as coupon_service
+from onecard.promotions import coupon_redemption
 from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.coupon_codes import normalize_code
 from onecard.promotions.coupon_views import describe
@@ -121,7 +121,9 @@ def member_coupons(member, store, exclude=(), at=None) -> list:
         .prefetch_related("template__stores")
         .order_by("valid_until", "pk")
     )
-    usable = [c for c in rows[:100] if coupon_service.refusal(c, member=member, store=store, at=at) is None]
+    usable = [
+        c for c in rows[:100] if coupon_redemption.refusal(c, member=member, store=store, at=at) is None
+    ]
     return [{"coupon": c, "gives": describe(c.template)} for c in usable[:MEMBER_COUPONS_SHOWN]]
 
 
@@ -302,7 +304,7 @@ def add_coupon(request, store, cart):
         return _after_change(request, store, cart, error=_("Scan or type the coupon code."))
     card = _cart_card(store, cart)
     member = card.member if card is not None else None
-    _offers, refused = coupon_service.sort_codes(member, store, timezone.now(), [code])
+    _offers, refused = coupon_redemption.sort_codes(member, store, timezone.now(), [code])
     reason = refused.get(code)
     if reason and reason not in CART_DEPENDENT:
         return _after_change(request, store, cart, error=refusal_message(reason), error_code=reason)
