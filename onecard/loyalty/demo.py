@@ -441,8 +441,10 @@ def seed_loyalty(
             _simulate_day(sim, clock, run_jobs, first_day + datetime.timedelta(days=n), start=start, end=end)
             if progress is not None:
                 progress(n + 1, days + 1)
-
-    _sum_up(summary, merchant, holders_made, timezone.localdate(end, SHANGHAI))
+        # Still on the moved clock: the settlement this posts belongs to the history, which ends at `end`
+        # (on the real clock it landed seconds later, after `now`, whenever an old month was open).
+        clock.set(end)
+        _sum_up(summary, merchant, holders_made, timezone.localdate(end, SHANGHAI))
     summary.seconds = time.monotonic() - started
     return summary
 
