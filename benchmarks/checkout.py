@@ -14,7 +14,7 @@ On the configured database (set-up created when missing, kept between runs):
    vouchers for the checkouts.
 
 Measured:
-- quote: `pos.checkout.quote` of a `--lines`-line cart (SKUs and barcodes, some quantities 2-3) for the
+- quote: `sales.checkout.quote` of a `--lines`-line cart (SKUs and barcodes, some quantities 2-3) for the
   card with all its coupons, `--samples` times after `--warmup`, over 50 distinct carts; the issue's
   targets: median under 10 ms, p99 under 30 ms (held to the card's quote, which also reads the points
   and stored value a card may pay with; the member's own quote is reported beside it). The pricing
@@ -432,8 +432,8 @@ def quote_part(setup, options, out):
 
     from onecard.loyalty.models import Card
     from onecard.org.models import OrgNode
-    from onecard.pos import checkout
     from onecard.promotions import coupon_redemption, pricing, rules
+    from onecard.sales import checkout
 
     store = OrgNode.objects.select_related("merchant").get(pk=setup["quote_store"])
     merchant = store.merchant
@@ -595,7 +595,7 @@ def http_quote_case(setup, options, out):
     case["note"] += f"; HTTP statuses {statuses}"
     # The API must answer what the service answers for the same cart.
     from onecard.org.models import OrgNode
-    from onecard.pos import checkout
+    from onecard.sales import checkout
 
     store = OrgNode.objects.select_related("merchant").get(pk=setup["quote_store"])
     card = Card.objects.select_related("member", "product").get(pk=setup["quote_card"])
@@ -644,7 +644,7 @@ def one_checkout(spec, state):
     """Look the card up, quote, then check out (stored value + cash, a voucher on some); an error code or None."""
     from onecard.core.errors import BusinessError
     from onecard.loyalty.models import Card
-    from onecard.pos import checkout
+    from onecard.sales import checkout
 
     rng = state["rng"]
     index = rng.randrange(len(spec["cards"]))
@@ -712,7 +712,7 @@ def queries_of_one_checkout(setup, options):
 
     from onecard.loyalty.models import Card
     from onecard.org.models import OrgNode
-    from onecard.pos import checkout
+    from onecard.sales import checkout
 
     store = OrgNode.objects.select_related("merchant").get(pk=setup["quote_store"])
     card = Card.objects.select_related("member", "product").get(pk=setup["quote_card"])

@@ -8,6 +8,7 @@ to the sales), which is why it lives above the apps.
 
 import sys
 import time
+from types import SimpleNamespace
 
 from django.db import transaction
 
@@ -21,8 +22,11 @@ from onecard.members.demo import BIG_LOAD, analyze_tables, bulk_load, seed_membe
 from onecard.members.models import Member
 from onecard.org.demo import build_demo_chain, demo_merchant
 from onecard.org.models import Staff
-from onecard.pos import checkout
 from onecard.promotions.demo import DAYS, seed_promotions
+from onecard.sales import checkout, returns
+
+# What the promotions demo rings its sales up with, as a till does (promotions sit below sales).
+TILL = SimpleNamespace(quote=checkout.quote, checkout=checkout.checkout, return_sale=returns.return_sale)
 
 
 def seed_demo(out, style, *, members, batch, cards, history_days, sales):
@@ -114,7 +118,7 @@ def _seed_promotions(out, style, merchant, sales):
         out.write("demo catalogue, promotions and sales skipped: they need the demo cards (--cards)")
         return
     bar = ProgressBar(out, DAYS + 1, "days of sales")
-    summary = seed_promotions(merchant, sales=sales, progress=bar.update, till=checkout)
+    summary = seed_promotions(merchant, sales=sales, progress=bar.update, till=TILL)
     bar.finish()
     out.write(
         f"demo catalogue: {summary.products} products in {summary.categories} categories; "

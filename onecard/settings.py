@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "onecard.pos",
     "onecard.catalog",
     "onecard.promotions",
+    "onecard.sales",
 ]
 
 MIDDLEWARE = [

@@ -27,7 +27,7 @@ urlpatterns = [
     path("till/", include("onecard.pos.till.urls")),
     path("prepaid/", include("onecard.loyalty.stored_value.prepaid_urls")),
     path("cards/", include("onecard.loyalty.cards.urls")),
-    path("reports/promotions/", include("onecard.promotions.report_urls")),
+    path("reports/promotions/", include("onecard.sales.report_urls")),
     path("reports/", include("onecard.loyalty.stored_value.liability_urls")),
     path("settlement/", include("onecard.loyalty.settlement.urls")),
     path("coupons/", include("onecard.promotions.coupon_urls")),

@@ -3,8 +3,8 @@
 Runs after the loyalty demo (loyalty/demo.py), on its merchant, tiers, cards and staff. Everything
 goes through the services a clerk or a till uses: catalog.services (catalog/demo.py), rules.create_promotion,
 coupon_templates.create_template, coupons.issue_bulk / issue_bearer / issue_on_join / issue_on_birthday /
-expire_coupons, and the till's quote, checkout and return_sale (pos.checkout, handed in by the project's
-demo: promotions sit below pos), at past times on the moved clock
+expire_coupons, and the till's quote, checkout and return_sale (sales.checkout and sales.returns, handed in by
+the project's demo: promotions sit below sales), at past times on the moved clock
 (core/clock.py), so every sale, coupon and journal entry carries its own past time and `onecard ledger
 verify` stays clean.
 
@@ -448,7 +448,7 @@ def seed_promotions(merchant, *, till, sales=SALES, seed=DEFAULT_SEED, now=None,
     """Catalogue, promotions, coupon templates and coupons, then `sales` checkouts over the last 60 days.
 
     Needs the loyalty demo's tiers and cards. `till` rings up the sales: quote, checkout and return_sale
-    as pos.checkout has them (the caller hands it in). `progress(done_days, days)` after each simulated
+    as sales.checkout and sales.returns have them (the caller hands them in). `progress(done_days, days)` after each simulated
     day. Returns a DemoPromotions summary.
     """
     started = time.monotonic()

@@ -37,7 +37,7 @@ points are merchant-wide and never cleared. Across merchants (an alliance: produ
 merchant-level clearing accounts; top-ups and top-up refunds stay with the issuer
 (card_not_accepted_here).
 
-A checkout's stored-value tender (`pay`, pos.checkout) is a charge of exactly the amount asked:
+A checkout's stored-value tender (`pay`, sales.checkout) is a charge of exactly the amount asked:
 no tier discount (the checkout's prices already hold it) and no points or rebate of its own (the
 checkout earns points on the whole sale). It is refunded with `refund` like any charge.
 

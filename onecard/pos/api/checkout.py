@@ -25,7 +25,6 @@ from onecard.loyalty.cards.services import resolve_card
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Member
-from onecard.pos import checkout
 from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView, _balances
 from onecard.pos.api.checkout_serializers import (
     CHECKOUT_ANSWER,
@@ -45,9 +44,11 @@ from onecard.pos.api.checkout_serializers import (
     SaleReturnSerializer,
     SaleSerializer,
 )
-from onecard.pos.checkout_errors import COUPON_MESSAGES, CouponRefused
-from onecard.pos.models import Sale, TenderKind
 from onecard.promotions import coupon_errors
+from onecard.sales import checkout, returns
+from onecard.sales.errors import COUPON_MESSAGES, CouponRefused
+from onecard.sales.models import Sale, TenderKind
+from onecard.sales.queries import checkout_sales
 
 # ---- answers built ------------------------------------------------------------------------------------------
 
@@ -113,7 +114,7 @@ def _full_sale(pk) -> Sale:
 
 def _sale_of(merchant_id, business_ref) -> Sale:
     """The sale with this reference of the terminal's merchant; 404 sale_not_found for any other."""
-    sale = Sale.objects.filter(merchant_id=merchant_id, business_ref=business_ref).only("id").first()
+    sale = checkout_sales().filter(merchant_id=merchant_id, business_ref=business_ref).only("id").first()
     if sale is None:
         raise NotFound(
             code="sale_not_found",
@@ -328,7 +329,7 @@ class SaleReturnView(PosMoneyView):
 
         def fn():
             sale = _sale_of(store.merchant_id, business_ref)
-            sale_return = checkout.return_sale(
+            sale_return = returns.return_sale(
                 None, sale, store=store, lines=data.get("lines"), reason=data["reason"]
             )
             sale_return.sale = Sale.objects.select_related("card").get(pk=sale.pk)

@@ -12,9 +12,9 @@ from rest_framework import serializers
 from onecard.catalog.errors import InvalidQuantity
 from onecard.core.api import IdField
 from onecard.pos.api.serializers import BalancesSerializer, CardNoField, PosCardMemberSerializer
-from onecard.pos.checkout import MAX_SALE_REF
-from onecard.pos.checkout_errors import EmptyCart, InvalidReturnLines, InvalidTender, ReasonRequired
-from onecard.pos.models import TenderKind
+from onecard.sales.checkout import MAX_SALE_REF
+from onecard.sales.errors import EmptyCart, InvalidReturnLines, InvalidTender, ReasonRequired
+from onecard.sales.models import TenderKind
 
 MAX_ITEMS = 200
 MAX_QUANTITY = 99_999

@@ -12,11 +12,11 @@ from onecard.loyalty.cards import qr
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.models import CardTransaction, PointsPolicy
 from onecard.pos import services
-from onecard.pos.models import Sale, SaleTender
 from onecard.promotions import coupons, rules
 from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.coupon_codes import new_code
 from onecard.promotions.models import Coupon, PromotionUse
+from onecard.sales.models import Sale, SaleTender
 from onecard.testing.cards import reload
 from onecard.testing.coupons import make_template
 from onecard.testing.points import assert_books, points_balance

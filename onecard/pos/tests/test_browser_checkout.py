@@ -15,10 +15,10 @@ def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member
 
     from onecard.catalog import services as catalog
     from onecard.loyalty.points import services as points
-    from onecard.pos.models import Sale
     from onecard.promotions import coupons
     from onecard.promotions.coupon_choices import CouponStatus
     from onecard.promotions.models import Coupon
+    from onecard.sales.models import Sale
     from onecard.testing.cards import put_value, reload
     from onecard.testing.coupons import make_template
     from onecard.testing.points import assert_books, points_balance, rule

@@ -13,11 +13,11 @@ from onecard.core.errors import BusinessError
 from onecard.loyalty.models import CardTransaction, PointsLot, PointsPolicy, Tier
 from onecard.loyalty.points import services as points
 from onecard.loyalty.tiers.services import set_member_tier
-from onecard.pos import checkout
-from onecard.pos.models import Sale, SaleTender, TenderKind
 from onecard.promotions import coupons, rules
 from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.models import Coupon, PromotionUse
+from onecard.sales import checkout, returns
+from onecard.sales.models import Sale, SaleTender, TenderKind
 from onecard.testing.cards import put_value, reload
 from onecard.testing.concurrency import run_clients
 from onecard.testing.coupons import make_template
@@ -75,7 +75,7 @@ def test_multi_tender_sale_then_partial_and_whole_return(chain, shop):
     assert_books(shop.card)
 
     # when two of the four cakes come back
-    first = checkout.return_sale(chain.cashier_a1, sale, store=chain.a1, lines={line.pk: 2}, reason="broken")
+    first = returns.return_sale(chain.cashier_a1, sale, store=chain.a1, lines={line.pk: 2}, reason="broken")
     # then floor(10154 × 2 / 4) = 5077 is returned, spread over the tenders 6000 / 1000 / 4000
     assert first.amount == 5077
     assert [(t["kind"], t["amount"]) for t in first.tenders] == [
@@ -97,7 +97,7 @@ def test_multi_tender_sale_then_partial_and_whole_return(chain, shop):
     assert_ledger_clean()
 
     # when the rest comes back
-    rest = checkout.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
+    rest = returns.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
     # then every tender has given back exactly what it paid, and every point earned is back
     assert rest.amount == 11000 - 5077
     assert [t.returned_amount for t in SaleTender.objects.filter(sale=sale).order_by("pk")] == [
@@ -118,7 +118,7 @@ def test_multi_tender_sale_then_partial_and_whole_return(chain, shop):
     assert_ledger_clean()
     # and nothing more can be returned
     with pytest.raises(BusinessError) as error:
-        checkout.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="again")
+        returns.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="again")
     assert error.value.code == "over_return"
 
 
@@ -223,7 +223,7 @@ def test_limited_promotion_reserved_then_released_on_whole_return(chain, shop):
     assert PromotionUse.objects.get(sale_ref="L-1").quantity == 1
     assert checkout.quote(chain.merchant, chain.a1, None, [("TEA-1", 2)]).total_due == 1000
     # when the whole sale is returned; then the unit is released
-    back = checkout.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="return")
+    back = returns.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="return")
     assert back.tenders == [{"tender": sale.tenders.get().pk, "kind": TenderKind.CASH, "amount": 900}]
     assert PromotionUse.objects.get(sale_ref="L-1").released_at is not None
     assert checkout.quote(chain.merchant, chain.a1, None, [("TEA-1", 2)]).total_due == 900
@@ -367,10 +367,10 @@ def test_a_points_tender_of_a_cancelled_card_is_recorded_not_returned(chain, sho
     )  # fmt: skip
     card_service.cancel(chain.store_manager, reload(shop.card), reason="moved away", payout_store=chain.a1)
     # when the whole sale comes back
-    back = checkout.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
+    back = returns.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
     # then the cash goes back, the points tender's ¥5 is recorded as not returned and no points come back
     assert [(t["kind"], t["amount"], t.get("code")) for t in back.tenders] == [
-        ("points", 500, checkout.POINTS_NOT_RETURNABLE),
+        ("points", 500, returns.POINTS_NOT_RETURNABLE),
         ("cash", 500, None),
     ]
     assert (back.points_given_back, back.points_not_returned) == (0, 500)
@@ -385,7 +385,7 @@ def test_a_stored_value_tender_of_a_cancelled_card_stops_the_return(chain, shop)
     card_service.cancel(chain.store_manager, reload(shop.card), reason="moved away", payout_store=chain.a1)
     # when the sale comes back: refused with the card's status (its value was paid out), nothing returned
     with pytest.raises(BusinessError) as error:
-        checkout.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
+        returns.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
     assert error.value.code == "card_cancelled"
     sale.refresh_from_db()
     assert sale.returned_due == 0 and not sale.returns.exists()

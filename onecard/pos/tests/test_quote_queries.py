@@ -10,8 +10,8 @@ from django.utils import timezone
 from onecard.catalog import services as catalog
 from onecard.loyalty.models import Tier
 from onecard.loyalty.tiers.services import set_member_tier
-from onecard.pos import checkout
 from onecard.promotions import coupons, rules
+from onecard.sales import checkout
 from onecard.testing.cards import put_value
 from onecard.testing.coupons import make_template
 from onecard.testing.points import rule

@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from onecard.loyalty.cards import services as cards
-from onecard.pos.checkout_errors import UnknownSku
-from onecard.pos.models import Sale, SaleReturn
 from onecard.pos.till.sale import business_ref_for
 from onecard.promotions import coupon_redemption, coupons
 from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.models import Coupon
+from onecard.sales.errors import UnknownSku
+from onecard.sales.models import Sale, SaleReturn
 from onecard.testing.cards import reload
 from onecard.testing.checkout import CAKE_BARCODE, TEA_BARCODE
 from onecard.testing.points import assert_books, points_balance

@@ -2,7 +2,7 @@
 
 One cart per store (session key "till_sale:<store id>"): a refresh keeps it, and a cashier who picks
 another store does not carry it along. The cart holds only what was scanned (the card number, SKUs
-with quantities, coupon codes), never a price: every render prices it with pos.checkout.quote, and
+with quantities, coupon codes), never a price: every render prices it with sales.checkout.quote, and
 the checkout prices it once more inside its own transaction.
 
 `present(...)` turns a quote into what the screen and the tests read: per line the list price, the
@@ -16,7 +16,6 @@ from onecard.catalog.errors import InvalidQuantity
 from onecard.catalog.models import Product
 from onecard.catalog.queries import products_for_codes
 from onecard.core.money import fen_to_yuan_str
-from onecard.pos.checkout_errors import COUPON_MESSAGES, CouponRefused, UnknownSku
 from onecard.promotions.coupon_errors import (
     CouponCodeInvalid,
     CouponExpired,
@@ -27,6 +26,7 @@ from onecard.promotions.coupon_errors import (
     CouponUsed,
     CouponVoid,
 )
+from onecard.sales.errors import COUPON_MESSAGES, CouponRefused, UnknownSku
 
 SESSION_PREFIX = "till_sale:"
 MAX_QUANTITY = 9999

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onecard.core.money import yuan_str_to_fen
 from onecard.loyalty.ledger.services import MAX_AMOUNT
-from onecard.pos.models import TenderKind
+from onecard.sales.models import TenderKind
 
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{32}")
 YUAN_TENDERS = (

@@ -1,6 +1,6 @@
 """The till's sale screen (收银台 开单): card, items, coupons, the quote and the multi-tender payment.
 
-Thin views over pos.checkout (quote, checkout). The cart lives in the session (pos.till_cart); each
+Thin views over sales.checkout (quote, checkout). The cart lives in the session (pos.till_cart); each
 change re-renders the workspace with htmx (a plain POST without htmx redirects back to the page).
 Paying carries a one-time token used as the idempotency key (scope "till:<staff id>", as the till's
 charge does), so a double click or a resubmit takes effect once; the sale's business_ref is derived
@@ -33,8 +33,6 @@ from onecard.loyalty.models import Card
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tiers.services import member_tier
-from onecard.pos import checkout
-from onecard.pos.models import Sale, TenderKind
 from onecard.pos.till.cards import find_cards, mask_card_number, till_store
 from onecard.pos.till.cart import (
     CART_DEPENDENT,
@@ -51,6 +49,9 @@ from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.coupon_codes import normalize_code
 from onecard.promotions.coupon_views import describe
 from onecard.promotions.models import Coupon
+from onecard.sales import checkout
+from onecard.sales.models import TenderKind
+from onecard.sales.queries import checkout_sales
 
 TENDER_FIELDS = ("stored_value", "points", "cash", "cash_received", "bank_card", "wechat", "alipay")
 MEMBER_COUPONS_SHOWN = 20
@@ -370,9 +371,11 @@ def pay(request, store, cart):
     token = request.POST.get("token", "")
     if TOKEN_PATTERN.fullmatch(token):
         # The same token again after the sale went through (a resubmit): show that sale's receipt.
-        done = Sale.objects.filter(
-            merchant_id=store.merchant_id, business_ref=business_ref_for(token), actor=user
-        ).first()
+        done = (
+            checkout_sales()
+            .filter(merchant_id=store.merchant_id, business_ref=business_ref_for(token), actor=user)
+            .first()
+        )
         if done is not None:
             clear_cart(request.session, store)
             return redirect("till_sale:receipt", pk=done.pk)

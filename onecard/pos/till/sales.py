@@ -1,7 +1,7 @@
 """The till's sales already made (收银台): the receipt, today's sales of the store, a sale and its returns.
 
 A sale is visible to the cashier who made it and to staff whose scope holds its store; anything else
-answers 404. A return runs pos.checkout.return_sale under run_idempotent with a one-time token, like
+answers 404. A return runs sales.returns.return_sale under run_idempotent with a one-time token, like
 the till's refunds; a return that brings what came back of the sale above the refund approval limit
 needs till.refund_large (till.cards.refund_approval_limit), checked in the same transaction.
 """
@@ -26,8 +26,6 @@ from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.pos import checkout
-from onecard.pos.models import Sale, TenderKind
 from onecard.pos.till.cards import (
     RefundNeedsManager,
     balance_after,
@@ -38,12 +36,16 @@ from onecard.pos.till.cart import adjustment_row
 from onecard.pos.till.forms import ReturnForm
 from onecard.pos.till.sale import form_error, no_store, require_till, run_once, store_or_none
 from onecard.promotions.models import Coupon
+from onecard.sales import returns
+from onecard.sales.models import Sale, TenderKind
+from onecard.sales.queries import checkout_sales
 
 
 def _sale_or_404(user, pk) -> Sale:
     """A sale the user may see: their own, or one of a store in their scope; anything else is missing."""
     sale = (
-        Sale.objects.select_related("store", "store__merchant", "card", "card__product", "member", "actor")
+        checkout_sales()
+        .select_related("store", "store__merchant", "card", "card__product", "member", "actor")
         .filter(pk=pk)
         .first()
     )
@@ -143,7 +145,7 @@ def receipt(request, pk):
 
 
 def _today(store):
-    return Sale.objects.filter(store=store, created_at__gte=stored_value.shanghai_day_start())
+    return checkout_sales().filter(store=store, created_at__gte=stored_value.shanghai_day_start())
 
 
 @login_required
@@ -275,7 +277,7 @@ def sale_return(request, pk):
     }
 
     def fn():
-        done = checkout.return_sale(user, sale, store=store, lines=lines, reason=data["reason"])
+        done = returns.return_sale(user, sale, store=store, lines=lines, reason=data["reason"])
         # Counted with what came back before: a large return cannot be split to pass.
         if done.sale.returned_due > limit and not user.has_perm("till.refund_large"):
             raise RefundNeedsManager(

@@ -15,11 +15,11 @@ from onecard.catalog.models import Category, MemberPrice, Product
 from onecard.loyalty.cards.services import STORED_VALUE_KINDS, card_balances
 from onecard.loyalty.models import Card, JournalEntry, Tier
 from onecard.members.models import Member
-from onecard.pos.models import Sale, SaleReturn, SaleTender
 from onecard.promotions import coupons
 from onecard.promotions.coupon_choices import CouponKind, IssueHow, IssueRule
 from onecard.promotions.demo import SHANGHAI, _till_demo_card
 from onecard.promotions.models import Coupon, CouponTemplate, Promotion, PromotionKind, PromotionUse
+from onecard.sales.models import Sale, SaleReturn, SaleTender
 from onecard.testing.stored_value import assert_ledger_clean
 
 TILL_CARD = "8888000000018"

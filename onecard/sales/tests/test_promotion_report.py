@@ -13,12 +13,13 @@ from openpyxl import load_workbook
 
 from onecard.catalog import services as catalog
 from onecard.core.clock import moved_now
-from onecard.pos import checkout
-from onecard.promotions import coupons, reports
+from onecard.promotions import coupons
+from onecard.promotions import reports as coupon_reports
 from onecard.promotions.coupon_choices import CouponKind
 from onecard.promotions.coupon_queries import visible_coupons, visible_templates
 from onecard.promotions.promotion_views import visible_promotions
-from onecard.promotions.report_views import report_data
+from onecard.sales import checkout, reports, returns
+from onecard.sales.report_views import report_data
 from onecard.testing.cards import put_value
 from onecard.testing.coupons import make_template
 from onecard.testing.promotions import make_promotion
@@ -92,7 +93,7 @@ def promotion_history(chain, member_factory):
                            tenders={"wechat": 11_400}, business_ref="S-3")  # fmt: skip
     # two of S1's four cakes come back: ¥45
     line = s1.lines.get()
-    checkout.return_sale(chain.cashier_a1, s1, store=chain.a1, lines={line.pk: 2}, reason="broken")
+    returns.return_sale(chain.cashier_a1, s1, store=chain.a1, lines={line.pk: 2}, reason="broken")
     return SimpleNamespace(
         threshold=threshold, flash=flash, idle=idle, ended=ended, voucher=voucher, count=count, gift=gift,
         discount=discount, sales=(s1, s2, s3), old=old, m1=m1, m2=m2, card=card, tea=tea,
@@ -100,7 +101,7 @@ def promotion_history(chain, member_factory):
 
 
 def _report(user, merchant, period=None):
-    return report_data(user, merchant, period or reports.period_from({}))
+    return report_data(user, merchant, period or coupon_reports.period_from({}))
 
 
 def _by_promotion(report):
@@ -196,7 +197,7 @@ def test_outstanding_liability_is_face_value_where_a_coupon_has_one(chain, promo
 def test_the_period_takes_whole_local_days(chain, promotion_history):
     # given a period from 45 days ago to 30 days ago: only the old sale
     today = timezone.localdate()
-    period = reports.period_from(
+    period = coupon_reports.period_from(
         {
             "from": (today - datetime.timedelta(days=45)).isoformat(),
             "to": (today - datetime.timedelta(days=30)).isoformat(),
@@ -218,16 +219,16 @@ def test_the_period_takes_whole_local_days(chain, promotion_history):
 def test_period_parsing_defaults_swaps_and_caps():
     today = datetime.date(2026, 11, 25)
     # default: the last 30 days to today
-    assert reports.period_from({}, today) == reports.Period(datetime.date(2026, 10, 27), today)
+    assert coupon_reports.period_from({}, today) == coupon_reports.Period(datetime.date(2026, 10, 27), today)
     # reversed dates are swapped; a malformed one falls back
-    swapped = reports.period_from({"from": "2026-11-20", "to": "2026-11-01"}, today)
-    assert swapped == reports.Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 20))
-    assert reports.period_from({"from": "junk", "to": "2026-11-10"}, today).first == datetime.date(
+    swapped = coupon_reports.period_from({"from": "2026-11-20", "to": "2026-11-01"}, today)
+    assert swapped == coupon_reports.Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 20))
+    assert coupon_reports.period_from({"from": "junk", "to": "2026-11-10"}, today).first == datetime.date(
         2026, 10, 12
     )
     # at most three years
-    long = reports.period_from({"from": "2000-01-01", "to": "2026-11-25"}, today)
-    assert long.days == reports.MAX_DAYS
+    long = coupon_reports.period_from({"from": "2000-01-01", "to": "2026-11-25"}, today)
+    assert long.days == coupon_reports.MAX_DAYS
     # the bounds are local midnights
     assert timezone.localtime(swapped.end).date() == datetime.date(2026, 11, 21)
     assert timezone.localtime(swapped.start).time() == datetime.time(0)
@@ -247,20 +248,20 @@ def test_a_store_manager_sees_the_sales_of_their_store_and_their_members_coupons
     north = SimpleNamespace(sees_everything=False, node_id=chain.north.pk, node=chain.north)
     scope = reports.SaleScope.for_user(north, chain.merchant)
     report = reports.promotion_report(visible_promotions(chain.hq_admin, chain.merchant), scope,
-                                      reports.period_from({}))  # fmt: skip
+                                      coupon_reports.period_from({}))  # fmt: skip
     assert _by_promotion(report)["满100减10"].amount == 11_400
     # and someone of another merchant sees no sale at all
     nobody = reports.SaleScope.for_user(chain.other_manager, chain.merchant)
     assert nobody.node_path == ""
     other = reports.promotion_report(visible_promotions(chain.hq_admin, chain.merchant), nobody,
-                                     reports.period_from({}))  # fmt: skip
+                                     coupon_reports.period_from({}))  # fmt: skip
     assert other.total.sales == 0 and all(line.sales == 0 for line in other.lines)
 
 
 def test_the_report_runs_a_fixed_number_of_queries(chain, promotion_history, member_factory):
     # given the report's query count now
     scope = reports.SaleScope.for_user(chain.hq_admin, chain.merchant)
-    period = reports.period_from({})
+    period = coupon_reports.period_from({})
 
     def count():
         with CaptureQueriesContext(connection) as queries:
@@ -268,7 +269,9 @@ def test_the_report_runs_a_fixed_number_of_queries(chain, promotion_history, mem
             reports.coupon_report(
                 visible_templates(chain.hq_admin), visible_coupons(chain.hq_admin), scope, period
             )
-            reports.liability_report(visible_templates(chain.hq_admin), visible_coupons(chain.hq_admin))
+            coupon_reports.liability_report(
+                visible_templates(chain.hq_admin), visible_coupons(chain.hq_admin)
+            )
         return len(queries.captured_queries)
 
     count()  # the viewer's scope is read once and kept on the user

@@ -1,5 +1,6 @@
 """The promotion and coupon report (/reports/promotions/): figures per promotion and coupon template over a
-period, the outstanding coupon liability, and the same as .xlsx. Rules of every figure: reports.py.
+period, the outstanding coupon liability, and the same as .xlsx. Rules of every figure: sales/reports.py
+and promotions/reports.py (the period, the liability).
 
 Needs promotions.view. Scope: promotions and templates the viewer may see (their own and those of the
 nodes above them), sales at the stores in their scope, coupons of the members in their scope and bearer
@@ -19,10 +20,10 @@ from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
 from onecard.org.queries import merchant_for_request
-
-from . import reports
-from .coupon_queries import visible_coupons, visible_templates
-from .promotion_views import visible_promotions
+from onecard.promotions import reports as coupon_reports
+from onecard.promotions.coupon_queries import visible_coupons, visible_templates
+from onecard.promotions.promotion_views import visible_promotions
+from onecard.sales import reports
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -36,7 +37,7 @@ def report_data(user, merchant, period, *, now=None) -> dict:
     return {
         "promotions": reports.promotion_report(visible_promotions(user, merchant), scope, period),
         "coupons": reports.coupon_report(templates, coupons, scope, period, now=now),
-        "liability": reports.liability_report(templates, coupons, now=now),
+        "liability": coupon_reports.liability_report(templates, coupons, now=now),
     }
 
 
@@ -46,7 +47,7 @@ def report_data(user, merchant, period, *, now=None) -> dict:
 def report(request):
     """Per promotion and coupon template: sales, members, discount (and net of returns); coupon liability."""
     merchant = merchant_for_request(request)
-    period = reports.period_from(request.GET)
+    period = coupon_reports.period_from(request.GET)
     data = report_data(request.user, merchant, period)
     if request.GET.get("export") == "xlsx":
         return _xlsx(data, period, merchant)
@@ -54,7 +55,7 @@ def report(request):
     query["from"], query["to"], query["export"] = period.first.isoformat(), period.last.isoformat(), "xlsx"
     return render(
         request,
-        "promotions/reports/report.html",
+        "sales/reports/promotions.html",
         {
             **data,
             "period": period,

@@ -1,4 +1,4 @@
-"""Refusals of the checkout services (pos.checkout), each with its own stable code (problem+json `code`).
+"""Refusals of the checkout services (sales.checkout, sales.returns), each with its own stable code (problem+json `code`).
 
 Statuses as the POS API answers them: 422 for a business refusal of a well-formed request, 409 for a
 conflict with what exists (the sale's reference), 400 for a malformed one.

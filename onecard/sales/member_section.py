@@ -1,0 +1,21 @@
+"""The "Purchases" (消费记录) section of the member 360 page, registered from SalesConfig.ready."""
+
+from django.utils.translation import gettext_lazy
+
+from onecard.members.views import MEMBER_SECTIONS
+
+MEMBER_SECTION = {
+    "key": "purchases",
+    "title": gettext_lazy("消费记录 Purchases"),
+    "empty": gettext_lazy("No purchases yet."),
+    "template": "sales/member_purchases.html",
+}
+
+
+def register_member_section():
+    """Add the section after the card transactions (once), as the loyalty app adds its own."""
+    if any(section["key"] == MEMBER_SECTION["key"] for section in MEMBER_SECTIONS):
+        return
+    keys = [section["key"] for section in MEMBER_SECTIONS]
+    at = keys.index("transactions") + 1 if "transactions" in keys else len(keys)
+    MEMBER_SECTIONS.insert(at, dict(MEMBER_SECTION))

@@ -1,0 +1,209 @@
+"""The one purchase history: a sale, its lines and tenders, and the returns made against it.
+
+Every way a member pays records one `Sale`: a checkout (priced lines), a plain charge or a hold's capture
+(one unitemised line paid by stored value) and a package use (one line for the service used). Top-ups
+and package sales are prepayments, not purchases: they record no sale. See docs/sales.md.
+
+The tables keep the names they had when the sale lived in the pos app (pos_sale...): the move changed
+which app owns the models, not a row or a table (migrations 0001 here, pos 0007).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class TenderKind(models.TextChoices):
+    """How part of a sale was paid: through the ledger (stored value, points, a package) or recorded as external."""
+
+    STORED_VALUE = "stored_value", _("Stored value")
+    POINTS = "points", _("Points")
+    PACKAGE = "package", _("Package")
+    CASH = "cash", _("Cash")
+    BANK_CARD = "bank_card", _("Bank card")
+    WECHAT = "wechat", _("WeChat Pay")
+    ALIPAY = "alipay", _("Alipay")
+
+
+class SaleKind(models.TextChoices):
+    """Which way of paying made the sale."""
+
+    CHECKOUT = "checkout", _("Checkout")
+    CHARGE = "charge", _("Charge")
+    CAPTURE = "capture", _("Hold capture")
+    PACKAGE_USE = "package_use", _("Package use")
+
+
+class Sale(models.Model):
+    """One purchase (L5): priced lines, the tenders that paid it, coupons and promotions used, points earned."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=SaleKind.choices, default=SaleKind.CHECKOUT)
+    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(
+        "org.OrgNode", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    card = models.ForeignKey(
+        "loyalty.Card", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    member = models.ForeignKey(
+        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A checkout's own reference, unique per merchant; the other kinds copy their card transaction's or
+    # package use's reference, which a terminal shares between its calls ("pos:<terminal id>").
+    business_ref = models.CharField(_("reference"), max_length=100)
+    list_total = models.BigIntegerField(_("list total"))
+    discount_total = models.BigIntegerField(_("discount"))
+    total_due = models.BigIntegerField(_("amount due"))
+    earn_base = models.BigIntegerField(default=0)  # fen the points were earned on
+    # Points the checkout earned; a charge's or capture's points are its card transaction's.
+    points_earned = models.BigIntegerField(_("points earned"), default=0)
+    points_lot = models.ForeignKey(
+        "loyalty.PointsLot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    promotions = models.JSONField(default=list)  # ids of the promotions applied
+    limited_promotions = models.JSONField(default=list)  # ids of those reserved (rules.reserve)
+    coupons = models.JSONField(default=list)  # codes redeemed
+    order_adjustments = models.JSONField(default=list)
+    returned_due = models.BigIntegerField(_("returned"), default=0)
+    # Notes handed over for the cash tender (0: not recorded); the change is what exceeds the tender.
+    cash_received = models.BigIntegerField(_("cash received"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "pos_sale"
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("sale")
+        verbose_name_plural = _("sales")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "business_ref"],
+                condition=Q(kind="checkout"),
+                name="pos_sale_ref_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return self.business_ref
+
+    @property
+    def cash_change(self) -> int:
+        """找零: fen handed back from the cash received (0 when none was recorded)."""
+        if not self.cash_received:
+            return 0
+        cash = sum(t.amount for t in self.tenders.all() if t.kind == TenderKind.CASH)
+        return self.cash_received - cash
+
+    @property
+    def audit_node(self):
+        return self.store
+
+
+class SaleLine(models.Model):
+    """One line of a sale, with each adjustment and its explanation, and how much was returned.
+
+    A checkout's lines name their product; a plain charge's one line has none (its description is
+    `name`), and a package use's line names the use it records.
+    """
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines")
+    key = models.CharField(max_length=40)  # the engine's line key; a gift line's names its coupon
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    package_use = models.OneToOneField(
+        "loyalty.PackageUse", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sku = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    list_total = models.BigIntegerField()
+    adjustments = models.JSONField(default=list)  # [{"source", "amount", "explanation"}]
+    due = models.BigIntegerField()
+    gift = models.BooleanField(default=False)
+    returned_quantity = models.PositiveIntegerField(default=0)
+    returned_due = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "pos_saleline"
+        ordering = ["sale", "id"]
+
+    def __str__(self):
+        return f"{self.sku or self.name} × {self.quantity}"
+
+
+class SaleTender(models.Model):
+    """One tender of a sale: `amount` fen toward the total (points: their cash value), and what was given back."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="tenders")
+    kind = models.CharField(max_length=20, choices=TenderKind.choices)
+    amount = models.BigIntegerField()
+    points = models.BigIntegerField(default=0)  # points tender: the points spent
+    bonus = models.BigIntegerField(default=0)  # stored-value tender: the part paid with bonus value
+    # Stored-value tender: the charge, pay or capture that took the money; one sale per transaction.
+    card_transaction = models.ForeignKey(
+        "loyalty.CardTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Points tender: the redeem entry, whose points a return gives back (points.reverse_redeem).
+    points_entry = models.ForeignKey(
+        "loyalty.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    returned_amount = models.BigIntegerField(default=0)
+    returned_points = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "pos_saletender"
+        ordering = ["sale", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card_transaction"], name="sales_tender_one_per_card_transaction"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount}"
+
+
+class SaleReturn(models.Model):
+    """A return of a whole sale or some of its lines: what each tender gave back, points taken back."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="returns")
+    store = models.ForeignKey("org.OrgNode", on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    amount = models.BigIntegerField()  # the returned lines' due
+    tenders = models.JSONField(default=list)  # [{"tender", "kind", "amount", "card_transaction"}]
+    # Points tender: points given back to the card; the cash value of those that could not be
+    # (the card was cancelled since) is `points_not_returned`, fen.
+    points_given_back = models.BigIntegerField(default=0)
+    points_not_returned = models.BigIntegerField(default=0)
+    points_taken_back = models.BigIntegerField(default=0)
+    points_shortfall = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "pos_salereturn"
+        ordering = ["sale", "id"]
+
+    def __str__(self):
+        return f"return of {self.sale_id}"
+
+
+class SaleReturnLine(models.Model):
+    """`quantity` units of a sale line returned, and their share of the line's due."""
+
+    sale_return = models.ForeignKey(SaleReturn, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(SaleLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    due = models.BigIntegerField()
+
+    class Meta:
+        db_table = "pos_salereturnline"
+
+    def __str__(self):
+        return f"{self.line_id} × {self.quantity}"
