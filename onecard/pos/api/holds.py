@@ -18,6 +18,7 @@ from onecard.pos.api.base import (
     _money_schema,
     _of_merchant,
 )
+from onecard.sales import services as sales
 
 
 class HoldView(PosMoneyView):
@@ -84,7 +85,7 @@ class CaptureView(_HoldFollowUp):
             if not row.card.product.accepts_store(self.terminal.store):
                 raise CardNotAccepted(extra={"card": row.card.number})
             try:
-                tx = holds.capture(
+                tx = sales.capture_hold(
                     None, row, data.get("amount"), store=self.terminal.store, business_ref=self.business_ref
                 )
             except holds.HoldNotOpen as error:

@@ -21,6 +21,7 @@ from onecard.pos.api.base import (
     _of_merchant,
     _usable_here,
 )
+from onecard.sales import services as sales
 
 
 class TopupView(PosMoneyView):
@@ -79,12 +80,11 @@ class ChargeView(PosMoneyView):
         by_number = card is not None and not data["card_no"].strip().startswith(qr.PREFIX)
 
         def fn():
-            tx = stored_value.charge(
+            tx = sales.charge_card(
                 None,
                 card if by_number else self.card(data["card_no"]),
                 data["amount"],
                 store=self.terminal.store,
-                password_checked=True,
                 business_ref=self.business_ref,
             )
             return 200, _money_result(tx)
@@ -156,7 +156,7 @@ class RefundView(PosMoneyView):
                     method=data["method"], business_ref=self.business_ref,
                 )  # fmt: skip
             else:
-                tx = stored_value.refund(
+                tx = sales.refund_charge(
                     None,
                     original,
                     data.get("amount"),

@@ -20,6 +20,7 @@ from onecard.loyalty.packages import services as packages
 from onecard.loyalty.packages.services import PackageNotFound
 from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView
 from onecard.pos.api.serializers import CardNoField
+from onecard.sales import services as sales
 
 _PACKAGE_PROBLEMS = {
     400: problem(
@@ -256,7 +257,7 @@ class UsePackageView(_PackageMoneyView):
         data = self.validated(request)
 
         def fn():
-            use = packages.use_package(
+            use = sales.use_package(
                 None,
                 self.member_package(package_id),
                 data["service"],

@@ -40,6 +40,7 @@ from onecard.loyalty.tiers.services import member_tier
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
 from onecard.pos.till.card_forms import TENDERS, ChargeForm, RedeemForm, RefundForm, TopupForm
+from onecard.sales import services as sales
 
 SESSION_STORE = "till_store"
 PASSWORD_CODES = {"card_password_required", "wrong_card_password"}
@@ -339,7 +340,7 @@ def charge(request):
             stored_value.check_charge_password(card, data["amount"], data.get("password") or None)
 
         def fn():
-            tx = stored_value.charge(request.user, card, data["amount"], store=store, password_checked=True)
+            tx = sales.charge_card(request.user, card, data["amount"], store=store)
             return 200, {"tx": tx.pk}
 
         return payload, fn, _to_receipt
@@ -379,7 +380,7 @@ def refund(request):
         }
 
         def fn():
-            tx = stored_value.refund(
+            tx = sales.refund_charge(
                 request.user, original, data["amount"], store=store, reason=data["reason"]
             )
             return 200, {"tx": tx.pk}

@@ -30,6 +30,7 @@ from onecard.pos.till.card_forms import (
     UsePackageForm,
 )
 from onecard.pos.till.cards import RefundNeedsManager, refund_approval_limit, till_store
+from onecard.sales import services as sales
 
 
 def _require(user, perm):
@@ -194,7 +195,7 @@ def use(request):
         }
 
         def fn():
-            done = packages.use_package(request.user, mp, data["service"], store=store, count=data["count"])
+            done = sales.use_package(request.user, mp, data["service"], store=store, count=data["count"])
             return 200, {"use": done.pk, "service": done.service, "count": done.count}
 
         def message(body):
