@@ -27,7 +27,7 @@ def charge_card(actor, card, list_amount, *, store, business_ref="") -> CardTran
     The password check commits its own count of wrong tries, so it cannot run inside this transaction:
     callers run stored_value.check_charge_password first, as the till and the POS API do.
     """
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         tx = stored_value.charge(
             actor, card, list_amount, store=store, password_checked=True, business_ref=business_ref
         )
@@ -41,7 +41,7 @@ def capture_hold(actor, hold_row, amount=None, *, store=None, business_ref="") -
     An expired hold is released and refused as holds.capture does: the release is not undone here
     (the refusal leaves this block first), so outside any transaction it commits as it always did.
     """
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         try:
             tx = holds.capture(actor, hold_row, amount, store=store, business_ref=business_ref)
         except holds.HoldExpired as error:
@@ -54,7 +54,7 @@ def capture_hold(actor, hold_row, amount=None, *, store=None, business_ref="") -
 
 def use_package(actor, member_package, service, *, store, count=1, at=None, business_ref=""):
     """Use a package through packages.use_package and record the service used as a sale line."""
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         use = packages.use_package(
             actor, member_package, service, store=store, count=count, at=at, business_ref=business_ref
         )
@@ -64,7 +64,7 @@ def use_package(actor, member_package, service, *, store, count=1, at=None, busi
 
 def refund_charge(actor, original, amount=None, *, store, reason, business_ref="") -> CardTransaction:
     """退款 of a charge or capture through stored_value.refund, recorded as a return of its sale."""
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         tx = stored_value.refund(
             actor, original, amount, store=store, reason=reason, business_ref=business_ref
         )
