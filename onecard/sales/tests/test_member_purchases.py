@@ -88,3 +88,12 @@ def test_the_section_is_registered_once_after_the_transactions():
     keys = [section["key"] for section in MEMBER_SECTIONS]
     assert keys.count(MEMBER_SECTION["key"]) == 1
     assert keys.index("purchases") == keys.index("transactions") + 1
+
+
+def test_the_section_speaks_chinese(chain, login, card):
+    sales.charge_card(None, card, 1_200, store=chain.a1)
+    response = login(chain.hq_admin).get(
+        reverse("members:detail", args=[card.member.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    section = _section(response)
+    assert "<h2>消费记录</h2>" in section and "消费 × 1 · ¥12.00" in section
