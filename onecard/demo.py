@@ -24,6 +24,7 @@ from onecard.org.demo import build_demo_chain, demo_merchant
 from onecard.org.models import Staff
 from onecard.promotions.demo import DAYS, seed_promotions
 from onecard.sales import checkout, returns
+from onecard.sales.backfill import record_earlier_payments
 
 # What the promotions demo rings its sales up with, as a till does (promotions sit below sales).
 TILL = SimpleNamespace(quote=checkout.quote, checkout=checkout.checkout, return_sale=returns.return_sale)
@@ -46,6 +47,9 @@ def seed_demo(out, style, *, members, batch, cards, history_days, sales):
         _seed_members(out, style, merchant, stores, existing, wanted, batch, started)
     _seed_ledger(out, style, merchant, cards, history_days)
     _seed_promotions(out, style, merchant, sales)
+    # The ledger history charges through loyalty alone (loyalty sits below sales): give those
+    # payments their sales, as the till would have recorded them.
+    record_earlier_payments()
 
 
 def _seed_members(out, style, merchant, stores, existing, wanted, batch, started):

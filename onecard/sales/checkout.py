@@ -65,6 +65,7 @@ class CheckoutQuote:
 
 
 def _whole(value) -> bool:
+    """An int that is not a bool (True would pass as 1)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -123,6 +124,7 @@ def _price(merchant, store, member, items, offers, at, tier=_UNREAD):
 
 
 def _holder(card_or_member):
+    """(card, member) of a quote's buyer: a card and its member, a member without a card, or nobody."""
     if isinstance(card_or_member, Card):
         return card_or_member, card_or_member.member
     if isinstance(card_or_member, Member):
@@ -131,6 +133,7 @@ def _holder(card_or_member):
 
 
 def _check_card(card, store):
+    """Refuse a card of another merchant (alliance cards are not taken at checkout yet)."""
     if card is not None and card.merchant_id != store.merchant_id:
         raise CardNotAccepted(extra={"card": card.number})
 

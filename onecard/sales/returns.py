@@ -81,6 +81,7 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
 
 
 def _whole(value) -> bool:
+    """An int that is not a bool (True would pass as 1)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
