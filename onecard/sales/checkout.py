@@ -45,6 +45,8 @@ from onecard.sales.errors import (
 from onecard.sales.models import Sale, SaleKind, SaleLine, SaleTender, TenderKind
 
 EXTERNAL = (TenderKind.CASH, TenderKind.BANK_CARD, TenderKind.WECHAT, TenderKind.ALIPAY)
+# What a checkout may be paid with (a package pays only for its own uses: sales.services).
+CHECKOUT_TENDERS = frozenset({TenderKind.STORED_VALUE, TenderKind.POINTS, *EXTERNAL})
 # The ledger keeps 64 characters of a reference; a return posts "<sale ref>/R<n>".
 MAX_SALE_REF = 56
 
@@ -171,7 +173,7 @@ def _parse_tenders(tenders) -> dict:
         raise InvalidTender()
     parsed = {}
     for kind, value in tenders.items():
-        if kind not in TenderKind.values or not _whole(value) or value <= 0:
+        if kind not in CHECKOUT_TENDERS or not _whole(value) or value <= 0:
             raise InvalidTender(extra={"tender": str(kind)})
         parsed[kind] = value
     return parsed

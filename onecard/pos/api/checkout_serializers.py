@@ -12,7 +12,7 @@ from rest_framework import serializers
 from onecard.catalog.errors import InvalidQuantity
 from onecard.core.api import IdField
 from onecard.pos.api.serializers import BalancesSerializer, CardNoField, PosCardMemberSerializer
-from onecard.sales.checkout import MAX_SALE_REF
+from onecard.sales.checkout import CHECKOUT_TENDERS, MAX_SALE_REF
 from onecard.sales.errors import EmptyCart, InvalidReturnLines, InvalidTender, ReasonRequired
 from onecard.sales.models import TenderKind
 
@@ -72,7 +72,7 @@ class TendersField(serializers.Field):
         if not isinstance(data, dict):
             raise InvalidTender()
         for kind, value in data.items():
-            if kind not in TenderKind.values or not _whole(value) or value <= 0:
+            if kind not in CHECKOUT_TENDERS or not _whole(value) or value <= 0:
                 raise InvalidTender(extra={"tender": str(kind)[:20]})
         return dict(data)
 
@@ -236,7 +236,9 @@ class SaleLineSerializer(serializers.Serializer):
 
 class SaleTenderSerializer(serializers.Serializer):
     id = IdField()
-    kind = serializers.ChoiceField(choices=TenderKind.choices)
+    kind = serializers.ChoiceField(
+        choices=[(k, label) for k, label in TenderKind.choices if k in CHECKOUT_TENDERS]
+    )
     amount = serializers.IntegerField(help_text="Fen toward the total (points: their cash value).")
     points = serializers.IntegerField(help_text="Points tender: the points spent.")
     bonus = serializers.IntegerField(help_text="Stored-value tender: the part paid with bonus value, fen.")
