@@ -14,10 +14,10 @@ from onecard.loyalty.models.stored_value import CardTxKind
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.package_helpers import wash_package
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, sv_card
 from onecard.sales import services as sales
 from onecard.sales.models import Sale, SaleKind, SaleReturn, TenderKind
+from onecard.testing.packages import wash_package
+from onecard.testing.stored_value import assert_ledger_clean
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +25,8 @@ BASE = "/api/v1/pos"
 
 
 @pytest.fixture
-def card(chain, member_factory):
-    """A stored-value card of an A1 member with ¥200 principal."""
-    card = sv_card(chain, member_factory())
+def card(chain, card):
+    """The shared card (onecard.testing) with ¥200 principal topped up at A1."""
     stored_value.topup(None, card, 20_000, store=chain.a1)
     return card
 

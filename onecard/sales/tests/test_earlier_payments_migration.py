@@ -16,8 +16,8 @@ from onecard.loyalty.models.stored_value import CardTxKind
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.package_helpers import wash_package
 from onecard.sales.models import Sale, SaleKind, SaleReturn, SaleTender
+from onecard.testing.packages import wash_package
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

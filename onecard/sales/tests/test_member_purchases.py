@@ -9,20 +9,19 @@ from django.urls import reverse
 from onecard.catalog import services as catalog
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.loyalty.tests.package_helpers import wash_package
-from onecard.loyalty.tests.sv_helpers import sv_card
 from onecard.members.views import MEMBER_SECTIONS
 from onecard.sales import checkout
 from onecard.sales import services as sales
 from onecard.sales.member_section import MEMBER_SECTION, register_member_section
 from onecard.sales.models import Sale
+from onecard.testing.packages import wash_package
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def card(chain, member_factory):
-    card = sv_card(chain, member_factory())
+def card(chain, card):
+    """The shared card (onecard.testing) with ¥500 principal topped up at A1."""
     stored_value.topup(None, card, 50_000, store=chain.a1)
     return card
 
