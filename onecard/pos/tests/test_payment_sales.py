@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from onecard.core.testing import run_clients
 from onecard.loyalty.models import CardTransaction
 from onecard.loyalty.models.stored_value import CardTxKind
 from onecard.loyalty.packages import services as packages
@@ -16,6 +15,7 @@ from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.sales import services as sales
 from onecard.sales.models import Sale, SaleKind, SaleReturn, TenderKind
+from onecard.testing.concurrency import run_clients
 from onecard.testing.packages import wash_package
 from onecard.testing.stored_value import assert_ledger_clean
 
