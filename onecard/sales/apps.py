@@ -10,6 +10,7 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self):
-        from onecard.sales.member_section import register_member_section
+        # Django's rule: a module that imports models is imported once the app registry is ready.
+        from . import hooks
 
-        register_member_section()
+        hooks.connect()

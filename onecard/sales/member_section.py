@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy
 
-from onecard.members.views import MEMBER_SECTIONS
+from onecard.members.sections import MEMBER_SECTIONS
 
 MEMBER_SECTION = {
     "key": "purchases",

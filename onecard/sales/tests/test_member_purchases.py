@@ -9,7 +9,7 @@ from django.urls import reverse
 from onecard.catalog import services as catalog
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.members.views import MEMBER_SECTIONS
+from onecard.members.sections import MEMBER_SECTIONS
 from onecard.sales import checkout
 from onecard.sales import services as sales
 from onecard.sales.member_section import MEMBER_SECTION, register_member_section
