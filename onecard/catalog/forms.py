@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.loyalty.cards.forms import MoneyField, ServiceErrorsMixin, yuan
+from onecard.core.forms import MoneyField, ServiceErrorsMixin, yuan
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
 

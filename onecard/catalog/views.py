@@ -22,7 +22,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core import audit
 from onecard.core.errors import BusinessError
-from onecard.loyalty.cards.manage_views import int_or_none, managed_merchant, require_perms, show_refusal
+from onecard.core.permissions import require_perms
+from onecard.loyalty.cards.manage_views import int_or_none, managed_merchant, show_refusal
 from onecard.loyalty.models import Tier
 
 from . import importing, services

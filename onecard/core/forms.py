@@ -1,30 +1,93 @@
-"""Form fields every app's pages share: an amount typed in yuan, handed to the services in fen."""
+"""Form pieces every page shares: the money field (yuan typed, fen cleaned) and service refusals on a form.
+
+Forms only parse input; the services check every rule again. A refusal from a service (a BusinessError)
+is shown on the form it came from: field errors next to their fields, anything else above the form.
+"""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.money import MAX_AMOUNT, yuan_str_to_fen
+from .errors import ValidationFailed
+from .money import MAX_AMOUNT, fen_to_yuan_str, yuan_str_to_fen
+
+BAD_AMOUNT = _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")
 
 
-class YuanField(forms.CharField):
-    """A positive amount in yuan with at most two decimals, cleaned to int fen."""
+class MoneyField(forms.CharField):
+    """An amount typed in yuan ("19.99") with at most two decimals, cleaned to int fen.
 
-    def __init__(self, **kwargs):
+    `min_fen` is the smallest amount accepted (1 by default: more than zero; None: no lower bound, the
+    service judges); `max_fen` the largest (None: no upper bound). An empty optional field cleans to None. An int initial value is shown as yuan.
+    """
+
+    def __init__(self, *, min_fen=1, max_fen=MAX_AMOUNT, placeholder=None, **kwargs):
+        self.min_fen, self.max_fen = min_fen, max_fen
+        attrs = {"inputmode": "decimal", "autocomplete": "off"}
+        if placeholder:
+            attrs["placeholder"] = placeholder
         kwargs.setdefault("max_length", 16)
-        kwargs.setdefault(
-            "widget",
-            forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "0.00"}),
-        )
+        kwargs.setdefault("widget", forms.TextInput(attrs=attrs))
         super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return fen_to_yuan_str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     def clean(self, value):
         value = super().clean(value)
+        if value in (None, ""):
+            return None
         try:
             fen = yuan_str_to_fen(value)
         except ValueError:
-            raise forms.ValidationError(
-                _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")
-            ) from None
-        if fen <= 0 or fen > MAX_AMOUNT:
-            raise forms.ValidationError(_("Enter an amount greater than zero."))
+            raise forms.ValidationError(BAD_AMOUNT, code="invalid") from None
+        too_small = self.min_fen is not None and fen < self.min_fen
+        if too_small or (self.max_fen is not None and fen > self.max_fen):
+            raise forms.ValidationError(self.range_message(), code="out_of_range")
         return fen
+
+    def range_message(self):
+        """What an amount out of range is told: the wording the cashiers already know per lower bound."""
+        if self.min_fen == 0:
+            return _("Enter an amount of zero or more.")
+        if self.min_fen == 1:
+            return _("Enter an amount greater than zero.")
+        return _("Enter an amount of at least ¥%(min)s.") % {"min": fen_to_yuan_str(self.min_fen)}
+
+
+class YuanField(MoneyField):
+    """A positive amount typed at the till, "0.00" shown in the empty box."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("placeholder", "0.00")
+        super().__init__(**kwargs)
+
+
+def yuan(fen):
+    """Fen as the yuan text a form field shows (None stays empty)."""
+    return "" if fen is None else fen_to_yuan_str(fen)
+
+
+def add_service_errors(form, errors):
+    """Put a service's {field: message or [messages]} next to the fields; unknown fields above the form."""
+    for name, messages in errors.items():
+        for message in messages if isinstance(messages, (list, tuple)) else [messages]:
+            form.add_error(name if name in form.fields else None, str(message))
+
+
+class ServiceErrorsMixin:
+    """Forms whose input a service checks again: its refusals are shown like the form's own errors."""
+
+    def add_service_errors(self, errors):
+        """Put a service's {field: [messages]} next to the fields; unknown fields above the form."""
+        add_service_errors(self, errors)
+
+
+def show_service_error(form, exc):
+    """A service refusal on `form`: a ValidationFailed's field errors next to the fields, else above it."""
+    if isinstance(exc, ValidationFailed):
+        if hasattr(form, "add_service_errors"):
+            form.add_service_errors(exc.errors)
+        else:
+            add_service_errors(form, exc.errors)
+    else:
+        form.add_error(None, str(exc.message))

@@ -20,6 +20,8 @@ def yuan_str_to_fen(text: str) -> int:
         value = Decimal(str(text).strip())
     except InvalidOperation:
         raise ValueError("not a number") from None
+    if not value.is_finite():  # "Infinity" and "NaN" parse as Decimals but are no amount
+        raise ValueError("not a number")
     fen = value * 100
     if fen != fen.to_integral_value(rounding=ROUND_HALF_UP):
         raise ValueError("more than two decimals")

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.errors import PermissionDenied as BusinessForbidden
 from onecard.core.masking import mask_id_number, mask_phone
+from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
 from onecard.org.choices import NodeKind
 from onecard.org.models import Merchant, OrgNode, Staff
@@ -78,13 +79,6 @@ class CappedPaginator(Paginator):
         ids = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
         rows = {m.pk: m for m in self.object_list.order_by().filter(pk__in=ids)}
         return self._get_page([rows[i] for i in ids if i in rows], number, self)
-
-
-def _require(user, *perms):
-    """403 unless the user holds every permission."""
-    for perm in perms:
-        if not user.has_perm(perm):
-            raise Forbidden(perm)
 
 
 def _member_or_404(user, pk, *, active=False):
@@ -166,7 +160,7 @@ def _filter_query(params):
 def member_list(request):
     """Search box, filters, one page of members and bulk transfer of the ticked rows."""
     user = request.user
-    _require(user, "members.view")
+    require_perms(user, "members.view")
     params = request.GET
     members = (
         queries.filter_members(user, params).select_related("home_store", "owner").prefetch_related("tags")
@@ -203,7 +197,7 @@ def member_list(request):
 def member_export(request):
     """The filtered list as .xlsx with phone and ID numbers masked; every export is audited (M7)."""
     user = request.user
-    _require(user, "members.view", "members.export")
+    require_perms(user, "members.view", "members.export")
     members = queries.filter_members(user, request.GET)
     content, count = exports.build_members_xlsx(members, merchant_ids=queries.merchant_ids_for(user))
     services.record_export(user, count, filters=_filter_query(request.GET))
@@ -235,7 +229,7 @@ def _custom_field_rows(member):
 def member_detail(request, pk):
     """The member 360: identity, profile, consent, contacts, history, and the sections other apps fill."""
     user = request.user
-    _require(user, "members.view")
+    require_perms(user, "members.view")
     member = _member_or_404(user, pk)
     merges = MemberMerge.objects.filter(Q(survivor=member) | Q(merged=member)).select_related(
         "survivor", "merged", "actor"
@@ -268,7 +262,7 @@ def member_detail(request, pk):
 def member_reveal(request, pk, field):
     """htmx: the full phone or ID number in place of the masked one; audited by the service."""
     user = request.user
-    _require(user, "members.view", "members.reveal_pii")
+    require_perms(user, "members.view", "members.reveal_pii")
     if field not in services.REVEALABLE:
         raise Http404(_("Only phone and ID number can be revealed."))
     member = _member_or_404(user, pk)
@@ -286,7 +280,7 @@ def member_reveal(request, pk, field):
 def member_consent(request, pk):
     """Grant or withdraw marketing consent (M8); the time and source are recorded."""
     user = request.user
-    _require(user, "members.view", "members.change")
+    require_perms(user, "members.view", "members.change")
     member = _member_or_404(user, pk, active=True)
     granted = request.POST.get("granted") in {"1", "true", "yes", "on"}
     source = (request.POST.get("source") or "").strip() or _("staff: %(name)s") % {
@@ -350,7 +344,7 @@ def _duplicate_link(exc):
 def member_create(request):
     """Register a member; a known phone number links to the member who has it."""
     user = request.user
-    _require(user, "members.view", "members.add")
+    require_perms(user, "members.view", "members.add")
     merchant = _merchant_for(user)
     if merchant is None:
         raise Forbidden("no merchant")
@@ -379,7 +373,7 @@ def member_create(request):
 def member_edit(request, pk):
     """Change a member; the service audits only what changed."""
     user = request.user
-    _require(user, "members.view", "members.change")
+    require_perms(user, "members.view", "members.change")
     member = _member_or_404(user, pk, active=True)
     duplicate = None
     if request.method == "POST":
@@ -418,7 +412,7 @@ def _contact_or_404(member, contact_pk):
 @require_http_methods(["GET", "POST"])
 def contact_create(request, pk):
     user = request.user
-    _require(user, "members.view", "members.change")
+    require_perms(user, "members.view", "members.change")
     member = _member_or_404(user, pk, active=True)
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -436,7 +430,7 @@ def contact_create(request, pk):
 @require_http_methods(["GET", "POST"])
 def contact_edit(request, pk, contact_pk):
     user = request.user
-    _require(user, "members.view", "members.change")
+    require_perms(user, "members.view", "members.change")
     member = _member_or_404(user, pk, active=True)
     contact = _contact_or_404(member, contact_pk)
     initial = {k: getattr(contact, k) for k in ("name", "title", "phone", "email", "is_primary", "notes")}
@@ -456,7 +450,7 @@ def contact_edit(request, pk, contact_pk):
 @require_POST
 def contact_delete(request, pk, contact_pk):
     user = request.user
-    _require(user, "members.view", "members.change")
+    require_perms(user, "members.view", "members.change")
     member = _member_or_404(user, pk, active=True)
     contact = _contact_or_404(member, contact_pk)
     try:
@@ -476,7 +470,7 @@ def contact_delete(request, pk, contact_pk):
 def member_transfer(request):
     """Hand ticked members to another owner, or every member of a leaving staff member (离职继承)."""
     user = request.user
-    _require(user, "members.view", "members.transfer")
+    require_perms(user, "members.view", "members.transfer")
     merchant = _merchant_for(user)
     if merchant is None:
         raise Forbidden("no merchant")
@@ -612,7 +606,7 @@ def _merge_pick(user, text):
 def member_merge(request):
     """Pick two records of one person, compare them side by side, choose the survivor, merge."""
     user = request.user
-    _require(user, "members.view", "members.merge")
+    require_perms(user, "members.view", "members.merge")
     if request.method == "POST":
         a = queries.visible_members(user).filter(pk=request.POST.get("a") or 0).first()
         b = queries.visible_members(user).filter(pk=request.POST.get("b") or 0).first()
@@ -669,7 +663,7 @@ def member_merge(request):
 def tag_list(request):
     """The merchant's tags with how many members carry each; create and delete."""
     user = request.user
-    _require(user, "members.manage_fields")
+    require_perms(user, "members.manage_fields")
     merchant = _merchant_for(user)
     if merchant is None:
         raise Forbidden("no merchant")
@@ -699,7 +693,7 @@ def tag_list(request):
 def custom_field_list(request):
     """The merchant's custom member fields; create and delete."""
     user = request.user
-    _require(user, "members.manage_fields")
+    require_perms(user, "members.manage_fields")
     merchant = _merchant_for(user)
     if merchant is None:
         raise Forbidden("no merchant")

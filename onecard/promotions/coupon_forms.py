@@ -7,7 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
+from onecard.core.forms import MoneyField
+from onecard.core.money import fen_to_yuan_str
 
 from .coupon_choices import CouponKind, CouponStatus, IssueRule, RestorePolicy
 
@@ -20,28 +21,8 @@ VALUE_FIELD = {
 }
 
 
-class OptionalYuanField(forms.CharField):
-    """An amount in yuan that may be empty (None) or zero; cleaned to int fen."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 16)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "0.00"}))
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        value = super().clean(value)
-        if not value:
-            return None
-        try:
-            fen = yuan_str_to_fen(value)
-        except ValueError:
-            raise forms.ValidationError(
-                _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")
-            ) from None
-        if fen < 0:
-            raise forms.ValidationError(_("Enter an amount of zero or more."))
-        return fen
+# An amount that may be empty (None) or zero; the services bound it.
+OPTIONAL_YUAN = {"required": False, "min_fen": 0, "max_fen": None, "placeholder": "0.00"}
 
 
 class IdListField(forms.CharField):
@@ -63,12 +44,14 @@ class CouponTemplateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
     node = forms.ModelChoiceField(label=pgettext_lazy("org unit", "Owner"), queryset=None, empty_label=None)
     kind = forms.ChoiceField(label=_("Kind"), choices=CouponKind.choices)
-    cash_amount = OptionalYuanField(label=_("Amount off (¥)"), help_text=_("Cash vouchers."))
+    cash_amount = MoneyField(label=_("Amount off (¥)"), help_text=_("Cash vouchers."), **OPTIONAL_YUAN)
     discount_percent = forms.DecimalField(
         label=_("Pay (percent of the price)"), required=False, min_value=Decimal("0.1"), max_value=Decimal("99.9"),
         decimal_places=1, help_text=_("Discount coupons: 85 means 85折, the buyer pays 85%."),
     )  # fmt: skip
-    cap = OptionalYuanField(label=_("Most off (¥)"), help_text=_("Discount coupons; empty: no cap."))
+    cap = MoneyField(
+        label=_("Most off (¥)"), help_text=_("Discount coupons; empty: no cap."), **OPTIONAL_YUAN
+    )
     gift_product_id = forms.IntegerField(
         label=_("Gift product id"),
         required=False,
@@ -78,7 +61,7 @@ class CouponTemplateForm(forms.Form):
     uses = forms.IntegerField(
         label=_("Uses"), required=False, min_value=1, max_value=1000, help_text=_("Count coupons.")
     )
-    min_spend = OptionalYuanField(label=_("Minimum spend (¥)"))
+    min_spend = MoneyField(label=_("Minimum spend (¥)"), **OPTIONAL_YUAN)
     product_ids = IdListField(label=_("Only these product ids"), help_text=_("Empty: every product."))
     category_ids = IdListField(label=_("Only these category ids"), help_text=_("Empty: every category."))
     valid_from = forms.DateField(
@@ -102,7 +85,7 @@ class CouponTemplateForm(forms.Form):
         label=_("Combines with promotions"), required=False, initial=True
     )
     issue_rule = forms.ChoiceField(label=_("Issued automatically"), choices=IssueRule.choices, required=False)
-    spend_threshold = OptionalYuanField(label=_("After a spend of at least (¥)"))
+    spend_threshold = MoneyField(label=_("After a spend of at least (¥)"), **OPTIONAL_YUAN)
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args, nodes, stores, **kwargs):

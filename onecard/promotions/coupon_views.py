@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope
 from onecard.loyalty.cards.barcodes import code128_svg, qr_svg
 from onecard.members.models import Member
@@ -44,11 +45,6 @@ from .models import CouponTemplate
 
 PAGE_SIZE = 50
 SESSION_BULK = "coupon_bulk"
-
-
-def _require(user, perm):
-    if not user.has_perm(perm):
-        raise Forbidden(perm)
 
 
 def _template_or_404(user, pk) -> CouponTemplate:
@@ -82,7 +78,7 @@ def describe(template) -> str:
 @require_GET
 def template_list(request):
     """The coupon templates the user may see, with how many coupons were issued and redeemed."""
-    _require(request.user, "promotions.view")
+    require_perms(request.user, "promotions.view")
     templates = coupon_queries.visible_templates(request.user).annotate(
         issued=Count("coupons"), redeemed=Count("coupons", filter=Q(coupons__status=CouponStatus.REDEEMED))
     )
@@ -108,7 +104,7 @@ def _stores(user):
 def template_form(request, pk=None):
     """Create (no pk) or edit a coupon template owned by a node in the user's scope."""
     user = request.user
-    _require(user, "promotions.manage")
+    require_perms(user, "promotions.manage")
     template = None
     if pk is not None:
         template = _template_or_404(user, pk)
@@ -168,7 +164,7 @@ def _issue_context(template, **extra):
 def issue(request, pk):
     """Issue coupons of a template: to one member by phone/member no., or to a list file (check, then confirm)."""
     user = request.user
-    _require(user, "coupons.issue")
+    require_perms(user, "coupons.issue")
     template = _template_or_404(user, pk)
     page = "promotions/coupons/issue.html"
     if request.method == "GET":
@@ -250,7 +246,7 @@ def _confirm_file(request, template):
 def coupon_list(request):
     """Coupons in scope, filtered by template, status and member (phone or member no.)."""
     user = request.user
-    _require(user, "promotions.view")
+    require_perms(user, "promotions.view")
     rows = coupon_queries.visible_coupons(user)
     form = CouponFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
@@ -278,7 +274,7 @@ def coupon_list(request):
 @require_GET
 def coupon_detail(request, code):
     """One coupon: what it gives, its state and window, its barcode and QR code."""
-    _require(request.user, "promotions.view")
+    require_perms(request.user, "promotions.view")
     coupon = (
         coupon_queries.visible_coupons(request.user)
         .select_related("redeemed_store", "issue", "template__node")
@@ -301,7 +297,7 @@ def coupon_detail(request, code):
 @require_POST
 def coupon_void(request, code):
     """Cancel an unused coupon, with a reason (coupons.issue)."""
-    _require(request.user, "coupons.issue")
+    require_perms(request.user, "coupons.issue")
     coupon = coupon_queries.visible_coupons(request.user).filter(code=normalize_code(code)).first()
     if coupon is None:
         raise Http404(_("No such coupon."))

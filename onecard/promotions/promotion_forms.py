@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from onecard.core.forms import MoneyField
 from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
@@ -37,6 +38,9 @@ KIND_FIELDS = {
     PromotionKind.BUNDLE: ("bundle_products", "bundle_price"),
     PromotionKind.BIRTHDAY: ("window", "rate", "amount_off"),
 }
+
+# Amounts the form only parses: the pricing rules check their range.
+ANY_AMOUNT = {"required": False, "min_fen": None, "max_fen": None, "max_length": None}
 
 
 def _yuan(text, field_error):
@@ -132,20 +136,20 @@ class PromotionForm(forms.Form):
         label=_("Steps (spend-off, yuan)"), required=False, help_text=_("e.g. 200-30, 500-100")
     )
     repeat = forms.BooleanField(label=_("Repeat for every step reached (每满)"), required=False)
-    min_spend = forms.CharField(label=_("Spend threshold (yuan)"), required=False)
+    min_spend = MoneyField(label=_("Spend threshold (yuan)"), **ANY_AMOUNT)
     gift_product_id = forms.IntegerField(label=_("Gift product id"), required=False)
     gift_quantity = forms.IntegerField(label=_("Gift quantity"), required=False, initial=1)
     buy = forms.IntegerField(label=_("Buy"), required=False, initial=2)
     free = forms.IntegerField(label=_("Free"), required=False, initial=1)
     nth = forms.IntegerField(label=_("Every Nth item"), required=False, initial=2)
     bundle_products = forms.CharField(label=_("Bundle product ids"), required=False)
-    bundle_price = forms.CharField(label=_("Bundle price (yuan)"), required=False)
+    bundle_price = MoneyField(label=_("Bundle price (yuan)"), **ANY_AMOUNT)
     window = forms.ChoiceField(
         label=_("Birthday window"),
         required=False,
         choices=[("day", _("Birthday")), ("week", _("Birthday week")), ("month", _("Birthday month"))],
     )
-    amount_off = forms.CharField(label=_("Amount off (yuan)"), required=False)
+    amount_off = MoneyField(label=_("Amount off (yuan)"), **ANY_AMOUNT)
 
     def __init__(self, *args, kind, owners, stores, tiers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -176,21 +180,6 @@ class PromotionForm(forms.Form):
 
     def clean_steps(self):
         return parse_steps(self.cleaned_data["steps"])
-
-    def _clean_yuan(self, name):
-        text = (self.cleaned_data.get(name) or "").strip()
-        return (
-            _yuan(text, _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")) if text else None
-        )
-
-    def clean_min_spend(self):
-        return self._clean_yuan("min_spend")
-
-    def clean_bundle_price(self):
-        return self._clean_yuan("bundle_price")
-
-    def clean_amount_off(self):
-        return self._clean_yuan("amount_off")
 
     def params(self) -> dict:
         """The kind's parameters as the service expects them (missing values left out, so it names them)."""

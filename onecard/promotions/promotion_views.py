@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
+from onecard.core.permissions import require_perms
 from onecard.core.scoping import node_in_scope, scope_node_ids
 from onecard.loyalty.models import Tier
 from onecard.org.choices import NodeKind
@@ -30,11 +31,6 @@ from .models import Promotion, PromotionKind
 from .promotion_forms import PromotionForm, default_dates, initial_for, owner_nodes
 
 VIEW, MANAGE = "promotions.view", "promotions.manage"
-
-
-def _require(user, perm):
-    if not user.has_perm(perm):
-        raise Forbidden(perm)
 
 
 def visible_promotions(user, merchant):
@@ -72,7 +68,7 @@ def _form(request, merchant, kind, *, initial=None, data=None):
 @login_required
 def promotion_list(request):
     """The promotions with filters: ?active=yes|no|now, ?kind=, ?store=ID (the ones that apply there)."""
-    _require(request.user, VIEW)
+    require_perms(request.user, VIEW)
     merchant = merchant_for_request(request)
     rows = visible_promotions(request.user, merchant)
     active = request.GET.get("active", "")
@@ -110,7 +106,7 @@ def promotion_list(request):
 @require_http_methods(["GET", "POST"])
 def promotion_create(request):
     """GET without ?kind=: choose a kind; with it, that kind's form; POST: create."""
-    _require(request.user, MANAGE)
+    require_perms(request.user, MANAGE)
     merchant = merchant_for_request(request)
     kind = request.GET.get("kind") or request.POST.get("kind")
     if kind not in PromotionKind.values:
@@ -144,7 +140,7 @@ def _managed(request, pk):
 @require_http_methods(["GET", "POST"])
 def promotion_edit(request, pk):
     """Change a promotion of the staff's scope (its kind stays)."""
-    _require(request.user, MANAGE)
+    require_perms(request.user, MANAGE)
     merchant, promotion = _managed(request, pk)
     form = _form(request, merchant, promotion.kind, initial=initial_for(promotion), data=request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -170,7 +166,7 @@ def promotion_edit(request, pk):
 @require_POST
 def promotion_deactivate(request, pk):
     """Stop a promotion now."""
-    _require(request.user, MANAGE)
+    require_perms(request.user, MANAGE)
     _merchant_row, promotion = _managed(request, pk)
     rules.deactivate_promotion(request.user, promotion)
     messages.success(request, _("Promotion %(name)s was stopped.") % {"name": promotion.name})

@@ -8,7 +8,7 @@ are parsed as Decimal. Service refusals (ValidationFailed) come back next to the
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
+from onecard.core.forms import MoneyField, ServiceErrorsMixin, yuan
 from onecard.loyalty.cards.choices import CardKind, TierMetric
 from onecard.loyalty.ledger.services import MAX_AMOUNT
 from onecard.loyalty.models.points import ExpiryMode
@@ -29,49 +29,6 @@ PAYOUT_METHODS = [
 ]
 
 
-def yuan(fen):
-    """Fen as the yuan text a form field shows (None stays empty)."""
-    return "" if fen is None else fen_to_yuan_str(fen)
-
-
-class MoneyField(forms.CharField):
-    """An amount in yuan with at most two decimals, cleaned to int fen; empty is None when not required."""
-
-    def __init__(self, *, allow_zero=False, **kwargs):
-        self.allow_zero = allow_zero
-        kwargs.setdefault("max_length", 16)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        value = super().clean(value)
-        if value in (None, ""):
-            return None
-        try:
-            fen = yuan_str_to_fen(value)
-        except ValueError:
-            raise forms.ValidationError(
-                _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")
-            ) from None
-        if fen > MAX_AMOUNT or fen < 0 or (fen == 0 and not self.allow_zero):
-            raise forms.ValidationError(
-                _("Enter an amount of zero or more.")
-                if self.allow_zero
-                else _("Enter an amount greater than zero.")
-            )
-        return fen
-
-
-class ServiceErrorsMixin:
-    """Forms whose input a service checks again: its refusals are shown like the form's own errors."""
-
-    def add_service_errors(self, errors):
-        """Put a service's {field: [messages]} next to the fields; unknown fields above the form."""
-        for name, messages in errors.items():
-            for message in messages if isinstance(messages, (list, tuple)) else [messages]:
-                self.add_error(name if name in self.fields else None, str(message))
-
-
 class ProductForm(ServiceErrorsMixin, forms.Form):
     """A card product (卡类型) and, for stored-value cards, the order charges take principal and bonus."""
 
@@ -89,7 +46,7 @@ class ProductForm(ServiceErrorsMixin, forms.Form):
         min_value=1,
         help_text=_("Empty: never expires. Anonymous cards: at least 1096 days."),
     )
-    password_threshold = MoneyField(label=_("Password needed above (¥)"), required=False, allow_zero=True)
+    password_threshold = MoneyField(label=_("Password needed above (¥)"), required=False, min_fen=0)
     daily_charge_limit = MoneyField(label=_("Daily charge limit (¥)"), required=False)
     consumption_order = forms.ChoiceField(
         label=_("Consumption order"), choices=ConsumptionOrder.choices, initial=ConsumptionOrder.PROPORTIONAL
@@ -291,7 +248,7 @@ class RebateRuleForm(ServiceErrorsMixin, forms.Form):
     )
     form = forms.ChoiceField(label=_("Given as"), choices=RebateForm.choices, initial=RebateForm.BONUS)
     min_amount = MoneyField(
-        label=_("Minimum amount due (¥)"), required=False, allow_zero=True, help_text=_("Empty: any amount.")
+        label=_("Minimum amount due (¥)"), required=False, min_fen=0, help_text=_("Empty: any amount.")
     )
     store = forms.ModelChoiceField(
         label=_("Store"), queryset=None, required=False, empty_label=_("Every store (chain-wide)")
@@ -387,7 +344,7 @@ class PointsPolicyForm(ServiceErrorsMixin, forms.Form):
         min_value=0,
         max_value=100,
     )
-    cap_fen = MoneyField(label=_("At most per bill (¥)"), required=False, allow_zero=True)
+    cap_fen = MoneyField(label=_("At most per bill (¥)"), required=False, min_fen=0)
     earn_on_bonus = forms.BooleanField(
         label=_("A sale earns points on what bonus value pays"),
         required=False,

@@ -9,7 +9,6 @@ store, tier changes by the member's home store; products, tiers and rules are me
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope, scope_node_ids
 from onecard.loyalty.cards.barcodes import code128_svg, qr_svg
 from onecard.loyalty.cards.choices import CardKind
@@ -61,13 +61,6 @@ SHEET_SIZE = 240  # cards per printed sheet page: 10 A4 pages of 3 × 8
 RECENT_TIER_CHANGES = 50
 
 # ---- helpers ---------------------------------------------------------------------------------------------
-
-
-def require_perms(user, *perms):
-    """403 unless the user holds every permission."""
-    for perm in perms:
-        if not user.has_perm(perm):
-            raise Forbidden(perm)
 
 
 def managed_merchant(user):

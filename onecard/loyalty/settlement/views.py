@@ -8,7 +8,6 @@ moves), so settlement.view is enough; it covers the pairs of the user's merchant
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Abs
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from onecard.core.errors import BusinessError
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
 from onecard.loyalty.models.settlement import PairKind, PeriodKind, SettlementStatement, StatementStatus
 from onecard.loyalty.settlement import exports as settlement_exports
@@ -31,11 +31,6 @@ from onecard.org.models import OrgNode
 PAGE_SIZE = 50
 # A month of a busy pair has thousands of entries: the page shows the first ones, the .xlsx has all.
 DETAIL_MAX_LINES = 1000
-
-
-def _require(user, perm):
-    if not user.has_perm(perm):
-        raise Forbidden(perm)
 
 
 def _statement_or_404(user, pk):
@@ -134,7 +129,7 @@ def _totals(statements):
 @require_safe
 def statement_list(request):
     """Statements the user may see, filtered, with totals; `?export=xlsx` downloads the filtered list."""
-    _require(request.user, "settlement.view")
+    require_perms(request.user, "settlement.view")
     statements, clean = _filtered(request)
     statements = statements.select_related("node_a", "node_b", "merchant_a", "merchant_b")
     if request.GET.get("export") == "xlsx":
@@ -167,7 +162,7 @@ def statement_list(request):
 def generate(request):
     """Build (or bring up to date) the statements of one day or month for the user's merchant."""
     user = request.user
-    _require(user, "settlement.view")
+    require_perms(user, "settlement.view")
     period = request.POST.get("period", PeriodKind.DAY)
     try:
         first = settlement.parse_period(period, request.POST.get("date", ""))
@@ -203,7 +198,7 @@ def generate(request):
 @require_safe
 def statement_detail(request, pk):
     """One statement with the journal entries it covers, and the settle button for those allowed."""
-    _require(request.user, "settlement.view")
+    require_perms(request.user, "settlement.view")
     statement = _statement_or_404(request.user, pk)
     lines = settlement.statement_lines(statement)
     return render(
@@ -227,7 +222,7 @@ def statement_detail(request, pk):
 @require_POST
 def settle(request, pk):
     """Mark the statement settled: posts the settlement entry (services refuse a second time)."""
-    _require(request.user, "settlement.settle")
+    require_perms(request.user, "settlement.settle")
     statement = _statement_or_404(request.user, pk)
     try:
         settlement.settle(request.user, statement)
@@ -242,7 +237,7 @@ def settle(request, pk):
 @require_safe
 def statement_export(request, pk):
     """One statement and its entries as .xlsx; audited."""
-    _require(request.user, "settlement.view")
+    require_perms(request.user, "settlement.view")
     statement = _statement_or_404(request.user, pk)
     content, rows = settlement_exports.statement_xlsx(statement)
     settlement.record_export(request.user, rows, statement=statement)

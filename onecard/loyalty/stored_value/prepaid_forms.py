@@ -5,52 +5,25 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
-from onecard.loyalty.ledger.services import MAX_AMOUNT
+from onecard.core.forms import MoneyField
 from onecard.loyalty.models.prepaid import AcceptanceChannel, RefundPricing
 
 YUAN_FIELDS = ("cash_limit_organisation", "cash_limit_person", "cash_refund_limit", "custodied_amount")
 
 
-class YuanAmountField(forms.CharField):
-    """An amount in yuan with at most two decimals, cleaned to int fen, from `min_fen` up."""
-
-    def __init__(self, *, min_fen=0, **kwargs):
-        self.min_fen = min_fen
-        kwargs.setdefault("max_length", 16)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value):
-        return fen_to_yuan_str(value) if isinstance(value, int) else value
-
-    def clean(self, value):
-        value = super().clean(value)
-        try:
-            fen = yuan_str_to_fen(value)
-        except ValueError:
-            raise forms.ValidationError(
-                _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")
-            ) from None
-        if fen < self.min_fen or fen > MAX_AMOUNT:
-            raise forms.ValidationError(
-                _("Enter an amount of at least ¥%(min)s.") % {"min": fen_to_yuan_str(self.min_fen)}
-            )
-        return fen
-
-
 class PrepaidSettingsForm(forms.Form):
-    cash_limit_organisation = YuanAmountField(
+    cash_limit_organisation = MoneyField(
         min_fen=1,
         label=_("No cash for a top-up of this much or more by an organisation (¥)"),
         help_text=_("Default ¥5,000. Cards without a member count as an organisation."),
     )
-    cash_limit_person = YuanAmountField(
+    cash_limit_person = MoneyField(
         min_fen=1,
         label=_("No cash for a top-up of this much or more by a person (¥)"),
         help_text=_("Default ¥50,000."),
     )
-    cash_refund_limit = YuanAmountField(
+    cash_refund_limit = MoneyField(
+        min_fen=0,
         label=_("Cash refunds up to (¥)"),
         help_text=_("Default ¥100. Larger refunds go to a bank account in the holder's name."),
     )
@@ -73,7 +46,7 @@ class PrepaidSettingsForm(forms.Form):
         decimal_places=3,
         max_digits=4,
     )
-    custodied_amount = YuanAmountField(label=_("Amount in custody (¥)"))
+    custodied_amount = MoneyField(min_fen=0, label=_("Amount in custody (¥)"))
     custodied_as_of = forms.DateField(
         label=_("Custody amount as of"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as Forbidden
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from onecard.core.errors import BusinessError
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
 from onecard.loyalty.cards.services import cards_visible_to
 from onecard.loyalty.models.prepaid import AgreementVersion, PrepaidStoreStatus
@@ -38,11 +38,6 @@ from onecard.org.models import Merchant, OrgNode
 from onecard.org.queries import merchant_for_request
 
 MANAGE = "prepaid.manage"
-
-
-def _require(user, *perms):
-    if not any(user.has_perm(perm) for perm in perms):
-        raise Forbidden(perms[0])
 
 
 def _with_merchant(request, url, merchant):
@@ -90,7 +85,7 @@ def _custody(request, merchant):
 @require_http_methods(["GET", "POST"])
 def settings_page(request):
     """/prepaid/: the merchant's prepaid rules, its stores' risk flags and the quarterly custody report."""
-    _require(request.user, MANAGE)
+    require_perms(request.user, MANAGE)
     merchant = merchant_for_request(request)
     row = prepaid_rules.prepaid_settings(merchant)
     form = PrepaidSettingsForm(request.POST or None, initial=_settings_initial(row))
@@ -118,7 +113,7 @@ def settings_page(request):
 @require_POST
 def store_status(request, pk):
     """Set or clear a store's major-risk flag and closure date."""
-    _require(request.user, MANAGE)
+    require_perms(request.user, MANAGE)
     ids = scope_node_ids(request.user)
     stores = OrgNode.objects.filter(kind=NodeKind.STORE)
     store = (stores if ids is None else stores.filter(id__in=ids)).filter(pk=pk).first()
@@ -141,7 +136,7 @@ def store_status(request, pk):
 @require_http_methods(["GET", "POST"])
 def agreements(request):
     """储值协议: every published version, newest first, and a form to publish the next one."""
-    _require(request.user, MANAGE)
+    require_perms(request.user, MANAGE)
     merchant = merchant_for_request(request)
     current = prepaid_rules.current_agreement(merchant)
     form = PublishAgreementForm(request.POST or None, initial={"text": current.text if current else ""})
@@ -234,7 +229,7 @@ def agreement_panel_context(member, next_url="") -> dict:
 @require_http_methods(["GET", "POST"])
 def accept(request, member_id):
     """GET: the current agreement for the member to read; POST: record the acceptance, back to ?next=."""
-    _require(request.user, "till.operate", "members.change")
+    require_perms(request.user, "till.operate", "members.change", any_of=True)
     member = _member_for_acceptance(request, member_id)
     default = reverse("members:detail", args=[member.pk])
     next_url = _safe_next(request, default)
@@ -267,7 +262,7 @@ def accept(request, member_id):
 @require_GET
 def refund_quote(request, card_id):
     """The refund calculation of a card's balance for ?reason=member_request|merchant_fault, as the receipt shows it."""
-    _require(request.user, "cards.cancel", MANAGE)
+    require_perms(request.user, "cards.cancel", MANAGE, any_of=True)
     card = cards_visible_to(request.user).filter(pk=card_id).first()
     if card is None:
         raise Http404
