@@ -17,7 +17,6 @@ Rules of the import, decided here:
   against the database as it is then and writes all rows in one transaction, or nothing if any row fails.
 """
 
-import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,6 +28,7 @@ from django.utils.translation import gettext_noop
 from onecard.core import audit
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.money import yuan_str_to_fen
+from onecard.core.spreadsheets import XlsxWriter
 from onecard.loyalty.models import Tier
 from onecard.members.importing.files import open_table, text_of
 from onecard.org.choices import NodeKind
@@ -364,33 +364,20 @@ def apply_file(actor, merchant, fileobj, filename):
 # ---- export ---------------------------------------------------------------------------------------------------
 
 
-def _cell(sheet, value):
-    """A write-only cell that keeps text as text: a value starting with '=' must not become a formula."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"
-    return cell
-
-
 def _yuan(fen):
     return None if fen is None else Decimal(fen) / 100
 
 
 def export_xlsx(merchant, products):
     """The products (a queryset of `merchant`'s) as an .xlsx the import reads back to the same state."""
-    import openpyxl
-
     tiers = list(Tier.objects.filter(merchant=merchant).order_by("rank"))
     names = dict(Category.objects.filter(merchant=merchant).values_list("id", "name"))
     paths = {c.pk: c.ancestor_ids() for c in Category.objects.filter(merchant=merchant)}
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Products"))
+    workbook = XlsxWriter()
     headers = [_(english) for key, english, _a in COLUMNS if key not in ("active", "stores")]
     headers += [f"{_(MEMBER_PRICE)}: {tier.name}" for tier in tiers]
     headers += [_("Active"), _("Stores")]
-    sheet.append([_cell(sheet, h) for h in headers])
+    sheet = workbook.sheet(_("Products"), headers)
     products = (
         products.filter(merchant=merchant)
         .select_related("category")
@@ -402,7 +389,5 @@ def export_xlsx(merchant, products):
         row = [p.sku, p.barcode, p.name, category, p.kind, p.unit, _yuan(p.list_price)]
         row += [_yuan(prices.get(tier.pk)) for tier in tiers]
         row += [_("Yes") if p.is_active else _("No"), ", ".join(sorted(s.code for s in p.stores.all()))]
-        sheet.append([_cell(sheet, v) for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        sheet.append(row)
+    return workbook.to_bytes()

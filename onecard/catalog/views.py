@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from onecard.core import audit
 from onecard.core.errors import BusinessError
 from onecard.core.permissions import require_perms
+from onecard.core.spreadsheets import xlsx_response
 from onecard.loyalty.cards.manage_views import int_or_none, managed_merchant, show_refusal
 from onecard.loyalty.models import Tier
 
@@ -121,12 +122,8 @@ def product_export(request):
         merchant=merchant,
         after={"filters": {k: v for k, v in params.items() if v}, "rows": qs.count()},
     )
-    response = HttpResponse(
-        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="products-{stamp}.xlsx"'
-    return response
+    return xlsx_response(data, f"products-{stamp}.xlsx")
 
 
 def _stored_import(request, token):

@@ -1,17 +1,14 @@
 """Member lists as .xlsx (M7): the rows the viewer filtered, with phone and ID numbers masked."""
 
-import io
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from openpyxl import Workbook
 
 from onecard.core.masking import mask_id_number, mask_phone
+from onecard.core.spreadsheets import XlsxWriter
 
 from .models import CustomField
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK_SIZE = 2000
 
 
@@ -60,14 +57,8 @@ def build_members_xlsx(members, *, merchant_ids=()):
     write_only mode streams rows to the file without keeping cells in memory, so large exports stay fast.
     """
     columns = export_columns() + _custom_columns(list(merchant_ids))
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Members"))
-    sheet.append([str(header) for header, _value in columns])
-    rows = 0
+    workbook = XlsxWriter()
+    sheet = workbook.sheet(_("Members"), [header for header, _value in columns])
     queryset = members.select_related("home_store", "owner").prefetch_related("tags")
-    for member in queryset.iterator(chunk_size=CHUNK_SIZE):
-        sheet.append([value(member) for _header, value in columns])
-        rows += 1
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue(), rows
+    rows = sheet.extend([value(m) for _h, value in columns] for m in queryset.iterator(chunk_size=CHUNK_SIZE))
+    return workbook.to_bytes(), rows

@@ -7,7 +7,7 @@ staff whose scope contains the node it was uploaded at.
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,13 +15,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from onecard.core.errors import BusinessError
 from onecard.core.scoping import scope
+from onecard.core.spreadsheets import xlsx_response
 
 from . import importing
 from .choices import ImportStatus
 from .models import ImportJob
 from .queries import merchant_ids_for
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ERRORS_SHOWN = 200
 
 
@@ -56,12 +56,6 @@ def _job_or_404(user, pk):
     if job is None:
         raise Http404(_("No such import."))
     return job
-
-
-def _xlsx_response(content, filename):
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @login_required
@@ -172,7 +166,7 @@ def import_error_report(request, pk):
     job = _job_or_404(request.user, pk)
     if job.status == ImportStatus.UPLOADED:
         raise Http404(_("Check the file first."))
-    return _xlsx_response(importing.error_report_xlsx(job), f"import-{job.pk}-errors.xlsx")
+    return xlsx_response(importing.error_report_xlsx(job), f"import-{job.pk}-errors.xlsx")
 
 
 @login_required
@@ -181,4 +175,4 @@ def import_error_report(request, pk):
 def import_template(request):
     """An empty import file with the Chinese column names and one example row."""
     user = request.user
-    return _xlsx_response(importing.template_xlsx(user, user.merchant), "member-import-template.xlsx")
+    return xlsx_response(importing.template_xlsx(user, user.merchant), "member-import-template.xlsx")

@@ -30,6 +30,7 @@ from onecard.core.errors import PermissionDenied as BusinessForbidden
 from onecard.core.masking import mask_id_number, mask_phone
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
+from onecard.core.spreadsheets import xlsx_response
 from onecard.org.choices import NodeKind
 from onecard.org.models import Merchant, OrgNode, Staff
 
@@ -201,10 +202,7 @@ def member_export(request):
     members = queries.filter_members(user, request.GET)
     content, count = exports.build_members_xlsx(members, merchant_ids=queries.merchant_ids_for(user))
     services.record_export(user, count, filters=_filter_query(request.GET))
-    response = HttpResponse(content, content_type=exports.XLSX_CONTENT_TYPE)
-    filename = f"members-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(content, f"members-{timezone.localtime():%Y%m%d-%H%M}.xlsx")
 
 
 # ---- 360 view ----------------------------------------------------------------------------------------------

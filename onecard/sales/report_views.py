@@ -7,25 +7,21 @@ nodes above them), sales at the stores in their scope, coupons of the members in
 coupons (coupon_queries).
 """
 
-import io
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, pgettext
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
 
+from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.queries import merchant_for_request
 from onecard.promotions import reports as coupon_reports
 from onecard.promotions.coupon_queries import visible_coupons, visible_templates
 from onecard.promotions.promotion_views import visible_promotions
 from onecard.sales import reports
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def report_data(user, merchant, period, *, now=None) -> dict:
@@ -93,7 +89,7 @@ SALES_HEADERS = (
 
 
 def _promotion_sheet(workbook, report):
-    sheet = workbook.create_sheet(_("Promotions"))
+    sheet = workbook.sheet(_("Promotions"))
     sheet.append([
         _("Promotion"), _("Type"), pgettext("org unit", "Owner"), _("Valid from"), _("Valid to"),
         *map(_, SALES_HEADERS), _("Gift units"), _("Stock used"), _("Stock total"), _("Stock left now"),
@@ -111,7 +107,7 @@ def _promotion_sheet(workbook, report):
 
 
 def _coupon_sheet(workbook, report):
-    sheet = workbook.create_sheet(_("Coupon templates"))
+    sheet = workbook.sheet(_("Coupon templates"))
     sheet.append([
         _("Coupon template"), _("Kind"), pgettext("coupon", "Issued"), pgettext("coupon", "Redeemed"),
         _("Expired"), _("Void"), _("Outstanding"), _("Uses"), *map(_, SALES_HEADERS),
@@ -125,7 +121,7 @@ def _coupon_sheet(workbook, report):
 
 
 def _liability_sheet(workbook, report):
-    sheet = workbook.create_sheet(_("Coupon liability"))
+    sheet = workbook.sheet(_("Coupon liability"))
     sheet.append([
         _("Coupon template"), _("Kind"), _("Outstanding coupons"), _("Uses left"), _("Face value (¥)"),
         _("Liability (¥)"),
@@ -141,13 +137,8 @@ def _liability_sheet(workbook, report):
 
 
 def _xlsx(data, period, merchant):
-    workbook = Workbook(write_only=True)
+    workbook = XlsxWriter()
     _promotion_sheet(workbook, data["promotions"])
     _coupon_sheet(workbook, data["coupons"])
     _liability_sheet(workbook, data["liability"])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    name = f"promotions-{merchant.code}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return workbook.response(f"promotions-{merchant.code}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx")

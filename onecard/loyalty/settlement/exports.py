@@ -4,16 +4,13 @@ Amounts appear in yuan (fen ÷ 100 as a Decimal: no rounding) and, where a recon
 the exact ledger figure, in integer fen too.
 """
 
-import io
 from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
+from onecard.core.spreadsheets import XlsxWriter
 from onecard.loyalty.settlement.services import statement_lines
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _yuan(fen: int) -> Decimal:
@@ -74,52 +71,36 @@ def _statement_header():
     ]
 
 
-def _save(workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def statements_xlsx(statements) -> tuple[bytes, int]:
     """The statements of a queryset as .xlsx bytes, and how many rows it holds."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Settlement statements"))
-    sheet.append([str(h) for h in _statement_header()])
-    count = 0
-    for statement in statements.select_related("node_a", "node_b", "merchant_a", "merchant_b").iterator(
-        chunk_size=2000
-    ):
-        sheet.append(_statement_row(statement))
-        count += 1
-    return _save(workbook), count
+    workbook = XlsxWriter()
+    rows = statements.select_related("node_a", "node_b", "merchant_a", "merchant_b").iterator(chunk_size=2000)
+    count = workbook.sheet(_("Settlement statements"), _statement_header()).extend(map(_statement_row, rows))
+    return workbook.to_bytes(), count
 
 
 def statement_xlsx(statement) -> tuple[bytes, int]:
     """One statement: a summary sheet and a sheet with every journal entry it covers; and the line count."""
-    workbook = Workbook(write_only=True)
-    summary = workbook.create_sheet(_("Statement"))
-    for label, value in zip(_statement_header(), _statement_row(statement), strict=True):
-        summary.append([str(label), value])
-    lines = workbook.create_sheet(_("Entries"))
-    lines.append(
+    workbook = XlsxWriter()
+    summary = workbook.sheet(_("Statement"))
+    summary.extend(zip(_statement_header(), _statement_row(statement), strict=True))
+    lines = workbook.sheet(
+        _("Entries"),
         [
-            str(h)
-            for h in (
-                _("Time"),
-                _("Entry no."),
-                _("Kind"),
-                _("Store"),
-                _("Card no."),
-                _("Amount (¥)"),
-                _("Amount (fen)"),
-                _("Owed by"),
-                _("Owed to"),
-            )
-        ]
+            _("Time"),
+            _("Entry no."),
+            _("Kind"),
+            _("Store"),
+            _("Card no."),
+            _("Amount (¥)"),
+            _("Amount (fen)"),
+            _("Owed by"),
+            _("Owed to"),
+        ],
     )
     rows = statement_lines(statement)
-    for row in rows:
-        lines.append(
+    lines.extend(
+        [
             [
                 timezone.localtime(row.created_at).strftime("%Y-%m-%d %H:%M:%S"),
                 row.entry_id,
@@ -131,5 +112,7 @@ def statement_xlsx(statement) -> tuple[bytes, int]:
                 row.debtor,
                 row.creditor,
             ]
-        )
-    return _save(workbook), len(rows)
+            for row in rows
+        ]
+    )
+    return workbook.to_bytes(), len(rows)

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Abs
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from onecard.core.errors import BusinessError
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
+from onecard.core.spreadsheets import xlsx_response
 from onecard.loyalty.models.settlement import PairKind, PeriodKind, SettlementStatement, StatementStatus
 from onecard.loyalty.settlement import exports as settlement_exports
 from onecard.loyalty.settlement import services as settlement
@@ -135,7 +136,7 @@ def statement_list(request):
     if request.GET.get("export") == "xlsx":
         content, rows = settlement_exports.statements_xlsx(statements)
         settlement.record_export(request.user, rows, filters=clean)
-        return _xlsx_response(content, f"settlement-{timezone.localtime():%Y%m%d-%H%M}.xlsx")
+        return xlsx_response(content, f"settlement-{timezone.localtime():%Y%m%d-%H%M}.xlsx")
     page = Paginator(statements, PAGE_SIZE).get_page(request.GET.get("page"))
     query = "&".join(f"{k}={v}" for k, v in clean.items())
     today = timezone.localdate()
@@ -241,10 +242,4 @@ def statement_export(request, pk):
     statement = _statement_or_404(request.user, pk)
     content, rows = settlement_exports.statement_xlsx(statement)
     settlement.record_export(request.user, rows, statement=statement)
-    return _xlsx_response(content, f"settlement-{statement.pk}-{statement.period_label}.xlsx")
-
-
-def _xlsx_response(content, filename):
-    response = HttpResponse(content, content_type=settlement_exports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(content, f"settlement-{statement.pk}-{statement.period_label}.xlsx")

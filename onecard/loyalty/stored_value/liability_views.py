@@ -1,21 +1,18 @@
 """The prepaid-liability report (L3): what each issuing store owes card holders, and points outstanding."""
 
-import io
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
 
 from onecard.core.scoping import scope_node_ids
+from onecard.core.spreadsheets import XlsxWriter
 from onecard.loyalty.stored_value import liability as reports
 from onecard.org.models import Merchant, OrgNode
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPIRING_DAYS = 30
 
 
@@ -78,8 +75,8 @@ def _yuan(fen) -> str:
 
 
 def _xlsx(lines, totals):
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Prepaid liability"))
+    workbook = XlsxWriter()
+    sheet = workbook.sheet(_("Prepaid liability"))
     sheet.append([
         _("Merchant"), _("Issuing store"), _("Principal (¥)"), _("Bonus (¥)"), _("Held (¥)"), _("Packages (¥)"), _("Total (¥)"),
         _("Points outstanding"), _("Points expiring in 30 days"),
@@ -89,12 +86,8 @@ def _xlsx(lines, totals):
             line.merchant, line.store, line.principal / 100, line.bonus / 100, line.held / 100, line.packages / 100, line.total / 100,
             line.points, line.points_expiring,
         ])  # fmt: skip
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="prepaid-liability-{stamp}.xlsx"'
-    return response
+    return workbook.response(f"prepaid-liability-{stamp}.xlsx")
 
 
 @login_required

@@ -4,13 +4,13 @@ import codecs
 import csv
 import datetime
 import io
-import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.utils.translation import gettext as _
 
 from onecard.core.errors import BusinessError
+from onecard.core.spreadsheets import UnreadableSpreadsheet, XlsxWriter, read_rows
 
 MAX_ROWS = 200_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -50,17 +50,10 @@ def _csv_rows(fileobj):
 
 
 def _xlsx_rows(fileobj):
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
     try:
-        workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+        yield from read_rows(fileobj)
+    except UnreadableSpreadsheet as exc:
         raise _unreadable() from exc
-    try:
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
-    finally:
-        workbook.close()
 
 
 def is_blank(value):
@@ -143,31 +136,16 @@ def date_or_text(value):
 # ---- downloads ---------------------------------------------------------------------------------------------
 
 
-def _xlsx_cell(sheet, value):
-    """A write-only cell that keeps text as text: a value starting with '=' must not become a formula."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"
-    return cell
-
-
 def error_report_xlsx(job):
     """The rows with errors, with their original values plus the row number and the error messages."""
-    import openpyxl
-
     messages = {}
     for error in job.errors or []:
         messages.setdefault(error["row"], []).append(f"{error['column']}: {error['message']}")
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Errors"))
+    workbook = XlsxWriter()
     with open_job_table(job) as (headers, rows):
-        sheet.append([_xlsx_cell(sheet, h) for h in [*headers, _("Row"), _("Errors")]])
+        sheet = workbook.sheet(_("Errors"), [*headers, _("Row"), _("Errors")])
         for number, cells in rows:
             if number in messages:
                 values = [v.replace(tzinfo=None) if isinstance(v, datetime.datetime) else v for v in cells]
-                sheet.append([_xlsx_cell(sheet, v) for v in [*values, number, "; ".join(messages[number])]])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+                sheet.append([*values, number, "; ".join(messages[number])])
+    return workbook.to_bytes()
