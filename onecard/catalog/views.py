@@ -6,25 +6,28 @@ product or category of another merchant is a 404.
 """
 
 import uuid
+from collections import Counter
 from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
 
 from onecard.core import audit
 from onecard.core.errors import BusinessError
+from onecard.core.forms import int_or_none
+from onecard.core.object_views import ObjectActionView, ObjectEditView, ObjectListView
 from onecard.core.permissions import require_perms
+from onecard.core.scoping import managed_merchant
 from onecard.core.spreadsheets import xlsx_response
-from onecard.loyalty.cards.manage_views import int_or_none, managed_merchant, show_refusal
 from onecard.loyalty.models import Tier
 
 from . import importing, services
@@ -69,41 +72,31 @@ def product_list(request):
     return render(request, "catalog/products.html", context)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def product_form(request, pk=None):
+class ProductEdit(ObjectEditView):
     """Create or edit a product with a member price per tier (services.create_product / update_product)."""
-    user = request.user
-    require_perms(user, "catalog.view", "catalog.manage")
-    merchant = managed_merchant(user)
-    product = None
-    if pk is not None:
-        product = Product.objects.filter(merchant=merchant, pk=pk).first()
-        if product is None:
-            raise Http404(_("No such product."))
-    tiers = Tier.objects.filter(merchant=merchant).order_by("rank")
-    if request.method == "POST":
-        form = ProductForm(request.POST, merchant=merchant, tiers=tiers)
-        if form.is_valid():
-            fields, stores, prices = form.product_data()
-            try:
-                if product is None:
-                    product = services.create_product(
-                        user, merchant, stores=stores, member_prices=prices, **fields
-                    )
-                else:
-                    product = services.update_product(
-                        user, product, stores=stores, member_prices=prices, **fields
-                    )
-            except BusinessError as exc:
-                show_refusal(request, exc, form)
-            else:
-                messages.success(request, _("Product “%(name)s” saved.") % {"name": product.name})
-                return redirect("catalog:products")
-    else:
-        initial = ProductForm.initial_for(product) if product else None
-        form = ProductForm(initial=initial, merchant=merchant, tiers=tiers)
-    return render(request, "catalog/product_form.html", {"form": form, "product": product})
+
+    permissions = ("catalog.view", "catalog.manage")
+    model = Product
+    not_found = gettext_lazy("No such product.")
+    form_class = ProductForm
+    template_name = "catalog/product_form.html"
+    object_name = "product"
+    success_url = "catalog:products"
+    success_message = gettext_lazy("Product “%(name)s” saved.")
+
+    def form_kwargs(self):
+        return {
+            "merchant": self.merchant,
+            "tiers": Tier.objects.filter(merchant=self.merchant).order_by("rank"),
+        }
+
+    def save(self, form):
+        fields, stores, prices = form.product_data()
+        if self.object is None:
+            return services.create_product(
+                self.user, self.merchant, stores=stores, member_prices=prices, **fields
+            )
+        return services.update_product(self.user, self.object, stores=stores, member_prices=prices, **fields)
 
 
 @login_required
@@ -191,72 +184,66 @@ def product_import(request):
     return render(request, "catalog/import.html", context)
 
 
-@login_required
-def category_list(request):
+class CategoryList(ObjectListView):
     """The category tree, indented by depth, with how many products each holds."""
-    require_perms(request.user, "catalog.view")
-    merchant = managed_merchant(request.user)
-    categories = list(Category.objects.filter(merchant=merchant).order_by("path"))
-    counts = {}
-    for category_id in Product.objects.filter(merchant=merchant).values_list("category_id", flat=True):
-        counts[category_id] = counts.get(category_id, 0) + 1
-    rows = [{"category": c, "indent": c.depth * 1.5, "products": counts.get(c.pk, 0)} for c in categories]
-    return render(request, "catalog/categories.html", {"rows": rows})
+
+    permissions = ("catalog.view",)
+    model = Category
+    template_name = "catalog/categories.html"
+
+    def get_queryset(self):
+        products = Product.objects.filter(merchant=self.merchant)
+        self.counts = Counter(products.values_list("category_id", flat=True))
+        return super().get_queryset().order_by("path")
+
+    def row(self, category):
+        return {
+            "category": category,
+            "indent": category.depth * 1.5,
+            "products": self.counts.get(category.pk, 0),
+        }
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def category_form(request, pk=None):
+class CategoryEdit(ObjectEditView):
     """Create, rename or move a category (services.create_category / update_category)."""
-    user = request.user
-    require_perms(user, "catalog.view", "catalog.manage")
-    merchant = managed_merchant(user)
-    category = None
-    if pk is not None:
-        category = Category.objects.filter(merchant=merchant, pk=pk).first()
+
+    permissions = ("catalog.view", "catalog.manage")
+    model = Category
+    not_found = gettext_lazy("No such category.")
+    form_class = CategoryForm
+    template_name = "catalog/category_form.html"
+    object_name = "category"
+    success_url = "catalog:categories"
+    success_message = gettext_lazy("Category “%(name)s” saved.")
+
+    def form_kwargs(self):
+        return {"merchant": self.merchant, "category": self.object}
+
+    def initial(self):
+        category = self.object
         if category is None:
-            raise Http404(_("No such category."))
-    if request.method == "POST":
-        form = CategoryForm(request.POST, merchant=merchant, category=category)
-        if form.is_valid():
-            data = dict(form.cleaned_data)
-            try:
-                with transaction.atomic():
-                    if category is None:
-                        category = services.create_category(user, merchant, **data)
-                    else:
-                        category = services.update_category(user, category, **data)
-            except BusinessError as exc:
-                show_refusal(request, exc, form)
-            else:
-                messages.success(request, _("Category “%(name)s” saved.") % {"name": category.name})
-                return redirect("catalog:categories")
-    else:
-        initial = None
-        if category is not None:
-            initial = {
-                "name": category.name,
-                "code": category.code,
-                "parent": category.parent_id,
-                "sort_order": category.sort_order,
-            }
-        form = CategoryForm(initial=initial, merchant=merchant, category=category)
-    return render(request, "catalog/category_form.html", {"form": form, "category": category})
+            return None
+        return {
+            "name": category.name,
+            "code": category.code,
+            "parent": category.parent_id,
+            "sort_order": category.sort_order,
+        }
+
+    def save(self, form):
+        if self.object is None:
+            return services.create_category(self.user, self.merchant, **form.cleaned_data)
+        return services.update_category(self.user, self.object, **form.cleaned_data)
 
 
-@login_required
-@require_POST
-def category_deactivate(request, pk):
+class CategoryDeactivate(ObjectActionView):
     """Hide a category that holds no active products or subcategories."""
-    require_perms(request.user, "catalog.view", "catalog.manage")
-    merchant = managed_merchant(request.user)
-    category = Category.objects.filter(merchant=merchant, pk=pk).first()
-    if category is None:
-        raise Http404(_("No such category."))
-    try:
-        services.deactivate_category(request.user, category)
-    except BusinessError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Category “%(name)s” deactivated.") % {"name": category.name})
-    return redirect("catalog:categories")
+
+    permissions = ("catalog.view", "catalog.manage")
+    model = Category
+    not_found = gettext_lazy("No such category.")
+    success_url = "catalog:categories"
+    success_message = gettext_lazy("Category “%(name)s” deactivated.")
+
+    def act(self, category):
+        services.deactivate_category(self.user, category)

@@ -91,3 +91,8 @@ def show_service_error(form, exc):
             add_service_errors(form, exc.errors)
     else:
         form.add_error(None, str(exc.message))
+
+
+def int_or_none(value):
+    """A query parameter as an int, or None when it is not a plain number."""
+    return int(value) if value and str(value).isdigit() else None

@@ -9,6 +9,7 @@ org.Staff): a user has `node` (None for a system administrator), `sees_everythin
 """
 
 from django.contrib.auth import get_user_model
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from .errors import PermissionDenied
@@ -55,3 +56,20 @@ def scoped_staff(user):
     ids = scope_node_ids(user)
     qs = get_user_model().objects.filter(node__isnull=False)
     return qs if ids is None else qs.filter(node_id__in=ids)
+
+
+def managed_merchant(user):
+    """The merchant whose merchant-wide records (products, tiers, rules) the user manages.
+
+    Staff manage their node's merchant; a system administrator without a node, the first merchant.
+    """
+    if user.node_id:
+        return user.node.merchant
+    if user.sees_everything:
+        # The merchant model, reached through the user model: core does not import org.
+        node_model = get_user_model()._meta.get_field("node").related_model
+        merchant_model = node_model._meta.get_field("merchant").related_model
+        merchant = merchant_model.objects.order_by("id").first()
+        if merchant is not None:
+            return merchant
+    raise Http404(_("No merchant to manage."))

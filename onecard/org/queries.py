@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from onecard.core.errors import ValidationFailed
 from onecard.core.scoping import scope_node_ids
 
+from .choices import NodeKind
 from .models import Merchant, OrgNode
 
 
@@ -52,3 +53,15 @@ def acting_merchant(user, merchant_id=None):
         if merchant is not None:
             return merchant
     raise ValidationFailed({"merchant": [_("Choose a merchant.")]})
+
+
+def merchant_stores(merchant):
+    """The merchant's active stores in tree order (merchant-wide records may name any of them)."""
+    return OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE, is_active=True).order_by("path")
+
+
+def stores_in_scope(user, merchant):
+    """The merchant's active stores that lie in the user's scope, in tree order."""
+    stores = merchant_stores(merchant)
+    ids = scope_node_ids(user)
+    return stores if ids is None else stores.filter(id__in=ids)
