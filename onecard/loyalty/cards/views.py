@@ -1,4 +1,7 @@
-"""Card pages under /cards/: the card list and one card's detail with its life-cycle actions.
+"""Card pages under /cards/: card products, batches, the card list and one card's detail with its actions.
+
+Products and batches are declared on core's generic views or kept as thin functions; the services
+(cards.products, rule_settings) write and audit.
 
 Each action is a POST form handled by one service of cards.py (or points.adjust), behind its own
 permission (cards.manage, cards.cancel, points.adjust); the card must be in the user's scope
@@ -9,47 +12,53 @@ field (or above the form) and nothing is written.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError, ValidationFailed
+from onecard.core.forms import int_or_none, show_service_error, yuan
 from onecard.core.masking import mask_phone
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.object_views import ObjectEditView, ObjectListView
+from onecard.core.permissions import require_perms
+from onecard.core.scoping import managed_merchant, scope
 from onecard.core.validators import InvalidValue, normalize_phone
 from onecard.loyalty.cards import services as card_service
-from onecard.loyalty.cards.choices import CardStatus
+from onecard.loyalty.cards.barcodes import code128_svg, qr_svg
+from onecard.loyalty.cards.choices import CardKind, CardStatus
 from onecard.loyalty.cards.forms import (
     PAYOUT_METHODS,
+    BatchForm,
     BindForm,
     CancelForm,
     EmptyForm,
     MergeForm,
     PasswordForm,
     PointsAdjustForm,
+    ProductForm,
     ReasonForm,
     ReplaceForm,
-    yuan,
-)
-from onecard.loyalty.cards.manage_views import (
-    PAGE_SIZE,
-    int_or_none,
-    managed_merchant,
-    require_perms,
-    show_refusal,
 )
 from onecard.loyalty.cards.numbers import normalize_number
+from onecard.loyalty.cards.products import create_product, issue_batch, update_product
 from onecard.loyalty.ledger.choices import AccountKind
-from onecard.loyalty.models import Card, CardProduct, CardTransaction, Posting, TierChange
-from onecard.loyalty.models.stored_value import CardTxKind, CardTxStatus
+from onecard.loyalty.models import Card, CardBatch, CardProduct, CardTransaction, Posting, TierChange
+from onecard.loyalty.models.stored_value import CardTxKind, CardTxStatus, ConsumptionOrder
 from onecard.loyalty.points import services as points_service
+from onecard.loyalty.stored_value import rule_settings
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tiers import services as tiers
 from onecard.members import queries as member_queries
 from onecard.members.models import Member
+from onecard.org.queries import merchant_stores, stores_in_scope
+
+PAGE_SIZE = 50
+SHEET_SIZE = 240  # cards per printed sheet page: 10 A4 pages of 3 × 8
 
 # ---- cards ---------------------------------------------------------------------------------------------------
 
@@ -348,7 +357,7 @@ def card_action(request, number, action):
         try:
             message = do(user, card, form.cleaned_data)
         except BusinessError as exc:
-            show_refusal(request, exc, form)
+            show_service_error(form, exc)
         else:
             messages.success(request, message)
             target = Card.objects.filter(pk=card.pk).values_list("successor__number", "status").first()
@@ -363,3 +372,139 @@ def card_action(request, number, action):
             0, {"name": action, "title": ACTION_TITLES[action], "form": form, "danger": False}
         )
     return render(request, "loyalty/manage/card_detail.html", context, status=400)
+
+
+# ---- card products -------------------------------------------------------------------------------------------
+
+
+class ProductList(ObjectListView):
+    """Card products of the merchant with their limits and consumption order."""
+
+    permissions = ("cards.view",)
+    model = CardProduct
+    template_name = "loyalty/manage/products.html"
+    extra_context = {"tab": "products"}
+
+    def get_queryset(self):
+        products = super().get_queryset().select_related("stored_value_settings").prefetch_related("stores")
+        return products.annotate(card_count=Count("cards")).order_by("name")
+
+    def row(self, product):
+        settings = getattr(product, "stored_value_settings", None)
+        order = settings.consumption_order if settings else ConsumptionOrder.PROPORTIONAL
+        return {
+            "product": product,
+            "cap": yuan(product.effective_balance_cap),
+            "threshold": yuan(product.password_threshold),
+            "daily_limit": yuan(product.daily_charge_limit),
+            "order": ConsumptionOrder(order).label,
+        }
+
+    def get_context_data(self):
+        return {"alliance": self.merchant.alliance}
+
+
+class ProductEdit(ObjectEditView):
+    """Create or edit a card product; the consumption order is saved in the same transaction."""
+
+    permissions = ("cards.view", "products.manage")
+    model = CardProduct
+    not_found = gettext_lazy("No such card product.")
+    form_class = ProductForm
+    template_name = "loyalty/manage/product_form.html"
+    object_name = "product"
+    extra_context = {"tab": "products"}
+    success_url = "cards:products"
+    success_message = gettext_lazy("Card product “%(name)s” saved.")
+
+    def form_kwargs(self):
+        return {"stores": merchant_stores(self.merchant)}
+
+    def initial(self):
+        if self.object is None:
+            return None
+        return ProductForm.initial_for(self.object, stored_value.consumption_order(self.object))
+
+    def get_context_data(self):
+        return {"alliance": self.merchant.alliance}
+
+    def save(self, form):
+        data = form.product_data()
+        if self.object is None:
+            product = create_product(self.user, self.merchant, **data)
+        else:
+            product = update_product(self.user, self.object, **data)
+        if product.kind == CardKind.STORED_VALUE:
+            rule_settings.set_consumption_order(self.user, product, form.cleaned_data["consumption_order"])
+        return product
+
+
+# ---- batches -------------------------------------------------------------------------------------------------
+
+
+def _batch_form(user, merchant, data=None):
+    products = CardProduct.objects.filter(merchant=merchant, is_active=True).order_by("name")
+    return BatchForm(data, products=products, stores=stores_in_scope(user, merchant))
+
+
+def _issue_batch(request, form):
+    """Issue the batch the valid form describes; a refusal lands on the form (with the service's reason)."""
+    data = form.cleaned_data
+    fields = ("store", "prefix", "start", "count", "serial_width", "note")
+    try:
+        batch = issue_batch(request.user, data["product"], **{name: data[name] for name in fields})
+    except BusinessError as exc:
+        show_service_error(form, exc)
+        reason = exc.extra.get("reason") if isinstance(exc.extra, dict) else None
+        if reason:
+            form.add_error(None, reason)
+        return None
+    return batch
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def batch_list(request):
+    """Card batches in the user's scope and, with cards.issue, the form that issues a new one."""
+    user = request.user
+    require_perms(user, "cards.view")
+    merchant = managed_merchant(user)
+    form = None
+    if request.method == "POST":
+        require_perms(user, "cards.issue")
+        form = _batch_form(user, merchant, request.POST)
+        batch = _issue_batch(request, form) if form.is_valid() else None
+        if batch is not None:
+            messages.success(request, _("%(count)s cards issued.") % {"count": batch.count})
+            return redirect("cards:batches")
+    elif user.has_perm("cards.issue"):
+        form = _batch_form(user, merchant)
+    batches = scope(CardBatch.objects.filter(merchant=merchant), user, "store")
+    paginator = Paginator(batches.select_related("product", "store", "created_by").order_by("-id"), PAGE_SIZE)
+    return render(
+        request,
+        "loyalty/manage/batches.html",
+        {"form": form, "page": paginator.get_page(request.GET.get("page")), "tab": "batches"},
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+@login_required
+def batch_sheet(request, pk):
+    """A printable A4 sheet of a batch: each card's number, Code 128 barcode and QR code, 3 × 8 per page."""
+    user = request.user
+    require_perms(user, "cards.view", "cards.issue")
+    batch = (
+        scope(CardBatch.objects.filter(merchant=managed_merchant(user)), user, "store").filter(pk=pk).first()
+    )
+    if batch is None:
+        raise Http404(_("No such batch."))
+    paginator = Paginator(Card.objects.filter(batch=batch).order_by("number").only("number"), SHEET_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    labels = [
+        {"number": c.number, "barcode": mark_safe(code128_svg(c.number)), "qr": mark_safe(qr_svg(c.number))}
+        for c in page.object_list
+    ]
+    return render(
+        request, "loyalty/manage/batch_sheet.html", {"batch": batch, "page": page, "labels": labels}
+    )

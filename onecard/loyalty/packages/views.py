@@ -3,24 +3,18 @@
 Selling, using and refunding packages at the till are the till's (pos.till.packages).
 """
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import Http404
-from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.object_views import ObjectActionView, ObjectEditView, ObjectListView
 from onecard.loyalty.models import ServicePackage
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.packages.forms import (
     PackageDefinitionForm,
 )
-from onecard.org.choices import NodeKind
-from onecard.org.models import OrgNode
+from onecard.org.queries import merchant_stores
 
 MEMBER_SECTION = {
     "key": "packages",
@@ -41,11 +35,6 @@ def register_member_section():
     MEMBER_SECTIONS.insert(at, dict(MEMBER_SECTION))
 
 
-def _require(user, perm):
-    if not user.has_perm(perm):
-        raise Forbidden(perm)
-
-
 def _yuan(fen) -> str:
     return fen_to_yuan_str(fen or 0)
 
@@ -53,102 +42,81 @@ def _yuan(fen) -> str:
 # ---- definitions ----------------------------------------------------------------------------------------
 
 
-def _merchant(request):
-    _require(request.user, "products.manage")
-    node = request.user.node
-    if node is None:
-        raise Http404(_("Package definitions belong to a merchant; sign in as its staff."))
-    return node.merchant
+class PackageDefinitionPage:
+    """Package definitions belong to the merchant of the signed-in staff's node (products.manage)."""
+
+    permissions = ("products.manage",)
+    model = ServicePackage
+    not_found = gettext_lazy("No such package.")
+
+    def get_merchant(self):
+        if self.user.node is None:
+            raise Http404(_("Package definitions belong to a merchant; sign in as its staff."))
+        return self.user.node.merchant
 
 
-def _store_choices(merchant):
-    return OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE, is_active=True).order_by("path")
-
-
-@login_required
-@require_GET
-def definitions(request):
+class DefinitionList(PackageDefinitionPage, ObjectListView):
     """The merchant's package definitions, on sale first."""
-    merchant = _merchant(request)
-    rows = ServicePackage.objects.filter(merchant=merchant).prefetch_related("lines", "stores")
-    items = [{"package": p, "price": _yuan(p.price)} for p in rows.order_by("-is_active", "name")]
-    return render(request, "loyalty/packages/definitions.html", {"items": items})
+
+    template_name = "loyalty/packages/definitions.html"
+    context_object_name = "items"
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("lines", "stores").order_by("-is_active", "name")
+
+    def row(self, package):
+        return {"package": package, "price": _yuan(package.price)}
 
 
-def _initial(package) -> dict:
-    lines = "\n".join(
-        f"{line.service} × {line.uses}" if line.uses else line.service for line in package.lines.all()
-    )
-    return {
-        "name": package.name,
-        "kind": package.kind,
-        "price": _yuan(package.price),
-        "lines": lines,
-        "validity_days": package.validity_days,
-        "daily_cap": package.daily_cap,
-        "stores": list(package.stores.all()),
-    }
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def definition_form(request, pk=None):
+class DefinitionEdit(PackageDefinitionPage, ObjectEditView):
     """Create (no pk) or edit a package definition; sold packages keep the terms they were sold with."""
-    merchant = _merchant(request)
-    package = None
-    if pk is not None:
-        package = ServicePackage.objects.filter(pk=pk, merchant=merchant).first()
+
+    form_class = PackageDefinitionForm
+    template_name = "loyalty/packages/definition_form.html"
+    object_name = "package"
+    success_url = "packages:package_definitions"
+    success_message = gettext_lazy("Package %(name)s saved.")
+    invalid_status = 400
+
+    def form_kwargs(self):
+        return {"stores_queryset": merchant_stores(self.merchant)}
+
+    def initial(self):
+        package = self.object
         if package is None:
-            raise Http404(_("No such package."))
-    stores = _store_choices(merchant)
-    if request.method == "GET":
-        form = PackageDefinitionForm(initial=_initial(package) if package else {}, stores_queryset=stores)
-        return render(request, "loyalty/packages/definition_form.html", {"form": form, "package": package})
-    form = PackageDefinitionForm(request.POST, stores_queryset=stores)
-    if form.is_valid():
-        data = form.cleaned_data
-        fields = {
-            "name": data["name"],
-            "kind": data["kind"],
-            "price": data["price"],
-            "validity_days": data["validity_days"],
-            "daily_cap": data["daily_cap"],
+            return None
+        lines = "\n".join(
+            f"{line.service} × {line.uses}" if line.uses else line.service for line in package.lines.all()
+        )
+        return {
+            "name": package.name,
+            "kind": package.kind,
+            "price": _yuan(package.price),
+            "lines": lines,
+            "validity_days": package.validity_days,
+            "daily_cap": package.daily_cap,
+            "stores": list(package.stores.all()),
         }
-        try:
-            if package is None:
-                packages.create_package(
-                    request.user, merchant, lines=data["parsed_lines"], stores=data["stores"], **fields
-                )
-            else:
-                packages.update_package(
-                    request.user, package, lines=data["parsed_lines"], stores=data["stores"], **fields
-                )
-        except ValidationFailed as exc:
-            for field, errors in exc.errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, str(error))
-        except BusinessError as exc:
-            form.add_error(None, str(exc.message))
-        else:
-            messages.success(request, _("Package %(name)s saved.") % {"name": fields["name"]})
-            return redirect("packages:package_definitions")
-    return render(
-        request, "loyalty/packages/definition_form.html", {"form": form, "package": package}, status=400
-    )
+
+    def save(self, form):
+        data = form.cleaned_data
+        fields = {name: data[name] for name in ("name", "kind", "price", "validity_days", "daily_cap")}
+        terms = {"lines": data["parsed_lines"], "stores": data["stores"], **fields}
+        if self.object is None:
+            return packages.create_package(self.user, self.merchant, **terms)
+        return packages.update_package(self.user, self.object, **terms)
 
 
-@login_required
-@require_POST
-def definition_deactivate(request, pk):
+class DefinitionDeactivate(PackageDefinitionPage, ObjectActionView):
     """Take a package off sale; packages already sold keep working."""
-    merchant = _merchant(request)
-    package = ServicePackage.objects.filter(pk=pk, merchant=merchant).first()
-    if package is None:
-        raise Http404(_("No such package."))
-    try:
-        packages.deactivate_package(request.user, package)
-    except BusinessError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Package %(name)s is off sale.") % {"name": package.name})
-    return redirect("packages:package_definitions")
+
+    success_url = "packages:package_definitions"
+    success_message = gettext_lazy("Package %(name)s is off sale.")
+
+    def act(self, package):
+        packages.deactivate_package(self.user, package)
+
+
+definitions = DefinitionList.as_view()
+definition_form = DefinitionEdit.as_view()
+definition_deactivate = DefinitionDeactivate.as_view()
