@@ -1,16 +1,18 @@
+"""Members pages under /members/ (namespace "members")."""
+
 from django.urls import path
 
-from . import import_views, views
+from . import field_views, import_views, transfer_views, views
 
 app_name = "members"
 urlpatterns = [
     path("", views.member_list, name="list"),
     path("export/", views.member_export, name="export"),
     path("new/", views.member_create, name="create"),
-    path("transfer/", views.member_transfer, name="transfer"),
-    path("merge/", views.member_merge, name="merge"),
-    path("tags/", views.tag_list, name="tags"),
-    path("fields/", views.custom_field_list, name="fields"),
+    path("transfer/", transfer_views.member_transfer, name="transfer"),
+    path("merge/", transfer_views.member_merge, name="merge"),
+    path("tags/", field_views.TagList.as_view(), name="tags"),
+    path("fields/", field_views.CustomFieldList.as_view(), name="fields"),
     path("<int:pk>/", views.member_detail, name="detail"),
     path("<int:pk>/edit/", views.member_edit, name="edit"),
     path("<int:pk>/reveal/<str:field>/", views.member_reveal, name="reveal"),

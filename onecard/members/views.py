@@ -1,5 +1,7 @@
-"""Members pages: list and search, export, 360 view, create/edit, reveal, consent, contacts,
-transfer between owners, merge, tags and custom fields.
+"""Members pages: list and search, export, 360 view, create/edit, reveal, consent, contacts.
+
+Transfer and merge live in transfer_views.py, tags and custom fields in field_views.py; the helpers
+they share with these pages (merchant_for, staff_in_scope, show_business_error) are here.
 
 Views parse, check permissions, call `services`, render. Every member comes through `queries`
 (scoped to the viewer), every option list is limited to the viewer's merchant and scope.
@@ -7,7 +9,6 @@ Views parse, check permissions, call `services`, render. Every member comes thro
 
 import math
 from functools import cached_property
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,14 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError, ValidationFailed
@@ -34,9 +34,9 @@ from onecard.core.spreadsheets import xlsx_response
 from onecard.org.choices import NodeKind
 from onecard.org.models import Merchant, OrgNode, Staff
 
-from . import exports, labels, merging, queries, services
+from . import exports, queries, services
 from .choices import FieldType, MemberKind, MemberStatus, Source
-from .forms import ContactForm, CustomFieldForm, MemberForm, TagForm, TransferAllForm, custom_initial
+from .forms import ContactForm, MemberForm, custom_initial
 from .models import CustomField, MemberMerge, Tag
 from .sections import MEMBER_SECTIONS
 
@@ -89,7 +89,7 @@ def _member_or_404(user, pk, *, active=False):
     return member
 
 
-def _merchant_for(user):
+def merchant_for(user):
     """The merchant whose data the user works on (a superuser without a node works on the first one)."""
     if user.node_id:
         return user.node.merchant
@@ -117,7 +117,7 @@ def _store_choices(user, merchant, current=None):
     return OrgNode.objects.filter(condition).order_by("path")
 
 
-def _staff_in_scope(user, merchant, *, active_only=True, current=None):
+def staff_in_scope(user, merchant, *, active_only=True, current=None):
     """Staff of the merchant bound to nodes in the user's scope (plus `current`, e.g. today's owner)."""
     condition = Q(node__merchant=merchant)
     ids = scope_node_ids(user)
@@ -134,7 +134,7 @@ def _tags_for(user):
     return Tag.objects.filter(merchant_id__in=queries.merchant_ids_for(user)).order_by("name")
 
 
-def _show_business_error(request, error, form=None):
+def show_business_error(request, error, form=None):
     """A refusal from a service: field errors next to fields, anything else as a message."""
     if isinstance(error, ValidationFailed) and form is not None:
         form.add_service_errors(error.errors)
@@ -172,8 +172,8 @@ def member_list(request):
     for member in rows:
         member.masked_phone = mask_phone(member.phone)
     page.object_list = rows
-    merchant = _merchant_for(user)
-    owners = _staff_in_scope(user, merchant, active_only=False) if merchant else Staff.objects.none()
+    merchant = merchant_for(user)
+    owners = staff_in_scope(user, merchant, active_only=False) if merchant else Staff.objects.none()
     can_transfer = user.has_perm("members.transfer")
     return render(
         request,
@@ -287,7 +287,7 @@ def member_consent(request, pk):
     try:
         services.set_consent(user, member, granted, source=source[:40])
     except BusinessError as exc:
-        _show_business_error(request, exc)
+        show_business_error(request, exc)
     else:
         messages.success(
             request, _("Marketing consent granted.") if granted else _("Marketing consent withdrawn.")
@@ -322,7 +322,7 @@ def _member_form(user, merchant, member=None, data=None):
         initial=initial,
         merchant=merchant,
         stores=_store_choices(user, merchant, current=member.home_store if member else None),
-        owners=_staff_in_scope(user, merchant, current=member.owner if member and member.owner_id else None),
+        owners=staff_in_scope(user, merchant, current=member.owner if member and member.owner_id else None),
         member=member,
     )
     if member is not None and data is None:
@@ -343,7 +343,7 @@ def member_create(request):
     """Register a member; a known phone number links to the member who has it."""
     user = request.user
     require_perms(user, "members.view", "members.add")
-    merchant = _merchant_for(user)
+    merchant = merchant_for(user)
     if merchant is None:
         raise Forbidden("no merchant")
     duplicate = None
@@ -357,7 +357,7 @@ def member_create(request):
                     duplicate = _duplicate_link(exc)
                     form.add_error("phone", str(exc.message))
                 else:
-                    _show_business_error(request, exc, form)
+                    show_business_error(request, exc, form)
             else:
                 messages.success(request, _("Member %(no)s was registered.") % {"no": member.member_no})
                 return redirect("members:detail", pk=member.pk)
@@ -384,7 +384,7 @@ def member_edit(request, pk):
                     duplicate = _duplicate_link(exc)
                     form.add_error("phone", str(exc.message))
                 else:
-                    _show_business_error(request, exc, form)
+                    show_business_error(request, exc, form)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("members:detail", pk=member.pk)
@@ -417,7 +417,7 @@ def contact_create(request, pk):
         try:
             services.add_contact(user, member, form.cleaned_data)
         except BusinessError as exc:
-            _show_business_error(request, exc, form)
+            show_business_error(request, exc, form)
         else:
             messages.success(request, _("Contact added."))
             return redirect(reverse("members:detail", args=[member.pk]) + "#contacts")
@@ -437,7 +437,7 @@ def contact_edit(request, pk, contact_pk):
         try:
             services.update_contact(user, contact, form.cleaned_data)
         except BusinessError as exc:
-            _show_business_error(request, exc, form)
+            show_business_error(request, exc, form)
         else:
             messages.success(request, _("Contact saved."))
             return redirect(reverse("members:detail", args=[member.pk]) + "#contacts")
@@ -454,275 +454,7 @@ def contact_delete(request, pk, contact_pk):
     try:
         services.delete_contact(user, contact)
     except BusinessError as exc:
-        _show_business_error(request, exc)
+        show_business_error(request, exc)
     else:
         messages.success(request, _("Contact deleted."))
     return redirect(reverse("members:detail", args=[member.pk]) + "#contacts")
-
-
-# ---- transfer (M4) -----------------------------------------------------------------------------------------
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def member_transfer(request):
-    """Hand ticked members to another owner, or every member of a leaving staff member (离职继承)."""
-    user = request.user
-    require_perms(user, "members.view", "members.transfer")
-    merchant = _merchant_for(user)
-    if merchant is None:
-        raise Forbidden("no merchant")
-    to_owners = _staff_in_scope(user, merchant)
-    all_form = TransferAllForm(
-        from_owners=_staff_in_scope(user, merchant, active_only=False), to_owners=to_owners
-    )
-    selected = []
-    ids = [i for i in request.POST.getlist("ids") or request.GET.getlist("ids") if str(i).isdigit()]
-    if ids:
-        selected = list(
-            queries.visible_members(user)
-            .filter(pk__in=ids)
-            .select_related("home_store", "owner", "merchant")
-            .order_by("id")
-        )
-    if request.method == "POST" and request.POST.get("mode") == "all":
-        all_form = TransferAllForm(
-            request.POST,
-            from_owners=_staff_in_scope(user, merchant, active_only=False),
-            to_owners=to_owners,
-        )
-        if all_form.is_valid() and _transfer_all(request, all_form):
-            return redirect("members:transfer")
-    elif request.method == "POST":
-        raw_owner = request.POST.get("to_owner", "")
-        to_owner = to_owners.filter(pk=raw_owner).first() if raw_owner.isdigit() else None
-        if not selected:
-            messages.error(request, _("Tick at least one member."))
-        elif len(selected) != len(set(ids)):
-            messages.error(request, _("Some of the ticked members are not in your part of the organisation."))
-        elif to_owner is None:
-            messages.error(request, _("Choose the new owner."))
-        else:
-            try:
-                moved = services.transfer_members(
-                    user, selected, to_owner, reason=request.POST.get("reason", "").strip()
-                )
-            except BusinessError as exc:
-                _show_business_error(request, exc)
-            else:
-                messages.success(request, _("%(n)s members moved to %(b)s.") % {"n": moved, "b": to_owner})
-                back = request.POST.get("next") or ""
-                return redirect(back if back.startswith("/members/") else reverse("members:list"))
-    for member in selected:
-        member.masked_phone = mask_phone(member.phone)
-    return render(
-        request,
-        "members/member_transfer.html",
-        {"selected": selected, "to_owners": to_owners, "all_form": all_form, "post": request.POST},
-    )
-
-
-def _transfer_all(request, form):
-    """Run a 离职继承 hand-over from a valid form; True when it went through."""
-    data = form.cleaned_data
-    if data["from_owner"] == data["to_owner"]:
-        form.add_error("to_owner", _("Choose a different staff member."))
-        return False
-    try:
-        moved = services.transfer_all_from(
-            request.user, data["from_owner"], data["to_owner"], reason=data["reason"]
-        )
-    except BusinessError as exc:
-        _show_business_error(request, exc, form)
-        return False
-    messages.success(
-        request,
-        _("%(n)s members moved from %(a)s to %(b)s.")
-        % {"n": moved, "a": data["from_owner"], "b": data["to_owner"]},
-    )
-    return True
-
-
-# ---- merge -------------------------------------------------------------------------------------------------
-
-_MERGE_ROWS = (
-    ("member_no", gettext_lazy("Member no.")),
-    ("name", pgettext_lazy("person", "Name")),
-    ("kind", gettext_lazy("Type")),
-    ("phone", gettext_lazy("Phone")),
-    ("id_number", gettext_lazy("ID number")),
-    ("gender", gettext_lazy("Gender")),
-    ("birthday", gettext_lazy("Birthday")),
-    ("email", gettext_lazy("E-mail")),
-    ("address", gettext_lazy("Address")),
-    ("home_store", gettext_lazy("Home store")),
-    ("owner", gettext_lazy("Owner")),
-    ("source", gettext_lazy("Source")),
-    ("marketing_consent", gettext_lazy("Marketing consent")),
-    ("created_at", gettext_lazy("Joined")),
-)
-
-
-def _merge_value(member, field):
-    if field == "phone":
-        return mask_phone(member.phone)
-    if field == "id_number":
-        return mask_id_number(member.id_number)
-    if field in ("kind", "gender", "source"):
-        return getattr(member, f"get_{field}_display")()
-    if field == "marketing_consent":
-        return _("Yes") if member.marketing_consent else _("No")
-    if field == "created_at":
-        return timezone.localtime(member.created_at).strftime("%Y-%m-%d")
-    value = getattr(member, field)
-    return "" if value is None else value
-
-
-def _merge_pick(user, text):
-    """(chosen member or None, candidates) for what was typed in one search box of the merge page."""
-    text = (text or "").strip()
-    if not text:
-        return None, []
-    if text.startswith("#") and text[1:].isdigit():
-        member = queries.visible_members(user).filter(pk=text[1:]).first()
-        return member, []
-    found = list(
-        queries.visible_members(user)
-        .filter(queries.search_condition(text))
-        .select_related("home_store", "owner")
-        .order_by("-id")[:10]
-    )
-    if len(found) == 1:
-        return found[0], []
-    for member in found:
-        member.masked_phone = mask_phone(member.phone)
-    return None, found
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def member_merge(request):
-    """Pick two records of one person, compare them side by side, choose the survivor, merge."""
-    user = request.user
-    require_perms(user, "members.view", "members.merge")
-    if request.method == "POST":
-        a = queries.visible_members(user).filter(pk=request.POST.get("a") or 0).first()
-        b = queries.visible_members(user).filter(pk=request.POST.get("b") or 0).first()
-        survivor_pk = request.POST.get("survivor")
-        if a is None or b is None:
-            messages.error(request, _("Both members must be active members you can see."))
-        elif survivor_pk not in (str(a.pk), str(b.pk)):
-            messages.error(request, _("Choose which record survives."))
-        else:
-            survivor, merged = (a, b) if survivor_pk == str(a.pk) else (b, a)
-            try:
-                merging.merge_members(user, survivor, merged)
-            except BusinessError as exc:
-                _show_business_error(request, exc)
-            else:
-                messages.success(
-                    request,
-                    _("%(merged)s was merged into %(survivor)s.") % {"merged": merged, "survivor": survivor},
-                )
-                return redirect("members:detail", pk=survivor.pk)
-        return redirect(
-            f"{reverse('members:merge')}?"
-            + urlencode({"a": f"#{a.pk}" if a else "", "b": f"#{b.pk}" if b else ""})
-        )
-    a, a_candidates = _merge_pick(user, request.GET.get("a"))
-    b, b_candidates = _merge_pick(user, request.GET.get("b"))
-    rows = []
-    if a is not None and b is not None:
-        rows = [(label, _merge_value(a, f), _merge_value(b, f)) for f, label in _MERGE_ROWS]
-    return render(
-        request,
-        "members/member_merge.html",
-        {
-            "a": a,
-            "b": b,
-            "a_candidates": a_candidates,
-            "b_candidates": b_candidates,
-            "candidate_lists": [
-                (_("First member"), a_candidates, "a", "b", f"#{b.pk}" if b else request.GET.get("b", "")),
-                (_("Second member"), b_candidates, "b", "a", f"#{a.pk}" if a else request.GET.get("a", "")),
-            ],
-            "rows": rows,
-            "same": a is not None and b is not None and a.pk == b.pk,
-            "params": request.GET,
-        },
-    )
-
-
-# ---- tags and custom fields --------------------------------------------------------------------------------
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def tag_list(request):
-    """The merchant's tags with how many members carry each; create and delete."""
-    user = request.user
-    require_perms(user, "members.manage_fields")
-    merchant = _merchant_for(user)
-    if merchant is None:
-        raise Forbidden("no merchant")
-    form = TagForm()
-    if request.method == "POST":
-        try:
-            if request.POST.get("action") == "delete":
-                tag = Tag.objects.filter(merchant=merchant, pk=request.POST.get("tag") or 0).first()
-                if tag is None:
-                    raise Http404(_("No such tag."))
-                labels.delete_tag(user, tag)
-                messages.success(request, _("Tag %(name)s deleted.") % {"name": tag.name})
-                return redirect("members:tags")
-            form = TagForm(request.POST)
-            if form.is_valid():
-                tag = labels.create_tag(user, merchant, form.cleaned_data["name"], form.cleaned_data["color"])
-                messages.success(request, _("Tag %(name)s created.") % {"name": tag.name})
-                return redirect("members:tags")
-        except BusinessError as exc:
-            _show_business_error(request, exc, form)
-    tags = Tag.objects.filter(merchant=merchant).annotate(n=Count("members")).order_by("name")
-    return render(request, "members/tag_list.html", {"tags": tags, "form": form})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def custom_field_list(request):
-    """The merchant's custom member fields; create and delete."""
-    user = request.user
-    require_perms(user, "members.manage_fields")
-    merchant = _merchant_for(user)
-    if merchant is None:
-        raise Forbidden("no merchant")
-    form = CustomFieldForm()
-    if request.method == "POST":
-        try:
-            if request.POST.get("action") == "delete":
-                field = CustomField.objects.filter(
-                    merchant=merchant, pk=request.POST.get("field") or 0
-                ).first()
-                if field is None:
-                    raise Http404(_("No such field."))
-                labels.delete_custom_field(user, field)
-                messages.success(request, _("Field %(label)s deleted.") % {"label": field.label})
-                return redirect("members:fields")
-            form = CustomFieldForm(request.POST)
-            if form.is_valid():
-                data = form.cleaned_data
-                field = labels.define_custom_field(
-                    user,
-                    merchant,
-                    key=data["key"] or "",
-                    label=data["label"] or "",
-                    field_type=data["field_type"],
-                    choices=[c for c in (data["choices"] or "").splitlines()],
-                    required=data["required"],
-                    position=data["position"] or 0,
-                )
-                messages.success(request, _("Field %(label)s created.") % {"label": field.label})
-                return redirect("members:fields")
-        except BusinessError as exc:
-            _show_business_error(request, exc, form)
-    fields = CustomField.objects.filter(merchant=merchant)
-    return render(request, "members/field_list.html", {"fields": fields, "form": form})
