@@ -39,7 +39,11 @@ class ManagedView(View):
         require_perms(request.user, *self.permissions)
         self.user = request.user
         self.merchant = self.get_merchant()
+        self.setup_page()
         return super().dispatch(request, *args, **kwargs)
+
+    def setup_page(self):
+        """Look up what the page is about, once the permission and the merchant are known."""
 
     def get_merchant(self):
         """The merchant whose records the page shows (404 when the user has none)."""
@@ -106,12 +110,11 @@ class ObjectEditView(ManagedView):
     # The status of a form sent back with errors (some pages answer 400).
     invalid_status = 200
 
-    def dispatch(self, request, *args, **kwargs):
-        self.object = None
-        return super().dispatch(request, *args, **kwargs)
+    def setup_page(self):
+        self.setup_object()
 
     def setup_object(self):
-        """Look the record up (None when creating); called once the permission and merchant are known."""
+        """Look the record up (None when creating)."""
         pk = self.kwargs.get("pk")
         self.object = None if pk is None else self.object_or_404(pk)
 
@@ -135,6 +138,10 @@ class ObjectEditView(ManagedView):
         """Call the service that writes the record; return what was saved (for the message)."""
         raise NotImplementedError
 
+    def refused(self, form, exc):
+        """Show a service refusal on the form (a page may first map the service's field names to its own)."""
+        show_service_error(form, exc)
+
     def message(self, saved):
         """The success message, with the saved record's name where it says %(name)s."""
         return self.success_message % {"name": getattr(saved, "name", "")}
@@ -149,11 +156,9 @@ class ObjectEditView(ManagedView):
         return render(self.request, self.template_name, context, status=status)
 
     def get(self, request, *args, **kwargs):
-        self.setup_object()
         return self.render_form(self.get_form())
 
     def post(self, request, *args, **kwargs):
-        self.setup_object()
         form = self.get_form(request.POST)
         if form.is_valid():
             try:
@@ -162,7 +167,7 @@ class ObjectEditView(ManagedView):
             except BusinessError as exc:
                 # The service may have changed the record in memory before it refused: show the stored one.
                 self.setup_object()
-                show_service_error(form, exc)
+                self.refused(form, exc)
             else:
                 messages.success(request, self.message(saved))
                 return redirect(self.success_url)

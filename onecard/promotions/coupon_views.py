@@ -18,10 +18,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.object_views import ObjectEditView
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope
 from onecard.loyalty.cards.barcodes import code128_svg, qr_svg
@@ -99,49 +101,48 @@ def _stores(user):
     return scope(stores, user, "pk")
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def template_form(request, pk=None):
+class TemplateEdit(ObjectEditView):
     """Create (no pk) or edit a coupon template owned by a node in the user's scope."""
-    user = request.user
-    require_perms(user, "promotions.manage")
-    template = None
-    if pk is not None:
-        template = _template_or_404(user, pk)
-        if not coupon_queries.can_manage(user, template):
+
+    permissions = ("promotions.manage",)
+    not_found = gettext_lazy("No such coupon template.")
+    form_class = CouponTemplateForm
+    template_name = "promotions/coupons/template_form.html"
+    object_name = "template"
+    success_url = "coupons:templates"
+    success_message = gettext_lazy("Coupon template %(name)s saved.")
+    invalid_status = 400
+
+    def get_merchant(self):
+        return None  # a template belongs to its owner node's merchant, picked on the form
+
+    def get_queryset(self):
+        return coupon_queries.visible_templates(self.user)
+
+    def setup_object(self):
+        super().setup_object()
+        if self.object is not None and not coupon_queries.can_manage(self.user, self.object):
             raise Forbidden("promotions.manage")
-    nodes, stores = _owner_nodes(user), _stores(user)
-    if request.method == "GET":
-        initial = initial_of(template) if template else {}
-        form = CouponTemplateForm(initial=initial, nodes=nodes, stores=stores)
-        return render(request, "promotions/coupons/template_form.html", {"form": form, "template": template})
-    form = CouponTemplateForm(request.POST, nodes=nodes, stores=stores)
-    if form.is_valid():
-        fields = form.service_fields()
+
+    def form_kwargs(self):
+        return {"nodes": _owner_nodes(self.user), "stores": _stores(self.user)}
+
+    def initial(self):
+        return initial_of(self.object) if self.object else None
+
+    def save(self, form):
+        fields, stores = form.service_fields(), form.cleaned_data["stores"]
+        if self.object is not None:
+            return coupon_templates.update_template(self.user, self.object, stores=stores, **fields)
         node = form.cleaned_data["node"]
-        try:
-            if template is None:
-                template = coupon_templates.create_template(
-                    user, node.merchant, node=node, stores=form.cleaned_data["stores"], **fields
-                )
-            else:
-                template = coupon_templates.update_template(
-                    user, template, stores=form.cleaned_data["stores"], **fields
-                )
-        except ValidationFailed as exc:
-            for field, errors in exc.errors.items():
-                if field == "value":
-                    field = VALUE_FIELD.get(fields["kind"], None)
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, str(error))
-        except BusinessError as exc:
-            form.add_error(None, str(exc.message))
-        else:
-            messages.success(request, _("Coupon template %(name)s saved.") % {"name": template.name})
-            return redirect("coupons:templates")
-    return render(
-        request, "promotions/coupons/template_form.html", {"form": form, "template": template}, status=400
-    )
+        return coupon_templates.create_template(self.user, node.merchant, node=node, stores=stores, **fields)
+
+    def refused(self, form, exc):
+        if isinstance(exc, ValidationFailed):
+            # The service names the kind's amount "value"; the form has one field per kind for it.
+            value_field = VALUE_FIELD.get(form.cleaned_data.get("kind"))
+            exc = ValidationFailed({value_field if k == "value" else k: v for k, v in exc.errors.items()})
+        super().refused(form, exc)
 
 
 # ---- issuing -----------------------------------------------------------------------------------------------

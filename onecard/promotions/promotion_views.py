@@ -6,18 +6,15 @@ manager for its region, HQ for every store). Staff below a promotion's owner see
 (it applies to their stores) but cannot change it.
 """
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.db.models import Q
-from django.http import Http404
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.translation import gettext_lazy
 
-from onecard.core.errors import BusinessError
+from onecard.core.object_views import ObjectActionView, ObjectEditView
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import node_in_scope, scope_node_ids
 from onecard.loyalty.models import Tier
@@ -51,18 +48,6 @@ def _stores(user, merchant):
 
 def _tiers(merchant):
     return Tier.objects.filter(merchant=merchant).order_by("rank", "pk")
-
-
-def _form(request, merchant, kind, *, initial=None, data=None):
-    owners = owner_nodes(merchant, scope_node_ids(request.user))
-    return PromotionForm(
-        data,
-        kind=kind,
-        owners=owners,
-        stores=_stores(request.user, merchant),
-        tiers=_tiers(merchant),
-        initial=initial,
-    )
 
 
 @login_required
@@ -102,72 +87,96 @@ def promotion_list(request):
     return render(request, "promotions/promotions/list.html", context)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def promotion_create(request):
-    """GET without ?kind=: choose a kind; with it, that kind's form; POST: create."""
-    require_perms(request.user, MANAGE)
-    merchant = merchant_for_request(request)
-    kind = request.GET.get("kind") or request.POST.get("kind")
-    if kind not in PromotionKind.values:
-        return render(request, "promotions/promotions/choose_kind.html", {"kinds": PromotionKind.choices})
-    form = _form(request, merchant, kind, initial=default_dates(), data=request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            promotion = rules.create_promotion(
-                request.user, merchant, form.cleaned_data["node"], form.to_data()
-            )
-        except BusinessError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Promotion %(name)s was created.") % {"name": promotion.name})
-            return redirect(reverse("promotions:list"))
-    context = {"form": form, "kind": kind, "kind_label": PromotionKind(kind).label, "promotion": None}
-    return render(request, "promotions/promotions/form.html", context, status=400 if form.errors else 200)
+class ManagedPromotion:
+    """A promotion page: the merchant picked for the request, a promotion visible to the user and in scope."""
+
+    permissions = (MANAGE,)
+
+    def get_merchant(self):
+        return merchant_for_request(self.request)
+
+    def get_queryset(self):
+        return visible_promotions(self.user, self.merchant)
+
+    def object_or_404(self, pk):
+        promotion = super().object_or_404(pk)
+        if not node_in_scope(self.user, promotion.node):
+            raise Forbidden(MANAGE)
+        return promotion
 
 
-def _managed(request, pk):
-    merchant = merchant_for_request(request)
-    promotion = visible_promotions(request.user, merchant).filter(pk=pk).first()
-    if promotion is None:
-        raise Http404
-    if not node_in_scope(request.user, promotion.node):
-        raise Forbidden(MANAGE)
-    return merchant, promotion
+class PromotionEdit(ManagedPromotion, ObjectEditView):
+    """Create a promotion (GET without ?kind=: choose a kind first) or change one of the staff's scope.
+
+    A promotion's kind stays what it was created as.
+    """
+
+    form_class = PromotionForm
+    template_name = "promotions/promotions/form.html"
+    object_name = "promotion"
+    success_url = "promotions:list"
+    invalid_status = 400
+    initial_on_post = True
+
+    def setup_object(self):
+        super().setup_object()
+        requested = self.request.GET.get("kind") or self.request.POST.get("kind")
+        self.kind = self.object.kind if self.object else requested
+
+    def get(self, request, *args, **kwargs):
+        return self.choose_kind() or super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        return self.choose_kind() or super().post(request, *args, **kwargs)
+
+    def choose_kind(self):
+        """The page that picks a kind, while none (or an unknown one) is given."""
+        if self.kind in PromotionKind.values:
+            return None
+        return render(
+            self.request, "promotions/promotions/choose_kind.html", {"kinds": PromotionKind.choices}
+        )
+
+    def get_form(self, data=None):
+        # An empty POST gives an unbound form, shown again as it was.
+        return super().get_form(data or None)
+
+    def form_kwargs(self):
+        owners = owner_nodes(self.merchant, scope_node_ids(self.user))
+        return {
+            "kind": self.kind,
+            "owners": owners,
+            "stores": _stores(self.user, self.merchant),
+            "tiers": _tiers(self.merchant),
+        }
+
+    def initial(self):
+        return initial_for(self.object) if self.object else default_dates()
+
+    def get_context_data(self):
+        label = self.object.get_kind_display() if self.object else PromotionKind(self.kind).label
+        return {"kind": self.kind, "kind_label": label}
+
+    def save(self, form):
+        node = form.cleaned_data["node"]
+        if self.object is None:
+            return rules.create_promotion(self.user, self.merchant, node, form.to_data())
+        return rules.update_promotion(self.user, self.object, form.to_data(), node=node)
+
+    def refused(self, form, exc):
+        apply_service_errors(form, exc)
+
+    def message(self, saved):
+        if self.object is None:
+            return _("Promotion %(name)s was created.") % {"name": saved.name}
+        return _("Promotion %(name)s was saved.") % {"name": saved.name}
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def promotion_edit(request, pk):
-    """Change a promotion of the staff's scope (its kind stays)."""
-    require_perms(request.user, MANAGE)
-    merchant, promotion = _managed(request, pk)
-    form = _form(request, merchant, promotion.kind, initial=initial_for(promotion), data=request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            rules.update_promotion(request.user, promotion, form.to_data(), node=form.cleaned_data["node"])
-        except BusinessError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(
-                request, _("Promotion %(name)s was saved.") % {"name": form.cleaned_data["name"]}
-            )
-            return redirect(reverse("promotions:list"))
-    context = {
-        "form": form,
-        "kind": promotion.kind,
-        "kind_label": promotion.get_kind_display(),
-        "promotion": promotion,
-    }
-    return render(request, "promotions/promotions/form.html", context, status=400 if form.errors else 200)
-
-
-@login_required
-@require_POST
-def promotion_deactivate(request, pk):
+class PromotionDeactivate(ManagedPromotion, ObjectActionView):
     """Stop a promotion now."""
-    require_perms(request.user, MANAGE)
-    _merchant_row, promotion = _managed(request, pk)
-    rules.deactivate_promotion(request.user, promotion)
-    messages.success(request, _("Promotion %(name)s was stopped.") % {"name": promotion.name})
-    return redirect(reverse("promotions:list"))
+
+    success_url = "promotions:list"
+    success_message = gettext_lazy("Promotion %(name)s was stopped.")
+
+    def act(self, promotion):
+        rules.deactivate_promotion(self.user, promotion)
