@@ -9,9 +9,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from onecard.core.errors import BusinessError
+from onecard.core.object_views import ObjectEditView
 from onecard.core.scoping import scoped_staff
 
 from . import counts, services
@@ -128,23 +130,48 @@ def node_create(request):
     return render(request, "org/node_form.html", {"form": form, "parent": parent, "node": None})
 
 
-@login_required
-@permission_required("org.manage", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def node_edit(request, pk):
+class OrgEditView(ObjectEditView):
+    """An org page's edit form: records come from the user's scope, refusals go where org's forms put them.
+
+    The form is bound only to a POST that carries data, as on the other org pages.
+    """
+
+    initial_on_post = True
+    permission_field = "roles"
+    not_found = ""  # out of scope looks exactly like missing: no hint that it exists
+
+    def get_merchant(self):
+        return None  # org records carry their own node and merchant
+
+    def get_form(self, data=None):
+        return super().get_form(data or None)
+
+    def refused(self, form, exc):
+        apply_service_errors(form, exc, permission_field=self.permission_field)
+
+
+class NodeEdit(OrgEditView):
     """Name, address, phone and whether the node is active."""
-    node = _node_or_404(request.user, pk)
-    initial = {"name": node.name, "address": node.address, "phone": node.phone, "is_active": node.is_active}
-    form = NodeEditForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_node(request.user, node, **form.cleaned_data)
-        except BusinessError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("%(name)s was saved.") % {"name": node.name})
-            return redirect("org:tree")
-    return render(request, "org/node_form.html", {"form": form, "parent": node.parent, "node": node})
+
+    permissions = ("org.manage",)
+    form_class = NodeEditForm
+    template_name = "org/node_form.html"
+    object_name = "node"
+    success_url = "org:tree"
+    success_message = gettext_lazy("%(name)s was saved.")
+
+    def get_queryset(self):
+        return scoped_nodes(self.user)
+
+    def initial(self):
+        node = self.object
+        return {"name": node.name, "address": node.address, "phone": node.phone, "is_active": node.is_active}
+
+    def get_context_data(self):
+        return {"parent": self.object.parent}
+
+    def save(self, form):
+        return services.update_node(self.user, self.object, **form.cleaned_data)
 
 
 # ---- staff -----------------------------------------------------------------------------------------------
@@ -380,41 +407,31 @@ def role_create(request):
     return render(request, "org/role_form.html", {"form": form, "role": None})
 
 
-@login_required
-@permission_required("roles.manage", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def role_edit(request, pk):
+class RoleEdit(OrgEditView):
     """Change a custom role; a built-in role is shown read-only."""
-    user = request.user
-    role = _role_or_404(user, pk)
-    initial = {"name": role.name, "description": role.description, "permissions": role.permissions}
-    form = RoleForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.update_role(
-                user,
-                role,
-                name=data["name"],
-                permissions=data["permissions"],
-                description=data["description"],
-            )
-        except BusinessError as exc:
-            apply_service_errors(form, exc, permission_field="permissions")
-            role.refresh_from_db()
-        else:
-            messages.success(request, _("The role %(name)s was saved.") % {"name": role.name})
-            return redirect("org:role_list")
-    return render(
-        request,
-        "org/role_form.html",
-        {
-            "form": form,
-            "role": role,
-            "permission_table": _permission_table(role.permissions),
-            "holders": role.staff.count(),
-        },
-    )
+
+    permissions = ("roles.manage",)
+    form_class = RoleForm
+    template_name = "org/role_form.html"
+    object_name = "role"
+    success_url = "org:role_list"
+    success_message = gettext_lazy("The role %(name)s was saved.")
+    permission_field = "permissions"
+
+    def get_queryset(self):
+        return _visible_roles(self.user).select_related("merchant")
+
+    def initial(self):
+        role = self.object
+        return {"name": role.name, "description": role.description, "permissions": role.permissions}
+
+    def get_context_data(self):
+        role = self.object
+        return {"permission_table": _permission_table(role.permissions), "holders": role.staff.count()}
+
+    def save(self, form):
+        fields = {name: form.cleaned_data[name] for name in ("name", "permissions", "description")}
+        return services.update_role(self.user, self.object, **fields)
 
 
 @login_required
