@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import MoneyField, ServiceErrorsMixin, yuan
+from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin, yuan
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
 
@@ -16,8 +16,21 @@ class CategoryChoiceField(forms.ModelChoiceField):
         return "— " * obj.depth + obj.name
 
 
-class ProductForm(ServiceErrorsMixin, forms.Form):
+class ProductForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """A product and its member price for each tier of the merchant (fields member_price_<tier id>)."""
+
+    grid = (
+        "sku",
+        "barcode",
+        "name",
+        "category",
+        "kind",
+        "unit",
+        "list_price",
+        "package_service",
+        "is_active",
+        "stores",
+    )
 
     sku = forms.CharField(label=_("SKU"), max_length=40)
     barcode = forms.CharField(label=_("Barcode"), max_length=32, required=False)
@@ -82,7 +95,7 @@ class ProductForm(ServiceErrorsMixin, forms.Form):
         return data, stores, prices
 
 
-class CategoryForm(ServiceErrorsMixin, forms.Form):
+class CategoryForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """A category: name, code, where it sits in the tree, its place among its siblings."""
 
     name = forms.CharField(label=_("Name"), max_length=60)

@@ -82,6 +82,19 @@ class ServiceErrorsMixin:
         add_service_errors(self, errors)
 
 
+class GridLayoutMixin:
+    """Forms shown by core/object_form.html: `grid` names the fields of its grid, in order.
+
+    By default every field declared on the class, in declaration order; fields added in __init__ (rows of
+    tiers or rules) are laid out by the page itself.
+    """
+
+    grid = None
+
+    def grid_fields(self):
+        return [self[name] for name in self.grid or self.base_fields]
+
+
 def show_service_error(form, exc):
     """A service refusal on `form`: a ValidationFailed's field errors next to the fields, else above it."""
     if isinstance(exc, ValidationFailed):

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import MoneyField, ServiceErrorsMixin
+from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin
 from onecard.loyalty.models.points import ExpiryMode
 
 WEEKDAYS = [
@@ -12,8 +12,19 @@ WEEKDAYS = [
 ]
 
 
-class EarnRuleForm(ServiceErrorsMixin, forms.Form):
+class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """Points per ¥1 spent, per store and weekday, dated, with a birthday multiplier."""
+
+    grid = (
+        "name",
+        "points_per_yuan",
+        "birthday_multiplier",
+        "priority",
+        "valid_from",
+        "valid_until",
+        "weekdays",
+        "stores",
+    )
 
     name = forms.CharField(label=_("Name"), max_length=60)
     points_per_yuan = forms.DecimalField(
@@ -55,7 +66,7 @@ class EarnRuleForm(ServiceErrorsMixin, forms.Form):
         return data
 
 
-class PointsPolicyForm(ServiceErrorsMixin, forms.Form):
+class PointsPolicyForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """When points expire, what they are worth and how much of a bill they may pay."""
 
     expiry_mode = forms.ChoiceField(label=_("Points expire"), choices=ExpiryMode.choices)

@@ -3,13 +3,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import MoneyField, ServiceErrorsMixin, yuan
+from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin, yuan
 from onecard.loyalty.models.stored_value import RebateForm
 
 BONUS_ROWS = 4
 
 
-class BonusRuleForm(ServiceErrorsMixin, forms.Form):
+class BonusRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """充值赠送: up to BONUS_ROWS tiers of (top up ¥X, get ¥Y), chain-wide or for one store, dated."""
 
     name = forms.CharField(label=_("Name"), max_length=60)
@@ -52,12 +52,14 @@ class BonusRuleForm(ServiceErrorsMixin, forms.Form):
         return data
 
 
-class RebateRuleForm(ServiceErrorsMixin, forms.Form):
+class RebateRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """返利: percent of the amount due back as bonus value or points, chain-wide or for one store, dated.
 
     The percent is parsed as a Decimal only: its range and decimals are checked by
     rebates.create_rebate_rule / update_rebate_rule, whose message is shown next to the field.
     """
+
+    grid = ("name", "percent", "form", "min_amount", "store", "is_active", "valid_from", "valid_to")
 
     # Seconds kept so that saving an unchanged form leaves the dates as they are.
     DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"

@@ -3,15 +3,26 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import ServiceErrorsMixin, yuan
+from onecard.core.forms import GridLayoutMixin, ServiceErrorsMixin, yuan
 from onecard.loyalty.cards.choices import TierMetric
 
 MONEY_METRICS = (TierMetric.SPEND, TierMetric.TOPUP)
 RULE_ROWS = 3
 
 
-class TierForm(ServiceErrorsMixin, forms.Form):
+class TierForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """A tier with up to RULE_ROWS upgrade rules (metric over a rolling window ≥ threshold)."""
+
+    grid = (
+        "name",
+        "rank",
+        "discount_rate",
+        "points_multiplier",
+        "review_period_days",
+        "grace_days",
+        "benefits",
+        "is_active",
+    )
 
     name = forms.CharField(label=_("Name"), max_length=40)
     rank = forms.IntegerField(label=_("Rank"), min_value=0, max_value=32767, help_text=_("Higher is better."))
