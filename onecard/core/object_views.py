@@ -138,6 +138,10 @@ class ObjectEditView(ManagedView):
         """Call the service that writes the record; return what was saved (for the message)."""
         raise NotImplementedError
 
+    def get_success_url(self, saved):
+        """Where a saved form leads: `success_url` (a URL name or a path) unless the page says more."""
+        return self.success_url
+
     def refused(self, form, exc):
         """Show a service refusal on the form (a page may first map the service's field names to its own)."""
         show_service_error(form, exc)
@@ -170,7 +174,7 @@ class ObjectEditView(ManagedView):
                 self.refused(form, exc)
             else:
                 messages.success(request, self.message(saved))
-                return redirect(self.success_url)
+                return redirect(self.get_success_url(saved))
         return self.render_form(form, status=self.invalid_status)
 
 

@@ -22,17 +22,16 @@ from .views import merchant_for, show_business_error
 class DefinitionListView(ManagedView):
     """A list of the merchant's definitions, a form that adds one (`create`) and a delete button (`delete`).
 
-    A delete POSTs action=delete with the record's id in `delete_param`. Refusals are shown on the form
+    A delete POSTs action=delete with the record's id under `key`. Refusals are shown on the form
     (field errors) or as a message; nothing is written.
     """
 
     http_method_names = ["get", "post"]
     permissions = ("members.manage_fields",)
     form_class = None
-    template_name = None
-    context_object_name = None
-    success_url = None
-    delete_param = None
+    # "tag": the page renders members/tag_list.html with the list as "tags", POST tag=<id> deletes one,
+    # and every change leads back to members:tags.
+    key = None
     label_field = "name"
     created_message = deleted_message = None
 
@@ -57,7 +56,7 @@ class DefinitionListView(ManagedView):
         form = self.form_class()
         try:
             if request.POST.get("action") == "delete":
-                record = self.object_or_404(request.POST.get(self.delete_param) or 0)
+                record = self.object_or_404(request.POST.get(self.key) or 0)
                 self.delete(record)
                 return self.done(self.deleted_message, record)
             form = self.form_class(request.POST)
@@ -70,11 +69,11 @@ class DefinitionListView(ManagedView):
     def done(self, message, record):
         label = getattr(record, self.label_field)
         messages.success(self.request, message % {"name": label, "label": label})
-        return redirect(self.success_url)
+        return redirect(f"members:{self.key}s")
 
     def render_page(self, form):
-        context = {self.context_object_name: self.get_queryset(), "form": form}
-        return render(self.request, self.template_name, context)
+        context = {f"{self.key}s": self.get_queryset(), "form": form}
+        return render(self.request, f"members/{self.key}_list.html", context)
 
 
 class TagList(DefinitionListView):
@@ -83,10 +82,7 @@ class TagList(DefinitionListView):
     model = Tag
     not_found = _("No such tag.")
     form_class = TagForm
-    template_name = "members/tag_list.html"
-    context_object_name = "tags"
-    success_url = "members:tags"
-    delete_param = "tag"
+    key = "tag"
     created_message = _("Tag %(name)s created.")
     deleted_message = _("Tag %(name)s deleted.")
 
@@ -108,10 +104,7 @@ class CustomFieldList(DefinitionListView):
     model = CustomField
     not_found = _("No such field.")
     form_class = CustomFieldForm
-    template_name = "members/field_list.html"
-    context_object_name = "fields"
-    success_url = "members:fields"
-    delete_param = "field"
+    key = "field"
     label_field = "label"
     created_message = _("Field %(label)s created.")
     deleted_message = _("Field %(label)s deleted.")
@@ -131,3 +124,8 @@ class CustomFieldList(DefinitionListView):
 
     def delete(self, field):
         labels.delete_custom_field(self.user, field)
+
+
+# The URL confs name these views as functions: one view object per page.
+tag_list = TagList.as_view()
+custom_field_list = CustomFieldList.as_view()

@@ -1,5 +1,3 @@
-"""Members pages under /members/ (namespace "members")."""
-
 from django.urls import path
 
 from . import field_views, import_views, transfer_views, views
@@ -11,8 +9,8 @@ urlpatterns = [
     path("new/", views.member_create, name="create"),
     path("transfer/", transfer_views.member_transfer, name="transfer"),
     path("merge/", transfer_views.member_merge, name="merge"),
-    path("tags/", field_views.TagList.as_view(), name="tags"),
-    path("fields/", field_views.CustomFieldList.as_view(), name="fields"),
+    path("tags/", field_views.tag_list, name="tags"),
+    path("fields/", field_views.custom_field_list, name="fields"),
     path("<int:pk>/", views.member_detail, name="detail"),
     path("<int:pk>/edit/", views.member_edit, name="edit"),
     path("<int:pk>/reveal/<str:field>/", views.member_reveal, name="reveal"),

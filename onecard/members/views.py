@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.errors import PermissionDenied as BusinessForbidden
 from onecard.core.masking import mask_id_number, mask_phone
+from onecard.core.object_views import ObjectEditView
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
 from onecard.core.spreadsheets import xlsx_response
@@ -406,42 +407,46 @@ def _contact_or_404(member, contact_pk):
     return contact
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def contact_create(request, pk):
-    user = request.user
-    require_perms(user, "members.view", "members.change")
-    member = _member_or_404(user, pk, active=True)
-    form = ContactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.add_contact(user, member, form.cleaned_data)
-        except BusinessError as exc:
-            show_business_error(request, exc, form)
-        else:
-            messages.success(request, _("Contact added."))
-            return redirect(reverse("members:detail", args=[member.pk]) + "#contacts")
-    return render(request, "members/contact_form.html", {"form": form, "member": member, "contact": None})
+class ContactEdit(ObjectEditView):
+    """Add a contact person to an active member (no contact_pk in the URL) or change one."""
 
+    permissions = ("members.view", "members.change")
+    form_class = ContactForm
+    template_name = "members/contact_form.html"
+    object_name = "contact"
+    initial_on_post = True
+    fields = ("name", "title", "phone", "email", "is_primary", "notes")
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def contact_edit(request, pk, contact_pk):
-    user = request.user
-    require_perms(user, "members.view", "members.change")
-    member = _member_or_404(user, pk, active=True)
-    contact = _contact_or_404(member, contact_pk)
-    initial = {k: getattr(contact, k) for k in ("name", "title", "phone", "email", "is_primary", "notes")}
-    form = ContactForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_contact(user, contact, form.cleaned_data)
-        except BusinessError as exc:
-            show_business_error(request, exc, form)
-        else:
-            messages.success(request, _("Contact saved."))
-            return redirect(reverse("members:detail", args=[member.pk]) + "#contacts")
-    return render(request, "members/contact_form.html", {"form": form, "member": member, "contact": contact})
+    def get_merchant(self):
+        return None  # the member, found in the user's scope, says whose it is
+
+    def setup_object(self):
+        self.member = _member_or_404(self.user, self.kwargs["pk"], active=True)
+        contact_pk = self.kwargs.get("contact_pk")
+        self.object = None if contact_pk is None else _contact_or_404(self.member, contact_pk)
+
+    def get_form(self, data=None):
+        return super().get_form(data or None)
+
+    def initial(self):
+        return {k: getattr(self.object, k) for k in self.fields} if self.object else None
+
+    def get_context_data(self):
+        return {"member": self.member}
+
+    def save(self, form):
+        if self.object is None:
+            return services.add_contact(self.user, self.member, form.cleaned_data)
+        return services.update_contact(self.user, self.object, form.cleaned_data)
+
+    def refused(self, form, exc):
+        show_business_error(self.request, exc, form)
+
+    def message(self, saved):
+        return _("Contact added.") if self.object is None else _("Contact saved.")
+
+    def get_success_url(self, saved):
+        return reverse("members:detail", args=[self.member.pk]) + "#contacts"
 
 
 @login_required
@@ -458,3 +463,7 @@ def contact_delete(request, pk, contact_pk):
     else:
         messages.success(request, _("Contact deleted."))
     return redirect(reverse("members:detail", args=[member.pk]) + "#contacts")
+
+
+# The URL conf names these views as functions: one view object per page.
+contact_create = contact_edit = ContactEdit.as_view()
