@@ -247,3 +247,10 @@ class CategoryDeactivate(ObjectActionView):
 
     def act(self, category):
         services.deactivate_category(self.user, category)
+
+
+# The URL confs name these views as functions: one view object per page.
+product_form = ProductEdit.as_view()
+category_list = CategoryList.as_view()
+category_form = CategoryEdit.as_view()
+category_deactivate = CategoryDeactivate.as_view()

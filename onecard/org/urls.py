@@ -6,13 +6,13 @@ app_name = "org"
 urlpatterns = [
     path("", views.org_tree, name="tree"),
     path("nodes/new/", views.node_create, name="node_create"),
-    path("nodes/<int:pk>/edit/", views.NodeEdit.as_view(), name="node_edit"),
+    path("nodes/<int:pk>/edit/", views.node_edit, name="node_edit"),
     path("staff/", views.staff_list, name="staff_list"),
     path("staff/new/", views.staff_create, name="staff_create"),
     path("staff/<int:pk>/", views.staff_edit, name="staff_edit"),
     path("staff/<int:pk>/password/", views.staff_password, name="staff_password"),
     path("roles/", views.role_list, name="role_list"),
     path("roles/new/", views.role_create, name="role_create"),
-    path("roles/<int:pk>/", views.RoleEdit.as_view(), name="role_edit"),
+    path("roles/<int:pk>/", views.role_edit, name="role_edit"),
     path("roles/<int:pk>/delete/", views.role_delete, name="role_delete"),
 ]

@@ -449,3 +449,8 @@ def role_delete(request, pk):
         messages.success(request, _("The role %(name)s was deleted.") % {"name": role.name})
         return redirect("org:role_list")
     return render(request, "org/role_confirm_delete.html", {"role": role, "holders": role.staff.count()})
+
+
+# The URL confs name these views as functions: one view object per page.
+node_edit = NodeEdit.as_view()
+role_edit = RoleEdit.as_view()

@@ -180,3 +180,8 @@ class PromotionDeactivate(ManagedPromotion, ObjectActionView):
 
     def act(self, promotion):
         rules.deactivate_promotion(self.user, promotion)
+
+
+# The URL confs name these views as functions: one view object per page.
+promotion_create = promotion_edit = PromotionEdit.as_view()
+promotion_deactivate = PromotionDeactivate.as_view()

@@ -508,3 +508,8 @@ def batch_sheet(request, pk):
     return render(
         request, "loyalty/manage/batch_sheet.html", {"batch": batch, "page": page, "labels": labels}
     )
+
+
+# The URL confs name these views as functions: one view object per page.
+product_list = ProductList.as_view()
+product_form = ProductEdit.as_view()

@@ -11,24 +11,18 @@ from onecard.loyalty.models import PointsEarnRule
 from onecard.loyalty.points import services as points_service
 from onecard.loyalty.points.forms import EarnRuleForm, PointsPolicyForm
 from onecard.loyalty.stored_value import rule_settings
-from onecard.loyalty.stored_value.views import RuleToggle
+from onecard.loyalty.stored_value.views import RulePage, RuleToggle
 from onecard.org.queries import merchant_stores
 
-MANAGE = ("cards.view", "products.manage")
 EARN_RULE_FIELDS = ("name", "points_per_yuan", "birthday_multiplier", "valid_from", "valid_until", "priority")
 
 
-class EarnRuleEdit(ObjectEditView):
+class EarnRuleEdit(RulePage, ObjectEditView):
     """Create or edit a points earn rule (rule_settings.create_earn_rule / update_earn_rule)."""
 
-    permissions = MANAGE
     model = PointsEarnRule
-    not_found = gettext_lazy("No such rule.")
     form_class = EarnRuleForm
     template_name = "loyalty/manage/earn_rule_form.html"
-    object_name = "rule"
-    extra_context = {"tab": "rules"}
-    success_url = "cards:rules"
     success_message = gettext_lazy("Points rule saved.")
 
     def form_kwargs(self):
@@ -56,14 +50,11 @@ class EarnRuleToggle(RuleToggle):
         rule_settings.update_earn_rule(self.user, rule, is_active=active)
 
 
-class PointsPolicyEdit(ObjectEditView):
+class PointsPolicyEdit(RulePage, ObjectEditView):
     """The merchant's points expiry, cash rate and cap per bill (rule_settings.set_points_policy)."""
 
-    permissions = MANAGE
     form_class = PointsPolicyForm
     template_name = "loyalty/manage/policy_form.html"
-    extra_context = {"tab": "rules"}
-    success_url = "cards:rules"
     success_message = gettext_lazy("Points policy saved.")
 
     def setup_object(self):
@@ -83,3 +74,9 @@ class PointsPolicyEdit(ObjectEditView):
 
     def save(self, form):
         rule_settings.set_points_policy(self.user, self.merchant, **form.cleaned_data)
+
+
+# The URL confs name these views as functions: one view object per page.
+earn_rule_form = EarnRuleEdit.as_view()
+earn_rule_toggle = EarnRuleToggle.as_view()
+points_policy = PointsPolicyEdit.as_view()

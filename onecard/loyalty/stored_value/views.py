@@ -64,14 +64,21 @@ def rule_list(request):
     return render(request, "loyalty/manage/rules.html", context)
 
 
-class BonusRuleCreate(ObjectEditView):
-    """A new top-up bonus rule (stored_value.create_bonus_rule); rules are switched off, not edited."""
+class RulePage:
+    """A page of the rules tab: cards.view and products.manage, the merchant's rules, back to the tab."""
 
     permissions = MANAGE
-    form_class = BonusRuleForm
-    template_name = "loyalty/manage/bonus_rule_form.html"
+    not_found = gettext_lazy("No such rule.")
+    object_name = "rule"
     extra_context = {"tab": "rules"}
     success_url = "cards:rules"
+
+
+class BonusRuleCreate(RulePage, ObjectEditView):
+    """A new top-up bonus rule (stored_value.create_bonus_rule); rules are switched off, not edited."""
+
+    form_class = BonusRuleForm
+    template_name = "loyalty/manage/bonus_rule_form.html"
     success_message = gettext_lazy("Top-up bonus rule saved.")
 
     def form_kwargs(self):
@@ -85,12 +92,9 @@ class BonusRuleCreate(ObjectEditView):
         )
 
 
-class RuleToggle(ObjectToggleView):
+class RuleToggle(RulePage, ObjectToggleView):
     """Switch a rule of `model` off (or on again); back to the rules page."""
 
-    permissions = MANAGE
-    not_found = gettext_lazy("No such rule.")
-    success_url = "cards:rules"
     success_message = gettext_lazy("Rule “%(name)s” updated.")
 
 
@@ -103,17 +107,12 @@ class BonusRuleToggle(RuleToggle):
         rule_settings.set_bonus_rule_active(self.user, rule, active)
 
 
-class RebateRuleEdit(ObjectEditView):
+class RebateRuleEdit(RulePage, ObjectEditView):
     """Create or edit a rebate rule (rebates.create_rebate_rule / update_rebate_rule)."""
 
-    permissions = MANAGE
     model = RebateRule
-    not_found = gettext_lazy("No such rule.")
     form_class = RebateRuleForm
     template_name = "loyalty/manage/rebate_rule_form.html"
-    object_name = "rule"
-    extra_context = {"tab": "rules"}
-    success_url = "cards:rules"
     success_message = gettext_lazy("Rebate rule saved.")
     initial_on_post = True  # an edit saves only the fields the user changed
 
@@ -152,3 +151,10 @@ class RebateRuleToggle(RuleToggle):
 
     def switch(self, rule, active):
         rebates.set_rebate_rule_active(self.user, rule, active)
+
+
+# The URL confs name these views as functions: one view object per page.
+bonus_rule_create = BonusRuleCreate.as_view()
+bonus_rule_toggle = BonusRuleToggle.as_view()
+rebate_rule_form = RebateRuleEdit.as_view()
+rebate_rule_toggle = RebateRuleToggle.as_view()

@@ -76,3 +76,8 @@ class TierEdit(ObjectEditView):
         if not active:
             tiers.update_tier(self.user, tier, is_active=False)
         return tier
+
+
+# The URL confs name these views as functions: one view object per page.
+tier_list = TierList.as_view()
+tier_form = TierEdit.as_view()
