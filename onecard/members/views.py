@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.errors import PermissionDenied as BusinessForbidden
@@ -338,62 +338,62 @@ def _duplicate_link(exc):
     return {"url": existing["url"], "member_no": existing.get("member_no", ""), "message": str(exc.message)}
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def member_create(request):
-    """Register a member; a known phone number links to the member who has it."""
-    user = request.user
-    require_perms(user, "members.view", "members.add")
-    merchant = merchant_for(user)
-    if merchant is None:
-        raise Forbidden("no merchant")
-    duplicate = None
-    if request.method == "POST":
-        form = _member_form(user, merchant, data=request.POST)
-        if form.is_valid():
-            try:
-                member = services.create_member(user, merchant, form.service_data(), consent_source="staff")
-            except BusinessError as exc:
-                if exc.code == "duplicate_phone":
-                    duplicate = _duplicate_link(exc)
-                    form.add_error("phone", str(exc.message))
-                else:
-                    show_business_error(request, exc, form)
-            else:
-                messages.success(request, _("Member %(no)s was registered.") % {"no": member.member_no})
-                return redirect("members:detail", pk=member.pk)
-    else:
-        form = _member_form(user, merchant)
-    return render(request, "members/member_form.html", {"form": form, "duplicate": duplicate, "member": None})
+class MemberEdit(ObjectEditView):
+    """Register a member (no pk; a known phone number links to the member who has it) or change one.
 
+    The service audits only what changed.
+    """
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def member_edit(request, pk):
-    """Change a member; the service audits only what changed."""
-    user = request.user
-    require_perms(user, "members.view", "members.change")
-    member = _member_or_404(user, pk, active=True)
-    duplicate = None
-    if request.method == "POST":
-        form = _member_form(user, member.merchant, member=member, data=request.POST)
-        if form.is_valid():
-            try:
-                services.update_member(user, member, form.service_data())
-            except BusinessError as exc:
-                if exc.code == "duplicate_phone":
-                    duplicate = _duplicate_link(exc)
-                    form.add_error("phone", str(exc.message))
-                else:
-                    show_business_error(request, exc, form)
-            else:
-                messages.success(request, _("Changes saved."))
-                return redirect("members:detail", pk=member.pk)
-    else:
-        form = _member_form(user, member.merchant, member=member)
-    return render(
-        request, "members/member_form.html", {"form": form, "duplicate": duplicate, "member": member}
-    )
+    form_class = MemberForm
+    template_name = "members/member_form.html"
+    object_name = "member"
+
+    @property
+    def permissions(self):
+        return ("members.view", "members.change" if "pk" in self.kwargs else "members.add")
+
+    def get_merchant(self):
+        if "pk" in self.kwargs:
+            return None  # the member's own merchant
+        merchant = merchant_for(self.user)
+        if merchant is None:
+            raise Forbidden("no merchant")
+        return merchant
+
+    def setup_object(self):
+        self.duplicate = None
+        pk = self.kwargs.get("pk")
+        self.object = None if pk is None else _member_or_404(self.user, pk, active=True)
+
+    def get_form(self, data=None):
+        merchant = self.object.merchant if self.object else self.merchant
+        return _member_form(self.user, merchant, member=self.object, data=data)
+
+    def get_context_data(self):
+        return {"duplicate": self.duplicate}
+
+    def save(self, form):
+        if self.object is None:
+            return services.create_member(
+                self.user, self.merchant, form.service_data(), consent_source="staff"
+            )
+        services.update_member(self.user, self.object, form.service_data())
+        return self.object
+
+    def refused(self, form, exc):
+        if exc.code == "duplicate_phone":
+            self.duplicate = _duplicate_link(exc)
+            form.add_error("phone", str(exc.message))
+        else:
+            show_business_error(self.request, exc, form)
+
+    def message(self, saved):
+        if self.object is None:
+            return _("Member %(no)s was registered.") % {"no": saved.member_no}
+        return _("Changes saved.")
+
+    def get_success_url(self, saved):
+        return reverse("members:detail", args=[saved.pk])
 
 
 # ---- contacts ----------------------------------------------------------------------------------------------
@@ -466,4 +466,5 @@ def contact_delete(request, pk, contact_pk):
 
 
 # The URL conf names these views as functions: one view object per page.
+member_create = member_edit = MemberEdit.as_view()
 contact_create = contact_edit = ContactEdit.as_view()
