@@ -5,7 +5,7 @@ from django import forms
 from django.utils import translation
 
 from onecard.core.errors import BusinessError, ValidationFailed
-from onecard.core.forms import MoneyField, show_service_error, yuan
+from onecard.core.forms import GridLayoutMixin, MoneyField, show_service_error, yuan
 from onecard.core.money import MAX_AMOUNT
 
 
@@ -80,3 +80,21 @@ def test_odd_numbers_are_not_amounts(text):
     assert _errors({"price": text}, language="en") == {
         "price": ["Enter an amount in yuan with at most two decimals, e.g. 19.99."]
     }
+
+
+class GridForm(GridLayoutMixin, forms.Form):
+    a = forms.CharField()
+    b = forms.CharField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["row0"] = forms.CharField()  # a row the page lays out itself
+
+
+def test_the_grid_is_the_declared_fields_unless_the_form_names_them():
+    # given a form with two declared fields and one added in __init__
+    form = GridForm()
+    # then its grid is the declared fields in order, and a named grid is taken as given
+    assert [f.name for f in form.grid_fields()] == ["a", "b"]
+    form.grid = ("b", "a")
+    assert [f.name for f in form.grid_fields()] == ["b", "a"]
