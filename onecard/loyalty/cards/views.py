@@ -150,34 +150,22 @@ def _bind(user, card, data):
     return _("Card bound to the member.")
 
 
-def _activate(user, card, data):
-    card_service.activate(user, card)
-    return _("Card activated.")
+def _plain(service, message, *fields):
+    """An action that calls `service(user, card, **those fields of the form)` and says `message`."""
+
+    def run(user, card, data):
+        service(user, card, **{name: data[name] for name in fields})
+        return str(message)
+
+    return run
 
 
-def _freeze(user, card, data):
-    card_service.freeze(user, card, reason=data["reason"])
-    return _("Card frozen.")
-
-
-def _unfreeze(user, card, data):
-    card_service.unfreeze(user, card)
-    return _("Card unfrozen.")
-
-
-def _report_lost(user, card, data):
-    card_service.report_lost(user, card, reason=data["reason"])
-    return _("Card reported lost.")
-
-
-def _report_found(user, card, data):
-    card_service.report_found(user, card)
-    return _("Card found: it works again.")
-
-
-def _reactivate(user, card, data):
-    card_service.reactivate(user, card)
-    return _("Card reactivated.")
+_activate = _plain(card_service.activate, gettext_lazy("Card activated."))
+_freeze = _plain(card_service.freeze, gettext_lazy("Card frozen."), "reason")
+_unfreeze = _plain(card_service.unfreeze, gettext_lazy("Card unfrozen."))
+_report_lost = _plain(card_service.report_lost, gettext_lazy("Card reported lost."), "reason")
+_report_found = _plain(card_service.report_found, gettext_lazy("Card found: it works again."))
+_reactivate = _plain(card_service.reactivate, gettext_lazy("Card reactivated."))
 
 
 def _replace(user, card, data):
