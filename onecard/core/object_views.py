@@ -107,7 +107,7 @@ class ObjectEditView(ManagedView):
     extra_context = None
     # Edit forms that compare the input with what was shown (form.changed_data) get the initial on POST too.
     initial_on_post = False
-    # The status of a form sent back with errors (some pages answer 400).
+    # The status of a form sent back with errors (some pages answer 400; an unbound form is a 200).
     invalid_status = 200
 
     def setup_page(self):
@@ -175,7 +175,7 @@ class ObjectEditView(ManagedView):
             else:
                 messages.success(request, self.message(saved))
                 return redirect(self.get_success_url(saved))
-        return self.render_form(form, status=self.invalid_status)
+        return self.render_form(form, status=self.invalid_status if form.errors else 200)
 
 
 class ObjectActionView(ManagedView):
