@@ -5,7 +5,7 @@ from django.urls import path
 
 from onecard.core.errors import BusinessError
 from onecard.core.object_views import ObjectActionView, ObjectEditView, ObjectListView
-from onecard.members import services
+from onecard.members import labels
 from onecard.members.models import Tag
 from onecard.urls import urlpatterns as site
 
@@ -26,7 +26,7 @@ class TagEdit(ObjectEditView):
     success_message = "Tag %(name)s saved."
 
     def save(self, form):
-        tag = services.create_tag(
+        tag = labels.create_tag(
             self.user, self.merchant, form.cleaned_data["name"], form.cleaned_data["color"]
         )
         if form.cleaned_data["name"] == "refuse-after-writing":
@@ -54,7 +54,7 @@ class TagDelete(ObjectActionView):
     success_message = "Tag %(name)s deleted."
 
     def act(self, tag):
-        services.delete_tag(self.user, tag)
+        labels.delete_tag(self.user, tag)
 
 
 urlpatterns = [
