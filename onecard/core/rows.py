@@ -1,0 +1,87 @@
+"""Raw-SQL rows turned into model instances or plain objects, for the hot read paths.
+
+Some reads (a charge's card, a quote's products and coupons) cost more for the ORM to compile
+than for the database to run, so they are written by hand. This module is the one place that
+turns such rows back into what the rest of the code expects: model instances converted exactly
+as the ORM converts them (`instance`), or plain dataclasses (`one`, `every`).
+"""
+
+from dataclasses import fields as dataclass_fields
+from functools import cache
+
+from django.db import connection
+from django.db.models.expressions import Col
+
+
+@cache
+def fields(model, names=None) -> tuple:
+    """The model's concrete fields (those named, in model order; the primary key always), as selected."""
+    chosen = tuple(model._meta.concrete_fields)
+    if names is not None:
+        wanted = {model._meta.pk.name, *names}
+        chosen = tuple(field for field in chosen if field.name in wanted or field.attname in wanted)
+    return chosen
+
+
+def column_list(model, alias: str, names=None) -> str:
+    """'alias.col1, alias.col2, ...' for `fields(model, names)`."""
+    q = connection.ops.quote_name
+    return ", ".join(f"{alias}.{q(field.column)}" for field in fields(model, names))
+
+
+def column(model, name: str) -> str:
+    """The quoted column of field `name` of `model`."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def table(model) -> str:
+    """The quoted table of `model`."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@cache
+def _converters(model, names, vendor):
+    """Per selected field: the backend's and the field's from-database converters, as the compiler applies them."""
+    result = []
+    for field in fields(model, names):
+        expression = Col(model._meta.db_table, field)
+        result.append(
+            (expression, connection.ops.get_db_converters(expression) + field.get_db_converters(connection))
+        )
+    return result
+
+
+def width(model, names=None) -> int:
+    """How many columns `column_list(model, alias, names)` selects."""
+    return len(fields(model, names))
+
+
+def instance(model, values, names=None):
+    """An instance of `model` from the values of `column_list(model, alias, names)`, converted as the ORM
+    converts them; fields left out are deferred. All values None (a LEFT JOIN that found nothing): None."""
+    if all(value is None for value in values):
+        return None
+    converted = []
+    for value, (expression, functions) in zip(
+        values, _converters(model, names, connection.vendor), strict=True
+    ):
+        for function in functions:
+            value = function(value, expression, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields(model, names)], converted)
+
+
+def one(cursor, cls):
+    """The cursor's next row as `cls` (a dataclass whose fields are the selected columns, in order); None at the end."""
+    row = cursor.fetchone()
+    return None if row is None else cls(*row)
+
+
+def every(cursor, cls) -> list:
+    """Every remaining row of the cursor as `cls` (see `one`)."""
+    return [cls(*row) for row in cursor.fetchall()]
+
+
+def columns_of(cls) -> tuple[str, ...]:
+    """The field names of the dataclass `cls`, in order: the columns a query for `one`/`every` selects."""
+    return tuple(field.name for field in dataclass_fields(cls))
