@@ -17,12 +17,12 @@ from django.db import connection
 
 from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
+from onecard.org import services
+from onecard.org.choices import NodeKind
 
 
 def _setup(workers, shared_store):
-    from onecard.org import services
-    from onecard.org.choices import NodeKind
-
+    """A scratch merchant with one store per worker (or one shared) and a funded account per worker."""
     tag = uuid.uuid4().hex[:8]
     merchant = services.create_merchant(None, name=f"bench {tag}", code=f"b{tag}", hq_name="HQ")
     hq = merchant.nodes.get(kind=NodeKind.HQ)

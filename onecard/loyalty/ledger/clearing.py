@@ -18,15 +18,14 @@ settlement statement over any period nets to zero.
 
 from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind
+from onecard.org.models import OrgNode
 
 
 def home_node(card):
     """The org node whose liability the card's stored value is: its issuing store, else the merchant root."""
     if card.issued_store_id is not None:
         return card.issued_store
-    from onecard.loyalty.cards.products import merchant_root
-
-    return merchant_root(card.merchant_id)
+    return OrgNode.objects.get(merchant_id=card.merchant_id, parent__isnull=True)
 
 
 def home_node_id(card) -> int:

@@ -225,25 +225,39 @@ def _require_write_lock_mode():
         raise ImproperlyConfigured("The ledger needs SQLite's transaction_mode IMMEDIATE")
 
 
-def lock_accounts(account_ids):
-    """Lock the accounts' rows in primary-key order and return {id: (currency, balance, version, hash, guard)}.
+def _locked_rows(column, values) -> list[tuple]:
+    """The one account-locking SELECT: the rows whose `column` (id or key) is in `values`, locked in id order.
 
+    Row: (id, currency, balance, version, last_entry_hash, must_not_go_negative, key).
     Primary-key order everywhere: two transactions that lock overlapping sets always take the
     shared rows in the same order, so they wait for each other instead of deadlocking. NO KEY
     UPDATE is enough (we never change a key) and does not block inserts that reference the row.
     Plain SQL: this and _write_balances are the hot path, and the ORM's compile step costs more
-    than the round trip (see LEDGER.md, Performance).
+    than the round trip (docs/money.md, Performance).
     """
     table = connection.ops.quote_name(Account._meta.db_table)
     lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
-    placeholders = ", ".join(["%s"] * len(account_ids))
+    placeholders = ", ".join(["%s"] * len(values))
     sql = (
-        f"SELECT id, currency, balance, version, last_entry_hash, must_not_go_negative FROM {table} "
-        f"WHERE id IN ({placeholders}) ORDER BY id{lock}"
+        f"SELECT id, currency, balance, version, last_entry_hash, must_not_go_negative, key FROM {table} "
+        f"WHERE {column} IN ({placeholders}) ORDER BY id{lock}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(account_ids))
-        return {row[0]: (row[1], row[2], row[3], row[4], bool(row[5])) for row in cursor.fetchall()}
+        cursor.execute(sql, list(values))
+        return cursor.fetchall()
+
+
+def lock_accounts(account_ids):
+    """Lock the accounts' rows in primary-key order and return {id: (currency, balance, version, hash, guard)}."""
+    return {row[0]: (row[1], row[2], row[3], row[4], bool(row[5])) for row in _locked_rows("id", account_ids)}
+
+
+def lock_accounts_by_key(keys) -> dict:
+    """Lock the accounts of these natural keys (account_key) in primary-key order: {key: (id, balance)}.
+
+    Keys with no account yet are missing from the answer (open_account them, then lock by id).
+    """
+    return {row[6]: (row[0], row[2]) for row in _locked_rows("key", keys)}
 
 
 def _write_balances(postings):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.loyalty.cards.choices import CardKind, CardStatus, TierChangeKind, TierMetric
+from onecard.org.models import Merchant
 
 # CHINA-RULES.md, prepaid cards: defaults a product may override.
 REGISTERED_BALANCE_CAP = 500_000  # ¥5,000 in fen
@@ -98,8 +99,6 @@ class CardProduct(models.Model):
         if node.merchant_id != self.merchant_id:
             if not self.alliance_accepted:
                 return False
-            from onecard.org.models import Merchant
-
             alliances = dict(
                 Merchant.objects.filter(pk__in=[self.merchant_id, node.merchant_id]).values_list(
                     "pk", "alliance_id"
