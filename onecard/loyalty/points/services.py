@@ -14,9 +14,6 @@ Earn rules, the policy (expiry, cash rate, cap per bill) and the rounding rules 
 `points_rules.py`, re-exported here.
 """
 
-import datetime
-from dataclasses import dataclass, field
-
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -30,7 +27,6 @@ from onecard.loyalty.cards.services import card_account, lock_cards, require_car
 from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.ledger.errors import InsufficientPoints
-from onecard.loyalty.ledger.services import EntrySpec, leg
 from onecard.loyalty.models import Card, JournalEntry
 from onecard.loyalty.models.points import (
     LotSource,
@@ -39,6 +35,21 @@ from onecard.loyalty.models.points import (
     PointsLot,
     PointsLotUse,
     PointsReversal,
+)
+from onecard.loyalty.points.expiry import expire_points  # noqa: F401 - re-exported: the verbs of L4 are points.*
+from onecard.loyalty.points.lots import (  # noqa: F401 - re-exported: callers use points.* for the whole of L4
+    Earned,
+    ExpiringSoon,
+    ExpiryRun,
+    GivenBack,
+    LotUse,
+    Reversed,
+    available_points,
+    expiring_soon,
+    max_redeemable,
+    open_lots,
+    save_uses,
+    take,
 )
 from onecard.loyalty.points.rules import (  # noqa: F401 - re-exported: callers use points.* for the whole of L4
     AdjustmentReasonRequired,
@@ -57,106 +68,6 @@ from onecard.loyalty.points.rules import (  # noqa: F401 - re-exported: callers 
 )
 
 ADJUSTABLE = {CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.LOST, CardStatus.EXPIRED}
-
-
-# ---- results -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LotUse:
-    """`points` taken out of `lot` by one entry."""
-
-    lot: PointsLot
-    points: int
-
-
-@dataclass(frozen=True)
-class Earned:
-    lot: PointsLot | None  # None when the spend earned 0 points (nothing is posted)
-    points: int
-    explanation: list[str]
-
-
-@dataclass(frozen=True)
-class Reversed:
-    """A take-back of earned points: `taken` came off the card; `shortfall` had been spent already."""
-
-    lot: PointsLot
-    requested: int
-    taken: int
-    shortfall: int
-    uses: list[LotUse]
-    entry: JournalEntry | None
-
-
-@dataclass(frozen=True)
-class GivenBack:
-    """Points of a redemption given back: how many, and to which lots (some may have expired since)."""
-
-    points: int
-    uses: list = field(default_factory=list)  # [LotUse]: the lot and the points put back in it
-    entry: JournalEntry | None = None
-    expired: int = 0  # of `points`, those put back in lots already past their expiry
-
-
-@dataclass(frozen=True)
-class ExpiryRun:
-    cards: int = 0
-    lots: int = 0
-    points: int = 0
-    entries: list = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ExpiringSoon:
-    """Points expiring in the window: in total, per member (anonymous cards under None) and per card."""
-
-    total: int
-    by_member: dict
-    by_card: dict
-
-
-def max_redeemable(card, bill_amount_fen, *, now=None) -> tuple[int, int]:
-    """(points, fen): the most this card's unexpired points may pay of a bill, within the merchant's cap."""
-    if type(bill_amount_fen) is not int or bill_amount_fen < 0:
-        raise InvalidPoints(_("The amount must be a whole number of fen."), code="invalid_amount")
-    policy = policy_for(card.merchant_id)
-    available = available_points(card, now=now)
-    fen = min(bill_cap(policy, bill_amount_fen), points_to_cash(card.merchant_id, available))
-    return (cash_to_points(card.merchant_id, fen) if fen else 0), fen
-
-
-# ---- reads -------------------------------------------------------------------------------------------------
-
-
-def open_lots(card, *, now=None):
-    """The card's lots with points left that have not expired, in the order they are spent."""
-    now = now or timezone.now()
-    return PointsLot.objects.filter(card_id=card.pk, remaining__gt=0, expires_at__gt=now).order_by(
-        "expires_at", "earned_at", "id"
-    )
-
-
-def available_points(card, *, now=None) -> int:
-    return open_lots(card, now=now).aggregate(total=Sum("remaining"))["total"] or 0
-
-
-def expiring_soon(card_or_merchant, days=30, *, now=None) -> ExpiringSoon:
-    """Points that expire within `days` from now: of one card, or of every card of a merchant."""
-    now = now or timezone.now()
-    lots = PointsLot.objects.filter(
-        remaining__gt=0, expires_at__gt=now, expires_at__lte=now + datetime.timedelta(days=days)
-    )
-    if isinstance(card_or_merchant, Card):
-        lots = lots.filter(card_id=card_or_merchant.pk)
-    else:
-        lots = lots.filter(merchant_id=getattr(card_or_merchant, "pk", card_or_merchant))
-    by_member, by_card = {}, {}
-    rows = lots.values("card_id", "card__member_id").annotate(points=Sum("remaining")).order_by("card_id")
-    for row in rows:
-        by_card[row["card_id"]] = row["points"]
-        by_member[row["card__member_id"]] = by_member.get(row["card__member_id"], 0) + row["points"]
-    return ExpiringSoon(total=sum(by_card.values()), by_member=by_member, by_card=by_card)
 
 
 # ---- writes ---------------------------------------------------------------------------------------------------
@@ -182,37 +93,15 @@ def _actor(actor):
     return actor if actor is not None and actor.pk else None
 
 
-def _take(lots, points) -> list[LotUse]:
-    """Take `points` from `lots` in their order; lowers each lot's `remaining` in memory."""
-    uses, left = [], points
-    for lot in lots:
-        if not left:
-            break
-        n = min(lot.remaining, left)
-        if n:
-            lot.remaining -= n
-            left -= n
-            uses.append(LotUse(lot, n))
-    return uses
-
-
-def _save_uses(uses, entry, kind, *, reverses_lot=None):
-    PointsLot.objects.bulk_update([use.lot for use in uses], ["remaining"])
-    PointsLotUse.objects.bulk_create(
-        PointsLotUse(lot=use.lot, entry=entry, kind=kind, points=use.points, reverses_lot=reverses_lot)
-        for use in uses
-    )
-
-
-def _grant(actor, card, points, *, node, source, entry_kind, memo="", business_ref="", at=None) -> PointsLot:
+def _grant(actor, card, points, *, node, source, entry_kind, memo="", business_ref="", at=None,
+           accounts=None) -> PointsLot:  # fmt: skip
     """Post expense → member points and create the lot (the card is locked by the caller).
 
-    A charge's locking read may have found both account ids already (`card._points_accounts`:
-    {store id: (expense id, member points id)}); otherwise they are opened here.
+    `accounts`: (points expense id, member points id) at `node` when a charge's locking read found
+    them already; missing ones are opened here.
     """
-    known = (getattr(card, "_points_accounts", None) or {}).get(getattr(node, "pk", node))
-    if known is not None and None not in known:
-        expense, member_points = known
+    if accounts is not None and None not in accounts:
+        expense, member_points = accounts
     else:
         expense, member_points = _expense(card, node), card_account(card, AccountKind.MEMBER_POINTS)
     posted = ledger.transfer(
@@ -261,8 +150,8 @@ def _spend(
         business_ref=business_ref,
         refers_to=refers_to,
     )
-    uses = _take(lots, points)
-    _save_uses(uses, posted.entry, use_kind)
+    uses = take(lots, points)
+    save_uses(uses, posted.entry, use_kind)
     return uses, posted.entry
 
 
@@ -290,13 +179,14 @@ def earn(
 
 
 def earn_for_spend(
-    actor, card, amount_fen, *, store, at=None, business_ref="", card_locked=False, known=None
+    actor, card, amount_fen, *, store, at=None, business_ref="", card_locked=False, known=None, accounts=None
 ) -> Earned:
     """Earn what a spend of `amount_fen` at `store` earns by the rules (points_for_spend); 0 points posts nothing.
 
     `card_locked`: the caller (a charge) holds the card's row lock in this transaction and has
     checked it is active, so `card` is used as it is instead of being locked and read again;
-    `known` is the member's (tier, birthday) from that read (points_rules.points_for_spend).
+    `known` is the member's (tier, birthday) and `accounts` the (points expense id, member points
+    id) at `store` from that read (points_rules.points_for_spend, _grant).
     No savepoint then: the quote writes nothing, and a failed grant fails the charge anyway.
     """
     if card_locked:
@@ -305,7 +195,7 @@ def earn_for_spend(
         lot = None
         if quote.points:
             lot = _grant(actor, card, quote.points, node=store, source=LotSource.EARN, entry_kind=EntryKind.EARN,
-                         memo=quote.rule.name, business_ref=business_ref, at=at)  # fmt: skip
+                         memo=quote.rule.name, business_ref=business_ref, at=at, accounts=accounts)  # fmt: skip
         return Earned(lot=lot, points=quote.points, explanation=quote.explanation)
     with transaction.atomic():
         card = card if card_locked else _locked_card(card)
@@ -351,6 +241,7 @@ def redeem(actor, card, points, *, store, business_ref="") -> list[LotUse]:
 
 
 def _lot_of(lot_or_entry) -> PointsLot:
+    """The lot itself, or the lot that the grant entry (or its id) created."""
     if isinstance(lot_or_entry, PointsLot):
         return lot_or_entry
     return PointsLot.objects.get(entry_id=getattr(lot_or_entry, "pk", lot_or_entry))
@@ -379,7 +270,7 @@ def reverse_earn(actor, lot_or_entry, points=None, *, business_ref="", memo="") 
                 _("More points than the lot has left to reverse."), extra={"reversible": reversible}
             )
         others = [x for x in open_lots(card).select_for_update() if x.pk != lot.pk]
-        uses = _take([lot, *others], points)
+        uses = take([lot, *others], points)
         taken = sum(use.points for use in uses)
         entry = None
         if taken:
@@ -395,7 +286,7 @@ def reverse_earn(actor, lot_or_entry, points=None, *, business_ref="", memo="") 
                 business_ref=business_ref or lot.business_ref,
                 refers_to=lot.entry_id,
             ).entry
-            _save_uses(uses, entry, LotUseKind.REVERSE, reverses_lot=lot)
+            save_uses(uses, entry, LotUseKind.REVERSE, reverses_lot=lot)
         PointsReversal.objects.create(
             lot=lot, entry=entry, actor=_actor(actor), requested=points, taken=taken, shortfall=points - taken
         )
@@ -436,58 +327,29 @@ def reverse_redeem(actor, redemption, points, *, business_ref="", memo="") -> Gi
         )
         if not taken:
             raise InvalidPoints(_("No points were redeemed by this entry."), extra={"entry": redemption_id})
-        card_id = PointsLot.objects.filter(pk=taken[0][0]).values_list("card_id", flat=True).get()
-        while True:  # the lots may move to a new card (replace) between reading and locking
-            card = lock_cards(Card(pk=card_id))[card_id]
-            lots = {
-                lot.pk: lot
-                for lot in PointsLot.objects.select_for_update().filter(pk__in=[t[0] for t in taken])
-            }
-            if all(lot.card_id == card.pk for lot in lots.values()):
-                break
-            card_id = next(iter(lots.values())).card_id
+        card, lots = _lock_redeemed_lots(taken)
         if card.status == CardStatus.CANCELLED:
             raise status_error(card)
-        back = dict(
-            PointsGiveBack.objects.filter(redemption_id=redemption_id)
-            .values("lot_id")
-            .annotate(total=Sum("points"))
-            .values_list("lot_id", "total")
-        )
-        room = {}
-        for lot_id, n in taken:
-            room[lot_id] = room.get(lot_id, 0) + n
-        room = {lot_id: n - back.get(lot_id, 0) for lot_id, n in room.items()}
+        room = _room_to_give_back(redemption_id, taken)
         left = sum(room.values())
         if points > left:
             raise InvalidPoints(
                 _("More points than the redemption has left to give back."), extra={"left": left}
             )
-        entry_row = JournalEntry.objects.only("id", "node_id").get(pk=redemption_id)
+        node_id = JournalEntry.objects.only("id", "node_id").get(pk=redemption_id).node_id
         posted = ledger.transfer(
-            ledger.open_account(AccountKind.POINTS_REDEEMED, card.merchant_id, node=entry_row.node_id),
+            ledger.open_account(AccountKind.POINTS_REDEEMED, card.merchant_id, node=node_id),
             card_account(card, AccountKind.MEMBER_POINTS),
             points,
             kind=EntryKind.REVERSAL,
             merchant=card.merchant_id,
-            node=entry_row.node_id,
+            node=node_id,
             actor=_actor(actor),
             memo=memo or f"points of redemption {redemption_id} given back",
             business_ref=business_ref,
             refers_to=redemption_id,
         )
-        order = sorted(lots.values(), key=lambda lot: (lot.expires_at, lot.earned_at, lot.pk), reverse=True)
-        uses, wanted, now = [], points, timezone.now()
-        expired = 0
-        for lot in order:
-            n = min(room.get(lot.pk, 0), wanted)
-            if not n:
-                continue
-            lot.remaining += n
-            wanted -= n
-            uses.append(LotUse(lot, n))
-            if lot.expires_at <= now:
-                expired += n
+        uses, expired = _refill(lots, room, points)
         PointsLot.objects.bulk_update([use.lot for use in uses], ["remaining"])
         PointsGiveBack.objects.bulk_create(
             PointsGiveBack(
@@ -500,6 +362,49 @@ def reverse_redeem(actor, redemption, points, *, business_ref="", memo="") -> Gi
             for use in uses
         )
         return GivenBack(points=points, uses=uses, entry=posted.entry, expired=expired)
+
+
+def _lock_redeemed_lots(taken) -> tuple:
+    """(card, {lot id: lot}) of the lots a redemption took from, the card locked first, then the lots."""
+    card_id = PointsLot.objects.filter(pk=taken[0][0]).values_list("card_id", flat=True).get()
+    while True:  # the lots may move to a new card (replace) between reading and locking
+        card = lock_cards(Card(pk=card_id))[card_id]
+        lots = {
+            lot.pk: lot for lot in PointsLot.objects.select_for_update().filter(pk__in=[t[0] for t in taken])
+        }
+        if all(lot.card_id == card.pk for lot in lots.values()):
+            return card, lots
+        card_id = next(iter(lots.values())).card_id
+
+
+def _room_to_give_back(redemption_id, taken) -> dict:
+    """{lot id: points} the redemption took from each lot minus what earlier give-backs put back."""
+    back = dict(
+        PointsGiveBack.objects.filter(redemption_id=redemption_id)
+        .values("lot_id")
+        .annotate(total=Sum("points"))
+        .values_list("lot_id", "total")
+    )
+    room = {}
+    for lot_id, n in taken:
+        room[lot_id] = room.get(lot_id, 0) + n
+    return {lot_id: n - back.get(lot_id, 0) for lot_id, n in room.items()}
+
+
+def _refill(lots, room, points) -> tuple[list[LotUse], int]:
+    """Put `points` back into the lots (latest expiry first, each up to its room); (uses, points put in expired lots)."""
+    order = sorted(lots.values(), key=lambda lot: (lot.expires_at, lot.earned_at, lot.pk), reverse=True)
+    uses, wanted, now, expired = [], points, timezone.now(), 0
+    for lot in order:
+        n = min(room.get(lot.pk, 0), wanted)
+        if not n:
+            continue
+        lot.remaining += n
+        wanted -= n
+        uses.append(LotUse(lot, n))
+        if lot.expires_at <= now:
+            expired += n
+    return uses, expired
 
 
 def adjust(actor, card, points, *, reason, store=None):
@@ -549,56 +454,6 @@ def adjust(actor, card, points, *, reason, store=None):
             merchant=card.merchant,
         )
         return result
-
-
-def expire_points(now=None, *, merchant=None) -> ExpiryRun:
-    """Expire every lot with points left whose expiry has passed: one entry per card, lots set to 0.
-
-    One transaction per card (card, then its lots, then the accounts locked); the lots are re-read
-    under the lock, so running twice, or two runs at once, expire each point once.
-    """
-    now = now or timezone.now()
-    due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now)
-    if merchant is not None:
-        due = due.filter(merchant_id=getattr(merchant, "pk", merchant))
-    card_ids = sorted(set(due.values_list("card_id", flat=True)))
-    cards = lots = total = 0
-    entries = []
-    for card_id in card_ids:
-        with transaction.atomic():
-            card = lock_cards(Card(pk=card_id)).get(card_id)
-            if card is None:
-                continue
-            rows = list(
-                due.filter(card_id=card_id).select_for_update().order_by("expires_at", "earned_at", "id")
-            )
-            if not rows:
-                continue
-            per_store = {}
-            for lot in rows:
-                per_store[lot.store_id] = per_store.get(lot.store_id, 0) + lot.remaining
-            points = sum(per_store.values())
-            legs = [leg(card_account(card, AccountKind.MEMBER_POINTS), -points)]
-            legs += [
-                leg(ledger.open_account(AccountKind.POINTS_EXPIRED, card.merchant_id, node=node), amount)
-                for node, amount in per_store.items()
-            ]
-            posted = ledger.post(
-                EntrySpec(
-                    kind=EntryKind.EXPIRE,
-                    merchant=card.merchant_id,
-                    legs=legs,
-                    memo=f"{len(rows)} points lots expired",
-                    business_ref=f"expire:{card_id}",
-                )
-            )
-            uses = [LotUse(lot, lot.remaining) for lot in rows]
-            for lot in rows:
-                lot.remaining = 0
-            _save_uses(uses, posted.entry, LotUseKind.EXPIRE)
-            cards, lots, total = cards + 1, lots + len(rows), total + points
-            entries.append(posted.entry)
-    return ExpiryRun(cards=cards, lots=lots, points=total, entries=entries)
 
 
 # ---- card replaced or merged --------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from onecard.loyalty.models.settlement import (
     SettlementStatement,
     StatementStatus,
 )
+from onecard.loyalty.models.stored_value import CardTransaction
 from onecard.org.models import Merchant
 
 logger = logging.getLogger(__name__)
@@ -529,8 +530,6 @@ class StatementLineRow:
 
 def statement_lines(statement) -> list[StatementLineRow]:
     """The statement's entries in time order: who owed whom how much (fen, positive), card number if known."""
-    from onecard.loyalty.models.stored_value import CardTransaction
-
     lines = list(
         statement.lines.select_related("entry", "entry__node").order_by("entry__created_at", "entry_id")
     )
