@@ -7,10 +7,11 @@ Imported once by LoyaltyConfig.ready (connecting needs the models loaded).
 from onecard.members.sections import fill_section
 from onecard.members.signals import member_merged
 
-from .cards.services import card_balances_moved, move_cards_of_merged_member
+from .cards.services import card_balances_moved
 from .packages.services import move_packages_with_card
 from .packages.views import register_member_section
 from .points.services import move_lots_with_card
+from .tiers.services import move_cards_of_merged_member
 
 
 def connect():

@@ -7,7 +7,7 @@ State machine (anything else is refused with the code of the card's current stat
     active/frozen/lost ──replace──▶ replaced (the new card, from stock, becomes active)
     active/frozen ──merge──▶ merged (into another active card of the same member)
     active/frozen ──expire_due_cards──▶ expired ──reactivate──▶ active
-    in_stock/active/frozen/lost/expired ──cancel──▶ cancelled
+    in_stock/active/frozen/lost/expired ──cancel──▶ cancelled (stored_value.cancel_card pays the balance out)
 
 Balances belong to the card: its ledger accounts are keyed by (kind, merchant, card id) with no
 member, so binding a card or merging members moves no money; replace and merge move every
@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from onecard.core import audit
 from onecard.core.errors import BusinessError, PermissionDenied, ValidationFailed
 from onecard.core.scoping import node_in_scope, scope_node_ids
+from onecard.loyalty.cards import qr
 from onecard.loyalty.cards.choices import CardStatus
 from onecard.loyalty.cards.errors import (
     BalanceCapExceeded,
@@ -54,11 +55,11 @@ from onecard.loyalty.cards.errors import (
 )
 from onecard.loyalty.cards.numbers import is_valid_number, normalize_number
 from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.card_entries import card_account
 from onecard.loyalty.ledger.choices import AccountKind, Currency, EntryKind
 from onecard.loyalty.ledger.clearing import clearing_legs, home_node
 from onecard.loyalty.models import Account, Card
 from onecard.loyalty.models.cards import MAX_PASSWORD_ATTEMPTS
-from onecard.loyalty.models.stored_value import CardTxKind
 
 # Sent inside the transaction that moved a card's balances (replace or merge) with source=,
 # target=, reason= ("replace" or "merge"), actor=. Holds and points lots move their own rows here.
@@ -130,7 +131,8 @@ def _locked(card, allowed):
     return card
 
 
-def _save(actor, card, before, *fields, note="", action="update"):
+def save_card(actor, card, before, *fields, note="", action="update"):
+    """Save the card's changed `fields` (and when its status changed) and audit the difference from `before`."""
     card.status_changed_at = timezone.now() if "status" in fields else card.status_changed_at
     card.save(update_fields=[*fields, "status_changed_at"])
     b, a = audit.diff(before, audit.snapshot(card, AUDITED))
@@ -146,15 +148,10 @@ def _transition(actor, card, allowed, to, *, note="", **fields):
         card.status = to
         for name, value in fields.items():
             setattr(card, name, value)
-        return _save(actor, card, before, "status", *fields, note=note)
+        return save_card(actor, card, before, "status", *fields, note=note)
 
 
 # ---- accounts of a card ------------------------------------------------------------------------------
-
-
-def card_account(card, kind) -> Account:
-    """The card's ledger account of `kind`, keyed by the card alone (no member: see the module doc)."""
-    return ledger.open_account(kind, card.merchant_id, card_id=card.pk)
 
 
 def card_balances(card) -> dict:
@@ -235,7 +232,7 @@ def bind_to_member(actor, card, member) -> Card:
     require_card_in_scope(actor, card)
     before = audit.snapshot(card, AUDITED)
     card.member, card.bound_at = member, timezone.now()
-    return _save(actor, card, before, "member", "bound_at", note="bind")
+    return save_card(actor, card, before, "member", "bound_at", note="bind")
 
 
 @transaction.atomic
@@ -250,7 +247,7 @@ def activate(actor, card) -> Card:
     card.status, card.activated_at = CardStatus.ACTIVE, now
     days = card.product.validity_days
     card.expires_at = now + datetime.timedelta(days=days) if days else None
-    return _save(actor, card, before, "status", "activated_at", "expires_at", note="activate")
+    return save_card(actor, card, before, "status", "activated_at", "expires_at", note="activate")
 
 
 def freeze(actor, card, *, reason="") -> Card:
@@ -312,11 +309,11 @@ def replace(actor, old_card, new_card, *, reason="") -> Card:
     new.status, new.activated_at, new.expires_at = CardStatus.ACTIVE, now, old.expires_at
     new.password_hash, new.failed_password_attempts, new.password_locked_at = old.password_hash, 0, None
     new.password_threshold, new.daily_charge_limit = old.password_threshold, old.daily_charge_limit
-    _save(actor, new, new_before, "member", "bound_at", "status", "activated_at", "expires_at",
+    save_card(actor, new, new_before, "member", "bound_at", "status", "activated_at", "expires_at",
           "password_hash", "failed_password_attempts", "password_locked_at", "password_threshold",
           "daily_charge_limit", note=f"replaces {old.number}")  # fmt: skip
     old.status, old.successor = CardStatus.REPLACED, new
-    _save(actor, old, old_before, "status", "successor", note=reason or f"replaced by {new.number}")
+    save_card(actor, old, old_before, "status", "successor", note=reason or f"replaced by {new.number}")
     moved = _move_balances(actor, old, new, reason="replace")
     card_balances_moved.send(sender=Card, source=old, target=new, reason="replace", actor=actor, moved=moved)
     return new
@@ -342,7 +339,7 @@ def merge_cards(actor, source, target, *, reason="") -> Card:
     _check_cap(source, target)
     before = audit.snapshot(source, AUDITED)
     source.status, source.successor = CardStatus.MERGED, target
-    _save(
+    save_card(
         actor,
         source,
         before,
@@ -364,75 +361,26 @@ class Cancelled:
 
     card: Card
     refundable_principal: int
-    payout: object = None  # the CardTransaction (kind refund) of the payout, when cancel paid it
+    payout: object = None  # the CardTransaction (kind refund) of the payout (stored_value.cancel_card)
     quote: object = None  # the prepaid_rules.RefundQuote that priced it, when a refund reason was given
 
 
 @transaction.atomic
-def cancel(actor, card, *, reason="", payout_store=None, method="bank", refund_reason=None) -> Cancelled:
-    """Close a card for good; refused while holds are open.
+def cancel(actor, card, *, reason="") -> Cancelled:
+    """Close a card for good; refused while holds are open. Its principal stays owed to the holder.
 
-    With `payout_store`, the balance is paid out at once from that store's cash, by `method`
-    (bank, cash up to the merchant's cash-refund limit, original), in the same transaction: one
-    refund entry, cleared with the card's home when the store is another (the home owes the
-    paying store the payout). Without `refund_reason` the payout is the principal left and any
-    bonus stays on the closed card. With `refund_reason` ("member_request", "merchant_fault") the
-    payout is priced by prepaid_rules.balance_refund_quote (CHINA-RULES) and the card is emptied
-    in the same entry: principal not refunded becomes the home store's revenue, bonus not
-    refunded goes back to its bonus expense. Without `payout_store` the principal stays on the
-    card for a later payout (stored_value.refund_topup).
+    Paying the balance out at once, priced by the prepaid rules, is stored_value.cancel_card,
+    which calls this first in its transaction; a later payout is stored_value.refund_topup.
     """
-    from onecard.loyalty.stored_value import prepaid_rules
-    from onecard.loyalty.stored_value import services as stored_value
-
-    if payout_store is not None and method not in stored_value.REFUND_TENDERS:
-        raise BusinessError(code="invalid_refund_method", extra={"method": method})
     allowed = {CardStatus.IN_STOCK, CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.LOST, CardStatus.EXPIRED}
     card = _locked(card, allowed)
     require_card_in_scope(actor, card)
-    balances = card_balances(card)
-    if balances.get(AccountKind.HOLD_RESERVE, 0):
+    if card_balances(card).get(AccountKind.HOLD_RESERVE, 0):
         raise CardHasOpenHolds(extra={"card": card.number})
-    if payout_store is not None and payout_store.merchant_id != card.merchant_id:
-        raise CardNotAccepted(extra={"card": card.number})
-    quote = prepaid_rules.balance_refund_quote(card, refund_reason) if refund_reason else None
     before = audit.snapshot(card, AUDITED)
     card.status = CardStatus.CANCELLED
-    _save(actor, card, before, "status", note=reason or "cancel")
-    owed = refundable_principal(card)
-    if payout_store is None:
-        return Cancelled(card=card, refundable_principal=owed, quote=quote)
-    principal_left, bonus_left = owed, balances.get(AccountKind.MEMBER_BONUS, 0)
-    pay_principal, pay_bonus = (quote.from_principal, quote.from_bonus) if quote else (owed, 0)
-    paid = pay_principal + pay_bonus
-    prepaid_rules.check_cash_refund(card.merchant_id, paid, method)
-    legs = [
-        (card_account(card, AccountKind.MEMBER_PRINCIPAL), -pay_principal),
-        (card_account(card, AccountKind.MEMBER_BONUS), -pay_bonus),
-        (ledger.open_account(AccountKind.STORE_CASH, payout_store.merchant_id, node=payout_store), paid),
-    ]
-    legs += stored_value.clearing_for(card, [(payout_store, paid)])
-    if quote is not None:
-        # The card is closed for good: what is not refunded leaves it at its home store.
-        home = home_node(card)
-        forfeited, withdrawn = principal_left - pay_principal, bonus_left - pay_bonus
-        legs += [
-            (card_account(card, AccountKind.MEMBER_PRINCIPAL), -forfeited),
-            (ledger.open_account(AccountKind.STORE_REVENUE, card.merchant_id, node=home), forfeited),
-            (card_account(card, AccountKind.MEMBER_BONUS), -withdrawn),
-            (ledger.open_account(AccountKind.BONUS_EXPENSE, card.merchant_id, node=home), withdrawn),
-        ]
-    if not any(amount for _account, amount in legs):
-        return Cancelled(card=card, refundable_principal=0, quote=quote)
-    entry = stored_value.post_entry(
-        EntryKind.REFUND, card, payout_store, actor, legs, memo=f"cancel payout {card.number}: {reason}",
-        business_ref=f"card:{card.pk}:cancel",
-    )  # fmt: skip
-    payout = stored_value.record(
-        CardTxKind.REFUND, card, payout_store, actor, entry, amount=paid, principal=pay_principal,
-        bonus=pay_bonus, tender=method, reason=(reason or "cancel")[:200], business_ref=f"card:{card.pk}:cancel",
-    )  # fmt: skip
-    return Cancelled(card=card, refundable_principal=0, payout=payout, quote=quote)
+    save_card(actor, card, before, "status", note=reason or "cancel")
+    return Cancelled(card=card, refundable_principal=refundable_principal(card))
 
 
 def expire_due_cards(now=None) -> int:
@@ -515,8 +463,6 @@ def resolve_card(number_or_qr, *, store=None, at=None) -> Card:
     card_expired...), or qr_invalid / qr_expired / qr_replayed; with `store`, card_not_accepted_here.
     A QR code is spent by this call: follow-up calls of the same sale use the returned card's number.
     """
-    from onecard.loyalty.cards import qr
-
     text = (number_or_qr or "").strip()
     if text.startswith(qr.PREFIX):
         card = qr.verify_qr(text, at=at)
@@ -539,22 +485,3 @@ def resolve_card(number_or_qr, *, store=None, at=None) -> Card:
     if store is not None and not card.product.accepts_store(store):
         raise CardNotAccepted(extra={"card": card.number})
     return card
-
-
-# ---- member merge ------------------------------------------------------------------------------------------
-
-
-def move_cards_of_merged_member(sender, survivor, merged, actor=None, **kwargs):
-    """members.signals.member_merged: the merged member's cards (and tier) go to the survivor.
-
-    Runs inside the merge transaction. The cards' accounts are keyed by card, so no money moves.
-    """
-    from onecard.loyalty.tiers.services import merge_member_tiers
-
-    cards = Card.objects.filter(member=merged)
-    numbers = sorted(cards.values_list("number", flat=True))
-    if numbers:
-        cards.update(member=survivor)
-        audit.record(actor, "transfer", survivor, after={"cards": numbers},
-                     note=f"cards of merged member {merged.member_no} moved to {survivor.member_no}")  # fmt: skip
-    merge_member_tiers(survivor, merged, actor=actor)

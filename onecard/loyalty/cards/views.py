@@ -193,7 +193,7 @@ def payout_store(user, card):
 def _cancel(user, card, data):
     """Cancel the card and pay its balance out as priced for the reason, in one transaction (cards.cancel)."""
     try:
-        result = card_service.cancel(
+        result = stored_value.cancel_card(
             user, card, reason=data["reason"], payout_store=payout_store(user, card), method=data["method"],
             refund_reason=data.get("refund_reason") or "member_request",
         )  # fmt: skip

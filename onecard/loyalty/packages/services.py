@@ -57,11 +57,13 @@ from django.utils.translation import gettext_lazy as _
 
 from onecard.core import audit
 from onecard.core.errors import BusinessError, NotFound, ValidationFailed
+from onecard.core.idempotency import current_idempotency_key
 from onecard.loyalty.cards.choices import CardStatus
 from onecard.loyalty.cards.errors import CardError, CardNotAccepted
 from onecard.loyalty.cards.products import require_merchant_wide_scope
 from onecard.loyalty.cards.services import lock_cards, status_error
 from onecard.loyalty.ledger import services as ledger
+from onecard.loyalty.ledger.card_entries import post_entry, store_account
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.ledger.clearing import clearing_legs
 from onecard.loyalty.ledger.services import MAX_AMOUNT
@@ -75,13 +77,8 @@ from onecard.loyalty.models.packages import (
 )
 from onecard.loyalty.packages.choices import MemberPackageStatus, PackageKind
 from onecard.loyalty.stored_value import prepaid_rules
-from onecard.loyalty.stored_value.services import (
-    REFUND_TENDERS,
-    current_card,
-    post_entry,
-    require_active,
-    store_account,
-)
+from onecard.loyalty.stored_value.card_checks import current_card, require_active
+from onecard.loyalty.stored_value.refunds import REFUND_TENDERS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SALE_TENDERS = ("cash", "bank_card", "wechat", "alipay")
@@ -439,8 +436,7 @@ def use_package(actor, member_package, service, *, store, count=1, at=None, busi
 
 
 def _current_key() -> str:
-    from onecard.core.idempotency import current_idempotency_key
-
+    """The idempotency key of the surrounding call, "" outside one."""
     return current_idempotency_key() or ""
 
 

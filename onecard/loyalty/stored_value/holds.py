@@ -11,7 +11,7 @@ order) to the card's HOLD_RESERVE account; the hold row remembers how much came 
 A hold moves value within the card, so it posts no clearing; a capture at a store that is not the
 card's home posts the clearing legs of a charge in its entry (the home owes the capturing store
 the amount captured, stored_value's module doc), and earns the points and the rebate of a charge
-(stored_value.charge_rewards) in the same transaction.
+(rewards.charge_rewards) in the same transaction.
 
 A capture needs the card active (a frozen or lost card refuses it: card_frozen, card_lost);
 a void and the expiry job work whatever the card's status, so reserved funds always come back.
@@ -30,24 +30,20 @@ from django.utils.translation import gettext_lazy as _
 
 from onecard.loyalty.cards.choices import CardStatus
 from onecard.loyalty.cards.errors import CardError
-from onecard.loyalty.ledger.choices import AccountKind, EntryKind
-from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
-from onecard.loyalty.stored_value.services import (
+from onecard.loyalty.ledger.card_entries import (
     card_accounts,
-    charge_rewards,
-    check_amount,
-    check_daily_limit,
     clearing_for,
-    consumption_order,
-    current_card,
-    lock_usable_card,
     locked_balances,
     post_entry,
     record,
-    require_active,
-    split_due,
     store_account,
 )
+from onecard.loyalty.ledger.choices import AccountKind, EntryKind
+from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
+from onecard.loyalty.stored_value.amounts import check_amount, consumption_order, split_due
+from onecard.loyalty.stored_value.card_checks import current_card, lock_usable_card, require_active
+from onecard.loyalty.stored_value.charge import check_daily_limit
+from onecard.loyalty.stored_value.rewards import charge_rewards
 
 DEFAULT_EXPIRY = datetime.timedelta(minutes=30)
 OPEN_STATUSES = (

@@ -2,7 +2,6 @@
 
 import pytest
 
-from onecard.loyalty.cards import services as cards
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import Account
 from onecard.loyalty.models.stored_value import ConsumptionOrder
@@ -28,7 +27,7 @@ def used_card(chain, member_factory):
 
 def test_member_request_prices_use_before_discount_and_empties_the_card(chain, used_card):
     # when the member asks for a refund: 3,000 paid − 2,000 used at list price = ¥1,000
-    result = cards.cancel(
+    result = stored_value.cancel_card(
         chain.store_manager, used_card, reason="moving", payout_store=chain.a1, refund_reason="member_request"
     )
     # then ¥1,000 leaves A1's cash, the other ¥500 principal becomes revenue, the ¥500 bonus goes back
@@ -43,7 +42,7 @@ def test_member_request_prices_use_before_discount_and_empties_the_card(chain, u
 
 def test_merchant_fault_shares_use_over_principal_and_bonus(chain, used_card):
     # when the merchant is at fault: 3,000 × 2,000 ÷ 4,000 = ¥1,500
-    result = cards.cancel(
+    result = stored_value.cancel_card(
         chain.store_manager,
         used_card,
         reason="closing",
@@ -60,7 +59,7 @@ def test_merchant_fault_shares_use_over_principal_and_bonus(chain, used_card):
 def test_cash_above_the_limit_is_refused_and_the_card_stays_active(chain, used_card):
     # when
     with pytest.raises(stored_value.CashRefundTooLarge):
-        cards.cancel(
+        stored_value.cancel_card(
             chain.store_manager,
             used_card,
             payout_store=chain.a1,

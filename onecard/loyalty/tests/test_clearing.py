@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from onecard.core.errors import BusinessError
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.ledger.choices import AccountKind
-from onecard.loyalty.models import Account, CardProduct, Posting
+from onecard.loyalty.models import Account, CardProduct, CardTransaction, Posting
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.org.models import Alliance
@@ -216,7 +216,7 @@ def test_cancel_with_payout_pays_the_principal_and_clears_with_the_paying_store(
     # given: ¥300 principal on a card of A1 and ¥50 spent
     stored_value.charge(None, card_with_300_yuan, 5_000, store=chain.a1)
     # when: cancelled with the payout from A2's cash
-    result = cards.cancel(
+    result = stored_value.cancel_card(
         chain.hq_admin, card_with_300_yuan, reason="销户", payout_store=chain.a2, method="bank"
     )
     # then
@@ -229,7 +229,7 @@ def test_cancel_with_payout_pays_the_principal_and_clears_with_the_paying_store(
 
 def test_cancel_refuses_a_large_cash_payout_and_changes_nothing(chain, card_with_300_yuan):
     with pytest.raises(BusinessError) as refused:
-        cards.cancel(chain.hq_admin, card_with_300_yuan, payout_store=chain.a1, method="cash")
+        stored_value.cancel_card(chain.hq_admin, card_with_300_yuan, payout_store=chain.a1, method="cash")
     assert refused.value.code == "cash_refund_too_large"
     assert reload(card_with_300_yuan).status == "active"
     assert balances(card_with_300_yuan) == (30_000, 0, 0)
@@ -299,7 +299,7 @@ def test_an_alliance_card_cannot_be_topped_up_or_paid_out_at_the_other_merchant(
     chain, card_with_300_yuan, alliance
 ):
     card_with_300_yuan = accept_at_alliance(card_with_300_yuan)
-    topup = stored_value.CardTransaction.objects.get(card=card_with_300_yuan, kind="topup")
+    topup = CardTransaction.objects.get(card=card_with_300_yuan, kind="topup")
     for call in (
         lambda: stored_value.topup(None, card_with_300_yuan, 1_000, store=chain.other_store),
         lambda: stored_value.refund_topup(None, topup, 1_000, store=chain.other_store, reason="x"),
@@ -344,7 +344,7 @@ def test_concurrent_cross_store_charges_and_topups_keep_clearing_exact(chain, me
     # then: every charge and top-up away from A1 is in the clearing balances exactly once
     assert_clearing_pairs_net_to_zero()
     owed_by_a1 = clearing(chain.a1, chain.a2) + clearing(chain.a1, chain.b1)
-    away = stored_value.CardTransaction.objects.exclude(store=chain.a1)
+    away = CardTransaction.objects.exclude(store=chain.a1)
     charged = away.filter(kind="charge").aggregate(t=Sum("amount"))["t"] or 0
     topped = away.filter(kind="topup").aggregate(t=Sum("amount"))["t"] or 0
     assert owed_by_a1 == charged - topped

@@ -26,8 +26,9 @@ from onecard.core.errors import ValidationFailed
 from onecard.core.scoping import require_node_in_scope
 from onecard.loyalty.cards.choices import TierChangeKind, TierMetric
 from onecard.loyalty.cards.products import require_merchant_wide_scope
-from onecard.loyalty.models import MemberTier, Tier, TierChange, TierRule
+from onecard.loyalty.models import Card, MemberTier, Tier, TierChange, TierRule
 from onecard.members.choices import MemberStatus
+from onecard.members.models import Member
 
 CHUNK = 2000
 TIER_FIELDS = ("name", "rank", "discount_rate", "points_multiplier", "benefits", "review_period_days",
@@ -211,8 +212,6 @@ def evaluate_tiers(merchant, metrics_provider, today) -> TierEvaluation:
     `since` (inclusive) to `today`; members missing from the answer count as 0. One call per
     (metric, window) and chunk of members.
     """
-    from onecard.members.models import Member
-
     tiers = list(
         Tier.objects.filter(merchant=merchant, is_active=True).prefetch_related("rules").order_by("-rank")
     )
@@ -327,3 +326,20 @@ def _evaluate_chunk(merchant, tiers, chunk, figures, today, result):
     )
     TierChange.objects.bulk_create(changes)
     result.changes.extend(changes)
+
+
+# ---- member merge: the cards follow the member -------------------------------------------------------------
+
+
+def move_cards_of_merged_member(sender, survivor, merged, actor=None, **kwargs):
+    """members.signals.member_merged: the merged member's cards (and tier) go to the survivor.
+
+    Runs inside the merge transaction. The cards' accounts are keyed by card, so no money moves.
+    """
+    cards = Card.objects.filter(member=merged)
+    numbers = sorted(cards.values_list("number", flat=True))
+    if numbers:
+        cards.update(member=survivor)
+        audit.record(actor, "transfer", survivor, after={"cards": numbers},
+                     note=f"cards of merged member {merged.member_no} moved to {survivor.member_no}")  # fmt: skip
+    merge_member_tiers(survivor, merged, actor=actor)

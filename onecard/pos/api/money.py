@@ -1,14 +1,11 @@
 """Money calls of the POS API: top-up, charge, refund, points earning and redemption."""
 
-from django.db import connection
 from django.utils.translation import gettext as _
 
 from onecard.core.api import problem
 from onecard.core.errors import NotFound
 from onecard.core.idempotency import current_idempotency_key
-from onecard.loyalty.cards import qr
-from onecard.loyalty.cards.numbers import is_valid_number, normalize_number
-from onecard.loyalty.models import Card, JournalEntry
+from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
@@ -19,7 +16,6 @@ from onecard.pos.api.base import (
     _money_result,
     _money_schema,
     _of_merchant,
-    _usable_here,
 )
 from onecard.sales import services as sales
 
@@ -70,55 +66,18 @@ class ChargeView(PosMoneyView):
 
         key = self.idempotency_key(request)
         data = self.validated(request)
+        store = self.terminal.store
         # The password check commits its own count of wrong tries: outside, before the idempotent run.
-        card = self._card_for_password(data["card_no"])
-        if card is not None and card.password_hash:  # without a password there is nothing to check
-            stored_value.check_charge_password(card, data["amount"], data.get("password") or None)
-
-        # A card found by number is charged as it is: the charge checks status, expiry and store itself
-        # with the same codes; a QR code (or an unknown number) goes through resolve_card.
-        by_number = card is not None and not data["card_no"].strip().startswith(qr.PREFIX)
+        target = stored_value.prepare_terminal_charge(
+            data["card_no"], data["amount"], store=store, password=data.get("password") or None
+        )
 
         def fn():
-            tx = sales.charge_card(
-                None,
-                card if by_number else self.card(data["card_no"]),
-                data["amount"],
-                store=self.terminal.store,
-                business_ref=self.business_ref,
-            )
+            card = stored_value.terminal_card(target, store=store)
+            tx = sales.charge_card(None, card, data["amount"], store=store, business_ref=self.business_ref)
             return 200, _money_result(tx)
 
         return self.run(request, key, fn)
-
-    def _card_for_password(self, card_no):
-        """The card behind card_no without spending a QR code; None when unknown (the charge refuses it)."""
-
-        text = (card_no or "").strip()
-        if text.startswith(qr.PREFIX):
-            try:
-                return qr.verify_qr(text, consume=False)
-            except Exception:  # noqa: BLE001 - a bad QR is refused by the charge itself
-                return None
-        number = normalize_number(text)
-        if is_valid_number(number):
-            column, value = "number", number
-        elif text:
-            column, value = "rfid_uid", text.upper()
-        else:
-            return None
-        # The hot path: one light read. Most cards have no password; they are charged as Card(pk=...)
-        # and the charge's own locking read checks status, expiry and store with the usual codes.
-        table = connection.ops.quote_name(Card._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, password_hash FROM {table} WHERE {column} = %s", [value])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if not row[1]:
-            return Card(pk=row[0])
-        card = Card.objects.select_related("product").get(pk=row[0])
-        return card if _usable_here(card, self.terminal.store) else None
 
 
 class RefundView(PosMoneyView):

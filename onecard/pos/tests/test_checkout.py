@@ -12,6 +12,7 @@ from onecard.catalog import services as catalog
 from onecard.core.errors import BusinessError
 from onecard.loyalty.models import CardTransaction, PointsLot, PointsPolicy, Tier
 from onecard.loyalty.points import services as points
+from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tiers.services import set_member_tier
 from onecard.promotions import coupons, rules
 from onecard.promotions.coupon_choices import CouponStatus
@@ -359,13 +360,13 @@ def test_a_sale_above_the_spend_threshold_issues_its_coupon_once(chain, shop):
 
 def test_a_points_tender_of_a_cancelled_card_is_recorded_not_returned(chain, shop):
     # given a ¥10 sale paid 500 points (¥5) + ¥5 cash, then the card cancelled with its balance paid out
-    from onecard.loyalty.cards import services as card_service
-
     sale = checkout.checkout(
         None, store=chain.a1, card=shop.card, items=[("TEA-1", 2)], tenders={"points": 500, "cash": 500},
         business_ref="P-2",
     )  # fmt: skip
-    card_service.cancel(chain.store_manager, reload(shop.card), reason="moved away", payout_store=chain.a1)
+    stored_value.cancel_card(
+        chain.store_manager, reload(shop.card), reason="moved away", payout_store=chain.a1
+    )
     # when the whole sale comes back
     back = returns.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
     # then the cash goes back, the points tender's ¥5 is recorded as not returned and no points come back
@@ -379,10 +380,10 @@ def test_a_points_tender_of_a_cancelled_card_is_recorded_not_returned(chain, sho
 
 def test_a_stored_value_tender_of_a_cancelled_card_stops_the_return(chain, shop):
     # given the ¥110 sale, then the card cancelled with its balance paid out
-    from onecard.loyalty.cards import services as card_service
-
     sale = _sale(chain, shop)
-    card_service.cancel(chain.store_manager, reload(shop.card), reason="moved away", payout_store=chain.a1)
+    stored_value.cancel_card(
+        chain.store_manager, reload(shop.card), reason="moved away", payout_store=chain.a1
+    )
     # when the sale comes back: refused with the card's status (its value was paid out), nothing returned
     with pytest.raises(BusinessError) as error:
         returns.return_sale(chain.cashier_a1, sale, store=chain.a1, reason="changed mind")
