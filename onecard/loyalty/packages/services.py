@@ -1,50 +1,8 @@
-"""Count and period cards (次卡 / 期限卡, L8): define packages, sell them to cards, use, refund, expire.
+"""Count and period cards (次卡 / 期限卡): define packages, sell them to cards, use, refund, expire.
 
-A package (`ServicePackage`, 套餐) is N uses per service line ("10 × 洗车") or unlimited use of
-its services for `validity_days` days. Selling one to a card creates a `MemberPackage` (a copy of
-the definition with the uses left per line) and rides on any active card of the merchant.
-
-Ledger (one journal entry per movement; every service locks the card row, then the package row,
-then the ledger accounts in primary-key order inside ledger.post):
-
-- sale (package_sale): STORE_CASH(store) −price, MEMBER_PACKAGE(card) +price;
-- use (package_use): MEMBER_PACKAGE(card) −value, STORE_REVENUE(store of the use) +value;
-- refund (package_refund): MEMBER_PACKAGE(card) −(catch-up + refund), STORE_CASH(store) +refund,
-  STORE_REVENUE(store of the sale) +catch-up (period cards only, see below);
-- expiry (package_expire, the daily job): MEMBER_PACKAGE(card) −rest, STORE_REVENUE(store of the
-  sale) +rest (breakage).
-
-Clearing (clearing.py): the store of the sale holds the price, so a use at another store adds
-"the selling store owes the store of the use `value`", and a refund paid from another store's
-cash "the selling store owes that store the refund"; settlement statements cover both.
-
-One MEMBER_PACKAGE account per card, not per package: `ledger.account_key` has no part that
-could name a package, and `cards._move_balances` moves a replaced or merged card's accounts kind
-by kind into the new card's one account of that kind. Each package's share is kept exactly by
-its own counters (`recognised`, `refunded`, `breakage`); the card's account balance is the sum
-of its open packages' `outstanding` (check_package_balances verifies it).
-
-Rounding (integer fen, cumulative floors, so the parts of a package add up to its price exactly:
-price = recognised + refunded + breakage):
-
-- count card: every use is worth the same, whatever the line. After the use the package has
-  `done` uses of `total`; the use recognises floor(done × price / total) − recognised before.
-  The last use recognises the exact remainder. A refund pays price − recognised (the unused uses'
-  share).
-- period card: revenue follows the calendar (Asia/Shanghai). `elapsed` = whole days from the
-  day of the sale to the day of the use (the day of the sale counts 0), at most `total_days`.
-  A use recognises floor(price × elapsed / total_days) − recognised before; that may be 0 (a
-  second use on the same day, or any use on the day of the sale): the use row is written without
-  a journal entry (`PackageUse.entry` is None exactly when `value` is 0). A refund first
-  recognises the same catch-up for the days elapsed, then pays out the rest (the unexpired days'
-  share).
-- a package past `valid_until` (the start of the day after its last valid day) is refused for
-  use and refund (package_expired); the expiry job recognises what remains as revenue.
-
-Refusals: package_used_up, package_expired, package_service_unknown, package_daily_cap_reached,
-package_not_accepted_here, package_not_on_sale, package_closed, invalid_use_count, invalid_tender,
-invalid_refund_method, cash_refund_too_large (cash refunds above ¥100, CHINA-RULES), and the
-card's status codes (card_frozen, card_lost, card_expired...).
+A package is N uses per service line, or unlimited use for a number of days; its price sits in the
+card's MEMBER_PACKAGE account and each use recognises a share as revenue. The ledger entries,
+clearing and rounding are in docs/money.md (Count and period cards).
 """
 
 import datetime

@@ -1,29 +1,7 @@
-"""Settlement statements (L6): build them from the clearing postings, settle them through store cash.
+"""Settlement statements: build them from the clearing postings, settle them through store cash.
 
-A statement covers one pair and one period (a day or a month, Asia/Shanghai calendar):
-
-- a store pair: the CLEARING accounts of store A towards store B and of B towards A (one merchant);
-- a merchant pair: every store of merchant A's clearing account towards merchant B, and B's towards A.
-
-Party A has the lower id. Each line is one journal entry; its amount is what the entry put on
-A's side (positive: A owes B more; a refund of a cross-store charge is negative). Gross "A owes B"
-is the sum of the positive lines, gross "B owes A" the sum of the negative ones, net their
-difference. All amounts are integer fen; nothing is divided, so nothing is rounded.
-
-Each entry must put the opposite amount on B's side (clearing.clearing_legs does so); the sum of
-both sides over the statement is stored as `imbalance`, which is 0 unless the ledger has a bug.
-A statement with an imbalance is logged as an error, shown in red, makes `onecard settlement
-build` exit 1 and cannot be settled.
-
-Settlement entries themselves (EntryKind.SETTLE, and reversals of them) are not statement lines.
-
-Idempotency and late postings: `build_statements` may run any number of times. An open statement
-is brought up to date; a settled one never changes. When entries of a period arrive after its
-statement was settled, the next build puts them on a new statement of the same pair and period
-with `part` 2 (then 3...), shown as "late": the difference to settle, never a change of what was
-paid. Day and month statements are both built from the same postings (the month is the sum of its
-days), so a pair settles either by day or by month: settling a statement any of whose entries a
-settled statement of the other period kind already covers is refused (`statement_overlaps_settled`).
+One statement per pair of stores (or merchants) and period (day or month); building is idempotent
+and late postings go on a new part. The rules are in docs/money.md (Settlement statements).
 """
 
 import calendar

@@ -1,25 +1,7 @@
-"""Holds (预授权, L5): reserve stored value, then capture it (in full or part), void it, or let it expire.
+"""Holds (预授权): reserve stored value, then capture it (in full or part), void it, or let it expire.
 
-A hold moves its amount from the card's principal and bonus (in the product's consumption
-order) to the card's HOLD_RESERVE account; the hold row remembers how much came from each.
-
-- capture(amount ≤ held): the captured part goes to store revenue; its bonus share is
-  floor(captured × held bonus / held) (all of it when captured in full); the rest returns to
-  principal and bonus exactly as reserved.
-- void / expiry: everything returns to principal and bonus.
-
-A hold moves value within the card, so it posts no clearing; a capture at a store that is not the
-card's home posts the clearing legs of a charge in its entry (the home owes the capturing store
-the amount captured, stored_value's module doc), and earns the points and the rebate of a charge
-(rewards.charge_rewards) in the same transaction.
-
-A capture needs the card active (a frozen or lost card refuses it: card_frozen, card_lost);
-a void and the expiry job work whatever the card's status, so reserved funds always come back.
-
-Races: every call locks the card row, then the hold row (select_for_update), and checks the
-status under the lock, so exactly one of capture, void and expiry closes a hold. A capture of a
-hold past `expires_at` is refused with hold_expired; it releases the hold first and commits
-that release (unless the caller wraps it in a larger transaction, which the refusal rolls back).
+Every call locks the card, then the hold, so exactly one of capture, void and expiry closes a
+hold. The rules (bonus share of a capture, clearing, rewards) are in docs/money.md (Holds).
 """
 
 import datetime

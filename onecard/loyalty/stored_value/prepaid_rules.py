@@ -344,6 +344,7 @@ def quarter_bounds(quarter) -> tuple[datetime.date, datetime.datetime]:
 
 
 def last_closed_quarter(now=None) -> str:
+    """The last quarter that has ended (Asia/Shanghai), as "2026Q3"."""
     today = shanghai_today(now)
     q = (today.month - 1) // 3 + 1
     return f"{today.year - 1}Q4" if q == 1 else f"{today.year}Q{q - 1}"

@@ -115,6 +115,7 @@ def prepaid_settings(merchant) -> PrepaidSettings:
 
 
 def _clean_settings(values) -> dict:
+    """The settings `values` checked and converted, or validation_error naming each bad field."""
     errors = {}
     for name in ("cash_limit_organisation", "cash_limit_person"):
         value = values.get(name)
@@ -164,6 +165,7 @@ def update_settings(actor, merchant, **values) -> PrepaidSettings:
 
 
 def store_status(store) -> PrepaidStoreStatus | None:
+    """The store's risk and closure row, None when it was never flagged."""
     return PrepaidStoreStatus.objects.filter(store_id=pk_of(store)).first()
 
 
@@ -253,6 +255,7 @@ def _same_merchant(actor, merchant_id) -> bool:
 
 
 def accepted_version(member, version) -> AgreementAcceptance | None:
+    """The member's acceptance of agreement `version`, None when not accepted."""
     return AgreementAcceptance.objects.filter(member_id=pk_of(member), version=version).first()
 
 

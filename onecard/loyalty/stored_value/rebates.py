@@ -1,26 +1,7 @@
-"""Rebates (返利, L5): a percentage of a charge or capture given back to the card as bonus value or points.
+"""Rebates (返利): a percentage of a charge or capture given back to the card as bonus value or points.
 
-A `RebateRule` (models/stored_value.py) names a merchant, optionally one store, a percent, the
-form (bonus or points), a minimum amount due and a validity window. `rebate_for` picks the rule a
-charge gets; `grant` posts it inside the charge's transaction; stored_value.refund takes it back.
-
-Rounding (explicit, ARCHITECTURE.md):
-
-- bonus form: x = floor(due × percent / 100) fen, posted as one `rebate` entry
-  BONUS_EXPENSE(store) −x, MEMBER_BONUS +x, plus the clearing legs "the store owes the card's
-  home x" when the store is not the home (the store funds the value its home will owe);
-- points form: floor(due × percent / 100 × points_per_yuan / 100) points (the merchant's rate,
-  PointsPolicy, 100 points = ¥1 by default), one floor after all factors, granted by
-  points.earn(kind="rebate") as a lot of their own;
-- a refund takes back floor((R + r) × X / a) − what earlier refunds of the charge took back,
-  for the charge's amount a, rebate X, refunded before R and refunded now r (cumulative floors:
-  the refunds of one charge take back X exactly). Bonus never goes below zero (capped at what
-  the card holds, like refund_topup); points through points.reverse_earn, which reports what
-  the member already spent as a shortfall.
-
-Only the issuer's own rules at the issuer's own stores apply: a charge at an alliance merchant's
-store gives no rebate (its bonus and points are the issuer's loyalty programme, and points.py
-grants points only at the card's own merchant).
+`rebate_for` picks the rule a charge gets, `grant` posts it inside the charge's transaction, and
+the rebate rules are managed here; rounding and refunds are in docs/money.md (Rebates).
 """
 
 from decimal import ROUND_FLOOR, Decimal
