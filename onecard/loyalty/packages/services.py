@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from onecard.core import audit
 from onecard.core.errors import BusinessError, NotFound, ValidationFailed
 from onecard.core.idempotency import current_idempotency_key
+from onecard.core.money import MAX_AMOUNT
 from onecard.loyalty.cards.choices import CardStatus
 from onecard.loyalty.cards.errors import CardError, CardNotAccepted
 from onecard.loyalty.cards.products import require_merchant_wide_scope
@@ -24,7 +25,6 @@ from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.card_entries import post_entry, store_account
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
 from onecard.loyalty.ledger.clearing import clearing_legs
-from onecard.loyalty.ledger.services import MAX_AMOUNT
 from onecard.loyalty.models import Account, Card
 from onecard.loyalty.models.packages import (
     MemberPackage,

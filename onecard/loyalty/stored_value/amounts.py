@@ -5,8 +5,8 @@ Rounding is explicit and written down in docs/money.md (tier discount half-up, s
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from onecard.core.money import MAX_AMOUNT
 from onecard.loyalty.ledger.errors import InsufficientBalance, InvalidAmount
-from onecard.loyalty.ledger.services import MAX_AMOUNT
 from onecard.loyalty.models.stored_value import ConsumptionOrder, StoredValueSettings
 from onecard.loyalty.tiers.services import member_tier
 

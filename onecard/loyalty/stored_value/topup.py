@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onecard.core import audit
 from onecard.core.errors import ValidationFailed
+from onecard.core.money import MAX_AMOUNT
 from onecard.core.scoping import require_node_in_scope
 from onecard.loyalty.cards.errors import BalanceCapExceeded, CardNotAccepted
 from onecard.loyalty.cards.products import merchant_root
@@ -22,7 +23,6 @@ from onecard.loyalty.ledger.card_entries import (
     store_account,
 )
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
-from onecard.loyalty.ledger.services import MAX_AMOUNT
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, TopupBonusRule
 from onecard.loyalty.stored_value import prepaid_rules
 from onecard.loyalty.stored_value.amounts import check_amount
