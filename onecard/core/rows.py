@@ -51,6 +51,24 @@ def _converters(model, names, vendor):
     return result
 
 
+@cache
+def _field_converters(model, name, vendor):
+    """The converters of one field of `model`, as the compiler applies them."""
+    field = model._meta.get_field(name)
+    expression = Col(model._meta.db_table, field)
+    return expression, connection.ops.get_db_converters(expression) + field.get_db_converters(connection)
+
+
+def value(model, name, raw):
+    """One column's raw value converted as the ORM converts field `name` of `model` (None stays None)."""
+    if raw is None:
+        return None
+    expression, functions = _field_converters(model, name, connection.vendor)
+    for function in functions:
+        raw = function(raw, expression, connection)
+    return raw
+
+
 def width(model, names=None) -> int:
     """How many columns `column_list(model, alias, names)` selects."""
     return len(fields(model, names))

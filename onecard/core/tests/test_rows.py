@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from onecard.core import rows
+from onecard.members.models import Member
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +55,10 @@ def test_instance_converts_as_the_orm_and_defers_what_was_not_read():
 def test_instance_of_a_left_join_that_found_nothing_is_none():
     # given / when / then
     assert rows.instance(Group, (None, None), ("name",)) is None
+
+
+def test_value_converts_one_column_as_the_orm():
+    # given: a raw text value of a date column, as SQLite hands it back, and a missing one
+    # when / then
+    assert str(rows.value(Member, "birthday", "1990-02-28")) == "1990-02-28"
+    assert rows.value(Member, "birthday", None) is None

@@ -20,8 +20,6 @@ from onecard.loyalty.models import Account, Card, CardProduct, MemberTier, Point
 from onecard.loyalty.models.stored_value import ConsumptionOrder, RebateRule, StoredValueSettings
 from onecard.members.models import Member
 
-BIRTHDAY = ("birthday",)
-
 
 @dataclass(frozen=True)
 class CardRow:
@@ -57,7 +55,7 @@ def _statement(vendor) -> str:
     lock = " FOR UPDATE OF c" if connection.features.has_select_for_update else ""
     return (
         f"SELECT {rows.column_list(Card, 'c')}, {rows.column_list(CardProduct, 'p')}, "
-        f"{rows.column_list(Tier, 't')}, {rows.column_list(Member, 'm', BIRTHDAY)}, s.consumption_order, "
+        f"{rows.column_list(Tier, 't')}, m.{rows.column(Member, 'birthday')}, s.consumption_order, "
         f"EXISTS (SELECT 1 FROM {through} st WHERE st.cardproduct_id = c.product_id), "
         f"(SELECT a.id FROM {account} a WHERE a.key = %s), "
         f"EXISTS (SELECT 1 FROM {rows.table(PointsEarnRule)} r WHERE r.merchant_id = c.merchant_id AND r.is_active), "
@@ -96,11 +94,13 @@ def lock_charge_card(card_id, store) -> CardRow:
         raise Card.DoesNotExist(f"card {card_id}")
     at = 0
     parts = []
-    for model, names in ((Card, None), (CardProduct, None), (Tier, None), (Member, BIRTHDAY)):
-        size = rows.width(model, names)
-        parts.append(rows.instance(model, row[at : at + size], names))
+    for model in (Card, CardProduct, Tier):
+        size = rows.width(model)
+        parts.append(rows.instance(model, row[at : at + size]))
         at += size
-    card, product, tier, member = parts
+    card, product, tier = parts
+    birthday = rows.value(Member, "birthday", row[at])
+    at += 1
     Card.product.field.set_cached_value(card, product)
     (order, has_stores, revenue_id, earns, rebates, home_clearing, store_clearing, expense_id,
      points_id) = row[at:]  # fmt: skip
@@ -110,7 +110,7 @@ def lock_charge_card(card_id, store) -> CardRow:
         consumption_order=order or ConsumptionOrder.PROPORTIONAL,
         discount_rate=Decimal(1) if tier is None else Decimal(tier.discount_rate),
         tier=tier,
-        birthday=member.birthday if member is not None else None,
+        birthday=birthday,
         product_has_stores=bool(has_stores),
         revenue_account_id=revenue_id,
         earns_points=bool(earns),
