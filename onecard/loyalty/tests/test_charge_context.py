@@ -14,8 +14,8 @@ from onecard.loyalty.models import Account, CardTransaction
 from onecard.loyalty.models.stored_value import ConsumptionOrder
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.stored_value.fetch import ChargeContext, LockedAccount, fetch_charge_context
-from onecard.loyalty.tests.sv_helpers import assert_ledger_clean, balances, sv_card
 from onecard.loyalty.tiers import services as tiers
+from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
 pytestmark = pytest.mark.django_db
 
