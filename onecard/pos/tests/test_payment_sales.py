@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from onecard.loyalty.ledger.errors import InsufficientBalance
 from onecard.loyalty.models import CardTransaction
 from onecard.loyalty.models.stored_value import CardTxKind
 from onecard.loyalty.packages import services as packages
@@ -66,7 +67,7 @@ def test_a_charge_through_the_service_records_one_unitemised_sale(chain, card):
 
 def test_a_refused_charge_records_no_sale(chain, card):
     # when charging more than the card holds
-    with pytest.raises(stored_value.InsufficientBalance):
+    with pytest.raises(InsufficientBalance):
         sales.charge_card(None, card, 50_000, store=chain.a1)
     # then neither money nor sale moved
     assert not CardTransaction.objects.filter(kind=CardTxKind.CHARGE).exists()
