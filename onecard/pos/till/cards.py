@@ -25,6 +25,7 @@ from onecard.core.errors import BusinessError
 from onecard.core.idempotency import run_idempotent
 from onecard.core.masking import mask_phone
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.permissions import require_perms
 from onecard.core.scoping import node_in_scope, scope_node_ids
 from onecard.core.validators import InvalidValue, normalize_phone
 from onecard.loyalty.cards.choices import CardStatus
@@ -57,11 +58,6 @@ def mask_card_number(number: str) -> str:
     if len(number) <= 8:
         return number
     return f"{number[:4]}{'*' * (len(number) - 8)}{number[-4:]}"
-
-
-def _require(user, perm):
-    if not user.has_perm(perm):
-        raise Forbidden(perm)
 
 
 def _stores_in_scope(user):
@@ -194,7 +190,7 @@ def _page(request, store, *, q="", card=None, choices=(), error=None, panel=None
 @require_GET
 def cashier(request):
     """收银台: the card field (autofocus; a keyboard-wedge reader ends with Enter) and the member panel."""
-    _require(request.user, "till.operate")
+    require_perms(request.user, "till.operate")
     store = till_store(request)
     if store is None:
         return _page(request, None)
@@ -207,7 +203,7 @@ def cashier(request):
 @require_POST
 def choose_store(request):
     """Staff above store level pick the store the till works for (one in their scope)."""
-    _require(request.user, "till.operate")
+    require_perms(request.user, "till.operate")
     store = _stores_in_scope(request.user).filter(pk=request.POST.get("store") or 0).first()
     if store is None:
         messages.error(request, _("Pick a store in your part of the organisation."))
@@ -220,7 +216,7 @@ def choose_store(request):
 @require_GET
 def lookup(request):
     """htmx: the member panel (or a choice of cards, or the refusal) for what was scanned."""
-    _require(request.user, "till.operate")
+    require_perms(request.user, "till.operate")
     store = till_store(request)
     if store is None:
         raise Http404(_("Pick a store first."))
@@ -235,7 +231,7 @@ def lookup(request):
 @require_GET
 def charge_quote(request):
     """htmx: the tier discount and the amount due for a list amount; the password field when needed."""
-    _require(request.user, "till.operate")
+    require_perms(request.user, "till.operate")
     store = till_store(request)
     if store is None:
         raise Http404(_("Pick a store first."))
@@ -278,7 +274,7 @@ def _run(request, token, payload, fn):
 def _action(request, form_class, do):
     """Validate, resolve the card, run `do(form, card, store) -> (payload, fn)` idempotently."""
     user = request.user
-    _require(user, "till.operate")
+    require_perms(user, "till.operate")
     store = till_store(request)
     if store is None:
         return redirect("till:cashier")

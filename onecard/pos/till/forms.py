@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.money import yuan_str_to_fen
+from onecard.core.forms import MoneyField
 from onecard.loyalty.ledger.services import MAX_AMOUNT
 from onecard.sales.models import TenderKind
 
@@ -37,27 +37,16 @@ class TokenField(forms.CharField):
         return value
 
 
-class TenderYuanField(forms.CharField):
-    """An amount in yuan (at most two decimals), blank meaning none; cleaned to int fen (0 for blank)."""
+class TenderYuanField(MoneyField):
+    """An amount of one tender in yuan, blank meaning none; cleaned to int fen (0 for blank)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 16)
-        super().__init__(**kwargs)
+        super().__init__(min_fen=0, **kwargs)
 
     def clean(self, value):
-        value = super().clean(value)
-        if not value:
-            return 0
-        try:
-            fen = yuan_str_to_fen(value)
-        except ValueError:
-            raise ValidationError(
-                _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")
-            ) from None
-        if fen < 0 or fen > MAX_AMOUNT:
-            raise ValidationError(_("Enter an amount of zero or more."))
-        return fen
+        fen = super().clean(value)
+        return 0 if fen is None else fen
 
 
 class PayForm(forms.Form):

@@ -9,7 +9,6 @@ Refunds whose payout passes the till's approval limit need till.refund_large.
 import uuid
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from onecard.core.errors import BusinessError
 from onecard.core.idempotency import run_idempotent
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.permissions import require_perms
 from onecard.loyalty.cards.errors import CardNotFound
 from onecard.loyalty.models import Card, MemberPackage, ServicePackage
 from onecard.loyalty.packages import services as packages
@@ -31,11 +31,6 @@ from onecard.pos.till.card_forms import (
 )
 from onecard.pos.till.cards import RefundNeedsManager, refund_approval_limit, till_store
 from onecard.sales import services as sales
-
-
-def _require(user, perm):
-    if not user.has_perm(perm):
-        raise Forbidden(perm)
 
 
 def _yuan(fen) -> str:
@@ -103,7 +98,7 @@ def _render_panel(request, card, store, *, error=None, message=None):
 
 
 def _till(request):
-    _require(request.user, "till.operate")
+    require_perms(request.user, "till.operate")
     store = till_store(request)
     if store is None:
         raise Http404(_("Pick a store first."))

@@ -14,7 +14,6 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from onecard.core.errors import BusinessError
 from onecard.core.idempotency import run_idempotent
 from onecard.core.masking import mask_phone
+from onecard.core.permissions import require_perms
 from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.cards.errors import CardNotAccepted
 from onecard.loyalty.cards.services import card_balances
@@ -59,8 +59,7 @@ MEMBER_COUPONS_SHOWN = 20
 
 def require_till(user, perm="till.operate"):
     """403 unless the user holds `perm` (the till's own by default)."""
-    if not user.has_perm(perm):
-        raise Forbidden(perm)
+    require_perms(user, perm)
 
 
 def store_or_none(request):

@@ -6,14 +6,13 @@ the till's refunds; a return that brings what came back of the sale above the re
 needs till.refund_large (till.cards.refund_approval_limit), checked in the same transaction.
 """
 
-import io
 import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from onecard.core.masking import mask_phone
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.scoping import node_in_scope
+from onecard.core.spreadsheets import xlsx_bytes, xlsx_response
 from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
@@ -178,48 +178,34 @@ def sales_today(request):
 
 
 def _sales_xlsx(store, sales):
-    from openpyxl import Workbook
-
     labels = dict(TenderKind.choices)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Sales"))
-    sheet.append(
+    header = [
+        _("Time"),
+        _("Sale no."),
+        _("Member"),
+        _("List total"),
+        _("Discount"),
+        _("Amount due"),
+        _("Tenders"),
+        _("Returned"),
+        _("Cashier"),
+    ]
+    rows = (
         [
-            _("Time"),
-            _("Sale no."),
-            _("Member"),
-            _("List total"),
-            _("Discount"),
-            _("Amount due"),
-            _("Tenders"),
-            _("Returned"),
-            _("Cashier"),
+            timezone.localtime(sale.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+            sale.pk,
+            sale.member.name if sale.member_id else "",
+            fen_to_yuan_str(sale.list_total),
+            fen_to_yuan_str(sale.discount_total),
+            fen_to_yuan_str(sale.total_due),
+            " ".join(f"{labels.get(t.kind, t.kind)} {fen_to_yuan_str(t.amount)}" for t in sale.tenders.all()),
+            fen_to_yuan_str(sale.returned_due),
+            str(sale.actor or ""),
         ]
-    )
-    for sale in sales:
-        sheet.append(
-            [
-                timezone.localtime(sale.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-                sale.pk,
-                sale.member.name if sale.member_id else "",
-                fen_to_yuan_str(sale.list_total),
-                fen_to_yuan_str(sale.discount_total),
-                fen_to_yuan_str(sale.total_due),
-                " ".join(
-                    f"{labels.get(t.kind, t.kind)} {fen_to_yuan_str(t.amount)}" for t in sale.tenders.all()
-                ),
-                fen_to_yuan_str(sale.returned_due),
-                str(sale.actor or ""),
-            ]
-        )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        for sale in sales
     )
     day = timezone.localdate().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="sales-{store.code or store.pk}-{day}.xlsx"'
-    return response
+    return xlsx_response(xlsx_bytes(_("Sales"), header, rows), f"sales-{store.code or store.pk}-{day}.xlsx")
 
 
 def _detail(request, sale, *, form=None, error=None, error_code="", status=200):
