@@ -12,6 +12,7 @@ import pytest
 pytest_plugins = [
     "onecard.testing.fixtures.org",
     "onecard.testing.fixtures.members",
+    "onecard.testing.fixtures.member_imports",
     "onecard.testing.fixtures.api",
     "onecard.testing.fixtures.catalog",
     "onecard.testing.fixtures.cards",
