@@ -1,80 +1,27 @@
-"""Checkout on the POS API: quote, multi-tender checkout, replays, refusals that take nothing, sales, returns."""
+"""Checkout on the POS API: quote, multi-tender checkout, replays, refusals that take nothing."""
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from onecard.core.models import IdempotencyKey
 from onecard.loyalty.cards import qr
 from onecard.loyalty.cards import services as cards
 from onecard.loyalty.models import CardTransaction, PointsPolicy
-from onecard.pos import services
 from onecard.promotions import coupons, rules
 from onecard.promotions.coupon_choices import CouponStatus
 from onecard.promotions.coupon_codes import new_code
 from onecard.promotions.models import Coupon, PromotionUse
-from onecard.sales.models import Sale, SaleTender
+from onecard.sales.models import Sale
 from onecard.testing.cards import reload
+from onecard.testing.checkout import ITEMS, POS_API, api_order, assert_nothing_taken, problem_code
 from onecard.testing.coupons import make_template
 from onecard.testing.points import assert_books, points_balance
 from onecard.testing.pos import idempotency_key, send_keyed
 from onecard.testing.stored_value import assert_ledger_clean, balances
 
-pytestmark = pytest.mark.usefixtures("api_urls")  # served the API urlconf only
-
-BASE = "/api/v1/pos"
-ITEMS = [{"sku": "CAKE-1", "quantity": 4}, {"barcode": "6901234567892", "quantity": 2}]  # ¥120 + ¥10
-
-
-def _problem(response):
-    assert response["Content-Type"].startswith("application/problem+json"), response.content
-    return response.status_code, response.json()["code"]
-
-
-@pytest.fixture(autouse=True)
-def tea_promotion(chain, shop):
-    """Every test here runs with a promotion too: TEA-1 10% off, limited to 5 units (`shop.promotion`)."""
-    now = timezone.now()
-    promotion = rules.create_promotion(
-        None,
-        chain.merchant,
-        chain.hq,
-        {
-            "name": "限量茶九折",
-            "kind": "discount",
-            "params": {"rate": "0.9"},
-            "product_ids": [shop.tea.pk],
-            "valid_from": now - datetime.timedelta(days=1),
-            "valid_to": now + datetime.timedelta(days=1),
-            "stock_total": 5,
-        },
-    )
-    shop.promotion = promotion
-    return promotion
-
-
-def _order(shop, **over):
-    """¥130 of goods − ¥1 on the tea (limited promotion) − ¥20 voucher = ¥109 due, paid ¥60 SV + ¥10 in
-    points + ¥39 cash."""
-    return {
-        "card_no": shop.card.number,
-        "items": ITEMS,
-        "coupons": [shop.coupon.code],
-        "tenders": {"stored_value": 6000, "points": 1000, "cash": 3900},
-        **over,
-    }
-
-
-def _assert_nothing_taken(shop):
-    assert not Sale.objects.exists()
-    assert balances(reload(shop.card)) == (10000, 2000, 0)
-    assert points_balance(shop.card) == 1000
-    assert Coupon.objects.get(pk=shop.coupon.pk).status == CouponStatus.ISSUED
-    assert not PromotionUse.objects.filter(promotion=shop.promotion).exists()
-    assert_books(shop.card)
+pytestmark = pytest.mark.usefixtures("api_urls", "tea_promotion")  # the API urlconf only
 
 
 # ---- quote -------------------------------------------------------------------------------------------------
@@ -84,7 +31,7 @@ def test_quote_prices_the_cart_and_reports_what_may_be_used(chain, terminal, pos
     # given the member's card, the cart, the voucher and a mistyped code
     payload = {"card_no": shop.card.number, "items": ITEMS, "coupons": [shop.coupon.code, "NOSUCHCODE1"]}
     # when quoting through a signed request
-    response = pos.post(terminal, f"{BASE}/checkout/quote", payload)
+    response = pos.post(terminal, f"{POS_API}/checkout/quote", payload)
     # then ¥130 − ¥1 (tea promotion) − ¥20 (voucher) = ¥109 is due
     assert response.status_code == 200, response.content
     body = response.json()
@@ -126,7 +73,7 @@ def test_quote_prices_the_cart_and_reports_what_may_be_used(chain, terminal, pos
     assert body["card_no"] == shop.card.number
     assert body["member"]["member_no"] == shop.member.member_no
     # and nothing was written
-    _assert_nothing_taken(shop)
+    assert_nothing_taken(shop)
 
 
 def test_quote_for_a_member_without_card_or_anonymous(chain, terminal, pos, shop):
@@ -135,7 +82,7 @@ def test_quote_for_a_member_without_card_or_anonymous(chain, terminal, pos, shop
     # when the member is named by id, with the voucher
     by_member = pos.post(
         terminal,
-        f"{BASE}/checkout/quote",
+        f"{POS_API}/checkout/quote",
         {"member_id": str(shop.member.pk), "items": items, "coupons": [shop.coupon.code]},
     )
     # then the voucher is refused with its reason and nothing may pay but money
@@ -145,33 +92,33 @@ def test_quote_for_a_member_without_card_or_anonymous(chain, terminal, pos, shop
     assert body["coupons_refused"][shop.coupon.code]["code"] == "coupon_min_spend"
     assert (body["card_no"], body["max_points"], body["max_stored_value"]) == (None, 0, 0)
     # when nobody is named
-    anonymous = pos.post(terminal, f"{BASE}/checkout/quote", {"items": items})
+    anonymous = pos.post(terminal, f"{POS_API}/checkout/quote", {"items": items})
     # then the same price, no member
     assert (anonymous.json()["total_due"], anonymous.json()["member"]) == (900, None)
     # and a member of another merchant is not found
-    other = pos.post(terminal, f"{BASE}/checkout/quote", {"member_id": "999999", "items": items})
-    assert _problem(other) == (404, "member_not_found")
+    other = pos.post(terminal, f"{POS_API}/checkout/quote", {"member_id": "999999", "items": items})
+    assert problem_code(other) == (404, "member_not_found")
 
 
 def test_quote_refusals(chain, terminal, pos, shop):
     # unknown SKU, bad quantity, empty cart: each with its own code
-    path = f"{BASE}/checkout/quote"
-    assert _problem(pos.post(terminal, path, {"items": [{"sku": "NOPE-1", "quantity": 1}]})) == (
+    path = f"{POS_API}/checkout/quote"
+    assert problem_code(pos.post(terminal, path, {"items": [{"sku": "NOPE-1", "quantity": 1}]})) == (
         422,
         "unknown_sku",
     )
-    assert _problem(pos.post(terminal, path, {"items": [{"sku": "CAKE-1", "quantity": 0}]})) == (
+    assert problem_code(pos.post(terminal, path, {"items": [{"sku": "CAKE-1", "quantity": 0}]})) == (
         400,
         "invalid_quantity",
     )
-    assert _problem(pos.post(terminal, path, {"items": []})) == (400, "empty_cart")
-    assert _problem(pos.post(terminal, path, {"card_no": "8899999999", "items": ITEMS})) == (
+    assert problem_code(pos.post(terminal, path, {"items": []})) == (400, "empty_cart")
+    assert problem_code(pos.post(terminal, path, {"card_no": "8899999999", "items": ITEMS})) == (
         404,
         "card_not_found",
     )
     # and an unsigned quote is refused
     unsigned = pos.post(terminal, path, {"items": ITEMS}, headers={"HTTP_X_SIGNATURE": "0" * 64})
-    assert _problem(unsigned) == (401, "invalid_signature")
+    assert problem_code(unsigned) == (401, "invalid_signature")
 
 
 # ---- checkout ----------------------------------------------------------------------------------------------
@@ -181,7 +128,7 @@ def test_multi_tender_checkout_replay_and_conflict(chain, terminal, pos, shop):
     # given the ¥109 cart with the voucher
     key = idempotency_key()
     # when the terminal checks out: ¥60 stored value + 1000 points (¥10) + ¥39 cash
-    response = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), key)
+    response = send_keyed(pos, terminal, f"{POS_API}/checkout", api_order(shop), key)
     # then 201: the sale with its lines, tenders and coupon, and the card's balances
     assert response.status_code == 201, response.content
     assert response["Idempotent-Replayed"] == "false"
@@ -211,7 +158,7 @@ def test_multi_tender_checkout_replay_and_conflict(chain, terminal, pos, shop):
     assert_ledger_clean()
 
     # when the terminal retries with the same key and body
-    again = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), key)
+    again = send_keyed(pos, terminal, f"{POS_API}/checkout", api_order(shop), key)
     # then the same answer, nothing taken twice
     assert (again.status_code, again.json()) == (201, body)
     assert again["Idempotent-Replayed"] == "true"
@@ -220,10 +167,10 @@ def test_multi_tender_checkout_replay_and_conflict(chain, terminal, pos, shop):
 
     # when the same key comes with another body
     other = send_keyed(
-        pos, terminal, f"{BASE}/checkout", _order(shop, tenders={"cash": 10900}, card_no=""), key
+        pos, terminal, f"{POS_API}/checkout", api_order(shop, tenders={"cash": 10900}, card_no=""), key
     )
     # then 409 and still one sale
-    assert _problem(other) == (409, "idempotency_conflict")
+    assert problem_code(other) == (409, "idempotency_conflict")
     assert Sale.objects.count() == 1
     assert points_balance(shop.card) == 89
 
@@ -232,25 +179,25 @@ def test_checkout_without_a_key_or_with_its_own_reference(chain, terminal, pos, 
     # given an anonymous cash sale of one tea (¥4.50 with the promotion)
     payload = {"items": [{"sku": "TEA-1", "quantity": 1}], "tenders": {"cash": 450}}
     # when no key is sent; then 400 and no sale
-    assert _problem(send_keyed(pos, terminal, f"{BASE}/checkout", payload)) == (
+    assert problem_code(send_keyed(pos, terminal, f"{POS_API}/checkout", payload)) == (
         400,
         "idempotency_key_required",
     )
     assert not Sale.objects.exists()
     # when the till names its own receipt number
     made = send_keyed(
-        pos, terminal, f"{BASE}/checkout", {**payload, "business_ref": "R-0001"}, idempotency_key()
+        pos, terminal, f"{POS_API}/checkout", {**payload, "business_ref": "R-0001"}, idempotency_key()
     )
     # then the sale carries it and no card balances are answered
     assert made.status_code == 201, made.content
     assert (made.json()["sale"]["business_ref"], made.json()["balances"]) == ("R-0001", None)
     # when another key uses the same receipt number; then 409 sale_exists
     again = send_keyed(
-        pos, terminal, f"{BASE}/checkout", {**payload, "business_ref": "R-0001"}, idempotency_key()
+        pos, terminal, f"{POS_API}/checkout", {**payload, "business_ref": "R-0001"}, idempotency_key()
     )
-    assert _problem(again) == (409, "sale_exists")
+    assert problem_code(again) == (409, "sale_exists")
     # and a key that cannot be a reference is hashed into one
-    odd = send_keyed(pos, terminal, f"{BASE}/checkout", payload, "till 7/receipt #" + "x" * 80)
+    odd = send_keyed(pos, terminal, f"{POS_API}/checkout", payload, "till 7/receipt #" + "x" * 80)
     assert odd.status_code == 201, odd.content
     ref = odd.json()["sale"]["business_ref"]
     assert ref.startswith(f"pos:{terminal.terminal.pk}:") and len(ref) <= 56
@@ -323,42 +270,42 @@ def test_refusals_take_nothing(chain, terminal, pos, shop, monkeypatch, over, st
     # given the shop; when checking out with one bad input
     if callable(over):
         over = over(chain, shop, monkeypatch)
-    response = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, **over), idempotency_key())
+    response = send_keyed(pos, terminal, f"{POS_API}/checkout", api_order(shop, **over), idempotency_key())
     # then its own code and status, and nothing taken: no sale, card, points, coupon and stock untouched
-    assert _problem(response) == (status, code)
+    assert problem_code(response) == (status, code)
     assert response.json()["detail"]
     assert response.json()["status"] == status
-    _assert_nothing_taken(shop)
+    assert_nothing_taken(shop)
 
 
 def test_a_refused_key_stays_refused_but_bad_input_spends_no_key(chain, terminal, pos, shop):
     key = idempotency_key()
     # when the tenders are short; then refused, and the refusal is stored with the key
-    short = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, tenders={"cash": 100}), key)
-    assert _problem(short) == (422, "tenders_mismatch")
+    short = send_keyed(pos, terminal, f"{POS_API}/checkout", api_order(shop, tenders={"cash": 100}), key)
+    assert problem_code(short) == (422, "tenders_mismatch")
     assert IdempotencyKey.objects.filter(key=key).count() == 1
     # when a quantity is bad with a fresh key; then refused before the key is looked at
     fresh = idempotency_key()
     bad = send_keyed(
-        pos, terminal, f"{BASE}/checkout", _order(shop, items=[{"sku": "CAKE-1", "quantity": 0}]), fresh
+        pos, terminal, f"{POS_API}/checkout", api_order(shop, items=[{"sku": "CAKE-1", "quantity": 0}]), fresh
     )
-    assert _problem(bad) == (400, "invalid_quantity")
+    assert problem_code(bad) == (400, "invalid_quantity")
     assert not IdempotencyKey.objects.filter(key=fresh).exists()
     # and the fixed body goes through with that key
-    good = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), fresh)
+    good = send_keyed(pos, terminal, f"{POS_API}/checkout", api_order(shop), fresh)
     assert good.status_code == 201, good.content
 
 
 def test_used_coupon_is_refused_and_nothing_more_is_taken(chain, terminal, pos, shop):
     # given a sale that used the voucher
-    first = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), idempotency_key())
+    first = send_keyed(pos, terminal, f"{POS_API}/checkout", api_order(shop), idempotency_key())
     assert first.status_code == 201, first.content
     # when a second sale presents it again
     again = send_keyed(
-        pos, terminal, f"{BASE}/checkout", _order(shop, tenders={"cash": 12900}), idempotency_key()
+        pos, terminal, f"{POS_API}/checkout", api_order(shop, tenders={"cash": 12900}), idempotency_key()
     )
     # then coupon_used; the card is where the first sale left it
-    assert _problem(again) == (422, "coupon_used")
+    assert problem_code(again) == (422, "coupon_used")
     assert Sale.objects.count() == 1
     assert balances(reload(shop.card)) == (5000, 1000, 0)
     assert points_balance(shop.card) == 89
@@ -372,14 +319,14 @@ def test_stored_value_above_the_threshold_needs_the_card_password(chain, termina
     shop.card.save(update_fields=["password_threshold"])
     key = idempotency_key()
     # when ¥60 of stored value is sent without, then with a wrong password
-    missing = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), key)
-    wrong = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, password="111111"), key)
+    missing = send_keyed(pos, terminal, f"{POS_API}/checkout", api_order(shop), key)
+    wrong = send_keyed(pos, terminal, f"{POS_API}/checkout", api_order(shop, password="111111"), key)
     # then both are refused, nothing is taken and the key is not spent
-    assert _problem(missing) == (403, "card_password_required")
-    assert _problem(wrong) == (403, "wrong_card_password")
-    _assert_nothing_taken(shop)
+    assert problem_code(missing) == (403, "card_password_required")
+    assert problem_code(wrong) == (403, "wrong_card_password")
+    assert_nothing_taken(shop)
     # and with the right password the same key goes through
-    right = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, password="246810"), key)
+    right = send_keyed(pos, terminal, f"{POS_API}/checkout", api_order(shop, password="246810"), key)
     assert right.status_code == 201, right.content
     assert balances(reload(shop.card)) == (5000, 1000, 0)
 
@@ -391,239 +338,18 @@ def test_a_dynamic_qr_pays_once_and_a_refused_sale_does_not_spend_it(chain, term
     short = send_keyed(
         pos,
         terminal,
-        f"{BASE}/checkout",
-        _order(shop, card_no=payload, tenders={"cash": 1}),
+        f"{POS_API}/checkout",
+        api_order(shop, card_no=payload, tenders={"cash": 1}),
         idempotency_key(),
     )
-    assert _problem(short) == (422, "tenders_mismatch")
+    assert problem_code(short) == (422, "tenders_mismatch")
     # when the same code pays the sale; then it goes through (the refusal did not spend it)
-    paid = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop, card_no=payload), idempotency_key())
+    paid = send_keyed(
+        pos, terminal, f"{POS_API}/checkout", api_order(shop, card_no=payload), idempotency_key()
+    )
     assert paid.status_code == 201, paid.content
     assert paid.json()["sale"]["card_no"] == shop.card.number
     # and the code cannot be used again, not even for a quote
-    again = pos.post(terminal, f"{BASE}/checkout/quote", {"card_no": payload, "items": ITEMS})
-    assert _problem(again) == (409, "qr_replayed")
+    again = pos.post(terminal, f"{POS_API}/checkout/quote", {"card_no": payload, "items": ITEMS})
+    assert problem_code(again) == (409, "qr_replayed")
     assert Sale.objects.count() == 1
-
-
-# ---- sales and returns -----------------------------------------------------------------------------------
-
-
-def test_get_sale_then_partial_and_whole_return(chain, terminal, pos, shop):
-    # given a ¥109 sale (¥60 SV + 1000 points + ¥39 cash) with the voucher
-    made = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), idempotency_key())
-    ref = made.json()["sale"]["business_ref"]
-    # when the terminal reads it
-    read = pos.get(terminal, f"{BASE}/sales/{ref}")
-    # then the same sale
-    assert read.status_code == 200, read.content
-    assert read.json() == made.json()["sale"]
-    cake = next(line for line in read.json()["lines"] if line["sku"] == "CAKE-1")
-
-    # when two of the four cakes come back
-    key = idempotency_key()
-    path = f"{BASE}/sales/{ref}/returns"
-    first = send_keyed(pos, terminal, path, {"lines": {cake["id"]: 2}, "reason": "broken"}, key)
-    # then 201: half the cakes' due is spread over the tenders in proportion
-    assert first.status_code == 201, first.content
-    back = first.json()
-    assert back["amount"] == cake["due"] // 2
-    assert [t["kind"] for t in back["tenders"]] == ["stored_value", "points", "cash"]
-    assert sum(t["amount"] for t in back["tenders"]) == back["amount"]
-    assert back["lines"] == [{"line": cake["id"], "quantity": 2, "due": cake["due"] // 2}]
-    assert back["sale"] == {"business_ref": ref, "total_due": 10900, "returned_due": back["amount"]}
-    sv_back = back["tenders"][0]["amount"]
-    points_back = back["tenders"][1]["points"]
-    assert points_back == back["points_given_back"] == back["tenders"][1]["amount"]  # 1 point = 1 fen here
-    # and earned points are taken back in proportion: floor(89 × amount / 10900)
-    assert back["points_taken_back"] == 89 * back["amount"] // 10900
-    principal, bonus, _held = balances(reload(shop.card))
-    assert principal + bonus == 6000 + sv_back
-    assert (
-        back["balances"]["points"]
-        == 89 - back["points_taken_back"] + points_back
-        == points_balance(shop.card)
-    )
-    # and the voucher stays used (only a whole return gives it back)
-    assert Coupon.objects.get(pk=shop.coupon.pk).status == CouponStatus.REDEEMED
-    assert_books(shop.card)
-    # a retry of the return gives the same answer and returns nothing more
-    again = send_keyed(pos, terminal, path, {"lines": {cake["id"]: 2}, "reason": "broken"}, key)
-    assert (again.status_code, again.json()) == (201, back)
-    assert Sale.objects.get(business_ref=ref).returns.count() == 1
-
-    # when the rest comes back
-    rest = send_keyed(pos, terminal, path, {"reason": "changed mind"}, idempotency_key())
-    # then every tender has given back exactly what it paid and the card is as before the sale
-    assert rest.status_code == 201, rest.content
-    assert rest.json()["amount"] == 10900 - back["amount"]
-    assert [t.returned_amount for t in SaleTender.objects.filter(sale__business_ref=ref).order_by("pk")] == [
-        6000,
-        1000,
-        3900,
-    ]
-    assert rest.json()["balances"] == {"principal": 10000, "bonus": 2000, "held": 0, "points": 1000}
-    assert Coupon.objects.get(pk=shop.coupon.pk).status == CouponStatus.ISSUED
-    assert PromotionUse.objects.get(promotion=shop.promotion).released_at is not None
-    assert_books(shop.card)
-    assert_ledger_clean()
-    # and the sale shows both returns
-    shown = pos.get(terminal, f"{BASE}/sales/{ref}").json()
-    assert [r["amount"] for r in shown["returns"]] == [back["amount"], 10900 - back["amount"]]
-    assert shown["returned_due"] == 10900
-    # and nothing more can be returned
-    over = send_keyed(pos, terminal, path, {"reason": "again"}, idempotency_key())
-    assert _problem(over) == (422, "over_return")
-
-
-def test_return_refusals(chain, terminal, pos, shop):
-    # given a sale
-    made = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), idempotency_key())
-    sale = made.json()["sale"]
-    path = f"{BASE}/sales/{sale['business_ref']}/returns"
-    line = sale["lines"][0]
-    # when lines or the reason are malformed; then refused before the key
-    assert _problem(
-        send_keyed(pos, terminal, path, {"reason": "x", "lines": {line["id"]: 0}}, idempotency_key())
-    ) == (
-        400,
-        "invalid_return_lines",
-    )
-    assert _problem(send_keyed(pos, terminal, path, {"reason": "x", "lines": {}}, idempotency_key())) == (
-        400,
-        "invalid_return_lines",
-    )
-    assert _problem(send_keyed(pos, terminal, path, {"lines": {line["id"]: 1}}, idempotency_key())) == (
-        400,
-        "return_reason_required",
-    )
-    # when a line of another sale, or more than was sold, is named; then refused
-    assert _problem(
-        send_keyed(pos, terminal, path, {"reason": "x", "lines": {"999999": 1}}, idempotency_key())
-    ) == (
-        400,
-        "invalid_return_lines",
-    )
-    assert _problem(
-        send_keyed(pos, terminal, path, {"reason": "x", "lines": {line["id"]: 5}}, idempotency_key())
-    ) == (
-        422,
-        "over_return",
-    )
-    # and an unknown sale is 404
-    assert _problem(
-        send_keyed(pos, terminal, f"{BASE}/sales/NOPE/returns", {"reason": "x"}, idempotency_key())
-    ) == (
-        404,
-        "sale_not_found",
-    )
-    # and nothing was given back
-    assert not Sale.objects.get(business_ref=sale["business_ref"]).returns.exists()
-    assert balances(reload(shop.card)) == (5000, 1000, 0)
-
-
-def test_a_sale_of_another_merchant_is_not_found(chain, terminal, pos, shop):
-    # given a sale at Acme's A1
-    made = send_keyed(pos, terminal, f"{BASE}/checkout", _order(shop), idempotency_key())
-    ref = made.json()["sale"]["business_ref"]
-    # and a terminal of another merchant
-    stranger = services.register_terminal(chain.other_manager, store=chain.other_store, name="Other till")
-    # when it reads or returns the sale; then 404, and nothing is returned
-    assert _problem(pos.get(stranger, f"{BASE}/sales/{ref}")) == (404, "sale_not_found")
-    assert _problem(
-        send_keyed(pos, stranger, f"{BASE}/sales/{ref}/returns", {"reason": "x"}, idempotency_key())
-    ) == (
-        404,
-        "sale_not_found",
-    )
-    assert not Sale.objects.get(business_ref=ref).returns.exists()
-    # and its quote does not find Acme's card
-    quoted = pos.post(stranger, f"{BASE}/checkout/quote", {"card_no": shop.card.number, "items": ITEMS})
-    assert _problem(quoted) == (422, "card_not_accepted_here")
-
-
-def test_schema_validates_with_the_checkout_endpoints(db, tmp_path):
-    import yaml
-    from django.core.management import call_command
-
-    # when the schema is generated with warnings as errors
-    target = tmp_path / "schema.yaml"
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
-    schema = yaml.safe_load(target.read_text())
-    # then the four endpoints are there with their answers and examples
-    checkout = schema["paths"]["/api/v1/pos/checkout"]["post"]
-    assert checkout["operationId"] == "pos_checkout"
-    assert {"201", "400", "409", "422"} <= set(checkout["responses"])
-    assert "examples" in checkout["requestBody"]["content"]["application/json"]
-    assert schema["paths"]["/api/v1/pos/checkout/quote"]["post"]["operationId"] == "pos_checkout_quote"
-    assert "get" in schema["paths"]["/api/v1/pos/sales/{business_ref}"]
-    assert "201" in schema["paths"]["/api/v1/pos/sales/{business_ref}/returns"]["post"]["responses"]
-    # and the product kind is an enum
-    assert schema["components"]["schemas"]["ProductKindEnum"]["enum"] == ["product", "service"]
-
-
-# ---- PostgreSQL: one coupon, two tills at once ---------------------------------------------------------------
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_one_coupon_at_two_terminals_at_once_is_used_once(chain, terminal, pos, shop):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
-    # given a second till and the member's voucher presented at both, each paying cash
-    second = services.register_terminal(chain.store_manager, store=chain.a1, name="Till 2")
-    payload = _order(shop, tenders={"cash": 10900})
-    barrier = threading.Barrier(2)
-    answers, errors = [None, None], []
-
-    def till(n, issued):
-        try:
-            barrier.wait()
-            answers[n] = send_keyed(pos, issued, f"{BASE}/checkout", payload, idempotency_key())
-        except Exception as error:  # noqa: BLE001 - re-raised below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    # when both check out at the same moment
-    threads = [threading.Thread(target=till, args=(n, t)) for n, t in enumerate((terminal, second))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    # then exactly one 201; the other is refused because the coupon is used
-    assert not errors, errors
-    outcomes = sorted((a.status_code, a.json().get("code")) for a in answers)
-    assert outcomes == [(201, None), (422, "coupon_used")]
-    assert Sale.objects.count() == 1
-    coupon = Coupon.objects.get(pk=shop.coupon.pk)
-    assert coupon.status == CouponStatus.REDEEMED
-    assert coupon.redemption_ref == Sale.objects.get().business_ref
-    assert PromotionUse.objects.filter(promotion=shop.promotion).count() == 1
-
-
-def test_a_member_without_a_card_pays_cash_and_gets_change(chain, terminal, pos, shop):
-    # given the member (no card sent) buying two teas (¥10, ¥1 off by the limited promotion) in cash
-    order = {
-        "member_id": str(shop.member.pk),
-        "items": [{"sku": "TEA-1", "quantity": 2}],
-        "tenders": {"cash": 900},
-    }
-    # when the customer hands over less than the cash tender: 422 cash_received_short, nothing taken
-    short = send_keyed(pos, terminal, f"{BASE}/checkout", {**order, "cash_received": 500}, idempotency_key())
-    assert _problem(short) == (422, "cash_received_short")
-    assert not Sale.objects.exists()
-    # when ¥20 is handed over
-    response = send_keyed(
-        pos, terminal, f"{BASE}/checkout", {**order, "cash_received": 2000}, idempotency_key()
-    )
-    # then the sale is the member's, without a card, and answers the change
-    assert response.status_code == 201, response.content
-    sale = response.json()["sale"]
-    assert (sale["card_no"], sale["member"]["id"]) == (None, str(shop.member.pk))
-    assert (sale["total_due"], sale["cash_received"], sale["change"]) == (900, 2000, 1100)
-    # and a card and a member together are refused
-    both = send_keyed(
-        pos, terminal, f"{BASE}/checkout", {**order, "card_no": shop.card.number}, idempotency_key()
-    )
-    assert _problem(both)[0] == 400
