@@ -40,3 +40,13 @@ def fill_section(key, template):
     for section in MEMBER_SECTIONS:
         if section["key"] == key:
             section["template"] = template
+
+
+def add_section(section, after="transactions"):
+    """Insert a copy of `section` after the section `after` (at the end when there is none); once only."""
+    # Called from AppConfig.ready, which may run more than once (tests): a second call adds nothing.
+    if any(existing["key"] == section["key"] for existing in MEMBER_SECTIONS):
+        return
+    keys = [existing["key"] for existing in MEMBER_SECTIONS]
+    at = keys.index(after) + 1 if after in keys else len(keys)
+    MEMBER_SECTIONS.insert(at, dict(section))

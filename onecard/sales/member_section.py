@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy
 
-from onecard.members.sections import MEMBER_SECTIONS
+from onecard.members.sections import add_section
 
 MEMBER_SECTION = {
     "key": "purchases",
@@ -14,8 +14,4 @@ MEMBER_SECTION = {
 
 def register_member_section():
     """Add the section after the card transactions (once), as the loyalty app adds its own."""
-    if any(section["key"] == MEMBER_SECTION["key"] for section in MEMBER_SECTIONS):
-        return
-    keys = [section["key"] for section in MEMBER_SECTIONS]
-    at = keys.index("transactions") + 1 if "transactions" in keys else len(keys)
-    MEMBER_SECTIONS.insert(at, dict(MEMBER_SECTION))
+    add_section(MEMBER_SECTION)

@@ -14,6 +14,7 @@ from onecard.loyalty.packages import services as packages
 from onecard.loyalty.packages.forms import (
     PackageDefinitionForm,
 )
+from onecard.members.sections import add_section
 from onecard.org.queries import merchant_stores
 
 MEMBER_SECTION = {
@@ -26,13 +27,7 @@ MEMBER_SECTION = {
 
 def register_member_section():
     """Add the "Packages" section to the member 360 page, after the transactions (once; from AppConfig.ready)."""
-    from onecard.members.views import MEMBER_SECTIONS
-
-    if any(section["key"] == MEMBER_SECTION["key"] for section in MEMBER_SECTIONS):
-        return
-    keys = [section["key"] for section in MEMBER_SECTIONS]
-    at = keys.index("transactions") + 1 if "transactions" in keys else len(keys)
-    MEMBER_SECTIONS.insert(at, dict(MEMBER_SECTION))
+    add_section(MEMBER_SECTION)
 
 
 def _yuan(fen) -> str:
