@@ -183,25 +183,32 @@ class Contact(models.Model):
         return self.member.home_store
 
 
-class ConsentRecord(models.Model):
-    """One grant or withdrawal of marketing consent: when, how and by whom (M8)."""
+class MemberHistory(models.Model):
+    """A past change to a member: when, and by which staff account; the newest first."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_history")
-    granted = models.BooleanField()
     at = models.DateTimeField(auto_now_add=True)
-    source = models.CharField(max_length=40)
+    # A deleted staff account must not erase the history it left.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
+        abstract = True
         ordering = ["-at", "-id"]
+
+
+class ConsentRecord(MemberHistory):
+    """One grant or withdrawal of marketing consent: when, how and by whom (M8)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_history")
+    granted = models.BooleanField()
+    source = models.CharField(max_length=40)
 
     def __str__(self):
         return f"{self.member_id} {'+' if self.granted else '-'} {self.source}"
 
 
-class OwnerChange(models.Model):
+class OwnerChange(MemberHistory):
     """A member handed from one owner (负责人) to another, e.g. when staff leave (离职继承)."""
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="owner_changes")
@@ -212,31 +219,17 @@ class OwnerChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-at", "-id"]
 
     def __str__(self):
         return f"{self.member_id}: {self.from_owner_id} → {self.to_owner_id}"
 
 
-class MemberMerge(models.Model):
+class MemberMerge(MemberHistory):
     """Two records of one person combined; the merged one stays, marked, with a snapshot of itself."""
 
     survivor = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="merges_received")
     merged = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="merges_given")
     snapshot = models.JSONField()
-    at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-at", "-id"]
 
     def __str__(self):
         return f"{self.merged_id} → {self.survivor_id}"
