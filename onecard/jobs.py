@@ -69,7 +69,7 @@ class JobResult:
 
 
 def expire_holds(now):
-    """Release every open hold past its expiry (holds.expire_holds)."""
+    """Release every open hold past its expiry (loyalty.stored_value.holds)."""
     return holds.expire_holds(now)
 
 
@@ -115,7 +115,7 @@ def purge_idempotency(now):
 
 
 def expire_packages(now):
-    """Count and period cards past their last valid day recognise what is left as revenue (packages.py)."""
+    """Count and period cards past their last valid day recognise what is left as revenue (loyalty.packages)."""
     return packages.expire_packages(now)
 
 
@@ -131,12 +131,12 @@ def _build_statements(period_kind, now):
 
 
 def build_daily_statements(now):
-    """Yesterday's settlement statements between stores and between merchants (settlement.py)."""
+    """Yesterday's settlement statements between stores and between merchants (loyalty.settlement)."""
     return _build_statements("day", now)
 
 
 def build_monthly_statements(now):
-    """Last month's settlement statements (settlement.py); rebuilding an open one only brings it up to date."""
+    """Last month's settlement statements (loyalty.settlement); rebuilding an open one only brings it up to date."""
     return _build_statements("month", now)
 
 

@@ -7,8 +7,8 @@ queries filter by merchant rather than by org node; `products_sold_at` narrows t
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
+from onecard.core import rows as sql_rows
 from onecard.org.queries import merchant_ids_for
-from onecard.promotions import sql_rows
 
 from .models import Category, MemberPrice, Product
 
@@ -92,7 +92,7 @@ def products_for_codes(store, codes, tier=None) -> dict:
     comes with its category loaded and `tier_price`: the member price in fen of `tier`, or None. Only
     the fields a cart line needs are read (LINE_FIELDS; the others are deferred, as with `only()`).
     The same rows as `products_sold_at(store)` filtered by SKU or barcode, read with plain SQL
-    (promotions.sql_rows: this runs on every quote).
+    (core.rows: this runs on every quote).
     """
     codes = sorted({str(code).strip() for code in codes if str(code).strip()})
     if not codes:

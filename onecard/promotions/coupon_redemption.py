@@ -6,9 +6,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from onecard.core import audit
+from onecard.core import rows as sql_rows
 from onecard.org.models import OrgNode
 
-from . import sql_rows
 from .cart import CouponOffer
 from .coupon_choices import CouponKind, CouponStatus, RestorePolicy
 from .coupon_codes import is_well_formed, normalize_code, validate_code
@@ -85,7 +85,7 @@ OFFER_FIELDS = {
 def _presented(codes, store) -> list[Coupon]:
     """The merchant's coupons with these codes, each with its template and the template's owner node, and
     `store_listed` (the template lists stores) / `listed_here` (`store` is one of them): one plain-SQL
-    statement, the ORM's select_related and two EXISTS (sql_rows: this runs on every quote)."""
+    statement, the ORM's select_related and two EXISTS (core.rows: this runs on every quote)."""
     if not codes:
         return []
     through = CouponTemplate.stores.through
