@@ -222,18 +222,16 @@ class ProductViewSet(
         return qs
 
     def create(self, request, *args, **kwargs):
-        data = ProductCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        merchant = acting_merchant(request.user, data.validated_data.get("merchant"))
-        values, prices = _product_values(merchant, data.validated_data)
+        body = self.validated(ProductCreateSerializer)
+        merchant = acting_merchant(request.user, body.get("merchant"))
+        values, prices = _product_values(merchant, body)
         product = services.create_product(request.user, merchant, member_prices=prices, **values)
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         product = self.get_object()
-        data = ProductWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values, prices = _product_values(product.merchant, data.validated_data)
+        body = self.validated(ProductWriteSerializer)
+        values, prices = _product_values(product.merchant, body)
         with transaction.atomic():
             if prices is not None:
                 services.set_member_prices(request.user, product, prices)
@@ -277,9 +275,7 @@ class CategoryViewSet(
         return visible_categories(self.request.user).order_by("merchant_id", "path")
 
     def create(self, request, *args, **kwargs):
-        data = CategoryWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(CategoryWriteSerializer)
         merchant = acting_merchant(request.user, values.pop("merchant", None))
         values.pop("is_active", None)
         parent = _category(merchant, values.pop("parent", None), "parent")
@@ -288,9 +284,7 @@ class CategoryViewSet(
 
     def update(self, request, *args, **kwargs):
         category = self.get_object()
-        data = CategoryWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(CategoryWriteSerializer)
         values.pop("merchant", None)
         active = values.pop("is_active", None)
         if "parent" in values:

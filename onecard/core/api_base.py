@@ -50,3 +50,9 @@ class ApiViewSet(GenericViewSet):
     schema = ProblemAutoSchema()
     lookup_value_regex = r"\d+"
     required_permissions: dict = {}
+
+    def validated(self, serializer_class) -> dict:
+        """The request body as read by `serializer_class`; a body it refuses answers validation_error."""
+        data = serializer_class(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return dict(data.validated_data)

@@ -358,9 +358,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         return _member_or_404(self.request.user, self.kwargs["pk"])
 
     def create(self, request, *args, **kwargs):
-        data = MemberCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(MemberCreateSerializer)
         merchant_id = values.pop("merchant", None)
         consent_source = values.pop("consent_source", None) or ""
         if not request.user.node_id and merchant_id is None and "home_store" in values:
@@ -380,9 +378,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
 
     def partial_update(self, request, *args, **kwargs):
         member = self.get_object()
-        data = MemberWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(MemberWriteSerializer)
         _guard_phone_race(
             member.merchant, values.get("phone"), lambda: services.update_member(request.user, member, values)
         )
@@ -391,9 +387,8 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         member = self.get_object()
-        data = RevealRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        field = data.validated_data["field"]
+        values = self.validated(RevealRequestSerializer)
+        field = values["field"]
         value = services.reveal(request.user, member, field)
         response = Response({"field": field, "value": value})
         response["Cache-Control"] = "no-store"
@@ -402,19 +397,15 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     @action(detail=True, methods=["post"])
     def consent(self, request, pk=None):
         member = self.get_object()
-        data = ConsentRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.set_consent(
-            request.user, member, data.validated_data["granted"], source=data.validated_data["source"]
-        )
+        values = self.validated(ConsentRequestSerializer)
+        services.set_consent(request.user, member, values["granted"], source=values["source"])
         return Response(MemberSerializer(_member_for_output(request.user, member.pk)).data)
 
     @action(detail=False, methods=["post"])
     def merge(self, request):
-        data = MergeRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        survivor = _member_or_404(request.user, data.validated_data["survivor"])
-        merged = _member_or_404(request.user, data.validated_data["merged"])
+        values = self.validated(MergeRequestSerializer)
+        survivor = _member_or_404(request.user, values["survivor"])
+        merged = _member_or_404(request.user, values["merged"])
         merging.merge_members(request.user, survivor, merged)
         return Response(
             {
@@ -425,9 +416,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
 
     @action(detail=False, methods=["post"])
     def transfer(self, request):
-        data = TransferRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.validated(TransferRequestSerializer)
         to_owner = _staff_of_merchants(request.user, values["to_owner"], "to_owner")
         if "from_owner" in values:
             from_owner = _staff_of_merchants(request.user, values["from_owner"], "from_owner")
@@ -496,16 +485,14 @@ class ContactViewSet(
         return self.get_member().contacts.all()
 
     def create(self, request, *args, **kwargs):
-        data = ContactCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        contact = services.add_contact(request.user, self.get_member(), data.validated_data)
+        values = self.validated(ContactCreateSerializer)
+        contact = services.add_contact(request.user, self.get_member(), values)
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         contact = self.get_object()
-        data = ContactWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        contact = services.update_contact(request.user, contact, data.validated_data)
+        values = self.validated(ContactWriteSerializer)
+        contact = services.update_contact(request.user, contact, values)
         return Response(ContactSerializer(contact).data)
 
     def perform_destroy(self, instance):
@@ -532,9 +519,7 @@ class TagViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyM
         return Tag.objects.filter(merchant_id__in=merchant_ids_for(self.request.user)).order_by("name", "id")
 
     def create(self, request, *args, **kwargs):
-        data = TagCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(TagCreateSerializer)
         merchant = acting_merchant(request.user, values.pop("merchant", None))
         tag = labels.create_tag(request.user, merchant, values["name"], values["color"])
         return Response(TagSerializer(tag).data, status=status.HTTP_201_CREATED)
@@ -568,9 +553,7 @@ class CustomFieldViewSet(
         )
 
     def create(self, request, *args, **kwargs):
-        data = CustomFieldCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(CustomFieldCreateSerializer)
         merchant = acting_merchant(request.user, values.pop("merchant", None))
         field = labels.define_custom_field(request.user, merchant, **values)
         return Response(CustomFieldSerializer(field).data, status=status.HTTP_201_CREATED)

@@ -112,18 +112,15 @@ class OrgNodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         return scope(OrgNode.objects.all(), self.request.user, "id").order_by("path")
 
     def create(self, request, *args, **kwargs):
-        data = OrgNodeCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(OrgNodeCreateSerializer)
         parent = _node_of_merchants(request.user, values.pop("parent"), "parent")
         node = services.create_node(request.user, parent=parent, **values)
         return Response(OrgNodeSerializer(node).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         node = self.get_object()
-        data = OrgNodeUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        node = services.update_node(request.user, node, **data.validated_data)
+        values = self.validated(OrgNodeUpdateSerializer)
+        node = services.update_node(request.user, node, **values)
         return Response(OrgNodeSerializer(node).data)
 
 
@@ -222,9 +219,7 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         return scope(qs, self.request.user, "node")
 
     def create(self, request, *args, **kwargs):
-        data = StaffCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(StaffCreateSerializer)
         values["node"] = _node_of_merchants(request.user, values["node"], "node")
         values["roles"] = _roles_by_ids(request.user, values["roles"])
         staff = services.create_staff(request.user, **values)
@@ -232,9 +227,7 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
 
     def partial_update(self, request, *args, **kwargs):
         staff = self.get_object()
-        data = StaffUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(StaffUpdateSerializer)
         if "node" in values:
             values["node"] = _node_of_merchants(request.user, values["node"], "node")
         if "roles" in values:
@@ -245,9 +238,8 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     @action(detail=True, methods=["post"])
     def password(self, request, pk=None):
         staff = self.get_object()
-        data = PasswordSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.set_staff_password(request.user, staff, data.validated_data["password"])
+        values = self.validated(PasswordSerializer)
+        services.set_staff_password(request.user, staff, values["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -322,18 +314,15 @@ class RoleViewSet(
         return visible_roles(self.request.user).order_by("-is_builtin", "id")
 
     def create(self, request, *args, **kwargs):
-        data = RoleWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(RoleWriteSerializer)
         merchant = acting_merchant(request.user, values.pop("merchant", None))
         role = services.create_role(request.user, merchant=merchant, **values)
         return Response(RoleSerializer(role).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         role = self.get_object()
-        data = RoleUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        role = services.update_role(request.user, role, **data.validated_data)
+        values = self.validated(RoleUpdateSerializer)
+        role = services.update_role(request.user, role, **values)
         return Response(RoleSerializer(role).data)
 
     def perform_destroy(self, instance):
