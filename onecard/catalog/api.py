@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from onecard.core.api import IdField
+from onecard.core.api import IdField, create_schema, update_schema
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.loyalty.models import Tier
@@ -171,16 +171,10 @@ ACTIVE = OpenApiParameter("active", OpenApiTypes.BOOL, description="Only active 
 @extend_schema_view(
     list=extend_schema(summary="Your merchant's products", parameters=[SEARCH, CATEGORY, ACTIVE]),
     retrieve=extend_schema(summary="One product"),
-    create=extend_schema(
-        summary="Add a product or service",
-        request=ProductCreateSerializer,
-        responses={201: ProductSerializer},
-    ),
-    update=extend_schema(
-        summary="Change a product", request=ProductWriteSerializer, responses=ProductSerializer
-    ),
-    partial_update=extend_schema(
-        summary="Change some fields of a product", request=ProductWriteSerializer, responses=ProductSerializer
+    create=create_schema("Add a product or service", ProductCreateSerializer, ProductSerializer),
+    update=update_schema("Change a product", ProductWriteSerializer, ProductSerializer),
+    partial_update=update_schema(
+        "Change some fields of a product", ProductWriteSerializer, ProductSerializer
     ),
 )
 class ProductViewSet(
@@ -243,16 +237,10 @@ class ProductViewSet(
 @extend_schema_view(
     list=extend_schema(summary="Your merchant's categories, as a tree in path order"),
     retrieve=extend_schema(summary="One category"),
-    create=extend_schema(
-        summary="Add a category", request=CategoryWriteSerializer, responses={201: CategorySerializer}
-    ),
-    update=extend_schema(
-        summary="Change a category", request=CategoryWriteSerializer, responses=CategorySerializer
-    ),
-    partial_update=extend_schema(
-        summary="Change some fields of a category",
-        request=CategoryWriteSerializer,
-        responses=CategorySerializer,
+    create=create_schema("Add a category", CategoryWriteSerializer, CategorySerializer),
+    update=update_schema("Change a category", CategoryWriteSerializer, CategorySerializer),
+    partial_update=update_schema(
+        "Change some fields of a category", CategoryWriteSerializer, CategorySerializer
     ),
 )
 class CategoryViewSet(

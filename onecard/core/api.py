@@ -9,7 +9,7 @@ from functools import cached_property
 from django.core.paginator import Paginator
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -135,6 +135,16 @@ class ProblemSerializer(serializers.Serializer):
 def problem(description):
     """An OpenAPI response entry for a problem+json answer, for `extend_schema(responses=...)`."""
     return OpenApiResponse(response=ProblemSerializer, description=description)
+
+
+def create_schema(summary, request, response):
+    """The schema of a create action: `request` in, 201 with `response` back."""
+    return extend_schema(summary=summary, request=request, responses={201: response})
+
+
+def update_schema(summary, request, response):
+    """The schema of an update action: `request` in, 200 with `response` back."""
+    return extend_schema(summary=summary, request=request, responses=response)
 
 
 def require_fields(data, *names):

@@ -13,7 +13,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import CappedCountPagination, IdField, problem
+from onecard.core.api import CappedCountPagination, IdField, create_schema, problem, update_schema
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_id_number, mask_phone
@@ -313,23 +313,21 @@ MEMBER_FILTERS = [
             409: problem("duplicate_phone: the phone belongs to `existing_member`"),
         },
     ),
-    reveal=extend_schema(
-        summary="The full phone or ID number (permission members.reveal_pii; audited)",
-        request=RevealRequestSerializer,
-        responses=RevealSerializer,
+    reveal=update_schema(
+        "The full phone or ID number (permission members.reveal_pii; audited)",
+        RevealRequestSerializer,
+        RevealSerializer,
     ),
-    consent=extend_schema(
-        summary="Grant or withdraw marketing consent (recorded with time and source)",
-        request=ConsentRequestSerializer,
-        responses=MemberSerializer,
+    consent=update_schema(
+        "Grant or withdraw marketing consent (recorded with time and source)",
+        ConsentRequestSerializer,
+        MemberSerializer,
     ),
-    merge=extend_schema(
-        summary="Merge two records of one person", request=MergeRequestSerializer, responses=MergeSerializer
-    ),
-    transfer=extend_schema(
-        summary="Hand members to another owner: listed members, or every member of `from_owner`",
-        request=TransferRequestSerializer,
-        responses=TransferSerializer,
+    merge=update_schema("Merge two records of one person", MergeRequestSerializer, MergeSerializer),
+    transfer=update_schema(
+        "Hand members to another owner: listed members, or every member of `from_owner`",
+        TransferRequestSerializer,
+        TransferSerializer,
     ),
 )
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
@@ -448,12 +446,8 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
 @extend_schema_view(
     list=extend_schema(summary="Contact persons of a member"),
     retrieve=extend_schema(summary="One contact person"),
-    create=extend_schema(
-        summary="Add a contact person", request=ContactCreateSerializer, responses={201: ContactSerializer}
-    ),
-    partial_update=extend_schema(
-        summary="Change a contact person", request=ContactWriteSerializer, responses=ContactSerializer
-    ),
+    create=create_schema("Add a contact person", ContactCreateSerializer, ContactSerializer),
+    partial_update=update_schema("Change a contact person", ContactWriteSerializer, ContactSerializer),
     destroy=extend_schema(summary="Remove a contact person"),
 )
 class ContactViewSet(
@@ -504,7 +498,7 @@ class ContactViewSet(
 
 @extend_schema_view(
     list=extend_schema(summary="Your merchant's tags"),
-    create=extend_schema(summary="Create a tag", request=TagCreateSerializer, responses={201: TagSerializer}),
+    create=create_schema("Create a tag", TagCreateSerializer, TagSerializer),
     destroy=extend_schema(summary="Delete a tag (it is taken off every member)"),
 )
 class TagViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ApiViewSet):
@@ -530,11 +524,7 @@ class TagViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyM
 
 @extend_schema_view(
     list=extend_schema(summary="Your merchant's custom member fields"),
-    create=extend_schema(
-        summary="Define a custom member field",
-        request=CustomFieldCreateSerializer,
-        responses={201: CustomFieldSerializer},
-    ),
+    create=create_schema("Define a custom member field", CustomFieldCreateSerializer, CustomFieldSerializer),
     destroy=extend_schema(summary="Delete a custom field definition"),
 )
 class CustomFieldViewSet(

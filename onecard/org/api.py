@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import IdField
+from onecard.core.api import IdField, create_schema, update_schema
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
@@ -87,15 +87,11 @@ class OrgNodeUpdateSerializer(serializers.Serializer):
 @extend_schema_view(
     list=extend_schema(summary="Org nodes in your scope (your node and everything below it)"),
     retrieve=extend_schema(summary="One org node"),
-    create=extend_schema(
-        summary="Create a region or store under a parent in your scope",
-        request=OrgNodeCreateSerializer,
-        responses={201: OrgNodeSerializer},
+    create=create_schema(
+        "Create a region or store under a parent in your scope", OrgNodeCreateSerializer, OrgNodeSerializer
     ),
-    partial_update=extend_schema(
-        summary="Rename, re-address or (de)activate a node",
-        request=OrgNodeUpdateSerializer,
-        responses=OrgNodeSerializer,
+    partial_update=update_schema(
+        "Rename, re-address or (de)activate a node", OrgNodeUpdateSerializer, OrgNodeSerializer
     ),
 )
 class OrgNodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet):
@@ -191,15 +187,13 @@ class PasswordSerializer(serializers.Serializer):
 @extend_schema_view(
     list=extend_schema(summary="Staff in your scope"),
     retrieve=extend_schema(summary="One staff member"),
-    create=extend_schema(
-        summary="Create a staff account (you cannot grant permissions you do not hold)",
-        request=StaffCreateSerializer,
-        responses={201: StaffSerializer},
+    create=create_schema(
+        "Create a staff account (you cannot grant permissions you do not hold)",
+        StaffCreateSerializer,
+        StaffSerializer,
     ),
-    partial_update=extend_schema(
-        summary="Change a staff account; `roles` replaces the roles",
-        request=StaffUpdateSerializer,
-        responses=StaffSerializer,
+    partial_update=update_schema(
+        "Change a staff account; `roles` replaces the roles", StaffUpdateSerializer, StaffSerializer
     ),
     password=extend_schema(summary="Set a new password", request=PasswordSerializer, responses={204: None}),
 )
@@ -277,15 +271,9 @@ class PermissionSerializer(serializers.Serializer):
 @extend_schema_view(
     list=extend_schema(summary="Built-in roles and your merchant's custom roles"),
     retrieve=extend_schema(summary="One role"),
-    create=extend_schema(
-        summary="Create a custom role",
-        request=RoleWriteSerializer,
-        responses={201: RoleSerializer},
-    ),
-    partial_update=extend_schema(
-        summary="Change a custom role (built-in roles answer builtin_role)",
-        request=RoleUpdateSerializer,
-        responses=RoleSerializer,
+    create=create_schema("Create a custom role", RoleWriteSerializer, RoleSerializer),
+    partial_update=update_schema(
+        "Change a custom role (built-in roles answer builtin_role)", RoleUpdateSerializer, RoleSerializer
     ),
     destroy=extend_schema(summary="Delete a custom role nobody holds (else role_in_use)"),
     permission_catalogue=extend_schema(
