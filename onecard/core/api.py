@@ -109,6 +109,20 @@ class IdField(serializers.Field):
         return str(value.pk if hasattr(value, "pk") else value)
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class MaskedField(serializers.Field):
+    """A phone or ID number answered only as `mask` shows it (the full value goes out through reveal)."""
+
+    def __init__(self, mask, attr, **kwargs):
+        self.mask = mask
+        self.attr = attr
+        # The whole object is read, so an empty value is still masked rather than answered as null.
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return self.mask(getattr(value, self.attr))
+
+
 class ExistingMemberSerializer(serializers.Serializer):
     id = serializers.CharField()
     member_no = serializers.CharField()

@@ -13,7 +13,14 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import CappedCountPagination, IdField, create_schema, problem, update_schema
+from onecard.core.api import (
+    CappedCountPagination,
+    IdField,
+    MaskedField,
+    create_schema,
+    problem,
+    update_schema,
+)
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_id_number, mask_phone
@@ -42,8 +49,8 @@ class MemberSerializer(serializers.ModelSerializer):
     """A member as the API answers it; personal numbers only masked."""
 
     id = IdField(read_only=True)
-    phone_masked = serializers.SerializerMethodField(help_text="e.g. 138****5678; full value via reveal.")
-    id_number_masked = serializers.SerializerMethodField(help_text="e.g. 1101**********1234.")
+    phone_masked = MaskedField(mask_phone, "phone", help_text="e.g. 138****5678; full value via reveal.")
+    id_number_masked = MaskedField(mask_id_number, "id_number", help_text="e.g. 1101**********1234.")
     tags = TagSerializer(many=True, read_only=True)
     home_store = IdField(source="home_store_id", read_only=True)
     home_store_name = serializers.CharField(source="home_store.name", read_only=True)
@@ -84,12 +91,6 @@ class MemberSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-
-    def get_phone_masked(self, member) -> str:
-        return mask_phone(member.phone)
-
-    def get_id_number_masked(self, member) -> str:
-        return mask_id_number(member.id_number)
 
     def get_owner_name(self, member) -> str | None:
         return str(member.owner) if member.owner_id else None
@@ -176,15 +177,12 @@ class TransferSerializer(serializers.Serializer):
 class ContactSerializer(serializers.ModelSerializer):
     id = IdField(read_only=True)
     member = IdField(source="member_id", read_only=True)
-    phone_masked = serializers.SerializerMethodField()
+    phone_masked = MaskedField(mask_phone, "phone")
 
     class Meta:
         model = Contact
         fields = ["id", "member", "name", "title", "phone_masked", "email", "is_primary", "notes"]
         read_only_fields = fields
-
-    def get_phone_masked(self, contact) -> str:
-        return mask_phone(contact.phone)
 
 
 class ContactWriteSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, create_schema, update_schema
+from onecard.core.api import IdField, MaskedField, create_schema, update_schema
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
@@ -132,7 +132,7 @@ class StaffSerializer(serializers.ModelSerializer):
     id = IdField(read_only=True)
     node = IdField(source="node_id", read_only=True, allow_null=True)
     node_name = serializers.CharField(source="node.name", read_only=True, allow_null=True, default=None)
-    phone_masked = serializers.SerializerMethodField()
+    phone_masked = MaskedField(mask_phone, "phone")
     roles = RoleBriefSerializer(many=True, source="roles.all", read_only=True)
     permissions = serializers.SerializerMethodField()
 
@@ -153,9 +153,6 @@ class StaffSerializer(serializers.ModelSerializer):
             "date_joined",
         ]
         read_only_fields = fields
-
-    def get_phone_masked(self, staff) -> str:
-        return mask_phone(staff.phone)
 
     def get_permissions(self, staff) -> list[str]:
         return sorted(c for c in staff.permission_codes if c in PERMISSIONS)

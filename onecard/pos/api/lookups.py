@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, StandardPagination, problem
+from onecard.core.api import IdField, MaskedField, StandardPagination, problem
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
 from onecard.loyalty.cards import qr
@@ -64,10 +64,7 @@ class PosMemberSerializer(serializers.Serializer):
     id = IdField()
     member_no = serializers.CharField()
     name = serializers.CharField()
-    phone_masked = serializers.SerializerMethodField()
-
-    def get_phone_masked(self, member) -> str:
-        return mask_phone(member.phone)
+    phone_masked = MaskedField(mask_phone, "phone")
 
 
 class LookupSerializer(serializers.Serializer):
