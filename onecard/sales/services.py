@@ -28,9 +28,7 @@ def charge_card(actor, card, list_amount, *, store, business_ref="") -> CardTran
     callers run stored_value.check_charge_password first, as the till and the POS API do.
     """
     with transaction.atomic():
-        tx = stored_value.charge(
-            actor, card, list_amount, store=store, password_checked=True, business_ref=business_ref
-        )
+        tx = stored_value.charge_within(actor, card, list_amount, store=store, business_ref=business_ref)
         record_card_payment(SaleKind.CHARGE, tx, store)
     return tx
 

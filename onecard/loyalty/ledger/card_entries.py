@@ -53,8 +53,11 @@ def clearing_for(card, flows) -> list:
     return legs
 
 
-def post_entry(kind, card, store, actor, legs, *, memo="", business_ref="", refers_to=None):
-    """Post one entry of (Account, amount) legs; legs on the same account are added up, zeros dropped."""
+def post_entry(kind, card, store, actor, legs, *, memo="", business_ref="", refers_to=None, held=None):
+    """Post one entry of (Account, amount) legs; legs on the same account are added up, zeros dropped.
+
+    `held`: the accounts the caller locked already (ledger.post).
+    """
     merged = {}
     for account, amount in legs:
         if amount:
@@ -69,7 +72,8 @@ def post_entry(kind, card, store, actor, legs, *, memo="", business_ref="", refe
             business_ref=business_ref,
             legs=[Leg(pk, amount) for pk, amount in merged.items() if amount],
             refers_to=refers_to,
-        )
+        ),
+        held=held,
     ).entry
 
 

@@ -146,31 +146,36 @@ def posting_hash(prev_hash, entry_id, account_id, seq, amount, balance_after, cr
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def post(spec: EntrySpec) -> Posted:
+def post(spec: EntrySpec, *, held=None) -> Posted:
     """Post one journal entry and update the balances it touches, atomically.
 
     Joins the caller's transaction when there is one (so a service can post several entries and
     other rows together); otherwise opens its own. Refusals (InsufficientBalance, InvalidAmount,
     AccountNotFound, AlreadyReversed) are raised before anything is written.
+    `held`: accounts the caller locked in this transaction (lock_card_accounts); the entry locks
+    only the others, and `held` is brought up to date with what the entry wrote.
     """
     legs = _checked_legs(spec.legs)
     if spec.kind not in EntryKind.values:
         raise LedgerError(f"unknown entry kind {spec.kind!r}")
     _require_write_lock_mode()
+    if held is not None and not connection.in_atomic_block:
+        raise LedgerError("held accounts are locked inside the caller's transaction")
     if connection.in_atomic_block:
-        return _post(spec, legs)
+        return _post(spec, legs, held)
     with transaction.atomic():
-        return _post(spec, legs)
+        return _post(spec, legs, held)
 
 
-def transfer(source, destination, amount, *, kind, merchant, **fields) -> Posted:
-    """Move a positive `amount` from `source` to `destination` (a two-leg entry)."""
+def transfer(source, destination, amount, *, kind, merchant, held=None, **fields) -> Posted:
+    """Move a positive `amount` from `source` to `destination` (a two-leg entry); `held` as post takes it."""
     if type(amount) is not int or amount <= 0:
         raise InvalidAmount()
     return post(
         EntrySpec(
             kind=kind, merchant=merchant, legs=[leg(source, -amount), leg(destination, amount)], **fields
-        )
+        ),
+        held=held,
     )
 
 
@@ -225,10 +230,10 @@ def _require_write_lock_mode():
         raise ImproperlyConfigured("The ledger needs SQLite's transaction_mode IMMEDIATE")
 
 
-def _locked_rows(column, values) -> list[tuple]:
-    """The one account-locking SELECT: the rows whose `column` (id or key) is in `values`, locked in id order.
+def _locked_rows(where, params) -> list[tuple]:
+    """The one account-locking SELECT: the account rows `where` picks, locked in id order.
 
-    Row: (id, currency, balance, version, last_entry_hash, must_not_go_negative, key).
+    Row: (id, currency, balance, version, last_entry_hash, must_not_go_negative, key, kind).
     Primary-key order everywhere: two transactions that lock overlapping sets always take the
     shared rows in the same order, so they wait for each other instead of deadlocking. NO KEY
     UPDATE is enough (we never change a key) and does not block inserts that reference the row.
@@ -237,19 +242,26 @@ def _locked_rows(column, values) -> list[tuple]:
     """
     table = connection.ops.quote_name(Account._meta.db_table)
     lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
-    placeholders = ", ".join(["%s"] * len(values))
     sql = (
-        f"SELECT id, currency, balance, version, last_entry_hash, must_not_go_negative, key FROM {table} "
-        f"WHERE {column} IN ({placeholders}) ORDER BY id{lock}"
+        f"SELECT id, currency, balance, version, last_entry_hash, must_not_go_negative, key, kind "
+        f"FROM {table} WHERE {where} ORDER BY id{lock}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(values))
+        cursor.execute(sql, list(params))
         return cursor.fetchall()
+
+
+def _in(column, values) -> str:
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _held(rows) -> dict:
+    return {row[0]: (row[1], row[2], row[3], row[4], bool(row[5])) for row in rows}
 
 
 def lock_accounts(account_ids):
     """Lock the accounts' rows in primary-key order and return {id: (currency, balance, version, hash, guard)}."""
-    return {row[0]: (row[1], row[2], row[3], row[4], bool(row[5])) for row in _locked_rows("id", account_ids)}
+    return _held(_locked_rows(_in("id", account_ids), account_ids))
 
 
 def lock_accounts_by_key(keys) -> dict:
@@ -257,7 +269,21 @@ def lock_accounts_by_key(keys) -> dict:
 
     Keys with no account yet are missing from the answer (open_account them, then lock by id).
     """
-    return {row[6]: (row[0], row[2]) for row in _locked_rows("key", keys)}
+    return {row[6]: (row[0], row[2]) for row in _locked_rows(_in("key", keys), keys)}
+
+
+def lock_card_accounts(card_id, also=()) -> tuple[dict, dict]:
+    """Lock every account of card `card_id` and the accounts `also` (ids) in one statement, in id order.
+
+    Returns (held, kinds): `held` as lock_accounts answers, for post(..., held=held) to take
+    instead of locking again; `kinds` {kind: id} of the card's own (member-facing) accounts. A charge takes every
+    lock it needs here at once, so its entries need no locking statement of their own.
+    """
+    also = [pk for pk in also if pk is not None]
+    where = "card_id = %s" + (f" OR {_in('id', also)}" if also else "")
+    rows = _locked_rows(where, [card_id, *also])
+    kinds = {row[7]: row[0] for row in rows if row[7] in MEMBER_FACING_KINDS}  # `also` holds no other card's
+    return _held(rows), kinds
 
 
 def _write_balances(postings):
@@ -314,9 +340,11 @@ def _insert_postings(postings):
         cursor.execute(sql, params)
 
 
-def _post(spec: EntrySpec, legs: list[Leg]) -> Posted:
+def _post(spec: EntrySpec, legs: list[Leg], held=None) -> Posted:
     ids = [item.account for item in legs]
-    locked = lock_accounts(ids)
+    held = {} if held is None else held
+    to_lock = [i for i in ids if i not in held]
+    locked = {**held, **lock_accounts(to_lock)} if to_lock else held
     missing = [i for i in ids if i not in locked]
     if missing:
         raise AccountNotFound(extra={"accounts": missing})
@@ -376,4 +404,7 @@ def _post(spec: EntrySpec, legs: list[Leg]) -> Posted:
     _insert_postings(postings)
 
     _write_balances(postings)
+    for posting in postings:
+        currency, _balance, _version, _hash, guard = locked[posting.account_id]
+        held[posting.account_id] = (currency, posting.balance_after, posting.seq, posting.hash, guard)
     return Posted(entry=entry, postings=postings, balances={p.account_id: p.balance_after for p in postings})

@@ -94,11 +94,11 @@ def _actor(actor):
 
 
 def _grant(actor, card, points, *, node, source, entry_kind, memo="", business_ref="", at=None,
-           accounts=None) -> PointsLot:  # fmt: skip
+           accounts=None, held=None) -> PointsLot:  # fmt: skip
     """Post expense → member points and create the lot (the card is locked by the caller).
 
     `accounts`: (points expense id, member points id) at `node` when a charge's locking read found
-    them already; missing ones are opened here.
+    them already; missing ones are opened here. `held`: the accounts the charge locked (ledger.post).
     """
     if accounts is not None and None not in accounts:
         expense, member_points = accounts
@@ -114,6 +114,7 @@ def _grant(actor, card, points, *, node, source, entry_kind, memo="", business_r
         actor=_actor(actor),
         memo=memo,
         business_ref=business_ref,
+        held=held,
     )
     earned_at = at or posted.entry.created_at
     return PointsLot.objects.create(
@@ -179,14 +180,24 @@ def earn(
 
 
 def earn_for_spend(
-    actor, card, amount_fen, *, store, at=None, business_ref="", card_locked=False, known=None, accounts=None
+    actor,
+    card,
+    amount_fen,
+    *,
+    store,
+    at=None,
+    business_ref="",
+    card_locked=False,
+    known=None,
+    accounts=None,
+    held=None,
 ) -> Earned:
     """Earn what a spend of `amount_fen` at `store` earns by the rules (points_for_spend); 0 points posts nothing.
 
     `card_locked`: the caller (a charge) holds the card's row lock in this transaction and has
     checked it is active, so `card` is used as it is instead of being locked and read again;
     `known` is the member's (tier, birthday) and `accounts` the (points expense id, member points
-    id) at `store` from that read (points_rules.points_for_spend, _grant).
+    id) at `store` from that read (points_rules.points_for_spend, _grant), `held` the accounts it locked.
     No savepoint then: the quote writes nothing, and a failed grant fails the charge anyway.
     """
     if card_locked:
@@ -195,7 +206,8 @@ def earn_for_spend(
         lot = None
         if quote.points:
             lot = _grant(actor, card, quote.points, node=store, source=LotSource.EARN, entry_kind=EntryKind.EARN,
-                         memo=quote.rule.name, business_ref=business_ref, at=at, accounts=accounts)  # fmt: skip
+                         memo=quote.rule.name, business_ref=business_ref, at=at, accounts=accounts,
+                         held=held)  # fmt: skip
         return Earned(lot=lot, points=quote.points, explanation=quote.explanation)
     with transaction.atomic():
         card = card if card_locked else _locked_card(card)

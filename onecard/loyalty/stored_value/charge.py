@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Sum
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from onecard.loyalty.cards import qr
@@ -88,8 +89,20 @@ def charge(actor, card, list_amount, *, store, password=None, password_checked=F
     if not password_checked and password:
         check_charge_password(card, list_amount, password)
         password_checked = True
-    return _charge(actor, card, list_amount, store=store, password_checked=password_checked,
-                   business_ref=business_ref)  # fmt: skip
+    with transaction.atomic():
+        return _charge(actor, card, list_amount, store=store, password_checked=password_checked,
+                       business_ref=business_ref)  # fmt: skip
+
+
+def charge_within(actor, card, list_amount, *, store, business_ref="") -> CardTransaction:
+    """charge() as one step of the caller's open transaction (sales.charge_card), without a savepoint of its own.
+
+    The caller checked the password before (check_charge_password) and undoes its transaction or
+    savepoint on a refusal: a savepoint here would be a second one around the same work.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError("charge_within runs inside the caller's transaction")
+    return _charge(actor, card, list_amount, store=store, password_checked=True, business_ref=business_ref)
 
 
 def pay(actor, card, amount, *, store, business_ref="") -> CardTransaction:
@@ -100,8 +113,9 @@ def pay(actor, card, amount, *, store, business_ref="") -> CardTransaction:
     runs inside the checkout's transaction): the caller checks it before (check_pay_password).
     Refused like charge(); refunded with refund() like any charge.
     """
-    return _charge(actor, card, amount, store=store, password_checked=True, business_ref=business_ref,
-                   discount=False, with_rewards=False)  # fmt: skip
+    with transaction.atomic():
+        return _charge(actor, card, amount, store=store, password_checked=True, business_ref=business_ref,
+                       discount=False, with_rewards=False)  # fmt: skip
 
 
 def check_pay_password(card, amount, password=None) -> None:
@@ -110,10 +124,9 @@ def check_pay_password(card, amount, password=None) -> None:
     require_password_for_charge(card, check_amount(amount), password)
 
 
-@transaction.atomic
 def _charge(actor, card, list_amount, *, store, password_checked, business_ref, discount=True,
             with_rewards=True) -> CardTransaction:  # fmt: skip
-    """The charge itself: one read (fetch_charge_context), the checks in the documented order, one entry."""
+    """The charge itself, in the caller's transaction: one read (fetch_charge_context), the checks in order, one entry."""
     context = fetch_charge_context(card.pk, store)
     card = context.card
     check_amount(list_amount)
@@ -128,7 +141,7 @@ def _charge(actor, card, list_amount, *, store, password_checked, business_ref, 
         due, context.principal.balance, context.bonus.balance, context.consumption_order
     )
     entry = post_entry(EntryKind.CHARGE, card, store, actor, charge_legs(context, due, principal, bonus),
-                       memo=f"charge {card.number}", business_ref=business_ref)  # fmt: skip
+                       memo=f"charge {card.number}", business_ref=business_ref, held=context.held)  # fmt: skip
     rewards = {}
     if with_rewards:  # pay() leaves points to the checkout that called it
         rewards = charge_rewards(actor, card, store, due, business_ref=business_ref, refers_to=entry,

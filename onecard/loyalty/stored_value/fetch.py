@@ -2,8 +2,9 @@
 
 The charge (charge.py) then acts on the context alone: no second read of the card, and no facts
 stuck onto the Card instance. Two statements: the card's locking read with its product, tier,
-settings and account ids (charge_rows.py), then the card's principal and bonus accounts locked
-by key (ledger.lock_accounts_by_key), in the ledger's primary-key order.
+settings and account ids (charge_rows.py), then every account the charge's entries touch locked
+at once (ledger.lock_card_accounts), in the ledger's primary-key order; the entries take them
+from the context's `held` instead of locking again.
 """
 
 from dataclasses import dataclass, fields
@@ -31,6 +32,7 @@ class ChargeContext(CardRow):
     store: object = None
     principal: LockedAccount = None
     bonus: LockedAccount = None
+    held: dict = None  # the accounts locked for the charge, as ledger.post(..., held=) takes them
 
     @property
     def password_hash(self) -> str:
@@ -65,28 +67,38 @@ class ChargeContext(CardRow):
         return self.tier, self.birthday
 
 
-def lock_card_balances(card) -> dict:
-    """{kind: LockedAccount} of the card's principal and bonus, locked in primary-key order.
+def lock_charge_accounts(row: CardRow, store) -> tuple[dict, dict]:
+    """Lock the card's accounts and the store-side accounts a charge at `store` posts to, in one statement.
 
-    Found by key in the locking statement itself; accounts not opened yet are opened, then locked.
+    (held, {kind: LockedAccount} of principal and bonus). The store's revenue, the clearing pair
+    away from home and the points accounts when the merchant earns points are locked with the card's
+    own when they exist; those not opened yet are opened and locked by the entry that needs them.
     """
-    keys = {ledger.account_key(kind, card.merchant_id, card_id=card.pk): kind for kind in MONEY_KINDS}
-    found = {keys[key]: LockedAccount(*row) for key, row in ledger.lock_accounts_by_key(list(keys)).items()}
-    if len(found) == len(MONEY_KINDS):
-        return found
-    ids = {kind: ledger.open_account(kind, card.merchant_id, card_id=card.pk).pk for kind in MONEY_KINDS}
-    locked = ledger.lock_accounts(sorted(ids.values()))
-    return {kind: LockedAccount(pk, locked[pk][1]) for kind, pk in ids.items()}
+    card = row.card
+    also = [row.revenue_account_id]
+    if card.issued_store_id != store.pk:
+        also += [row.home_clearing_id, row.store_clearing_id]
+    if row.earns_points and card.merchant_id == store.merchant_id:
+        also += list(row.points_accounts)
+    held, kinds = ledger.lock_card_accounts(card.pk, also)
+    if any(kind not in kinds for kind in MONEY_KINDS):  # the card's first charge or top-up
+        opened = {
+            kind: ledger.open_account(kind, card.merchant_id, card_id=card.pk).pk for kind in MONEY_KINDS
+        }
+        held.update(ledger.lock_accounts(sorted(opened.values())))
+        kinds.update(opened)
+    return held, {kind: LockedAccount(kinds[kind], held[kinds[kind]][1]) for kind in MONEY_KINDS}
 
 
 def fetch_charge_context(card_id, store) -> ChargeContext:
-    """Lock the card and its principal and bonus, and read everything a charge at `store` needs; Card.DoesNotExist."""
+    """Lock the card and the accounts of a charge at `store`, and read everything it needs; Card.DoesNotExist."""
     row = lock_charge_card(card_id, store)
-    balances = lock_card_balances(row.card)
+    held, balances = lock_charge_accounts(row, store)
     facts = {field.name: getattr(row, field.name) for field in fields(CardRow)}
     return ChargeContext(
         **facts,
         store=store,
         principal=balances[AccountKind.MEMBER_PRINCIPAL],
         bonus=balances[AccountKind.MEMBER_BONUS],
+        held=held,
     )

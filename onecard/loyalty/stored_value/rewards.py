@@ -22,15 +22,15 @@ def charge_rewards(actor, card, store, due, *, business_ref="", refers_to=None, 
     fields = {}
     if context is not None:
         earns, has_rebates = context.earns_points, context.has_rebates
-        known, accounts = context.member_facts(), context.points_accounts
+        known, accounts, held = context.member_facts(), context.points_accounts, context.held
     else:
         earns = PointsEarnRule.objects.filter(merchant_id=card.merchant_id, is_active=True).exists()
         has_rebates = RebateRule.objects.filter(merchant_id=card.merchant_id, is_active=True).exists()
-        known, accounts = None, None
+        known, accounts, held = None, None, None
     if earns:
         try:
             earned = points.earn_for_spend(actor, card, due, store=store, business_ref=business_ref,
-                                           card_locked=True, known=known, accounts=accounts)  # fmt: skip
+                                           card_locked=True, known=known, accounts=accounts, held=held)  # fmt: skip
         except points.PointsRateMissing:  # no rule for this store or day: the charge earns nothing
             earned = None
         if earned is not None and earned.points:

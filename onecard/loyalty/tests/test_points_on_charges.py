@@ -142,9 +142,25 @@ def test_earning_points_costs_queries_only_when_the_merchant_has_rules(chain, ca
     with CaptureQueriesContext(connection) as with_rules:
         tx = stored_value.charge(None, card_with_balance, 1_000, store=chain.a1)
     # then
-    assert len(without_rules.captured_queries) == 9
+    assert len(without_rules.captured_queries) == 8
     assert tx.points_earned == 10
-    assert len(with_rules.captured_queries) > 9
+    assert len(with_rules.captured_queries) > 8
+
+
+def test_a_charge_that_earns_points_locks_its_accounts_in_one_statement(chain, card_with_balance):
+    # given: a rule, and a first charge that opened every account (the member's points account too)
+    rule(chain, "1")
+    stored_value.charge(None, card_with_balance, 100, store=chain.a1)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        tx = stored_value.charge(None, card_with_balance, 1_000, store=chain.a1)
+    # then: principal, bonus, revenue, points expense and member points were locked together; the
+    # charge's entry and the points entry took them from there
+    sqls = [q["sql"] for q in queries.captured_queries]
+    account_reads = [sql for sql in sqls if 'FROM "loyalty_account"' in sql and '"loyalty_card"' not in sql]
+    assert len(account_reads) == 1, account_reads
+    assert tx.points_earned == 10
+    assert_ledger_clean()
 
 
 # ---- the cashier screen ---------------------------------------------------------------------------------------
