@@ -7,12 +7,12 @@ rest out and the expiry job recognises what is left (breakage). These rows are t
 `onecard.loyalty.packages.services` writes them, in the transaction that posts the matching entry.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
 from onecard.loyalty.models.ledger import LedgerWriteRefused
 from onecard.loyalty.packages.choices import MemberPackageStatus, PackageKind
 
@@ -25,9 +25,7 @@ class ServicePackage(models.Model):
     limits at the sale.
     """
 
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="service_packages"
-    )
+    merchant = merchant_field(_("merchant"), related_name="service_packages")
     name = models.CharField(_("name"), max_length=60)
     kind = models.CharField(_("kind"), max_length=10, choices=PackageKind.choices)
     price = models.BigIntegerField(_("price (fen)"))
@@ -104,14 +102,10 @@ class MemberPackage(models.Model):
     `total_days` is the validity copied at the sale (None: a count package that never lapses).
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
-    card = models.ForeignKey(
-        "loyalty.Card", verbose_name=_("card"), on_delete=models.PROTECT, related_name="packages"
-    )
-    member = models.ForeignKey(
-        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="packages"
-    )
-    package = models.ForeignKey(ServicePackage, on_delete=models.PROTECT, related_name="sold")
+    merchant = merchant_field()
+    card = protected_fk("loyalty.Card", _("card"), related_name="packages")
+    member = member_field(related_name="packages", optional=True)
+    package = protected_fk(ServicePackage, related_name="sold")
     name = models.CharField(_("name"), max_length=60)
     kind = models.CharField(_("kind"), max_length=10, choices=PackageKind.choices)
     price = models.BigIntegerField(_("price (fen)"))
@@ -124,21 +118,15 @@ class MemberPackage(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=MemberPackageStatus.choices, default=MemberPackageStatus.ACTIVE
     )
-    store = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("sold at"), on_delete=models.PROTECT, related_name="+"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    store = node_field(_("sold at"))
+    actor = protected_staff_field()
     tender = models.CharField(_("tender"), max_length=20, blank=True)
-    sale_entry = models.ForeignKey("loyalty.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    sale_entry = protected_fk("loyalty.JournalEntry")
     recognised = models.BigIntegerField(_("recognised (fen)"), default=0)
     refunded = models.BigIntegerField(_("refunded (fen)"), default=0)
     breakage = models.BigIntegerField(_("expired (fen)"), default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
-    close_entry = models.ForeignKey(
-        "loyalty.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    close_entry = protected_fk("loyalty.JournalEntry", optional=True)
     refund_method = models.CharField(max_length=20, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     business_ref = models.CharField(max_length=100, blank=True)
@@ -191,7 +179,7 @@ class MemberPackage(models.Model):
 class MemberPackageLine(models.Model):
     """A service line of a sold package with its uses left (both None for a period package: unlimited)."""
 
-    member_package = models.ForeignKey(MemberPackage, on_delete=models.PROTECT, related_name="lines")
+    member_package = protected_fk(MemberPackage, related_name="lines")
     service = models.CharField(_("service"), max_length=40)
     uses_total = models.PositiveIntegerField(null=True, blank=True)
     uses_left = models.PositiveIntegerField(null=True, blank=True)
@@ -220,20 +208,14 @@ class PackageUse(models.Model):
     (a period card used again on a day whose revenue is already recognised). Immutable.
     """
 
-    member_package = models.ForeignKey(MemberPackage, on_delete=models.PROTECT, related_name="uses")
-    line = models.ForeignKey(MemberPackageLine, on_delete=models.PROTECT, related_name="uses")
+    member_package = protected_fk(MemberPackage, related_name="uses")
+    line = protected_fk(MemberPackageLine, related_name="uses")
     service = models.CharField(_("service"), max_length=40)
     count = models.PositiveIntegerField(_("uses"), default=1)
     value = models.BigIntegerField(_("value recognised (fen)"), default=0)
-    store = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    entry = models.ForeignKey(
-        "loyalty.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    store = node_field(_("store"))
+    actor = protected_staff_field()
+    entry = protected_fk("loyalty.JournalEntry", optional=True)
     business_ref = models.CharField(max_length=100, blank=True)
     idempotency_key = models.CharField(max_length=400, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)

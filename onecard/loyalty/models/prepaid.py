@@ -8,12 +8,12 @@ which version, when and how. Every write goes through onecard/loyalty/stored_val
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.fields import member_field, merchant_field, protected_fk, protected_staff_field, staff_field
 from onecard.loyalty.models.ledger import LedgerWriteRefused
 
 # CHINA-RULES defaults, in fen.
@@ -70,9 +70,7 @@ class PrepaidSettings(models.Model):
     custodied_amount = models.BigIntegerField(_("amount in custody (fen)"), default=0)
     custodied_as_of = models.DateField(_("custody amount as of"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    updated_by = staff_field()
 
     class Meta:
         verbose_name = _("prepaid-card settings")
@@ -98,14 +96,12 @@ class PrepaidStoreStatus(models.Model):
     """A store's prepaid standing: a "major risk" flag and a closure date, either of which stops new top-ups."""
 
     store = models.OneToOneField("org.OrgNode", on_delete=models.CASCADE, related_name="prepaid_status")
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.CASCADE, related_name="+")
+    merchant = merchant_field(on_delete=models.CASCADE)
     major_risk = models.BooleanField(_("major risk"), default=False)
     note = models.CharField(_("note"), max_length=200, blank=True)
     closes_on = models.DateField(_("closes on"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    updated_by = staff_field()
 
     class Meta:
         verbose_name = _("store prepaid status")
@@ -125,13 +121,11 @@ class AgreementVersion(models.Model):
     Immutable because an acceptance points at the exact text the member saw; a change is a new version.
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="prepaid_agreements")
+    merchant = merchant_field(related_name="prepaid_agreements")
     version = models.PositiveIntegerField(_("version"))
     text = models.TextField(_("text"))
     published_at = models.DateTimeField(_("published"), default=timezone.now)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    published_by = protected_staff_field()
 
     class Meta:
         ordering = ["merchant", "-version"]
@@ -157,15 +151,11 @@ class AgreementVersion(models.Model):
 class AgreementAcceptance(models.Model):
     """A member's acceptance of one agreement version: when, through which channel, witnessed by which staff."""
 
-    member = models.ForeignKey(
-        "members.Member", on_delete=models.PROTECT, related_name="agreement_acceptances"
-    )
-    version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="acceptances")
+    member = member_field(related_name="agreement_acceptances")
+    version = protected_fk(AgreementVersion, related_name="acceptances")
     accepted_at = models.DateTimeField(_("accepted"), default=timezone.now)
     channel = models.CharField(_("channel"), max_length=10, choices=AcceptanceChannel.choices)
-    staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    staff = protected_staff_field()
 
     class Meta:
         ordering = ["-accepted_at", "-id"]
