@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
-from onecard.loyalty.models.ledger import LedgerWriteRefused
+from onecard.loyalty.models.ledger import GuardedModel
 from onecard.loyalty.packages.choices import MemberPackageStatus, PackageKind
 
 
@@ -86,14 +86,7 @@ class ServicePackageLine(models.Model):
         return f"{self.service} × {self.uses}" if self.uses else self.service
 
 
-# Columns the package services change after the sale, always under the package's row lock.
-MEMBER_PACKAGE_MUTABLE = frozenset(
-    {"card", "uses_done", "recognised", "refunded", "breakage", "status", "closed_at", "close_entry",
-     "refund_method", "reason"}
-)  # fmt: skip
-
-
-class MemberPackage(models.Model):
+class MemberPackage(GuardedModel):
     """A package sold to a card: its copy of the definition, the uses done, and where its price went.
 
     `price` = `recognised` (revenue from uses, and a period card's elapsed days at a refund) +
@@ -101,6 +94,14 @@ class MemberPackage(models.Model):
     closed; while it is active the difference is the card's `member_package` balance for it.
     `total_days` is the validity copied at the sale (None: a count package that never lapses).
     """
+
+    # Columns the package services change after the sale, always under the package's row lock.
+    mutable_fields = frozenset(
+        {"card", "uses_done", "recognised", "refunded", "breakage", "status", "closed_at", "close_entry",
+         "refund_method", "reason"}
+    )  # fmt: skip
+    change_refused = "A sold package changes only through onecard.loyalty.packages.services"
+    delete_refused = "Sold packages are never deleted"
 
     merchant = merchant_field()
     card = protected_fk("loyalty.Card", _("card"), related_name="packages")
@@ -158,18 +159,6 @@ class MemberPackage(models.Model):
     def __str__(self):
         return f"{self.name} #{self.pk}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            fields = kwargs.get("update_fields")
-            if fields is None or not set(fields) <= MEMBER_PACKAGE_MUTABLE:
-                raise LedgerWriteRefused(
-                    "A sold package changes only through onecard.loyalty.packages.services"
-                )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerWriteRefused("Sold packages are never deleted")
-
     @property
     def outstanding(self) -> int:
         """Fen of the price neither recognised, refunded nor expired: what the card's account holds for it."""
@@ -201,12 +190,15 @@ class MemberPackageLine(models.Model):
         return f"{self.service} {self.uses_left}/{self.uses_total}" if self.uses_total else self.service
 
 
-class PackageUse(models.Model):
+class PackageUse(GuardedModel):
     """One use of a sold package (`count` times one service) and the revenue it recognised.
 
     `entry` is the journal entry that recognised `value`; None when the use recognised nothing
     (a period card used again on a day whose revenue is already recognised). Immutable.
     """
+
+    change_refused = "Package uses are immutable"
+    delete_refused = "Package uses are never deleted"
 
     member_package = protected_fk(MemberPackage, related_name="uses")
     line = protected_fk(MemberPackageLine, related_name="uses")
@@ -236,11 +228,3 @@ class PackageUse(models.Model):
 
     def __str__(self):
         return f"{self.service} × {self.count} ({self.value})"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise LedgerWriteRefused("Package uses are immutable")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerWriteRefused("Package uses are never deleted")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.fields import member_field, merchant_field, protected_fk, protected_staff_field, staff_field
-from onecard.loyalty.models.ledger import LedgerWriteRefused
+from onecard.loyalty.models.ledger import GuardedModel
 
 # CHINA-RULES defaults, in fen.
 CASH_LIMIT_ORGANISATION = 500_000  # one-off purchase or top-up of ¥5,000 or more by an organisation
@@ -115,11 +115,14 @@ class PrepaidStoreStatus(models.Model):
         return self.store
 
 
-class AgreementVersion(models.Model):
+class AgreementVersion(GuardedModel):
     """A published version of a merchant's top-up agreement (储值协议); never edited, never deleted.
 
     Immutable because an acceptance points at the exact text the member saw; a change is a new version.
     """
+
+    change_refused = "A published agreement version is never changed; publish a new one"
+    delete_refused = "Agreement versions are never deleted"
 
     merchant = merchant_field(related_name="prepaid_agreements")
     version = models.PositiveIntegerField(_("version"))
@@ -139,17 +142,11 @@ class AgreementVersion(models.Model):
     def __str__(self):
         return f"{self.merchant_id} v{self.version}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise LedgerWriteRefused("A published agreement version is never changed; publish a new one")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise LedgerWriteRefused("Agreement versions are never deleted")
-
-
-class AgreementAcceptance(models.Model):
+class AgreementAcceptance(GuardedModel):
     """A member's acceptance of one agreement version: when, through which channel, witnessed by which staff."""
+
+    change_refused = "An acceptance is a record of what happened; it is never changed"
 
     member = member_field(related_name="agreement_acceptances")
     version = protected_fk(AgreementVersion, related_name="acceptances")
@@ -167,11 +164,6 @@ class AgreementAcceptance(models.Model):
 
     def __str__(self):
         return f"{self.member_id} accepted {self.version_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise LedgerWriteRefused("An acceptance is a record of what happened; it is never changed")
-        super().save(*args, **kwargs)
 
     @property
     def audit_node(self):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
-from onecard.loyalty.models.ledger import LedgerWriteRefused
+from onecard.loyalty.models.ledger import GuardedModel
 
 
 class ConsumptionOrder(models.TextChoices):
@@ -146,10 +146,7 @@ class RebateRule(models.Model):
         return self.name
 
 
-MUTABLE_FIELDS = frozenset({"refunded_total", "status", "closed_at"})
-
-
-class CardTransaction(models.Model):
+class CardTransaction(GuardedModel):
     """One money movement on a card; amounts in fen. `amount` = `principal` + `bonus` moved.
 
     For a charge, `list_amount` is the price before the tier discount and `discount` the
@@ -158,6 +155,10 @@ class CardTransaction(models.Model):
     `principal` paid out, `bonus` the bonus withdrawn with it. `refunded_total` counts fen
     refunded against this row (principal, for a top-up).
     """
+
+    mutable_fields = frozenset({"refunded_total", "status", "closed_at"})
+    change_refused = "A card transaction is immutable except refunded_total, status, closed_at"
+    delete_refused = "Card transactions are never deleted"
 
     kind = models.CharField(max_length=10, choices=CardTxKind.choices)
     status = models.CharField(max_length=10, choices=CardTxStatus.choices, default=CardTxStatus.DONE)
@@ -225,15 +226,3 @@ class CardTransaction(models.Model):
 
     def __str__(self):
         return f"{self.kind} #{self.pk} {self.amount}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            fields = kwargs.get("update_fields")
-            if fields is None or not set(fields) <= MUTABLE_FIELDS:
-                raise LedgerWriteRefused(
-                    "A card transaction is immutable except refunded_total, status, closed_at"
-                )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerWriteRefused("Card transactions are never deleted")
