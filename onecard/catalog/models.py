@@ -7,23 +7,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.fields import merchant_field, protected_fk
+
 from .choices import ProductKind
 
 
 class Category(models.Model):
     """A node of a merchant's category tree; `path` ("/3/7/") makes "this and everything below" a prefix query."""
 
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="categories"
-    )
-    parent = models.ForeignKey(
-        "self",
-        verbose_name=_("parent"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="children",
-    )
+    merchant = merchant_field(_("merchant"), related_name="categories")
+    parent = protected_fk("self", _("parent"), related_name="children", optional=True)
     name = models.CharField(_("name"), max_length=60)
     code = models.CharField(_("code"), max_length=30, blank=True)
     # Written by services.create_category right after the insert (it needs the id), never by hand.
@@ -63,23 +56,14 @@ class Category(models.Model):
 class Product(models.Model):
     """A product or service a merchant sells, by SKU (and barcode), at a list price in fen."""
 
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="products"
-    )
+    merchant = merchant_field(_("merchant"), related_name="products")
     sku = models.CharField(_("SKU"), max_length=40)
     barcode = models.CharField(_("barcode"), max_length=32, blank=True)
     name = models.CharField(_("name"), max_length=100)
     # Search keys (张三 → "zs", "zhangsan"), kept in step with `name` by the services.
     name_initials = models.CharField(max_length=40, blank=True, db_index=True, editable=False)
     name_pinyin = models.CharField(max_length=120, blank=True, editable=False)
-    category = models.ForeignKey(
-        Category,
-        verbose_name=_("category"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="products",
-    )
+    category = protected_fk(Category, _("category"), related_name="products", optional=True)
     kind = models.CharField(
         _("kind"), max_length=10, choices=ProductKind.choices, default=ProductKind.PRODUCT
     )
@@ -123,9 +107,7 @@ class MemberPrice(models.Model):
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="member_prices"
     )
-    tier = models.ForeignKey(
-        "loyalty.Tier", verbose_name=_("tier"), on_delete=models.PROTECT, related_name="member_prices"
-    )
+    tier = protected_fk("loyalty.Tier", _("tier"), related_name="member_prices")
     price = models.BigIntegerField(_("price (fen)"))
 
     class Meta:

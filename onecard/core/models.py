@@ -1,8 +1,9 @@
 """The audit trail (O4): one immutable row per change of business data, rules or permissions."""
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from onecard.core.fields import merchant_field, node_field, staff_field
 
 
 class AuditAction(models.TextChoices):
@@ -22,26 +23,15 @@ class AuditEntry(models.Model):
     """Who did what to which record, with the values before and after; written only, never edited."""
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("actor"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,  # a deleted staff account must not erase the trail it left
-        related_name="+",
-    )
+    actor = staff_field(_("actor"))
     actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices, db_index=True)
     subject_type = models.CharField(_("subject type"), max_length=60, db_index=True)
     subject_id = models.CharField(_("subject id"), max_length=40, blank=True, db_index=True)
     subject_repr = models.CharField(_("subject"), max_length=200, blank=True)
     # The org node whose data this is; scopes the audit log like every other list.
-    node = models.ForeignKey(
-        "org.OrgNode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    merchant = models.ForeignKey(
-        "org.Merchant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    node = node_field(on_delete=models.SET_NULL, optional=True)
+    merchant = merchant_field(on_delete=models.SET_NULL, optional=True)
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)

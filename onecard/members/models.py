@@ -1,9 +1,10 @@
 """Members (会员): people and companies with contacts, tags, custom fields, owner, source and consent."""
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
 
 from .choices import FieldType, Gender, ImportStatus, MemberKind, MemberStatus, Source
 
@@ -11,7 +12,7 @@ from .choices import FieldType, Gender, ImportStatus, MemberKind, MemberStatus, 
 class Tag(models.Model):
     """A label a merchant puts on members (VIP, 敏感肌, 团购客户...)."""
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.CASCADE, related_name="tags")
+    merchant = merchant_field(related_name="tags", on_delete=models.CASCADE)
     name = models.CharField(_("name"), max_length=30)
     color = models.CharField(_("colour"), max_length=7, default="#3b82f6")
 
@@ -28,7 +29,7 @@ class Tag(models.Model):
 class CustomField(models.Model):
     """A member attribute a merchant defines for itself (shoe size, skin type...)."""
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.CASCADE, related_name="custom_fields")
+    merchant = merchant_field(related_name="custom_fields", on_delete=models.CASCADE)
     key = models.SlugField(_("key"), max_length=40)
     label = models.CharField(_("label"), max_length=40)
     field_type = models.CharField(_("type"), max_length=10, choices=FieldType.choices, default=FieldType.TEXT)
@@ -61,9 +62,7 @@ class MemberNumberSequence(models.Model):
 class Member(models.Model):
     """A member or customer (会员); a person, or a company with contacts."""
 
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="members"
-    )
+    merchant = merchant_field(_("merchant"), related_name="members")
     member_no = models.CharField(_("member no."), max_length=20)
     kind = models.CharField(_("type"), max_length=10, choices=MemberKind.choices, default=MemberKind.PERSON)
     name = models.CharField(_("name"), max_length=100)
@@ -80,17 +79,8 @@ class Member(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="members")
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
-    home_store = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("home store"), on_delete=models.PROTECT, related_name="members"
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="owned_members",
-    )
+    home_store = node_field(_("home store"), related_name="members")
+    owner = staff_field(_("owner"), related_name="owned_members")
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.STORE)
     source_detail = models.CharField(_("source detail"), max_length=100, blank=True)
     referrer = models.ForeignKey(
@@ -107,15 +97,11 @@ class Member(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
     )
-    merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
-    )
+    merged_into = protected_fk("self", related_name="merged_from", optional=True)
     import_job = models.ForeignKey(
         "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = staff_field()
     # A default rather than auto_now_add, so that imports and demo data can carry the real joining date.
     created_at = models.DateTimeField(_("joined"), default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -162,7 +148,7 @@ class Member(models.Model):
 class Contact(models.Model):
     """A person to talk to at a company member (联系人)."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="contacts")
+    member = member_field(related_name="contacts", on_delete=models.CASCADE)
     name = models.CharField(_("name"), max_length=60)
     title = models.CharField(_("title"), max_length=60, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
@@ -187,10 +173,7 @@ class MemberHistory(models.Model):
     """A past change to a member: when, and by which staff account; the newest first."""
 
     at = models.DateTimeField(auto_now_add=True)
-    # A deleted staff account must not erase the history it left.
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = staff_field()
 
     class Meta:
         abstract = True
@@ -200,7 +183,7 @@ class MemberHistory(models.Model):
 class ConsentRecord(MemberHistory):
     """One grant or withdrawal of marketing consent: when, how and by whom (M8)."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_history")
+    member = member_field(related_name="consent_history", on_delete=models.CASCADE)
     granted = models.BooleanField()
     source = models.CharField(max_length=40)
 
@@ -211,13 +194,9 @@ class ConsentRecord(MemberHistory):
 class OwnerChange(MemberHistory):
     """A member handed from one owner (负责人) to another, e.g. when staff leave (离职继承)."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="owner_changes")
-    from_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    to_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    member = member_field(related_name="owner_changes", on_delete=models.CASCADE)
+    from_owner = staff_field()
+    to_owner = staff_field()
     reason = models.CharField(max_length=200, blank=True)
 
     def __str__(self):
@@ -227,8 +206,8 @@ class OwnerChange(MemberHistory):
 class MemberMerge(MemberHistory):
     """Two records of one person combined; the merged one stays, marked, with a snapshot of itself."""
 
-    survivor = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="merges_received")
-    merged = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="merges_given")
+    survivor = member_field(related_name="merges_received")
+    merged = member_field(related_name="merges_given")
     snapshot = models.JSONField()
 
     def __str__(self):
@@ -238,11 +217,9 @@ class MemberMerge(MemberHistory):
 class ImportJob(models.Model):
     """An upload of members from .xlsx/.csv: mapped, checked row by row, then imported in one transaction."""
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.CASCADE, related_name="import_jobs")
-    node = models.ForeignKey("org.OrgNode", on_delete=models.PROTECT, related_name="import_jobs")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    merchant = merchant_field(related_name="import_jobs", on_delete=models.CASCADE)
+    node = node_field(related_name="import_jobs")
+    created_by = staff_field(blank=False)
     created_at = models.DateTimeField(auto_now_add=True)
     file = models.FileField(upload_to="imports/%Y/%m/")
     original_name = models.CharField(max_length=200)

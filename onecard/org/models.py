@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.fields import merchant_field, node_field, protected_fk
+
 from .choices import NodeKind
 from .permissions import PERMISSIONS
 
@@ -51,17 +53,8 @@ class Merchant(models.Model):
 class OrgNode(models.Model):
     """One node of a merchant's org tree; `path` lists the ids from the root so a subtree is a prefix query."""
 
-    merchant = models.ForeignKey(
-        Merchant, verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="nodes"
-    )
-    parent = models.ForeignKey(
-        "self",
-        verbose_name=_("parent"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="children",
-    )
+    merchant = merchant_field(_("merchant"), related_name="nodes")
+    parent = protected_fk("self", _("parent"), related_name="children", optional=True)
     kind = models.CharField(_("type"), max_length=10, choices=NodeKind.choices)
     name = models.CharField(_("name"), max_length=100)
     code = models.CharField(_("code"), max_length=30)
@@ -102,14 +95,7 @@ class Role(models.Model):
 
     name = models.CharField(_("name"), max_length=60)
     code = models.SlugField(_("code"), max_length=40, blank=True)
-    merchant = models.ForeignKey(
-        Merchant,
-        verbose_name=_("merchant"),
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="roles",
-    )
+    merchant = merchant_field(_("merchant"), related_name="roles", on_delete=models.CASCADE, optional=True)
     is_builtin = models.BooleanField(_("built-in"), default=False)
     permissions = models.JSONField(_("permissions"), default=list)
     description = models.CharField(_("description"), max_length=200, blank=True)
@@ -136,14 +122,7 @@ class StaffManager(UserManager):
 class Staff(AbstractUser):
     """A person who logs in (操作员); bound to one org node, which gives the data scope."""
 
-    node = models.ForeignKey(
-        OrgNode,
-        verbose_name=_("org node"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="staff",
-    )
+    node = node_field(_("org node"), related_name="staff", optional=True)
     roles = models.ManyToManyField(Role, verbose_name=_("roles"), blank=True, related_name="staff")
     display_name = models.CharField(_("display name"), max_length=60, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)

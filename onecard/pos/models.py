@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.fields import node_field
 from onecard.pos.choices import TerminalKind
 
 
@@ -14,9 +15,7 @@ class Terminal(models.Model):
     rotation, and never again (docs/pos-api.md, "The secret").
     """
 
-    store = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("store"), on_delete=models.PROTECT, related_name="terminals"
-    )
+    store = node_field(_("store"), related_name="terminals")
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("type"), max_length=12, choices=TerminalKind.choices, default=TerminalKind.POS)
     terminal_id = models.CharField(_("terminal ID"), max_length=40, unique=True)

@@ -8,10 +8,11 @@ The tables keep the names they had when the sale lived in the pos app (pos_sale.
 which app owns the models, not a row or a table (migrations 0001 here, pos 0007).
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
 
 
 class TenderKind(models.TextChoices):
@@ -39,19 +40,11 @@ class Sale(models.Model):
     """One purchase (L5): priced lines, the tenders that paid it, coupons and promotions used, points earned."""
 
     kind = models.CharField(_("kind"), max_length=20, choices=SaleKind.choices, default=SaleKind.CHECKOUT)
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
-    store = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
-    )
-    card = models.ForeignKey(
-        "loyalty.Card", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    member = models.ForeignKey(
-        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    merchant = merchant_field()
+    store = node_field(_("store"))
+    card = protected_fk("loyalty.Card", optional=True)
+    member = member_field(optional=True)
+    actor = protected_staff_field()
     # A checkout's own reference, unique per merchant; the other kinds copy their card transaction's or
     # package use's reference, which a terminal shares between its calls ("pos:<terminal id>").
     business_ref = models.CharField(_("reference"), max_length=100)
@@ -61,9 +54,7 @@ class Sale(models.Model):
     earn_base = models.BigIntegerField(default=0)  # fen the points were earned on
     # Points the checkout earned; a charge's or capture's points are its card transaction's.
     points_earned = models.BigIntegerField(_("points earned"), default=0)
-    points_lot = models.ForeignKey(
-        "loyalty.PointsLot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    points_lot = protected_fk("loyalty.PointsLot", optional=True)
     promotions = models.JSONField(default=list)  # ids of the promotions applied
     limited_promotions = models.JSONField(default=list)  # ids of those reserved (rules.reserve)
     coupons = models.JSONField(default=list)  # codes redeemed
@@ -111,9 +102,7 @@ class SaleLine(models.Model):
 
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines")
     key = models.CharField(max_length=40)  # the engine's line key; a gift line's names its coupon
-    product = models.ForeignKey(
-        "catalog.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    product = protected_fk("catalog.Product", optional=True)
     package_use = models.OneToOneField(
         "loyalty.PackageUse", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -144,13 +133,9 @@ class SaleTender(models.Model):
     points = models.BigIntegerField(default=0)  # points tender: the points spent
     bonus = models.BigIntegerField(default=0)  # stored-value tender: the part paid with bonus value
     # Stored-value tender: the charge, pay or capture that took the money; one sale per transaction.
-    card_transaction = models.ForeignKey(
-        "loyalty.CardTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    card_transaction = protected_fk("loyalty.CardTransaction", optional=True)
     # Points tender: the redeem entry, whose points a return gives back (points.reverse_redeem).
-    points_entry = models.ForeignKey(
-        "loyalty.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    points_entry = protected_fk("loyalty.JournalEntry", optional=True)
     returned_amount = models.BigIntegerField(default=0)
     returned_points = models.BigIntegerField(default=0)
 
@@ -170,11 +155,9 @@ class SaleTender(models.Model):
 class SaleReturn(models.Model):
     """A return of a whole sale or some of its lines: what each tender gave back, points taken back."""
 
-    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="returns")
-    store = models.ForeignKey("org.OrgNode", on_delete=models.PROTECT, related_name="+")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    sale = protected_fk(Sale, related_name="returns")
+    store = node_field()
+    actor = protected_staff_field()
     reason = models.CharField(max_length=200)
     amount = models.BigIntegerField()  # the returned lines' due
     tenders = models.JSONField(default=list)  # [{"tender", "kind", "amount", "card_transaction"}]
@@ -198,7 +181,7 @@ class SaleReturnLine(models.Model):
     """`quantity` units of a sale line returned, and their share of the line's due."""
 
     sale_return = models.ForeignKey(SaleReturn, on_delete=models.CASCADE, related_name="lines")
-    line = models.ForeignKey(SaleLine, on_delete=models.PROTECT, related_name="+")
+    line = protected_fk(SaleLine)
     quantity = models.PositiveIntegerField()
     due = models.BigIntegerField()
 

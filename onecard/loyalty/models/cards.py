@@ -6,12 +6,12 @@ card (`ledger.open_account(kind, merchant, card_id=card.pk)`), written only by t
 
 import secrets
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
 from onecard.loyalty.cards.choices import CardKind, CardStatus, TierChangeKind, TierMetric
 from onecard.org.models import Merchant
 
@@ -31,9 +31,7 @@ def new_qr_secret() -> str:
 class CardProduct(models.Model):
     """A kind of card a merchant sells (卡类型): what it holds, registered or not, caps and validity."""
 
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="card_products"
-    )
+    merchant = merchant_field(_("merchant"), related_name="card_products")
     name = models.CharField(_("name"), max_length=60)
     kind = models.CharField(_("kind"), max_length=20, choices=CardKind.choices)
     registered = models.BooleanField(_("registered (记名)"), default=True)
@@ -119,9 +117,7 @@ class Tier(models.Model):
     does not qualify at its end moves down. No review period: the tier is kept for good.
     """
 
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="tiers"
-    )
+    merchant = merchant_field(_("merchant"), related_name="tiers")
     name = models.CharField(_("name"), max_length=40)
     rank = models.PositiveSmallIntegerField(_("rank"))
     # 0.95 = 95折: the member pays 95% of the price.
@@ -180,8 +176,8 @@ class MemberTier(models.Model):
     """
 
     member = models.OneToOneField("members.Member", on_delete=models.PROTECT, related_name="tier_state")
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
-    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="holders")
+    merchant = merchant_field()
+    tier = protected_fk(Tier, related_name="holders")
     since = models.DateField(_("since"))
     review_on = models.DateField(_("next review"), null=True, blank=True)
     grace_until = models.DateField(_("grace until"), null=True, blank=True)
@@ -199,19 +195,17 @@ class MemberTier(models.Model):
 class TierChange(models.Model):
     """One change of a member's tier and why ("spend ¥5,230.00 in the last 365 days ≥ ¥5,000.00")."""
 
-    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="tier_changes")
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
+    member = member_field(related_name="tier_changes")
+    merchant = merchant_field()
     kind = models.CharField(max_length=10, choices=TierChangeKind.choices)
-    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    to_tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+")
+    from_tier = protected_fk(Tier, optional=True)
+    to_tier = protected_fk(Tier)
     reason = models.CharField(_("reason"), max_length=300)
     metric = models.CharField(max_length=20, choices=TierMetric.choices, blank=True)
     value = models.BigIntegerField(null=True, blank=True)
     threshold = models.BigIntegerField(null=True, blank=True)
     effective_on = models.DateField(_("effective on"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = staff_field()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -227,19 +221,15 @@ class TierChange(models.Model):
 class CardBatch(models.Model):
     """A range of card numbers issued at once: prefix + zero-padded serial + Luhn check digit."""
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="card_batches")
-    product = models.ForeignKey(CardProduct, on_delete=models.PROTECT, related_name="batches")
-    store = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("stock at"), on_delete=models.PROTECT, related_name="+"
-    )
+    merchant = merchant_field(related_name="card_batches")
+    product = protected_fk(CardProduct, related_name="batches")
+    store = node_field(_("stock at"))
     prefix = models.CharField(_("prefix"), max_length=10)
     serial_width = models.PositiveSmallIntegerField(_("serial digits"), default=8)
     start = models.BigIntegerField(_("first serial"))
     count = models.PositiveIntegerField(_("number of cards"))
     note = models.CharField(_("note"), max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = staff_field()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -267,26 +257,15 @@ class Card(models.Model):
     MAX_PASSWORD_ATTEMPTS wrong tries it is locked until staff set a new one.
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="cards")
-    product = models.ForeignKey(CardProduct, on_delete=models.PROTECT, related_name="cards")
-    batch = models.ForeignKey(
-        CardBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="cards"
-    )
+    merchant = merchant_field(related_name="cards")
+    product = protected_fk(CardProduct, related_name="cards")
+    batch = protected_fk(CardBatch, related_name="cards", optional=True)
     number = models.CharField(_("card no."), max_length=24, unique=True)
     status = models.CharField(
         _("status"), max_length=10, choices=CardStatus.choices, default=CardStatus.IN_STOCK
     )
-    member = models.ForeignKey(
-        "members.Member",
-        verbose_name=_("member"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="cards",
-    )
-    issued_store = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("issued at"), on_delete=models.PROTECT, related_name="+"
-    )
+    member = member_field(_("member"), related_name="cards", optional=True)
+    issued_store = node_field(_("issued at"))
     issued_at = models.DateTimeField(_("issued"), default=timezone.now)
     bound_at = models.DateTimeField(_("bound"), null=True, blank=True)
     activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
@@ -301,9 +280,7 @@ class Card(models.Model):
     daily_charge_limit = models.BigIntegerField(_("daily charge limit (fen)"), null=True, blank=True)
     # The key of the dynamic member QR (qr.py); never shown, never exported.
     qr_secret = models.CharField(max_length=64, editable=False, default=new_qr_secret)
-    successor = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="predecessors"
-    )
+    successor = protected_fk("self", related_name="predecessors", optional=True)
 
     class Meta:
         ordering = ["-id"]

@@ -6,12 +6,12 @@ editing or deleting a journal row), so a stray write fails loudly instead of sil
 the books; `onecard ledger verify` catches whatever goes around the ORM.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
 from onecard.loyalty.ledger.choices import AccountKind, Currency, EntryKind
 
 
@@ -45,34 +45,14 @@ class Account(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=AccountKind.choices)
     currency = models.CharField(_("currency"), max_length=8, choices=Currency.choices)
     # Balances of different merchants may meet in one entry (alliances settle through clearing).
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="+"
-    )
-    node = models.ForeignKey(
-        "org.OrgNode",
-        verbose_name=_("store"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    member = models.ForeignKey(
-        "members.Member",
-        verbose_name=_("member"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="ledger_accounts",
-    )
+    merchant = merchant_field(_("merchant"))
+    node = node_field(_("store"), optional=True)
+    member = member_field(_("member"), related_name="ledger_accounts", optional=True)
     # The card model arrives later; an id now keeps the owner reference indexed without a FK.
     card_id = models.BigIntegerField(_("card"), null=True, blank=True)
     # For clearing accounts: the other side of the pair (another store, or another merchant).
-    counterparty_merchant = models.ForeignKey(
-        "org.Merchant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    counterparty_node = models.ForeignKey(
-        "org.OrgNode", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    counterparty_merchant = merchant_field(optional=True)
+    counterparty_node = node_field(optional=True)
     must_not_go_negative = models.BooleanField(_("must not go negative"), default=False)
     balance = models.BigIntegerField(_("balance"), default=0, editable=False)
     version = models.BigIntegerField(default=0, editable=False)
@@ -177,6 +157,34 @@ class ImmutableModel(models.Model):
         raise LedgerWriteRefused(f"{type(self).__name__} rows are immutable")
 
 
+class GuardedModel(models.Model):
+    """A business record its services insert, then change only in `mutable_fields` (none by default).
+
+    Any other save of a stored row raises `change_refused`, and deleting one raises `delete_refused`
+    (None: deletes are allowed). Only instance writes are guarded: the owning services may update
+    such rows in bulk (a card merge moves a card's packages), which the journal never allows.
+    """
+
+    mutable_fields = frozenset()
+    change_refused = ""
+    delete_refused = None
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            fields = kwargs.get("update_fields")
+            if not self.mutable_fields or fields is None or not self.mutable_fields.issuperset(fields):
+                raise LedgerWriteRefused(self.change_refused)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.delete_refused is not None:
+            raise LedgerWriteRefused(self.delete_refused)
+        return super().delete(*args, **kwargs)
+
+
 class JournalEntry(ImmutableModel):
     """One business event that moves value (a top-up, a charge, a refund...); its postings sum to zero.
 
@@ -187,34 +195,15 @@ class JournalEntry(ImmutableModel):
     """
 
     kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="+"
-    )
-    node = models.ForeignKey(
-        "org.OrgNode",
-        verbose_name=_("store"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    # PROTECT: staff who moved money are deactivated, not deleted, so the journal keeps its actors.
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("actor"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    merchant = merchant_field(_("merchant"))
+    node = node_field(_("store"), optional=True)
+    actor = protected_staff_field(_("actor"))
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     memo = models.CharField(_("memo"), max_length=200, blank=True)
     reverses = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
-    refers_to = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
-    )
+    refers_to = protected_fk("self", related_name="follow_ups", optional=True)
     # "scope:key" as run_idempotent names it (scope ≤ 100, key ≤ 255 characters).
     idempotency_key = models.CharField(max_length=360, blank=True, default="")
     business_ref = models.CharField(_("reference"), max_length=64, blank=True, default="")
@@ -245,8 +234,8 @@ class Posting(ImmutableModel):
     account id, seq, amount, balance_after and the entry's time (see ledger.posting_hash).
     """
 
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    entry = protected_fk(JournalEntry, related_name="postings")
+    account = protected_fk(Account, related_name="postings")
     amount = models.BigIntegerField(_("amount"))
     balance_after = models.BigIntegerField(_("balance after"))
     seq = models.BigIntegerField()

@@ -7,13 +7,13 @@ rest out and the expiry job recognises what is left (breakage). These rows are t
 `onecard.loyalty.packages.services` writes them, in the transaction that posts the matching entry.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from onecard.loyalty.models.ledger import LedgerWriteRefused
+from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
+from onecard.loyalty.models.ledger import GuardedModel
 from onecard.loyalty.packages.choices import MemberPackageStatus, PackageKind
 
 
@@ -25,9 +25,7 @@ class ServicePackage(models.Model):
     limits at the sale.
     """
 
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="service_packages"
-    )
+    merchant = merchant_field(_("merchant"), related_name="service_packages")
     name = models.CharField(_("name"), max_length=60)
     kind = models.CharField(_("kind"), max_length=10, choices=PackageKind.choices)
     price = models.BigIntegerField(_("price (fen)"))
@@ -88,14 +86,7 @@ class ServicePackageLine(models.Model):
         return f"{self.service} × {self.uses}" if self.uses else self.service
 
 
-# Columns the package services change after the sale, always under the package's row lock.
-MEMBER_PACKAGE_MUTABLE = frozenset(
-    {"card", "uses_done", "recognised", "refunded", "breakage", "status", "closed_at", "close_entry",
-     "refund_method", "reason"}
-)  # fmt: skip
-
-
-class MemberPackage(models.Model):
+class MemberPackage(GuardedModel):
     """A package sold to a card: its copy of the definition, the uses done, and where its price went.
 
     `price` = `recognised` (revenue from uses, and a period card's elapsed days at a refund) +
@@ -104,14 +95,18 @@ class MemberPackage(models.Model):
     `total_days` is the validity copied at the sale (None: a count package that never lapses).
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
-    card = models.ForeignKey(
-        "loyalty.Card", verbose_name=_("card"), on_delete=models.PROTECT, related_name="packages"
-    )
-    member = models.ForeignKey(
-        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="packages"
-    )
-    package = models.ForeignKey(ServicePackage, on_delete=models.PROTECT, related_name="sold")
+    # Columns the package services change after the sale, always under the package's row lock.
+    mutable_fields = frozenset(
+        {"card", "uses_done", "recognised", "refunded", "breakage", "status", "closed_at", "close_entry",
+         "refund_method", "reason"}
+    )  # fmt: skip
+    change_refused = "A sold package changes only through onecard.loyalty.packages.services"
+    delete_refused = "Sold packages are never deleted"
+
+    merchant = merchant_field()
+    card = protected_fk("loyalty.Card", _("card"), related_name="packages")
+    member = member_field(related_name="packages", optional=True)
+    package = protected_fk(ServicePackage, related_name="sold")
     name = models.CharField(_("name"), max_length=60)
     kind = models.CharField(_("kind"), max_length=10, choices=PackageKind.choices)
     price = models.BigIntegerField(_("price (fen)"))
@@ -124,21 +119,15 @@ class MemberPackage(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=MemberPackageStatus.choices, default=MemberPackageStatus.ACTIVE
     )
-    store = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("sold at"), on_delete=models.PROTECT, related_name="+"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    store = node_field(_("sold at"))
+    actor = protected_staff_field()
     tender = models.CharField(_("tender"), max_length=20, blank=True)
-    sale_entry = models.ForeignKey("loyalty.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    sale_entry = protected_fk("loyalty.JournalEntry")
     recognised = models.BigIntegerField(_("recognised (fen)"), default=0)
     refunded = models.BigIntegerField(_("refunded (fen)"), default=0)
     breakage = models.BigIntegerField(_("expired (fen)"), default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
-    close_entry = models.ForeignKey(
-        "loyalty.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    close_entry = protected_fk("loyalty.JournalEntry", optional=True)
     refund_method = models.CharField(max_length=20, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     business_ref = models.CharField(max_length=100, blank=True)
@@ -170,18 +159,6 @@ class MemberPackage(models.Model):
     def __str__(self):
         return f"{self.name} #{self.pk}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            fields = kwargs.get("update_fields")
-            if fields is None or not set(fields) <= MEMBER_PACKAGE_MUTABLE:
-                raise LedgerWriteRefused(
-                    "A sold package changes only through onecard.loyalty.packages.services"
-                )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerWriteRefused("Sold packages are never deleted")
-
     @property
     def outstanding(self) -> int:
         """Fen of the price neither recognised, refunded nor expired: what the card's account holds for it."""
@@ -191,7 +168,7 @@ class MemberPackage(models.Model):
 class MemberPackageLine(models.Model):
     """A service line of a sold package with its uses left (both None for a period package: unlimited)."""
 
-    member_package = models.ForeignKey(MemberPackage, on_delete=models.PROTECT, related_name="lines")
+    member_package = protected_fk(MemberPackage, related_name="lines")
     service = models.CharField(_("service"), max_length=40)
     uses_total = models.PositiveIntegerField(null=True, blank=True)
     uses_left = models.PositiveIntegerField(null=True, blank=True)
@@ -213,27 +190,24 @@ class MemberPackageLine(models.Model):
         return f"{self.service} {self.uses_left}/{self.uses_total}" if self.uses_total else self.service
 
 
-class PackageUse(models.Model):
+class PackageUse(GuardedModel):
     """One use of a sold package (`count` times one service) and the revenue it recognised.
 
     `entry` is the journal entry that recognised `value`; None when the use recognised nothing
     (a period card used again on a day whose revenue is already recognised). Immutable.
     """
 
-    member_package = models.ForeignKey(MemberPackage, on_delete=models.PROTECT, related_name="uses")
-    line = models.ForeignKey(MemberPackageLine, on_delete=models.PROTECT, related_name="uses")
+    change_refused = "Package uses are immutable"
+    delete_refused = "Package uses are never deleted"
+
+    member_package = protected_fk(MemberPackage, related_name="uses")
+    line = protected_fk(MemberPackageLine, related_name="uses")
     service = models.CharField(_("service"), max_length=40)
     count = models.PositiveIntegerField(_("uses"), default=1)
     value = models.BigIntegerField(_("value recognised (fen)"), default=0)
-    store = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    entry = models.ForeignKey(
-        "loyalty.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    store = node_field(_("store"))
+    actor = protected_staff_field()
+    entry = protected_fk("loyalty.JournalEntry", optional=True)
     business_ref = models.CharField(max_length=100, blank=True)
     idempotency_key = models.CharField(max_length=400, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
@@ -254,11 +228,3 @@ class PackageUse(models.Model):
 
     def __str__(self):
         return f"{self.service} × {self.count} ({self.value})"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise LedgerWriteRefused("Package uses are immutable")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerWriteRefused("Package uses are never deleted")

@@ -8,12 +8,12 @@ balance of its `member_points` account.
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.fields import merchant_field, node_field, protected_fk, protected_staff_field
 from onecard.loyalty.models.cards import Card
 from onecard.loyalty.models.ledger import JournalEntry
 
@@ -94,7 +94,7 @@ class PointsEarnRule(models.Model):
     inclusive). `birthday_multiplier` applies on the member's birthday (Asia/Shanghai).
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="points_rules")
+    merchant = merchant_field(related_name="points_rules")
     name = models.CharField(_("name"), max_length=60)
     points_per_yuan = models.DecimalField(_("points per ¥1"), max_digits=9, decimal_places=4)
     stores = models.ManyToManyField("org.OrgNode", verbose_name=_("stores"), blank=True, related_name="+")
@@ -129,13 +129,11 @@ class PointsLot(models.Model):
     loyalty/points.py in the transaction that posts the matching ledger entry.
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="points_lots")
-    store = models.ForeignKey(
-        "org.OrgNode", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    merchant = merchant_field()
+    card = protected_fk(Card, related_name="points_lots")
+    store = node_field(optional=True)
     source = models.CharField(max_length=10, choices=LotSource.choices, default=LotSource.EARN)
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    entry = protected_fk(JournalEntry)
     business_ref = models.CharField(max_length=100, blank=True, default="")
     earned_at = models.DateTimeField(_("earned"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))
@@ -167,14 +165,12 @@ class PointsLot(models.Model):
 class PointsLotUse(models.Model):
     """Points taken out of a lot by one ledger entry (redeem, expire, adjust, reverse): the trail of `remaining`."""
 
-    lot = models.ForeignKey(PointsLot, on_delete=models.PROTECT, related_name="uses")
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    lot = protected_fk(PointsLot, related_name="uses")
+    entry = protected_fk(JournalEntry)
     kind = models.CharField(max_length=10, choices=LotUseKind.choices)
     points = models.BigIntegerField()
     # For kind=reverse: the lot whose earning was taken back (the points may come from another lot).
-    reverses_lot = models.ForeignKey(
-        PointsLot, null=True, blank=True, on_delete=models.PROTECT, related_name="reversal_uses"
-    )
+    reverses_lot = protected_fk(PointsLot, related_name="reversal_uses", optional=True)
 
     class Meta:
         constraints = [
@@ -188,13 +184,11 @@ class PointsLotUse(models.Model):
 class PointsGiveBack(models.Model):
     """Points of a redemption given back to the lot they came from (a returned sale paid with points)."""
 
-    redemption = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+")
-    lot = models.ForeignKey(PointsLot, on_delete=models.PROTECT, related_name="give_backs")
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    redemption = protected_fk(JournalEntry)
+    lot = protected_fk(PointsLot, related_name="give_backs")
+    entry = protected_fk(JournalEntry)
     points = models.BigIntegerField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    actor = protected_staff_field()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -209,11 +203,9 @@ class PointsGiveBack(models.Model):
 class PointsReversal(models.Model):
     """One take-back of earned points (a refund): asked for `requested`, took `taken`, `shortfall` was spent."""
 
-    lot = models.ForeignKey(PointsLot, on_delete=models.PROTECT, related_name="reversals")
-    entry = models.ForeignKey(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    lot = protected_fk(PointsLot, related_name="reversals")
+    entry = protected_fk(JournalEntry, optional=True)
+    actor = protected_staff_field()
     created_at = models.DateTimeField(default=timezone.now)
     requested = models.BigIntegerField()
     taken = models.BigIntegerField()

@@ -8,13 +8,13 @@ which version, when and how. Every write goes through onecard/loyalty/stored_val
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from onecard.loyalty.models.ledger import LedgerWriteRefused
+from onecard.core.fields import member_field, merchant_field, protected_fk, protected_staff_field, staff_field
+from onecard.loyalty.models.ledger import GuardedModel
 
 # CHINA-RULES defaults, in fen.
 CASH_LIMIT_ORGANISATION = 500_000  # one-off purchase or top-up of ¥5,000 or more by an organisation
@@ -70,9 +70,7 @@ class PrepaidSettings(models.Model):
     custodied_amount = models.BigIntegerField(_("amount in custody (fen)"), default=0)
     custodied_as_of = models.DateField(_("custody amount as of"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    updated_by = staff_field()
 
     class Meta:
         verbose_name = _("prepaid-card settings")
@@ -98,14 +96,12 @@ class PrepaidStoreStatus(models.Model):
     """A store's prepaid standing: a "major risk" flag and a closure date, either of which stops new top-ups."""
 
     store = models.OneToOneField("org.OrgNode", on_delete=models.CASCADE, related_name="prepaid_status")
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.CASCADE, related_name="+")
+    merchant = merchant_field(on_delete=models.CASCADE)
     major_risk = models.BooleanField(_("major risk"), default=False)
     note = models.CharField(_("note"), max_length=200, blank=True)
     closes_on = models.DateField(_("closes on"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    updated_by = staff_field()
 
     class Meta:
         verbose_name = _("store prepaid status")
@@ -119,19 +115,20 @@ class PrepaidStoreStatus(models.Model):
         return self.store
 
 
-class AgreementVersion(models.Model):
+class AgreementVersion(GuardedModel):
     """A published version of a merchant's top-up agreement (储值协议); never edited, never deleted.
 
     Immutable because an acceptance points at the exact text the member saw; a change is a new version.
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="prepaid_agreements")
+    change_refused = "A published agreement version is never changed; publish a new one"
+    delete_refused = "Agreement versions are never deleted"
+
+    merchant = merchant_field(related_name="prepaid_agreements")
     version = models.PositiveIntegerField(_("version"))
     text = models.TextField(_("text"))
     published_at = models.DateTimeField(_("published"), default=timezone.now)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    published_by = protected_staff_field()
 
     class Meta:
         ordering = ["merchant", "-version"]
@@ -145,27 +142,17 @@ class AgreementVersion(models.Model):
     def __str__(self):
         return f"{self.merchant_id} v{self.version}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise LedgerWriteRefused("A published agreement version is never changed; publish a new one")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise LedgerWriteRefused("Agreement versions are never deleted")
-
-
-class AgreementAcceptance(models.Model):
+class AgreementAcceptance(GuardedModel):
     """A member's acceptance of one agreement version: when, through which channel, witnessed by which staff."""
 
-    member = models.ForeignKey(
-        "members.Member", on_delete=models.PROTECT, related_name="agreement_acceptances"
-    )
-    version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="acceptances")
+    change_refused = "An acceptance is a record of what happened; it is never changed"
+
+    member = member_field(related_name="agreement_acceptances")
+    version = protected_fk(AgreementVersion, related_name="acceptances")
     accepted_at = models.DateTimeField(_("accepted"), default=timezone.now)
     channel = models.CharField(_("channel"), max_length=10, choices=AcceptanceChannel.choices)
-    staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    staff = protected_staff_field()
 
     class Meta:
         ordering = ["-accepted_at", "-id"]
@@ -177,11 +164,6 @@ class AgreementAcceptance(models.Model):
 
     def __str__(self):
         return f"{self.member_id} accepted {self.version_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise LedgerWriteRefused("An acceptance is a record of what happened; it is never changed")
-        super().save(*args, **kwargs)
 
     @property
     def audit_node(self):

@@ -6,12 +6,13 @@ that arrive for a settled period go to a new statement of the same pair and peri
 `part` (a "late" statement), never into the settled one. See loyalty/settlement.py.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from onecard.core.fields import merchant_field, node_field, protected_fk, protected_staff_field
 
 
 class PairKind(models.TextChoices):
@@ -46,28 +47,10 @@ class SettlementStatement(models.Model):
     """
 
     pair_kind = models.CharField(_("pair"), max_length=10, choices=PairKind.choices)
-    merchant_a = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant A"), on_delete=models.PROTECT, related_name="+"
-    )
-    merchant_b = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant B"), on_delete=models.PROTECT, related_name="+"
-    )
-    node_a = models.ForeignKey(
-        "org.OrgNode",
-        verbose_name=_("store A"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    node_b = models.ForeignKey(
-        "org.OrgNode",
-        verbose_name=_("store B"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    merchant_a = merchant_field(_("merchant A"))
+    merchant_b = merchant_field(_("merchant B"))
+    node_a = node_field(_("store A"), optional=True)
+    node_b = node_field(_("store B"), optional=True)
     period_kind = models.CharField(_("period"), max_length=5, choices=PeriodKind.choices)
     period_start = models.DateField(_("period start"))
     # 1 for the statement of the period; 2, 3... for postings that arrived after an earlier part was settled.
@@ -81,14 +64,7 @@ class SettlementStatement(models.Model):
         _("status"), max_length=10, choices=StatementStatus.choices, default=StatementStatus.OPEN
     )
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
-    settled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("settled by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    settled_by = protected_staff_field(_("settled by"))
     # None for a settled statement whose clearing accounts had nothing to move (every net zero).
     settle_entry = models.OneToOneField(
         "loyalty.JournalEntry",
@@ -196,7 +172,7 @@ class SettlementLine(models.Model):
     """One journal entry of a statement; `amount` > 0 means that entry made A owe B more (fen)."""
 
     statement = models.ForeignKey(SettlementStatement, on_delete=models.CASCADE, related_name="lines")
-    entry = models.ForeignKey("loyalty.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    entry = protected_fk("loyalty.JournalEntry")
     amount = models.BigIntegerField(_("amount (fen)"))
 
     class Meta:

@@ -6,13 +6,13 @@ are immutable: only the services of stored_value.py and holds.py change `refunde
 `status` and `closed_at`, in the transaction that posts the matching entry.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from onecard.loyalty.models.ledger import LedgerWriteRefused
+from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
+from onecard.loyalty.models.ledger import GuardedModel
 
 
 class ConsumptionOrder(models.TextChoices):
@@ -69,10 +69,8 @@ class TopupBonusRule(models.Model):
     with the highest `priority` wins (then the store-specific one, then the newest).
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="topup_bonus_rules")
-    store = models.ForeignKey(
-        "org.OrgNode", null=True, blank=True, on_delete=models.PROTECT, related_name="topup_bonus_rules"
-    )
+    merchant = merchant_field(related_name="topup_bonus_rules")
+    store = node_field(related_name="topup_bonus_rules", optional=True)
     name = models.CharField(_("name"), max_length=60)
     # [[50000, 5000], [100000, 15000]]: 充500送50, 充1000送150.
     tiers = models.JSONField(_("tiers (threshold fen, bonus fen)"), default=list)
@@ -114,10 +112,8 @@ class RebateRule(models.Model):
     percent wins (then the store-specific one, then the newest). See loyalty/rebates.py.
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="rebate_rules")
-    store = models.ForeignKey(
-        "org.OrgNode", null=True, blank=True, on_delete=models.PROTECT, related_name="rebate_rules"
-    )
+    merchant = merchant_field(related_name="rebate_rules")
+    store = node_field(related_name="rebate_rules", optional=True)
     name = models.CharField(_("name"), max_length=60)
     # 2.00 = 2 %: the rebate is floor(amount due × percent / 100).
     percent = models.DecimalField(_("percent"), max_digits=5, decimal_places=2)
@@ -150,10 +146,7 @@ class RebateRule(models.Model):
         return self.name
 
 
-MUTABLE_FIELDS = frozenset({"refunded_total", "status", "closed_at"})
-
-
-class CardTransaction(models.Model):
+class CardTransaction(GuardedModel):
     """One money movement on a card; amounts in fen. `amount` = `principal` + `bonus` moved.
 
     For a charge, `list_amount` is the price before the tier discount and `discount` the
@@ -163,33 +156,27 @@ class CardTransaction(models.Model):
     refunded against this row (principal, for a top-up).
     """
 
+    mutable_fields = frozenset({"refunded_total", "status", "closed_at"})
+    change_refused = "A card transaction is immutable except refunded_total, status, closed_at"
+    delete_refused = "Card transactions are never deleted"
+
     kind = models.CharField(max_length=10, choices=CardTxKind.choices)
     status = models.CharField(max_length=10, choices=CardTxStatus.choices, default=CardTxStatus.DONE)
-    card = models.ForeignKey("loyalty.Card", on_delete=models.PROTECT, related_name="transactions")
-    member = models.ForeignKey(
-        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="card_transactions"
-    )
-    store = models.ForeignKey("org.OrgNode", on_delete=models.PROTECT, related_name="+")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    card = protected_fk("loyalty.Card", related_name="transactions")
+    member = member_field(related_name="card_transactions", optional=True)
+    store = node_field()
+    actor = protected_staff_field()
     amount = models.BigIntegerField(_("amount (fen)"))
     principal = models.BigIntegerField(_("principal (fen)"), default=0)
     bonus = models.BigIntegerField(_("bonus (fen)"), default=0)
     discount = models.BigIntegerField(_("discount (fen)"), default=0)
     list_amount = models.BigIntegerField(_("list amount (fen)"), default=0)
-    original = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="followups"
-    )
+    original = protected_fk("self", related_name="followups", optional=True)
     refunded_total = models.BigIntegerField(_("refunded (fen)"), default=0)
     tender = models.CharField(_("tender"), max_length=20, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    entry = models.ForeignKey(
-        "loyalty.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    rule = models.ForeignKey(
-        TopupBonusRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    entry = protected_fk("loyalty.JournalEntry", optional=True)
+    rule = protected_fk(TopupBonusRule, optional=True)
     # Points (L4) and rebates (L5) the transaction produced; on a refund, what it took back.
     # Charge/capture: points_earned by the earn rules (lot `points_lot`), the rebate of
     # `rebate_rule` as rebate_bonus fen or rebate_points (lot `rebate_lot`). Refund: points_reversed
@@ -199,17 +186,11 @@ class CardTransaction(models.Model):
     points_earned = models.BigIntegerField(_("points earned"), default=0)
     points_reversed = models.BigIntegerField(_("points reversed"), default=0)
     points_shortfall = models.BigIntegerField(_("points already spent"), default=0)
-    points_lot = models.ForeignKey(
-        "loyalty.PointsLot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    rebate_rule = models.ForeignKey(
-        RebateRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    points_lot = protected_fk("loyalty.PointsLot", optional=True)
+    rebate_rule = protected_fk(RebateRule, optional=True)
     rebate_bonus = models.BigIntegerField(_("rebate (fen)"), default=0)
     rebate_points = models.BigIntegerField(_("rebate (points)"), default=0)
-    rebate_lot = models.ForeignKey(
-        "loyalty.PointsLot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    rebate_lot = protected_fk("loyalty.PointsLot", optional=True)
     business_ref = models.CharField(max_length=100, blank=True)
     idempotency_key = models.CharField(max_length=400, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -245,15 +226,3 @@ class CardTransaction(models.Model):
 
     def __str__(self):
         return f"{self.kind} #{self.pk} {self.amount}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            fields = kwargs.get("update_fields")
-            if fields is None or not set(fields) <= MUTABLE_FIELDS:
-                raise LedgerWriteRefused(
-                    "A card transaction is immutable except refunded_total, status, closed_at"
-                )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerWriteRefused("Card transactions are never deleted")

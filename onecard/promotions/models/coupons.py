@@ -4,11 +4,12 @@ Only `onecard.promotions.coupons` writes these rows. A coupon copies its validit
 editing a template later changes what new coupons give, never the window of coupons already issued.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
 
 from ..coupon_choices import CouponKind, CouponStatus, IssueHow, IssueRule, RestorePolicy
 
@@ -21,10 +22,8 @@ class CouponTemplate(models.Model):
     both days included) or `valid_days` calendar days counting the issue day.
     """
 
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="coupon_templates")
-    node = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("owner"), on_delete=models.PROTECT, related_name="coupon_templates"
-    )
+    merchant = merchant_field(related_name="coupon_templates")
+    node = node_field(_("owner"), related_name="coupon_templates")
     name = models.CharField(_("name"), max_length=60)
     kind = models.CharField(_("kind"), max_length=10, choices=CouponKind.choices)
     value = models.BigIntegerField(_("value"), default=0)
@@ -49,9 +48,7 @@ class CouponTemplate(models.Model):
     )
     spend_threshold = models.BigIntegerField(_("after a spend of at least (fen)"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = staff_field()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -88,14 +85,12 @@ class CouponTemplate(models.Model):
 class CouponIssue(models.Model):
     """One issue batch: which template, how (by hand, a list, a file, a rule), how many, by whom, when."""
 
-    template = models.ForeignKey(CouponTemplate, on_delete=models.PROTECT, related_name="issues")
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
+    template = protected_fk(CouponTemplate, related_name="issues")
+    merchant = merchant_field()
     how = models.CharField(_("how"), max_length=10, choices=IssueHow.choices)
     count = models.PositiveIntegerField(_("coupons"), default=0)
     note = models.CharField(_("note"), max_length=200, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = staff_field()
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
@@ -117,11 +112,9 @@ class Coupon(models.Model):
     `rule_key` makes a rule issue at most once ("birthday:2026", "spend:<sale ref>") per member and template.
     """
 
-    template = models.ForeignKey(CouponTemplate, on_delete=models.PROTECT, related_name="coupons")
-    merchant = models.ForeignKey("org.Merchant", on_delete=models.PROTECT, related_name="+")
-    member = models.ForeignKey(
-        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="coupons"
-    )
+    template = protected_fk(CouponTemplate, related_name="coupons")
+    merchant = merchant_field()
+    member = member_field(related_name="coupons", optional=True)
     code = models.CharField(_("code"), max_length=16, unique=True)
     status = models.CharField(
         _("status"), max_length=10, choices=CouponStatus.choices, default=CouponStatus.ISSUED
@@ -129,23 +122,12 @@ class Coupon(models.Model):
     issued_at = models.DateTimeField(_("issued"), default=timezone.now)
     valid_from = models.DateTimeField(_("valid from"))
     valid_until = models.DateTimeField(_("valid until"))  # exclusive
-    issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    issue = models.ForeignKey(
-        CouponIssue, null=True, blank=True, on_delete=models.PROTECT, related_name="coupons"
-    )
+    issued_by = staff_field()
+    issue = protected_fk(CouponIssue, related_name="coupons", optional=True)
     rule_key = models.CharField(max_length=120, blank=True)
     uses_left = models.PositiveIntegerField(_("uses left"), null=True, blank=True)
     redeemed_at = models.DateTimeField(_("redeemed"), null=True, blank=True)
-    redeemed_store = models.ForeignKey(
-        "org.OrgNode",
-        verbose_name=_("redeemed at"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    redeemed_store = node_field(_("redeemed at"), optional=True)
     redemption_ref = models.CharField(_("sale"), max_length=100, blank=True)
 
     class Meta:

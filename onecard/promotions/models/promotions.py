@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.fields import member_field, merchant_field, node_field, protected_fk
+
 
 class PromotionKind(models.TextChoices):
     MEMBER_PRICE = "member_price", _("Member price / tier discount")
@@ -19,12 +21,8 @@ class PromotionKind(models.TextChoices):
 class Promotion(models.Model):
     """A dated pricing rule of a merchant, owned by HQ or a region, for that node's stores (or a subset)."""
 
-    merchant = models.ForeignKey(
-        "org.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="promotions"
-    )
-    node = models.ForeignKey(
-        "org.OrgNode", verbose_name=_("owner"), on_delete=models.PROTECT, related_name="promotions"
-    )
+    merchant = merchant_field(_("merchant"), related_name="promotions")
+    node = node_field(_("owner"), related_name="promotions")
     # Plain ids (not foreign keys) keep the engine and these rows independent of the catalogue app.
     store_ids = models.JSONField(_("stores"), default=list, blank=True)
     name = models.CharField(_("name"), max_length=80)
@@ -60,10 +58,8 @@ class Promotion(models.Model):
 class PromotionUse(models.Model):
     """Units of a limited promotion taken by one sale (released on return): counts stock and member caps."""
 
-    promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="uses")
-    member = models.ForeignKey(
-        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="promotion_uses"
-    )
+    promotion = protected_fk(Promotion, related_name="uses")
+    member = member_field(related_name="promotion_uses", optional=True)
     quantity = models.PositiveIntegerField(default=1)
     sale_ref = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
