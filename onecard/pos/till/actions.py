@@ -5,10 +5,13 @@ Every money action carries a one-time token (a hidden field) used as the idempot
 "till:<staff id>", so a double click or a browser resubmit takes effect once.
 """
 
+import functools
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from onecard.core.errors import BusinessError
 from onecard.core.idempotency import run_idempotent
@@ -40,6 +43,25 @@ def run_once(request, token, payload, fn):
         return result.body, None, ""
     body = result.body or {}
     return None, str(body.get("detail") or _("The request could not be processed.")), body.get("code", "")
+
+
+def till_action(run, form_class):
+    """Makes `do(request, data, card, store) -> (payload, fn, answer)` a signed-in POST view.
+
+    `run(request, form_class, do)` is the screen's own part: the permission, the store and card, the form,
+    running `fn` once per token, and what it shows after (`answer(body)`) or on a refusal.
+    """
+
+    def decorate(do):
+        @login_required
+        @require_POST
+        @functools.wraps(do)
+        def view(request):
+            return run(request, form_class, functools.partial(do, request))
+
+        return view
+
+    return decorate
 
 
 def refund_approval_limit() -> int:

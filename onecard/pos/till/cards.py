@@ -42,6 +42,7 @@ from onecard.pos.till.actions import (
     new_token,
     refund_approval_limit,
     run_once,
+    till_action,
     yuan,
 )
 from onecard.pos.till.card_forms import TENDERS, ChargeForm, RedeemForm, RefundForm, TopupForm
@@ -248,7 +249,7 @@ def charge_quote(request):
 
 
 def _action(request, form_class, do):
-    """Validate, resolve the card, run `do(form, card, store) -> (payload, fn)` idempotently."""
+    """Validate, resolve the card, run `do(data, card, store) -> (payload, fn, after)` once per token."""
     user = request.user
     require_perms(user, "till.operate")
     store = till_store(request)
@@ -283,7 +284,7 @@ def _to_receipt(body):
 
 
 def _with_receipt(payload, write):
-    """What `do` answers for an action whose `write()` makes one card transaction: its receipt follows."""
+    """What an action answers when its `write()` makes one card transaction: its receipt follows."""
 
     def fn():
         return 200, {"tx": write().pk}
@@ -291,89 +292,65 @@ def _with_receipt(payload, write):
     return payload, fn, _to_receipt
 
 
-@login_required
-@require_POST
-def topup(request):
+@till_action(_action, TopupForm)
+def topup(request, data, card, store):
     """充值 in yuan by cash, bank card, WeChat or Alipay."""
-
-    def do(data, card, store):
-        payload = {"action": "topup", "card": card.number, "amount": data["amount"], "tender": data["tender"]}
-        return _with_receipt(
-            payload,
-            lambda: stored_value.topup(
-                request.user, card, data["amount"], store=store, tender=data["tender"]
-            ),
-        )
-
-    return _action(request, TopupForm, do)
+    payload = {"action": "topup", "card": card.number, "amount": data["amount"], "tender": data["tender"]}
+    return _with_receipt(
+        payload,
+        lambda: stored_value.topup(request.user, card, data["amount"], store=store, tender=data["tender"]),
+    )
 
 
-@login_required
-@require_POST
-def charge(request):
+@till_action(_action, ChargeForm)
+def charge(request, data, card, store):
     """消费 of a list amount: the tier discount applies; the card password when the card asks for it."""
-
-    def do(data, card, store):
-        payload = {"action": "charge", "card": card.number, "amount": data["amount"]}
-        due = stored_value.amount_due(card, data["amount"])
-        if card.password_required_for(due):
-            # Its own transaction, before run_idempotent: a wrong try counts even if the sale is refused.
-            stored_value.check_charge_password(card, data["amount"], data.get("password") or None)
-        return _with_receipt(
-            payload, lambda: sales.charge_card(request.user, card, data["amount"], store=store)
-        )
-
-    return _action(request, ChargeForm, do)
+    payload = {"action": "charge", "card": card.number, "amount": data["amount"]}
+    due = stored_value.amount_due(card, data["amount"])
+    if card.password_required_for(due):
+        # Its own transaction, before run_idempotent: a wrong try counts even if the sale is refused.
+        stored_value.check_charge_password(card, data["amount"], data.get("password") or None)
+    return _with_receipt(payload, lambda: sales.charge_card(request.user, card, data["amount"], store=store))
 
 
-@login_required
-@require_POST
-def refund(request):
+@till_action(_action, RefundForm)
+def refund(request, data, card, store):
     """退款 of a recent charge of this card; above the approval limit only a manager may refund."""
-
-    def do(data, card, store):
-        original = CardTransaction.objects.filter(
-            pk=data["original"], card=card, kind__in=REFUNDABLE_KINDS
-        ).first()
-        if original is None:
-            raise BusinessError(_("Pick a charge of this card to refund."), code="no_such_charge")
-        # Counted with what was refunded of the charge before: a large refund cannot be split to pass.
-        check_refund_approval(request.user, original.refunded_total + data["amount"])
-        payload = {
-            "action": "refund",
-            "original": original.pk,
-            "amount": data["amount"],
-            "reason": data["reason"],
-        }
-        return _with_receipt(
-            payload,
-            lambda: sales.refund_charge(
-                request.user, original, data["amount"], store=store, reason=data["reason"]
-            ),
-        )
-
-    return _action(request, RefundForm, do)
+    original = CardTransaction.objects.filter(
+        pk=data["original"], card=card, kind__in=REFUNDABLE_KINDS
+    ).first()
+    if original is None:
+        raise BusinessError(_("Pick a charge of this card to refund."), code="no_such_charge")
+    # Counted with what was refunded of the charge before: a large refund cannot be split to pass.
+    check_refund_approval(request.user, original.refunded_total + data["amount"])
+    payload = {
+        "action": "refund",
+        "original": original.pk,
+        "amount": data["amount"],
+        "reason": data["reason"],
+    }
+    return _with_receipt(
+        payload,
+        lambda: sales.refund_charge(
+            request.user, original, data["amount"], store=store, reason=data["reason"]
+        ),
+    )
 
 
-@login_required
-@require_POST
-def redeem(request):
+@till_action(_action, RedeemForm)
+def redeem(request, data, card, store):
     """积分抵扣: spend points of the card, the lots that expire first first."""
+    payload = {"action": "redeem", "card": card.number, "points": data["points"]}
 
-    def do(data, card, store):
-        payload = {"action": "redeem", "card": card.number, "points": data["points"]}
+    def fn():
+        points_service.redeem(request.user, card, data["points"], store=store)
+        return 200, {"points": data["points"], "card": card.number}
 
-        def fn():
-            points_service.redeem(request.user, card, data["points"], store=store)
-            return 200, {"points": data["points"], "card": card.number}
+    def after(body):
+        messages.success(request, _("%(points)s points redeemed.") % {"points": body["points"]})
+        return redirect(f"{reverse('till:cashier')}?card={body['card']}")
 
-        def after(body):
-            messages.success(request, _("%(points)s points redeemed.") % {"points": body["points"]})
-            return redirect(f"{reverse('till:cashier')}?card={body['card']}")
-
-        return payload, fn, after
-
-    return _action(request, RedeemForm, do)
+    return payload, fn, after
 
 
 # ---- receipt -------------------------------------------------------------------------------------------

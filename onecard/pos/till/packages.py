@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from onecard.core.errors import BusinessError
 from onecard.core.permissions import require_perms
@@ -24,6 +24,7 @@ from onecard.pos.till.actions import (
     new_token,
     refund_approval_limit,
     run_once,
+    till_action,
     yuan,
 )
 from onecard.pos.till.card_forms import (
@@ -141,85 +142,70 @@ def _member_package(card, pk) -> MemberPackage:
     return row
 
 
-@login_required
-@require_POST
-def sell(request):
+@till_action(_act, SellPackageForm)
+def sell(request, data, card, store):
     """Sell a package to the card on screen, paid at this till."""
+    package = ServicePackage.objects.filter(pk=data["package"], merchant_id=store.merchant_id).first()
+    if package is None:
+        raise packages.PackageNotFound()
+    payload = {
+        "action": "package_sell",
+        "card": card.number,
+        "package": package.pk,
+        "tender": data["tender"],
+    }
 
-    def do(data, card, store):
-        package = ServicePackage.objects.filter(pk=data["package"], merchant_id=store.merchant_id).first()
-        if package is None:
-            raise packages.PackageNotFound()
-        payload = {
-            "action": "package_sell",
-            "card": card.number,
-            "package": package.pk,
-            "tender": data["tender"],
-        }
+    def fn():
+        sold = packages.sell_package(request.user, card, package, store=store, tender=data["tender"])
+        return 200, {"package": sold.pk, "name": sold.name, "price": sold.price}
 
-        def fn():
-            sold = packages.sell_package(request.user, card, package, store=store, tender=data["tender"])
-            return 200, {"package": sold.pk, "name": sold.name, "price": sold.price}
+    def message(body):
+        return _("Sold %(name)s for ¥%(price)s.") % {"name": body["name"], "price": yuan(body["price"])}
 
-        def message(body):
-            return _("Sold %(name)s for ¥%(price)s.") % {"name": body["name"], "price": yuan(body["price"])}
-
-        return payload, fn, message
-
-    return _act(request, SellPackageForm, do)
+    return payload, fn, message
 
 
-@login_required
-@require_POST
-def use(request):
+@till_action(_act, UsePackageForm)
+def use(request, data, card, store):
     """Use a package of the card on screen: `count` times one service."""
+    mp = _member_package(card, data["package"])
+    payload = {
+        "action": "package_use",
+        "package": mp.pk,
+        "service": data["service"],
+        "count": data["count"],
+    }
 
-    def do(data, card, store):
-        mp = _member_package(card, data["package"])
-        payload = {
-            "action": "package_use",
-            "package": mp.pk,
-            "service": data["service"],
-            "count": data["count"],
-        }
+    def fn():
+        done = sales.use_package(request.user, mp, data["service"], store=store, count=data["count"])
+        return 200, {"use": done.pk, "service": done.service, "count": done.count}
 
-        def fn():
-            done = sales.use_package(request.user, mp, data["service"], store=store, count=data["count"])
-            return 200, {"use": done.pk, "service": done.service, "count": done.count}
+    def message(body):
+        return _("Used: %(service)s × %(count)s.") % {"service": body["service"], "count": body["count"]}
 
-        def message(body):
-            return _("Used: %(service)s × %(count)s.") % {"service": body["service"], "count": body["count"]}
-
-        return payload, fn, message
-
-    return _act(request, UsePackageForm, do)
+    return payload, fn, message
 
 
-@login_required
-@require_POST
-def refund(request):
+@till_action(_act, RefundPackageForm)
+def refund(request, data, card, store):
     """Refund the unused part of a package; above the till's approval limit only a manager may."""
+    mp = _member_package(card, data["package"])
+    _catch_up, amount = packages.refund_quote(mp)
+    check_refund_approval(request.user, amount)
+    payload = {
+        "action": "package_refund",
+        "package": mp.pk,
+        "method": data["method"],
+        "reason": data["reason"],
+    }
 
-    def do(data, card, store):
-        mp = _member_package(card, data["package"])
-        _catch_up, amount = packages.refund_quote(mp)
-        check_refund_approval(request.user, amount)
-        payload = {
-            "action": "package_refund",
-            "package": mp.pk,
-            "method": data["method"],
-            "reason": data["reason"],
-        }
+    def fn():
+        done = packages.refund_package(
+            request.user, mp, store=store, reason=data["reason"], method=data["method"]
+        )
+        return 200, {"package": done.pk, "refunded": done.refunded}
 
-        def fn():
-            done = packages.refund_package(
-                request.user, mp, store=store, reason=data["reason"], method=data["method"]
-            )
-            return 200, {"package": done.pk, "refunded": done.refunded}
+    def message(body):
+        return _("Refunded ¥%(amount)s.") % {"amount": yuan(body["refunded"])}
 
-        def message(body):
-            return _("Refunded ¥%(amount)s.") % {"amount": yuan(body["refunded"])}
-
-        return payload, fn, message
-
-    return _act(request, RefundPackageForm, do)
+    return payload, fn, message
