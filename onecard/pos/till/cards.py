@@ -163,6 +163,15 @@ def panel_context(card, *, needs_password=False, values=None):
     }
 
 
+def store_or_404(request):
+    """The till's store for a user who may work the till; a 404 while none is picked (htmx parts of the page)."""
+    require_perms(request.user, "till.operate")
+    store = till_store(request)
+    if store is None:
+        raise Http404(_("Pick a store first."))
+    return store
+
+
 def _page(request, store, *, q="", card=None, choices=(), error=None, panel=None, status=200):
     context = {
         "store": store,
@@ -208,10 +217,7 @@ def choose_store(request):
 @require_GET
 def lookup(request):
     """htmx: the member panel (or a choice of cards, or the refusal) for what was scanned."""
-    require_perms(request.user, "till.operate")
-    store = till_store(request)
-    if store is None:
-        raise Http404(_("Pick a store first."))
+    store = store_or_404(request)
     card, choices, error = find_cards(store, request.GET.get("q", ""))
     context = {"store": store, "choices": choices, "error": error}
     if card is not None:
@@ -223,10 +229,7 @@ def lookup(request):
 @require_GET
 def charge_quote(request):
     """htmx: the tier discount and the amount due for a list amount; the password field when needed."""
-    require_perms(request.user, "till.operate")
-    store = till_store(request)
-    if store is None:
-        raise Http404(_("Pick a store first."))
+    store = store_or_404(request)
     context = {}
     try:
         card = _card_by_number(store, request.GET.get("card"))

@@ -2,7 +2,7 @@
 
 The panel (`loyalty/packages/_panel.html`) is loaded by the cashier screen's member panel; its forms post with
 htmx and get the refreshed panel back. Each form carries a one-time token used as the idempotency key
-(till.actions), so a double click sells or uses once; the store is the till's (till.cards.till_store).
+(till.actions), so a double click sells or uses once; the store is the till's (till.cards.store_or_404).
 Refunds whose payout passes the till's approval limit need till.refund_large.
 """
 
@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from onecard.core.errors import BusinessError
-from onecard.core.permissions import require_perms
 from onecard.loyalty.cards.errors import CardNotFound
 from onecard.loyalty.models import Card, MemberPackage, ServicePackage
 from onecard.loyalty.packages import services as packages
@@ -34,7 +33,7 @@ from onecard.pos.till.card_forms import (
     SellPackageForm,
     UsePackageForm,
 )
-from onecard.pos.till.cards import till_store
+from onecard.pos.till.cards import store_or_404
 from onecard.sales import services as sales
 
 
@@ -94,19 +93,11 @@ def _render_panel(request, card, store, *, error=None, message=None):
     return render(request, "loyalty/packages/_panel.html", context, status=status)
 
 
-def _till(request):
-    require_perms(request.user, "till.operate")
-    store = till_store(request)
-    if store is None:
-        raise Http404(_("Pick a store first."))
-    return store
-
-
 @login_required
 @require_GET
 def panel(request):
     """htmx: the packages panel of the card on the till screen (?card=<number>)."""
-    store = _till(request)
+    store = store_or_404(request)
     try:
         card = _card(store, request.GET.get("card"))
     except BusinessError as exc:
@@ -116,7 +107,7 @@ def panel(request):
 
 def _act(request, form_class, do):
     """Validate, find the card, run `do(data, card, store) -> (payload, fn, message)` once per token."""
-    store = _till(request)
+    store = store_or_404(request)
     try:
         card = _card(store, request.POST.get("card"))
     except BusinessError as exc:

@@ -189,14 +189,25 @@ def _after_change(request, store, cart, *, error=None, error_code="", notice=Non
     return redirect("till_sale:sale")
 
 
-def with_cart(view):
-    """A sale view that works on the till store's cart: `view(request, store, cart)`; no store picked: the store page."""
+def with_store(view):
+    """A view of the till's store: `view(request, store, ...)`; no store picked yet: back to the cashier desk."""
 
     @functools.wraps(view)
-    def wrapped(request):
+    def wrapped(request, *args, **kwargs):
         store = store_or_none(request)
         if store is None:
             return no_store(request)
+        return view(request, store, *args, **kwargs)
+
+    return wrapped
+
+
+def with_cart(view):
+    """A sale view that works on the till store's cart: `view(request, store, cart)`."""
+
+    @with_store
+    @functools.wraps(view)
+    def wrapped(request, store):
         return view(request, store, load_cart(request.session, store))
 
     return wrapped
@@ -217,12 +228,10 @@ def no_store(request):
 
 @login_required
 @require_GET
-def sale(request):
+@with_cart
+def sale(request, store, cart):
     """开单: the item field (autofocus; a scanner types the code and Enter), the card, coupons, quote and pay."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    return _render_page(request, store, load_cart(request.session, store))
+    return _render_page(request, store, cart)
 
 
 @login_required

@@ -34,7 +34,7 @@ from onecard.pos.till.actions import (
 from onecard.pos.till.cards import balance_after, mask_card_number
 from onecard.pos.till.cart import adjustment_row
 from onecard.pos.till.forms import ReturnForm
-from onecard.pos.till.sale import no_store, require_till, store_or_none
+from onecard.pos.till.sale import require_till, with_store
 from onecard.promotions.models import Coupon
 from onecard.sales import returns
 from onecard.sales.models import Sale, TenderKind
@@ -150,11 +150,9 @@ def _today(store):
 
 @login_required
 @require_GET
-def sales_today(request):
+@with_store
+def sales_today(request, store):
     """Today's sales of the till's store, newest first, with totals per tender; ?export=xlsx downloads them."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
     sales = _today(store).select_related("member", "actor").prefetch_related("tenders")
     if request.GET.get("export") == "xlsx":
         return _sales_xlsx(store, sales)
@@ -241,12 +239,10 @@ def sale_detail(request, pk):
 
 @login_required
 @require_POST
-def sale_return(request, pk):
+@with_store
+def sale_return(request, store, pk):
     """退货 of the whole sale or some units per line; above the refund approval limit only a manager may."""
     user = request.user
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
     sale = _sale_or_404(user, pk)
     form = ReturnForm(request.POST, lines=list(sale.lines.all()))
     if not form.is_valid():
