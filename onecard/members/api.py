@@ -18,6 +18,7 @@ from onecard.core.api import (
     IdField,
     MaskedField,
     create_schema,
+    permission_map,
     problem,
     update_schema,
 )
@@ -458,13 +459,7 @@ class ContactViewSet(
     serializer_class = ContactSerializer
     pagination_class = None
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    required_permissions = {
-        "list": "members.view",
-        "retrieve": "members.view",
-        "create": "members.change",
-        "partial_update": "members.change",
-        "destroy": "members.change",
-    }
+    required_permissions = permission_map("members.view", "members.change")
 
     def get_member(self):
         if not hasattr(self, "_member"):
@@ -501,11 +496,7 @@ class ContactViewSet(
 )
 class TagViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ApiViewSet):
     serializer_class = TagSerializer
-    required_permissions = {
-        "list": "members.view",
-        "create": "members.manage_fields",
-        "destroy": "members.manage_fields",
-    }
+    required_permissions = permission_map("members.view", "members.manage_fields")
 
     def get_queryset(self):
         return Tag.objects.filter(merchant_id__in=merchant_ids_for(self.request.user)).order_by("name", "id")
@@ -529,11 +520,7 @@ class CustomFieldViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ApiViewSet
 ):
     serializer_class = CustomFieldSerializer
-    required_permissions = {
-        "list": "members.view",
-        "create": "members.manage_fields",
-        "destroy": "members.manage_fields",
-    }
+    required_permissions = permission_map("members.view", "members.manage_fields")
 
     def get_queryset(self):
         return CustomField.objects.filter(merchant_id__in=merchant_ids_for(self.request.user)).order_by(
