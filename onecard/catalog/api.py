@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, create_schema, update_schema
+from onecard.core.api import IdField, create_schema, permission_map, update_schema
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.loyalty.models import Tier
@@ -177,13 +177,7 @@ class _CatalogViewSet(
 ):
     # Products and categories alike: catalog.view reads, catalog.manage writes. A comment, not a
     # docstring, since drf-spectacular would publish a docstring as every operation's description.
-    required_permissions = {
-        "list": "catalog.view",
-        "retrieve": "catalog.view",
-        "create": "catalog.manage",
-        "update": "catalog.manage",
-        "partial_update": "catalog.manage",
-    }
+    required_permissions = permission_map("catalog.view", "catalog.manage")
 
 
 @extend_schema_view(

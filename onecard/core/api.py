@@ -93,6 +93,18 @@ class HasPermissionCode(BasePermission):
         return any(request.user.has_perm(c) for c in codes)
 
 
+def permission_map(read, write, **more):
+    """A viewset's `required_permissions`: `read` for list and retrieve, `write` for the standard writes.
+
+    `more` names the codes of the viewset's own actions. An action the viewset does not offer is never asked.
+    """
+    return {
+        **dict.fromkeys(("list", "retrieve"), read),
+        **dict.fromkeys(("create", "update", "partial_update", "destroy"), write),
+        **more,
+    }
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class IdField(serializers.Field):
     """An id: written as a number or a digit string, always answered as a string."""

@@ -18,6 +18,7 @@ from onecard.core.api import (
     IdField,
     MaskedField,
     create_schema,
+    permission_map,
     problem,
     update_schema,
 )
@@ -458,13 +459,7 @@ class ContactViewSet(
     serializer_class = ContactSerializer
     pagination_class = None
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    required_permissions = {
-        "list": "members.view",
-        "retrieve": "members.view",
-        "create": "members.change",
-        "partial_update": "members.change",
-        "destroy": "members.change",
-    }
+    required_permissions = permission_map("members.view", "members.change")
 
     def get_member(self):
         if not hasattr(self, "_member"):
@@ -494,27 +489,44 @@ class ContactViewSet(
 # ---- tags and custom fields ---------------------------------------------------------------------------
 
 
+class _LabelViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ApiViewSet):
+    # Tags and custom fields alike: each merchant defines its own (members.manage_fields), members.view reads
+    # them. A comment, not a docstring, since drf-spectacular would publish a docstring as every
+    # operation's description.
+    required_permissions = permission_map("members.view", "members.manage_fields")
+    model = None
+    ordering = ()
+    create_serializer = None
+
+    def get_queryset(self):
+        return self.model.objects.filter(merchant_id__in=merchant_ids_for(self.request.user)).order_by(
+            *self.ordering
+        )
+
+    def create(self, request, *args, **kwargs):
+        values = self.validated(self.create_serializer)
+        merchant = acting_merchant(request.user, values.pop("merchant", None))
+        label = self.define(merchant, values)
+        return Response(self.serializer_class(label).data, status=status.HTTP_201_CREATED)
+
+    def define(self, merchant, values):
+        """Call the service that defines the label for `merchant`."""
+        raise NotImplementedError
+
+
 @extend_schema_view(
     list=extend_schema(summary="Your merchant's tags"),
     create=create_schema("Create a tag", TagCreateSerializer, TagSerializer),
     destroy=extend_schema(summary="Delete a tag (it is taken off every member)"),
 )
-class TagViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ApiViewSet):
+class TagViewSet(_LabelViewSet):
     serializer_class = TagSerializer
-    required_permissions = {
-        "list": "members.view",
-        "create": "members.manage_fields",
-        "destroy": "members.manage_fields",
-    }
+    create_serializer = TagCreateSerializer
+    model = Tag
+    ordering = ("name", "id")
 
-    def get_queryset(self):
-        return Tag.objects.filter(merchant_id__in=merchant_ids_for(self.request.user)).order_by("name", "id")
-
-    def create(self, request, *args, **kwargs):
-        values = self.validated(TagCreateSerializer)
-        merchant = acting_merchant(request.user, values.pop("merchant", None))
-        tag = labels.create_tag(request.user, merchant, values["name"], values["color"])
-        return Response(TagSerializer(tag).data, status=status.HTTP_201_CREATED)
+    def define(self, merchant, values):
+        return labels.create_tag(self.request.user, merchant, values["name"], values["color"])
 
     def perform_destroy(self, instance):
         labels.delete_tag(self.request.user, instance)
@@ -525,26 +537,14 @@ class TagViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyM
     create=create_schema("Define a custom member field", CustomFieldCreateSerializer, CustomFieldSerializer),
     destroy=extend_schema(summary="Delete a custom field definition"),
 )
-class CustomFieldViewSet(
-    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, ApiViewSet
-):
+class CustomFieldViewSet(_LabelViewSet):
     serializer_class = CustomFieldSerializer
-    required_permissions = {
-        "list": "members.view",
-        "create": "members.manage_fields",
-        "destroy": "members.manage_fields",
-    }
+    create_serializer = CustomFieldCreateSerializer
+    model = CustomField
+    ordering = ("position", "id")
 
-    def get_queryset(self):
-        return CustomField.objects.filter(merchant_id__in=merchant_ids_for(self.request.user)).order_by(
-            "position", "id"
-        )
-
-    def create(self, request, *args, **kwargs):
-        values = self.validated(CustomFieldCreateSerializer)
-        merchant = acting_merchant(request.user, values.pop("merchant", None))
-        field = labels.define_custom_field(request.user, merchant, **values)
-        return Response(CustomFieldSerializer(field).data, status=status.HTTP_201_CREATED)
+    def define(self, merchant, values):
+        return labels.define_custom_field(self.request.user, merchant, **values)
 
     def perform_destroy(self, instance):
         labels.delete_custom_field(self.request.user, instance)

@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, MaskedField, create_schema, update_schema
+from onecard.core.api import IdField, MaskedField, create_schema, permission_map, update_schema
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
@@ -18,6 +18,8 @@ from .choices import NodeKind
 from .models import OrgNode, Role, Staff
 from .permissions import PERMISSIONS
 from .queries import acting_merchant, merchant_ids_for
+
+_ROLE_READERS = ("staff.view", "staff.manage", "roles.manage")
 
 
 def _node_of_merchants(user, pk, field):
@@ -97,12 +99,7 @@ class OrgNodeUpdateSerializer(serializers.Serializer):
 class OrgNodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet):
     serializer_class = OrgNodeSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    required_permissions = {
-        "list": "org.view",
-        "retrieve": "org.view",
-        "create": "org.manage",
-        "partial_update": "org.manage",
-    }
+    required_permissions = permission_map("org.view", "org.manage")
 
     def get_queryset(self):
         return scope(OrgNode.objects.all(), self.request.user, "id").order_by("path")
@@ -197,13 +194,7 @@ class PasswordSerializer(serializers.Serializer):
 class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet):
     serializer_class = StaffSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    required_permissions = {
-        "list": "staff.view",
-        "retrieve": "staff.view",
-        "create": "staff.manage",
-        "partial_update": "staff.manage",
-        "password": "staff.manage",
-    }
+    required_permissions = permission_map("staff.view", "staff.manage", password="staff.manage")
 
     def get_queryset(self):
         qs = Staff.objects.select_related("node").prefetch_related("roles").order_by("id")
@@ -286,14 +277,8 @@ class RoleViewSet(
 ):
     serializer_class = RoleSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    required_permissions = {
-        "list": ("staff.view", "staff.manage", "roles.manage"),
-        "retrieve": ("staff.view", "staff.manage", "roles.manage"),
-        "permission_catalogue": ("staff.view", "staff.manage", "roles.manage"),
-        "create": "roles.manage",
-        "partial_update": "roles.manage",
-        "destroy": "roles.manage",
-    }
+    # Any one of these reads roles: who manages staff assigns them, not only who manages roles.
+    required_permissions = permission_map(_ROLE_READERS, "roles.manage", permission_catalogue=_ROLE_READERS)
 
     def get_queryset(self):
         return visible_roles(self.request.user).order_by("-is_builtin", "id")

@@ -58,6 +58,18 @@ def _party_nodes(user):
     return nodes.select_related("merchant").order_by("merchant_id", "path")
 
 
+def _period_param(request, kind, name):
+    """The first day of the period in ?<name>; None when absent, or unreadable (then with an error message)."""
+    text = request.GET.get(name)
+    if not text:
+        return None
+    try:
+        return settlement.parse_period(kind, text)
+    except BusinessError as error:
+        messages.error(request, error.message)
+        return None
+
+
 def _filtered(request):
     """(statements, clean filter values) from the query string; unreadable filters are dropped with a message."""
     user, params = request.user, request.GET
@@ -67,23 +79,15 @@ def _filtered(request):
     if period in PeriodKind.values:
         statements = statements.filter(period_kind=period)
         clean["period"] = period
-    if params.get("date"):
-        try:
-            day = settlement.parse_period(PeriodKind.DAY, params["date"])
-        except BusinessError as error:
-            messages.error(request, error.message)
-        else:
-            statements = statements.filter(period_start=day)
-            clean["date"] = day.isoformat()
-    if params.get("month"):
-        try:
-            first = settlement.parse_period(PeriodKind.MONTH, params["month"])
-        except BusinessError as error:
-            messages.error(request, error.message)
-        else:
-            _first, _start, end = settlement.period_bounds(PeriodKind.MONTH, first)
-            statements = statements.filter(period_start__gte=first, period_start__lt=end.date())
-            clean["month"] = first.strftime("%Y-%m")
+    day = _period_param(request, PeriodKind.DAY, "date")
+    if day is not None:
+        statements = statements.filter(period_start=day)
+        clean["date"] = day.isoformat()
+    first = _period_param(request, PeriodKind.MONTH, "month")
+    if first is not None:
+        _first, _start, end = settlement.period_bounds(PeriodKind.MONTH, first)
+        statements = statements.filter(period_start__gte=first, period_start__lt=end.date())
+        clean["month"] = first.strftime("%Y-%m")
     store = params.get("store", "")
     if store.isdigit() and _party_nodes(user).filter(pk=int(store)).exists():
         statements = statements.filter(Q(node_a_id=int(store)) | Q(node_b_id=int(store)))

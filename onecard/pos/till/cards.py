@@ -1,16 +1,14 @@
 """The cashier screen (收银台): look a card up, then top up, charge, refund or redeem points; receipts.
 
-Every money action carries a one-time token (a hidden field) used as the idempotency key
-(scope "till:<staff id>"), so a double click or a browser resubmit takes effect once and shows the
-same receipt. run_idempotent is the transaction boundary: these views run outside any atomic block.
+Every money action carries a one-time token used as the idempotency key (till.actions), so a double
+click or a browser resubmit takes effect once and shows the same receipt. run_idempotent is the
+transaction boundary: these views run outside any atomic block.
 The store of every operation is the cashier's own store; staff placed above stores pick one of the
 stores in their scope (kept in the session).
 """
 
-import uuid
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
@@ -22,9 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from onecard.core.errors import BusinessError
-from onecard.core.idempotency import run_idempotent
 from onecard.core.masking import mask_phone
-from onecard.core.money import fen_to_yuan_str
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import node_in_scope, scope_node_ids
 from onecard.core.validators import InvalidValue, normalize_phone
@@ -40,17 +36,21 @@ from onecard.loyalty.stored_value.prepaid_views import agreement_panel_context
 from onecard.loyalty.tiers.services import member_tier
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
+from onecard.pos.till.actions import (
+    check_refund_approval,
+    form_error,
+    new_token,
+    refund_approval_limit,
+    run_once,
+    till_action,
+    yuan,
+)
 from onecard.pos.till.card_forms import TENDERS, ChargeForm, RedeemForm, RefundForm, TopupForm
 from onecard.sales import services as sales
 
 SESSION_STORE = "till_store"
 PASSWORD_CODES = {"card_password_required", "wrong_card_password"}
 REFUNDABLE_KINDS = (CardTxKind.CHARGE, CardTxKind.CAPTURE)
-
-
-def refund_approval_limit() -> int:
-    """Refunds above this many fen need till.refund_large (a store manager or above)."""
-    return int(getattr(settings, "ONECARD_TILL_REFUND_APPROVAL_FEN", 50_000))
 
 
 def mask_card_number(number: str) -> str:
@@ -77,14 +77,6 @@ def till_store(request):
         return user.node
     pk = request.session.get(SESSION_STORE)
     return _stores_in_scope(user).filter(pk=pk).first() if pk else None
-
-
-def _yuan(fen) -> str:
-    return fen_to_yuan_str(fen or 0)
-
-
-def _new_token() -> str:
-    return uuid.uuid4().hex
 
 
 # ---- lookup --------------------------------------------------------------------------------------------
@@ -148,27 +140,36 @@ def panel_context(card, *, needs_password=False, values=None):
         "tier": tier,
         "rate": rate,
         "has_discount": rate < 1,
-        "principal": _yuan(balances.get(AccountKind.MEMBER_PRINCIPAL)),
-        "bonus": _yuan(balances.get(AccountKind.MEMBER_BONUS)),
-        "held": _yuan(balances.get(AccountKind.HOLD_RESERVE)),
+        "principal": yuan(balances.get(AccountKind.MEMBER_PRINCIPAL)),
+        "bonus": yuan(balances.get(AccountKind.MEMBER_BONUS)),
+        "held": yuan(balances.get(AccountKind.HOLD_RESERVE)),
         "points": points_service.available_points(card),
         "is_stored_value": card.product.kind == "stored_value",
         "charges": [
-            {"tx": tx, "amount": _yuan(tx.amount), "left": _yuan(tx.amount - tx.refunded_total)}
+            {"tx": tx, "amount": yuan(tx.amount), "left": yuan(tx.amount - tx.refunded_total)}
             for tx in charges
         ],
         "tenders": TENDERS,
         # Cards with a password show its field; the service asks for it only above the threshold.
         "needs_password": needs_password or card.has_password,
-        "tokens": {name: _new_token() for name in ("topup", "charge", "refund", "redeem")},
+        "tokens": {name: new_token() for name in ("topup", "charge", "refund", "redeem")},
         "values": values or {},
-        "refund_limit": _yuan(refund_approval_limit()),
+        "refund_limit": yuan(refund_approval_limit()),
         **(
             agreement_panel_context(member, f"{reverse('till:cashier')}?card={card.number}")
             if member is not None
             else {}
         ),
     }
+
+
+def store_or_404(request):
+    """The till's store for a user who may work the till; a 404 while none is picked (htmx parts of the page)."""
+    require_perms(request.user, "till.operate")
+    store = till_store(request)
+    if store is None:
+        raise Http404(_("Pick a store first."))
+    return store
 
 
 def _page(request, store, *, q="", card=None, choices=(), error=None, panel=None, status=200):
@@ -216,10 +217,7 @@ def choose_store(request):
 @require_GET
 def lookup(request):
     """htmx: the member panel (or a choice of cards, or the refusal) for what was scanned."""
-    require_perms(request.user, "till.operate")
-    store = till_store(request)
-    if store is None:
-        raise Http404(_("Pick a store first."))
+    store = store_or_404(request)
     card, choices, error = find_cards(store, request.GET.get("q", ""))
     context = {"store": store, "choices": choices, "error": error}
     if card is not None:
@@ -231,10 +229,7 @@ def lookup(request):
 @require_GET
 def charge_quote(request):
     """htmx: the tier discount and the amount due for a list amount; the password field when needed."""
-    require_perms(request.user, "till.operate")
-    store = till_store(request)
-    if store is None:
-        raise Http404(_("Pick a store first."))
+    store = store_or_404(request)
     context = {}
     try:
         card = _card_by_number(store, request.GET.get("card"))
@@ -243,9 +238,9 @@ def charge_quote(request):
             list_amount = form.cleaned_data["amount"]
             due = stored_value.amount_due(card, list_amount)
             context = {
-                "list_amount": _yuan(list_amount),
-                "discount": _yuan(list_amount - due),
-                "due": _yuan(due),
+                "list_amount": yuan(list_amount),
+                "discount": yuan(list_amount - due),
+                "due": yuan(due),
                 "needs_password": card.password_required_for(due),
             }
     except BusinessError as exc:
@@ -256,23 +251,8 @@ def charge_quote(request):
 # ---- actions -------------------------------------------------------------------------------------------
 
 
-def _form_error(form):
-    return " ".join(str(m) for errors in form.errors.values() for m in errors)
-
-
-def _run(request, token, payload, fn):
-    """Run `fn` once per token (idempotency key); (body, None) on success, (None, message) on refusal."""
-    try:
-        result = run_idempotent(token, payload, fn, scope=f"till:{request.user.pk}")
-    except BusinessError as exc:  # a reused token with different data, a malformed token
-        return None, str(exc.message)
-    if result.status < 300:
-        return result.body, None
-    return None, str(result.body.get("detail") or _("The request could not be processed."))
-
-
 def _action(request, form_class, do):
-    """Validate, resolve the card, run `do(form, card, store) -> (payload, fn)` idempotently."""
+    """Validate, resolve the card, run `do(data, card, store) -> (payload, fn, after)` once per token."""
     user = request.user
     require_perms(user, "till.operate")
     store = till_store(request)
@@ -287,10 +267,10 @@ def _action(request, form_class, do):
     values = {k: v for k, v in request.POST.items() if k not in {"csrfmiddlewaretoken", "token", "password"}}
     if not form.is_valid():
         panel = panel_context(card, values=values)
-        return _page(request, store, card=card, error=_form_error(form), panel=panel, status=400)
+        return _page(request, store, card=card, error=form_error(form), panel=panel, status=400)
     try:
         payload, fn, after = do(form.cleaned_data, card, store)
-        body, error = _run(request, form.cleaned_data["token"], payload, fn)
+        body, error, _code = run_once(request, form.cleaned_data["token"], payload, fn)
     except BusinessError as exc:
         body, error = None, str(exc.message)
         needs_password = getattr(exc, "code", "") in PASSWORD_CODES
@@ -306,105 +286,74 @@ def _to_receipt(body):
     return redirect("till:receipt", pk=body["tx"])
 
 
-@login_required
-@require_POST
-def topup(request):
+def _with_receipt(payload, write):
+    """What an action answers when its `write()` makes one card transaction: its receipt follows."""
+
+    def fn():
+        return 200, {"tx": write().pk}
+
+    return payload, fn, _to_receipt
+
+
+@till_action(_action, TopupForm)
+def topup(request, data, card, store):
     """充值 in yuan by cash, bank card, WeChat or Alipay."""
-
-    def do(data, card, store):
-        payload = {"action": "topup", "card": card.number, "amount": data["amount"], "tender": data["tender"]}
-
-        def fn():
-            tx = stored_value.topup(request.user, card, data["amount"], store=store, tender=data["tender"])
-            return 200, {"tx": tx.pk}
-
-        return payload, fn, _to_receipt
-
-    return _action(request, TopupForm, do)
+    payload = {"action": "topup", "card": card.number, "amount": data["amount"], "tender": data["tender"]}
+    return _with_receipt(
+        payload,
+        lambda: stored_value.topup(request.user, card, data["amount"], store=store, tender=data["tender"]),
+    )
 
 
-@login_required
-@require_POST
-def charge(request):
+@till_action(_action, ChargeForm)
+def charge(request, data, card, store):
     """消费 of a list amount: the tier discount applies; the card password when the card asks for it."""
-
-    def do(data, card, store):
-        payload = {"action": "charge", "card": card.number, "amount": data["amount"]}
-        due = stored_value.amount_due(card, data["amount"])
-        if card.password_required_for(due):
-            # Its own transaction, before run_idempotent: a wrong try counts even if the sale is refused.
-            stored_value.check_charge_password(card, data["amount"], data.get("password") or None)
-
-        def fn():
-            tx = sales.charge_card(request.user, card, data["amount"], store=store)
-            return 200, {"tx": tx.pk}
-
-        return payload, fn, _to_receipt
-
-    return _action(request, ChargeForm, do)
+    payload = {"action": "charge", "card": card.number, "amount": data["amount"]}
+    due = stored_value.amount_due(card, data["amount"])
+    if card.password_required_for(due):
+        # Its own transaction, before run_idempotent: a wrong try counts even if the sale is refused.
+        stored_value.check_charge_password(card, data["amount"], data.get("password") or None)
+    return _with_receipt(payload, lambda: sales.charge_card(request.user, card, data["amount"], store=store))
 
 
-class RefundNeedsManager(BusinessError):
-    status = 403
-    code = "refund_needs_manager"
-
-
-@login_required
-@require_POST
-def refund(request):
+@till_action(_action, RefundForm)
+def refund(request, data, card, store):
     """退款 of a recent charge of this card; above the approval limit only a manager may refund."""
-
-    def do(data, card, store):
-        original = CardTransaction.objects.filter(
-            pk=data["original"], card=card, kind__in=REFUNDABLE_KINDS
-        ).first()
-        if original is None:
-            raise BusinessError(_("Pick a charge of this card to refund."), code="no_such_charge")
-        limit = refund_approval_limit()
-        # Counted with what was refunded of the charge before: a large refund cannot be split to pass.
-        if original.refunded_total + data["amount"] > limit and not request.user.has_perm(
-            "till.refund_large"
-        ):
-            raise RefundNeedsManager(
-                _("Refunds above ¥%(limit)s need a store manager.") % {"limit": fen_to_yuan_str(limit)}
-            )
-        payload = {
-            "action": "refund",
-            "original": original.pk,
-            "amount": data["amount"],
-            "reason": data["reason"],
-        }
-
-        def fn():
-            tx = sales.refund_charge(
-                request.user, original, data["amount"], store=store, reason=data["reason"]
-            )
-            return 200, {"tx": tx.pk}
-
-        return payload, fn, _to_receipt
-
-    return _action(request, RefundForm, do)
+    original = CardTransaction.objects.filter(
+        pk=data["original"], card=card, kind__in=REFUNDABLE_KINDS
+    ).first()
+    if original is None:
+        raise BusinessError(_("Pick a charge of this card to refund."), code="no_such_charge")
+    # Counted with what was refunded of the charge before: a large refund cannot be split to pass.
+    check_refund_approval(request.user, original.refunded_total + data["amount"])
+    payload = {
+        "action": "refund",
+        "original": original.pk,
+        "amount": data["amount"],
+        "reason": data["reason"],
+    }
+    return _with_receipt(
+        payload,
+        lambda: sales.refund_charge(
+            request.user, original, data["amount"], store=store, reason=data["reason"]
+        ),
+    )
 
 
-@login_required
-@require_POST
-def redeem(request):
+@till_action(_action, RedeemForm)
+def redeem(request, data, card, store):
     """积分抵扣: spend points of the card, the lots that expire first first."""
+    payload = {"action": "redeem", "card": card.number, "points": data["points"]}
 
-    def do(data, card, store):
-        payload = {"action": "redeem", "card": card.number, "points": data["points"]}
+    def fn():
+        points_service.redeem(request.user, card, data["points"], store=store)
+        return 200, {"points": data["points"], "card": card.number}
 
-        def fn():
-            points_service.redeem(request.user, card, data["points"], store=store)
-            return 200, {"points": data["points"], "card": card.number}
+    def after(body):
+        messages.success(request, _("%(points)s points redeemed.") % {"points": body["points"]})
+        return redirect(f"{reverse('till:cashier')}?card={body['card']}")
 
-        def after(body):
-            messages.success(request, _("%(points)s points redeemed.") % {"points": body["points"]})
-            return redirect(f"{reverse('till:cashier')}?card={body['card']}")
-
-        return payload, fn, after
-
-    return _action(request, RedeemForm, do)
+    return payload, fn, after
 
 
 # ---- receipt -------------------------------------------------------------------------------------------
@@ -453,15 +402,15 @@ def receipt(request, pk):
             "masked_number": mask_card_number(tx.card.number),
             "member": member,
             "masked_phone": mask_phone(member.phone) if member is not None else "",
-            "list_amount": _yuan(tx.list_amount or tx.amount),
-            "discount": _yuan(tx.discount),
-            "amount": _yuan(tx.amount),
-            "principal": _yuan(tx.principal),
-            "bonus": _yuan(tx.bonus),
-            "rebate_bonus": _yuan(tx.rebate_bonus),
-            "principal_after": _yuan(principal_after),
-            "bonus_after": _yuan(bonus_after),
-            "total_after": _yuan(principal_after + bonus_after),
+            "list_amount": yuan(tx.list_amount or tx.amount),
+            "discount": yuan(tx.discount),
+            "amount": yuan(tx.amount),
+            "principal": yuan(tx.principal),
+            "bonus": yuan(tx.bonus),
+            "rebate_bonus": yuan(tx.rebate_bonus),
+            "principal_after": yuan(principal_after),
+            "bonus_after": yuan(bonus_after),
+            "total_after": yuan(principal_after + bonus_after),
             "tender_label": dict(TENDERS).get(tx.tender, tx.tender),
         },
     )

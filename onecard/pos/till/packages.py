@@ -1,27 +1,31 @@
 """Count and period cards at the till (/till/packages/...): the panel of the card on screen, sell, use, refund.
 
 The panel (`loyalty/packages/_panel.html`) is loaded by the cashier screen's member panel; its forms post with
-htmx and get the refreshed panel back. Each form carries a one-time token used as the idempotency key (scope
-"till:<staff id>"), so a double click sells or uses once; the store is the till's (till.cards.till_store).
+htmx and get the refreshed panel back. Each form carries a one-time token used as the idempotency key
+(till.actions), so a double click sells or uses once; the store is the till's (till.cards.store_or_404).
 Refunds whose payout passes the till's approval limit need till.refund_large.
 """
-
-import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from onecard.core.errors import BusinessError
-from onecard.core.idempotency import run_idempotent
-from onecard.core.money import fen_to_yuan_str
-from onecard.core.permissions import require_perms
 from onecard.loyalty.cards.errors import CardNotFound
 from onecard.loyalty.models import Card, MemberPackage, ServicePackage
 from onecard.loyalty.packages import services as packages
+from onecard.pos.till.actions import (
+    check_refund_approval,
+    form_error,
+    new_token,
+    refund_approval_limit,
+    run_once,
+    till_action,
+    yuan,
+)
 from onecard.pos.till.card_forms import (
     REFUND_METHODS,
     TENDERS,
@@ -29,16 +33,8 @@ from onecard.pos.till.card_forms import (
     SellPackageForm,
     UsePackageForm,
 )
-from onecard.pos.till.cards import RefundNeedsManager, refund_approval_limit, till_store
+from onecard.pos.till.cards import store_or_404
 from onecard.sales import services as sales
-
-
-def _yuan(fen) -> str:
-    return fen_to_yuan_str(fen or 0)
-
-
-def _token() -> str:
-    return uuid.uuid4().hex
 
 
 def _card(store, number) -> Card:
@@ -65,12 +61,12 @@ def panel_context(card, store, *, error=None, message=None) -> dict:
             {
                 "mp": mp,
                 "lines": list(mp.lines.all()),
-                "price": _yuan(mp.price),
-                "outstanding": _yuan(mp.outstanding),
-                "refund": _yuan(refund),
+                "price": yuan(mp.price),
+                "outstanding": yuan(mp.outstanding),
+                "refund": yuan(refund),
                 "expired": packages.is_expired(mp, now),
-                "use_token": _token(),
-                "refund_token": _token(),
+                "use_token": new_token(),
+                "refund_token": new_token(),
             }
         )
     catalog = ServicePackage.objects.filter(merchant_id=store.merchant_id, is_active=True).prefetch_related(
@@ -80,11 +76,11 @@ def panel_context(card, store, *, error=None, message=None) -> dict:
         "card": card,
         "store": store,
         "packages": rows,
-        "catalog": [{"package": p, "price": _yuan(p.price)} for p in catalog if p.accepts_store(store)],
+        "catalog": [{"package": p, "price": yuan(p.price)} for p in catalog if p.accepts_store(store)],
         "tenders": TENDERS,
         "refund_methods": REFUND_METHODS,
-        "sell_token": _token(),
-        "refund_limit": _yuan(refund_approval_limit()),
+        "sell_token": new_token(),
+        "refund_limit": yuan(refund_approval_limit()),
         "package_error": error,
         "package_message": message,
     }
@@ -97,19 +93,11 @@ def _render_panel(request, card, store, *, error=None, message=None):
     return render(request, "loyalty/packages/_panel.html", context, status=status)
 
 
-def _till(request):
-    require_perms(request.user, "till.operate")
-    store = till_store(request)
-    if store is None:
-        raise Http404(_("Pick a store first."))
-    return store
-
-
 @login_required
 @require_GET
 def panel(request):
     """htmx: the packages panel of the card on the till screen (?card=<number>)."""
-    store = _till(request)
+    store = store_or_404(request)
     try:
         card = _card(store, request.GET.get("card"))
     except BusinessError as exc:
@@ -119,25 +107,23 @@ def panel(request):
 
 def _act(request, form_class, do):
     """Validate, find the card, run `do(data, card, store) -> (payload, fn, message)` once per token."""
-    store = _till(request)
+    store = store_or_404(request)
     try:
         card = _card(store, request.POST.get("card"))
     except BusinessError as exc:
         raise Http404(str(exc.message)) from exc
     form = form_class(request.POST)
     if not form.is_valid():
-        error = " ".join(str(m) for errors in form.errors.values() for m in errors)
-        return _render_panel(request, card, store, error=error)
+        return _render_panel(request, card, store, error=form_error(form))
     data = form.cleaned_data
     try:
         payload, fn, message = do(data, card, store)
-        result = run_idempotent(data["token"], payload, fn, scope=f"till:{request.user.pk}")
     except BusinessError as exc:
         return _render_panel(request, card, store, error=str(exc.message))
-    if result.status >= 300:
-        detail = result.body.get("detail") or _("The request could not be processed.")
-        return _render_panel(request, card, store, error=str(detail))
-    return _render_panel(request, card, store, message=message(result.body))
+    body, error, _code = run_once(request, data["token"], payload, fn)
+    if error is not None:
+        return _render_panel(request, card, store, error=error)
+    return _render_panel(request, card, store, message=message(body))
 
 
 def _member_package(card, pk) -> MemberPackage:
@@ -147,89 +133,70 @@ def _member_package(card, pk) -> MemberPackage:
     return row
 
 
-@login_required
-@require_POST
-def sell(request):
+@till_action(_act, SellPackageForm)
+def sell(request, data, card, store):
     """Sell a package to the card on screen, paid at this till."""
+    package = ServicePackage.objects.filter(pk=data["package"], merchant_id=store.merchant_id).first()
+    if package is None:
+        raise packages.PackageNotFound()
+    payload = {
+        "action": "package_sell",
+        "card": card.number,
+        "package": package.pk,
+        "tender": data["tender"],
+    }
 
-    def do(data, card, store):
-        package = ServicePackage.objects.filter(pk=data["package"], merchant_id=store.merchant_id).first()
-        if package is None:
-            raise packages.PackageNotFound()
-        payload = {
-            "action": "package_sell",
-            "card": card.number,
-            "package": package.pk,
-            "tender": data["tender"],
-        }
+    def fn():
+        sold = packages.sell_package(request.user, card, package, store=store, tender=data["tender"])
+        return 200, {"package": sold.pk, "name": sold.name, "price": sold.price}
 
-        def fn():
-            sold = packages.sell_package(request.user, card, package, store=store, tender=data["tender"])
-            return 200, {"package": sold.pk, "name": sold.name, "price": sold.price}
+    def message(body):
+        return _("Sold %(name)s for ¥%(price)s.") % {"name": body["name"], "price": yuan(body["price"])}
 
-        def message(body):
-            return _("Sold %(name)s for ¥%(price)s.") % {"name": body["name"], "price": _yuan(body["price"])}
-
-        return payload, fn, message
-
-    return _act(request, SellPackageForm, do)
+    return payload, fn, message
 
 
-@login_required
-@require_POST
-def use(request):
+@till_action(_act, UsePackageForm)
+def use(request, data, card, store):
     """Use a package of the card on screen: `count` times one service."""
+    mp = _member_package(card, data["package"])
+    payload = {
+        "action": "package_use",
+        "package": mp.pk,
+        "service": data["service"],
+        "count": data["count"],
+    }
 
-    def do(data, card, store):
-        mp = _member_package(card, data["package"])
-        payload = {
-            "action": "package_use",
-            "package": mp.pk,
-            "service": data["service"],
-            "count": data["count"],
-        }
+    def fn():
+        done = sales.use_package(request.user, mp, data["service"], store=store, count=data["count"])
+        return 200, {"use": done.pk, "service": done.service, "count": done.count}
 
-        def fn():
-            done = sales.use_package(request.user, mp, data["service"], store=store, count=data["count"])
-            return 200, {"use": done.pk, "service": done.service, "count": done.count}
+    def message(body):
+        return _("Used: %(service)s × %(count)s.") % {"service": body["service"], "count": body["count"]}
 
-        def message(body):
-            return _("Used: %(service)s × %(count)s.") % {"service": body["service"], "count": body["count"]}
-
-        return payload, fn, message
-
-    return _act(request, UsePackageForm, do)
+    return payload, fn, message
 
 
-@login_required
-@require_POST
-def refund(request):
+@till_action(_act, RefundPackageForm)
+def refund(request, data, card, store):
     """Refund the unused part of a package; above the till's approval limit only a manager may."""
+    mp = _member_package(card, data["package"])
+    _catch_up, amount = packages.refund_quote(mp)
+    check_refund_approval(request.user, amount)
+    payload = {
+        "action": "package_refund",
+        "package": mp.pk,
+        "method": data["method"],
+        "reason": data["reason"],
+    }
 
-    def do(data, card, store):
-        mp = _member_package(card, data["package"])
-        _catch_up, amount = packages.refund_quote(mp)
-        limit = refund_approval_limit()
-        if amount > limit and not request.user.has_perm("till.refund_large"):
-            raise RefundNeedsManager(
-                _("Refunds above ¥%(limit)s need a store manager.") % {"limit": fen_to_yuan_str(limit)}
-            )
-        payload = {
-            "action": "package_refund",
-            "package": mp.pk,
-            "method": data["method"],
-            "reason": data["reason"],
-        }
+    def fn():
+        done = packages.refund_package(
+            request.user, mp, store=store, reason=data["reason"], method=data["method"]
+        )
+        return 200, {"package": done.pk, "refunded": done.refunded}
 
-        def fn():
-            done = packages.refund_package(
-                request.user, mp, store=store, reason=data["reason"], method=data["method"]
-            )
-            return 200, {"package": done.pk, "refunded": done.refunded}
+    def message(body):
+        return _("Refunded ¥%(amount)s.") % {"amount": yuan(body["refunded"])}
 
-        def message(body):
-            return _("Refunded ¥%(amount)s.") % {"amount": _yuan(body["refunded"])}
-
-        return payload, fn, message
-
-    return _act(request, RefundPackageForm, do)
+    return payload, fn, message

@@ -10,7 +10,6 @@ returns are in till.sales.
 """
 
 import functools
-import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from onecard.core.errors import BusinessError
-from onecard.core.idempotency import run_idempotent
 from onecard.core.masking import mask_phone
 from onecard.core.permissions import require_perms
 from onecard.loyalty.cards.choices import CardKind
@@ -33,6 +31,7 @@ from onecard.loyalty.models import Card
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tiers.services import member_tier
+from onecard.pos.till.actions import form_error, new_token, run_once
 from onecard.pos.till.cards import find_cards, mask_card_number, till_store
 from onecard.pos.till.cart import (
     CART_DEPENDENT,
@@ -139,7 +138,7 @@ def _workspace(request, store, cart, *, error=None, error_code="", notice=None, 
         "error_code": error_code,
         "notice": notice,
         "values": values or {},
-        "token": uuid.uuid4().hex,
+        "token": new_token(),
         "quote": None,
         "points_per_yuan": points.policy_for(store.merchant_id).points_per_yuan,
     }
@@ -190,14 +189,25 @@ def _after_change(request, store, cart, *, error=None, error_code="", notice=Non
     return redirect("till_sale:sale")
 
 
-def with_cart(view):
-    """A sale view that works on the till store's cart: `view(request, store, cart)`; no store picked: the store page."""
+def with_store(view):
+    """A view of the till's store: `view(request, store, ...)`; no store picked yet: back to the cashier desk."""
 
     @functools.wraps(view)
-    def wrapped(request):
+    def wrapped(request, *args, **kwargs):
         store = store_or_none(request)
         if store is None:
             return no_store(request)
+        return view(request, store, *args, **kwargs)
+
+    return wrapped
+
+
+def with_cart(view):
+    """A sale view that works on the till store's cart: `view(request, store, cart)`."""
+
+    @with_store
+    @functools.wraps(view)
+    def wrapped(request, store):
         return view(request, store, load_cart(request.session, store))
 
     return wrapped
@@ -218,12 +228,10 @@ def no_store(request):
 
 @login_required
 @require_GET
-def sale(request):
+@with_cart
+def sale(request, store, cart):
     """开单: the item field (autofocus; a scanner types the code and Enter), the card, coupons, quote and pay."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
-    return _render_page(request, store, load_cart(request.session, store))
+    return _render_page(request, store, cart)
 
 
 @login_required
@@ -336,23 +344,6 @@ def clear(request):
 
 
 # ---- paying -----------------------------------------------------------------------------------------------
-
-
-def run_once(request, token, payload, fn):
-    """Run `fn` once per token; (body, None, "") on success, (None, message, code) on refusal."""
-    try:
-        result = run_idempotent(token, payload, fn, scope=f"till:{request.user.pk}")
-    except BusinessError as exc:  # the token reused with other data
-        return None, str(exc.message), exc.code
-    if result.status < 300:
-        return result.body, None, ""
-    body = result.body or {}
-    return None, str(body.get("detail") or _("The request could not be processed.")), body.get("code", "")
-
-
-def form_error(form):
-    """Every message of an invalid form, in one line."""
-    return " ".join(str(m) for errors in form.errors.values() for m in errors)
 
 
 @login_required

@@ -3,10 +3,8 @@
 A sale is visible to the cashier who made it and to staff whose scope holds its store; anything else
 answers 404. A return runs sales.returns.return_sale under run_idempotent with a one-time token, like
 the till's refunds; a return that brings what came back of the sale above the refund approval limit
-needs till.refund_large (till.cards.refund_approval_limit), checked in the same transaction.
+needs till.refund_large (till.actions.refund_approval_limit), checked in the same transaction.
 """
-
-import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,15 +24,17 @@ from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.ledger.choices import AccountKind
 from onecard.loyalty.models import JournalEntry
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.pos.till.cards import (
-    RefundNeedsManager,
-    balance_after,
-    mask_card_number,
+from onecard.pos.till.actions import (
+    check_refund_approval,
+    form_error,
+    new_token,
     refund_approval_limit,
+    run_once,
 )
+from onecard.pos.till.cards import balance_after, mask_card_number
 from onecard.pos.till.cart import adjustment_row
 from onecard.pos.till.forms import ReturnForm
-from onecard.pos.till.sale import form_error, no_store, require_till, run_once, store_or_none
+from onecard.pos.till.sale import require_till, with_store
 from onecard.promotions.models import Coupon
 from onecard.sales import returns
 from onecard.sales.models import Sale, TenderKind
@@ -150,11 +150,9 @@ def _today(store):
 
 @login_required
 @require_GET
-def sales_today(request):
+@with_store
+def sales_today(request, store):
     """Today's sales of the till's store, newest first, with totals per tender; ?export=xlsx downloads them."""
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
     sales = _today(store).select_related("member", "actor").prefetch_related("tenders")
     if request.GET.get("export") == "xlsx":
         return _sales_xlsx(store, sales)
@@ -223,7 +221,7 @@ def _detail(request, sale, *, form=None, error=None, error_code="", status=200):
             "returns": returns,
             "error": error,
             "error_code": error_code,
-            "token": uuid.uuid4().hex,
+            "token": new_token(),
             "refund_limit": refund_approval_limit(),
             "can_return": any(row["left"] for row in context["lines"]),
         }
@@ -241,12 +239,10 @@ def sale_detail(request, pk):
 
 @login_required
 @require_POST
-def sale_return(request, pk):
+@with_store
+def sale_return(request, store, pk):
     """退货 of the whole sale or some units per line; above the refund approval limit only a manager may."""
     user = request.user
-    store = store_or_none(request)
-    if store is None:
-        return no_store(request)
     sale = _sale_or_404(user, pk)
     form = ReturnForm(request.POST, lines=list(sale.lines.all()))
     if not form.is_valid():
@@ -265,10 +261,7 @@ def sale_return(request, pk):
     def fn():
         done = returns.return_sale(user, sale, store=store, lines=lines, reason=data["reason"])
         # Counted with what came back before: a large return cannot be split to pass.
-        if done.sale.returned_due > limit and not user.has_perm("till.refund_large"):
-            raise RefundNeedsManager(
-                _("Refunds above ¥%(limit)s need a store manager.") % {"limit": fen_to_yuan_str(limit)}
-            )
+        check_refund_approval(user, done.sale.returned_due, limit)
         return 200, {"return": done.pk, "amount": done.amount}
 
     body, error, code = run_once(request, data["token"], payload, fn)
