@@ -33,6 +33,12 @@ class ValidationFailed(BusinessError):
         super().__init__(message)
 
 
+class Refused(BusinessError):
+    """A well-formed request refused for a business reason (a frozen card, a balance too low)."""
+
+    status = 422
+
+
 class NotFound(BusinessError):
     status = 404
     code = "not_found"
