@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core import audit
-from onecard.core.errors import BusinessError, ValidationFailed
+from onecard.core.errors import BusinessError, ValidationFailed, refuse_unknown_fields
 from onecard.core.idempotency import current_idempotency_key
 from onecard.core.money import MAX_AMOUNT
 from onecard.loyalty.cards.choices import CardStatus
@@ -169,9 +169,7 @@ def update_package(actor, package, *, lines=None, stores=None, **changes) -> Ser
     """Change a definition; packages already sold keep the copy they were sold with."""
     package = ServicePackage.objects.select_for_update().select_related("merchant").get(pk=package.pk)
     require_merchant_wide_scope(actor, package.merchant)
-    unknown = set(changes) - set(DEFINITION_FIELDS)
-    if unknown:
-        raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
+    refuse_unknown_fields(changes, DEFINITION_FIELDS)
     if "kind" in changes and changes["kind"] != package.kind and package.sold.exists():
         raise ValidationFailed({"kind": [_("The kind cannot change once the package is sold.")]})
     before = audit.snapshot(package, DEFINITION_FIELDS)
