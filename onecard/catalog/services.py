@@ -160,24 +160,26 @@ def check_price(value, field):
     return value
 
 
+def _taken_by_another(merchant, product, **value):
+    """Whether a product of `merchant` other than `product` (None: a new one) already has `value`."""
+    others = Product.objects.filter(merchant=merchant, **value)
+    if product is not None:
+        others = others.exclude(pk=product.pk)
+    return others.exists()
+
+
 def check_product(merchant, data, product=None):
     """The cleaned product fields of `data` (a full set), or the first refusal; reads but never writes."""
     sku = normalize_sku(data.get("sku"))
     if not SKU_RE.match(sku):
         raise errors.InvalidSku("sku")
-    same_sku = Product.objects.filter(merchant=merchant, sku=sku)
-    if product is not None:
-        same_sku = same_sku.exclude(pk=product.pk)
-    if same_sku.exists():
+    if _taken_by_another(merchant, product, sku=sku):
         raise errors.DuplicateSku("sku")
     barcode = (data.get("barcode") or "").strip()
     if barcode:
         if not BARCODE_RE.match(barcode):
             raise errors.InvalidBarcode("barcode")
-        same_barcode = Product.objects.filter(merchant=merchant, barcode=barcode)
-        if product is not None:
-            same_barcode = same_barcode.exclude(pk=product.pk)
-        if same_barcode.exists():
+        if _taken_by_another(merchant, product, barcode=barcode):
             raise errors.DuplicateBarcode("barcode")
     name = (data.get("name") or "").strip()
     if not name or len(name) > 100:

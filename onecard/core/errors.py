@@ -1,5 +1,6 @@
 """Business errors raised by services: a stable machine code plus a message in the user's language."""
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -31,6 +32,19 @@ class ValidationFailed(BusinessError):
     def __init__(self, errors, message=None):
         self.errors = errors
         super().__init__(message)
+
+
+class Refused(BusinessError):
+    """A well-formed request refused for a business reason (a frozen card, a balance too low)."""
+
+    status = 422
+
+
+def refuse_unknown_fields(changes, fields):
+    """Raise ValidationFailed naming every key of `changes` that is not one of `fields`."""
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise ValidationFailed({name: [gettext("Unknown field.")] for name in sorted(unknown)})
 
 
 class NotFound(BusinessError):

@@ -47,7 +47,6 @@ class IdempotencyConflict(Conflict):
 
 
 class InvalidIdempotencyKey(BusinessError):
-    status = 400
     code = "invalid_idempotency_key"
     default_message = _("The idempotency key must be 1 to 255 printable characters.")
 

@@ -25,8 +25,6 @@ SEGMENTS' visits for a busier year.
 """
 
 import datetime
-import heapq
-import itertools
 import random
 import time
 from collections import Counter
@@ -54,7 +52,7 @@ from onecard.loyalty.tiers import services as tiers
 from onecard.loyalty.tiers.metrics import evaluate_merchant
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Member
-from onecard.org.models import Staff
+from onecard.org.demo import DemoTimeline
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SEED = 20261125
@@ -66,6 +64,15 @@ SERIALS_PER_STORE = 100_000  # store i's batch starts at serial i × 100,000 + 1
 SPARE_CARDS = 20  # per store, left in stock for the till's "issue a card" demo
 
 BONUS_TIERS = [[50_000, 5_000], [100_000, 15_000], [200_000, 40_000]]  # 充500送50, 充1000送150, 充2000送400
+# (name, discount rate, points multiplier, benefits, grace days, rules) of the tiers above the base one
+UPPER_TIERS = [
+    ("银卡", "0.98", "1.2", "98折，积分1.2倍", 30,
+     [(TierMetric.SPEND, 80_000, 365), (TierMetric.TOPUP, 100_000, 365), (TierMetric.VISITS, 4, 90)]),
+    ("金卡", "0.95", "1.5", "95折，积分1.5倍，免费停车", 30,
+     [(TierMetric.SPEND, 200_000, 365), (TierMetric.TOPUP, 300_000, 365)]),
+    ("钻石卡", "0.90", "2", "9折，积分2倍，专属顾问", 60,
+     [(TierMetric.SPEND, 400_000, 365), (TierMetric.POINTS_EARNED, 4_000, 365)]),
+]  # fmt: skip
 TOPUP_CHOICES = [(20_000, 3), (30_000, 2), (50_000, 5), (100_000, 3), (200_000, 1)]  # (fen, weight)
 # (name, share of card holders, visits a year, spend factor in tenths), scaled to the time budget (module doc).
 SEGMENTS = [("dormant", 30, 0, 8), ("casual", 45, 1, 10), ("regular", 18, 3, 14), ("vip", 7, 8, 25)]
@@ -126,49 +133,22 @@ def _configure(merchant, stores, start):
         registered=False,
         validity_days=1096,
     )
-    ladder = [
-        tiers.create_tier(None, merchant, name="普通会员", rank=0, benefits="会员价，生日双倍积分"),
-        tiers.create_tier(
-            None,
-            merchant,
-            name="银卡",
-            rank=1,
-            discount_rate=Decimal("0.98"),
-            points_multiplier=Decimal("1.2"),
-            benefits="98折，积分1.2倍",
-            review_period_days=365,
-            grace_days=30,
-            rules=[
-                (TierMetric.SPEND, 80_000, 365),
-                (TierMetric.TOPUP, 100_000, 365),
-                (TierMetric.VISITS, 4, 90),
-            ],
-        ),
-        tiers.create_tier(
-            None,
-            merchant,
-            name="金卡",
-            rank=2,
-            discount_rate=Decimal("0.95"),
-            points_multiplier=Decimal("1.5"),
-            benefits="95折，积分1.5倍，免费停车",
-            review_period_days=365,
-            grace_days=30,
-            rules=[(TierMetric.SPEND, 200_000, 365), (TierMetric.TOPUP, 300_000, 365)],
-        ),
-        tiers.create_tier(
-            None,
-            merchant,
-            name="钻石卡",
-            rank=3,
-            discount_rate=Decimal("0.90"),
-            points_multiplier=Decimal("2"),
-            benefits="9折，积分2倍，专属顾问",
-            review_period_days=365,
-            grace_days=60,
-            rules=[(TierMetric.SPEND, 400_000, 365), (TierMetric.POINTS_EARNED, 4_000, 365)],
-        ),
-    ]
+    ladder = [tiers.create_tier(None, merchant, name="普通会员", rank=0, benefits="会员价，生日双倍积分")]
+    for rank, (name, rate, multiplier, benefits, grace_days, rules) in enumerate(UPPER_TIERS, start=1):
+        ladder.append(
+            tiers.create_tier(
+                None,
+                merchant,
+                name=name,
+                rank=rank,
+                discount_rate=Decimal(rate),
+                points_multiplier=Decimal(multiplier),
+                benefits=benefits,
+                review_period_days=365,
+                grace_days=grace_days,
+                rules=rules,
+            )
+        )
     stored_value.create_bonus_rule(None, merchant, name="充值有礼", tiers=BONUS_TIERS, valid_from=start)
     rule_settings.set_points_policy(
         None, merchant, expiry_mode=ExpiryMode.YEAR_END, expiry_days=365, points_per_yuan=100,
@@ -218,28 +198,13 @@ def _issue_stock(stored, points_card, gift, stores, wanted):
 # ---- the simulation ----------------------------------------------------------------------------------------
 
 
-class _Simulation:
-    """The year's events in time order: each runs at its own time on the moved clock and may schedule follow-ups."""
+class _Simulation(DemoTimeline):
+    """The year's events (visits, top-ups, sales, holds and their follow-ups) on the demo timeline."""
 
-    def __init__(self, rng, clock, stores, staff_by_store, bonus_rule, summary):
-        self.rng, self.clock, self.stores = rng, clock, stores
-        self.staff_by_store, self.bonus_rule, self.summary = staff_by_store, bonus_rule, summary
-        self.queue, self.counter = [], itertools.count()
+    def __init__(self, rng, clock, stores, bonus_rule, summary):
+        super().__init__(rng, clock, stores, summary)
+        self.bonus_rule = bonus_rule
         self.waiting_for_expiry = []  # (expires_at, holder, amount) of holds left to the expiry job
-
-    # -- scheduling
-    def at(self, when, action, *args):
-        heapq.heappush(self.queue, (when, next(self.counter), action, args))
-
-    def run_until(self, end):
-        """Run every queued event before `end`; a business refusal is counted, as a till would show it."""
-        while self.queue and self.queue[0][0] < end:
-            when, _n, action, args = heapq.heappop(self.queue)
-            self.clock.set(when)
-            try:
-                action(when, *args)
-            except BusinessError as error:
-                self.summary.refused[error.code] += 1
 
     def released_by_job(self, now):
         """The holds the expiry job released at `now` give their amount back to the simulated balance."""
@@ -252,10 +217,6 @@ class _Simulation:
         self.waiting_for_expiry = keep
 
     # -- helpers
-    def actor(self, store):
-        staff = self.staff_by_store.get(store.pk)
-        return self.rng.choice(staff) if staff else None
-
     def visit_store(self, holder):
         return holder.home_store if self.rng.random() < 0.85 else self.rng.choice(self.stores)
 
@@ -424,9 +385,6 @@ def seed_loyalty(
     first_day = (end - datetime.timedelta(days=days)).astimezone(SHANGHAI).date()
     start = datetime.datetime.combine(first_day, datetime.time(9), tzinfo=SHANGHAI)
     stores = list(merchant.nodes.filter(kind="store").order_by("id"))
-    staff_by_store = {}
-    for staff in Staff.objects.filter(node__in=stores, is_active=True).order_by("id"):
-        staff_by_store.setdefault(staff.node_id, []).append(staff)
     plans, wanted = _plan_holders(rng, merchant, stores[0], holders)
 
     with moved_now(start) as clock:
@@ -435,7 +393,7 @@ def seed_loyalty(
             stock = _issue_stock(stored, points_card, gift, stores, wanted)
         summary.products, summary.tiers = 3, len(ladder)
         bonus_rule = stored_value.bonus_rule_for(merchant, stores[0], BONUS_TIERS[0][0], at=start)
-        sim = _Simulation(rng, clock, stores, staff_by_store, bonus_rule, summary)
+        sim = _Simulation(rng, clock, stores, bonus_rule, summary)
         holders_made = _schedule_holders(sim, rng, plans, stock, stores, start=start, end=end, days=days)
         for n in range(days + 1):
             _simulate_day(sim, clock, run_jobs, first_day + datetime.timedelta(days=n), start=start, end=end)

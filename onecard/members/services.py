@@ -28,27 +28,10 @@ from .models import (
     Tag,
 )
 from .signals import member_joined
-from .validation import clean_member_input
+from .validation import MEMBER_FIELDS, clean_member_input
 
-AUDITED_FIELDS = (
-    "kind",
-    "name",
-    "phone",
-    "gender",
-    "birthday",
-    "address",
-    "id_number",
-    "email",
-    "notes",
-    "home_store",
-    "owner",
-    "source",
-    "source_detail",
-    "referrer",
-    "custom_fields",
-    "marketing_consent",
-    "status",
-)
+# What a member change is audited on: the fields a caller sets plus those only services change.
+AUDITED_FIELDS = (*MEMBER_FIELDS, "marketing_consent", "status")
 
 
 def allocate_member_numbers(merchant, count=1):
@@ -173,12 +156,7 @@ def create_member(actor, merchant, data, *, consent_source=""):
     if tags:
         member.tags.set(tags)
     if consent:
-        ConsentRecord.objects.create(
-            member=member,
-            granted=True,
-            source=member.consent_source,
-            actor=actor if actor is not None and actor.pk else None,
-        )
+        _record_consent(actor, member)
     audit.record(
         actor,
         "create",
@@ -246,12 +224,7 @@ def set_consent(actor, member, granted, *, source):
     member.consent_at = timezone.now()
     member.consent_source = (source or "")[:40]
     member.save(update_fields=["marketing_consent", "consent_at", "consent_source", "updated_at"])
-    ConsentRecord.objects.create(
-        member=member,
-        granted=granted,
-        source=member.consent_source,
-        actor=actor if actor is not None and actor.pk else None,
-    )
+    _record_consent(actor, member)
     audit.record(
         actor,
         "update",
@@ -260,6 +233,16 @@ def set_consent(actor, member, granted, *, source):
         after={"marketing_consent": granted, "consent_source": member.consent_source},
     )
     return member
+
+
+def _record_consent(actor, member):
+    """Add the member's current consent (granted or withdrawn, and its source) to its consent history."""
+    ConsentRecord.objects.create(
+        member=member,
+        granted=member.marketing_consent,
+        source=member.consent_source,
+        actor=actor if actor is not None and actor.pk else None,
+    )
 
 
 def insert_members(actor, merchant, rows, *, import_job=None, batch_size=2000, progress=None):

@@ -1,9 +1,14 @@
-"""The demo chain: one merchant, HQ, 3 regions, 12 stores and staff in every role (seed-demo builds it)."""
+"""The demo chain: one merchant, HQ, 3 regions, 12 stores and staff in every role (seed-demo builds it),
+and the timeline on which the later demos play the chain's history."""
+
+import heapq
+import itertools
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from onecard.core.demo_logins import DEMO_PASSWORD
+from onecard.core.errors import BusinessError
 
 from . import services
 from .choices import NodeKind
@@ -112,3 +117,32 @@ def build_demo_chain():
 
 def demo_merchant():
     return Merchant.objects.filter(code="demo").first()
+
+
+class DemoTimeline:
+    """Demo events in time order: each runs at its own time on the moved clock and may schedule follow-ups."""
+
+    def __init__(self, rng, clock, stores, summary):
+        self.rng, self.clock, self.stores, self.summary = rng, clock, stores, summary
+        self.queue, self.counter = [], itertools.count()
+        self.staff_by_store = {}
+        for staff in Staff.objects.filter(node__in=stores, is_active=True).order_by("id"):
+            self.staff_by_store.setdefault(staff.node_id, []).append(staff)
+
+    def at(self, when, action, *args):
+        heapq.heappush(self.queue, (when, next(self.counter), action, args))
+
+    def run_until(self, end):
+        """Run every queued event before `end`; a business refusal is counted, as a till would show it."""
+        while self.queue and self.queue[0][0] < end:
+            when, _n, action, args = heapq.heappop(self.queue)
+            self.clock.set(when)
+            try:
+                action(when, *args)
+            except BusinessError as error:
+                self.summary.refused[error.code] += 1
+
+    def actor(self, store):
+        """One of the store's active staff, or None (the system) where it has none."""
+        staff = self.staff_by_store.get(store.pk)
+        return self.rng.choice(staff) if staff else None

@@ -93,11 +93,16 @@ def register_terminal(actor, *, store, name, kind=TerminalKind.POS) -> IssuedSec
     return IssuedSecret(terminal, secret)
 
 
+def _lock_terminal(actor, terminal) -> Terminal:
+    """`terminal` read again under a row lock, once `actor` is known to manage its store."""
+    _check_scope(actor, terminal.store)
+    return Terminal.objects.select_for_update().select_related("store").get(pk=terminal.pk)
+
+
 @transaction.atomic
 def rotate_secret(actor, terminal) -> IssuedSecret:
     """A new secret for the terminal; the old one stops working at once."""
-    _check_scope(actor, terminal.store)
-    terminal = Terminal.objects.select_for_update().select_related("store").get(pk=terminal.pk)
+    terminal = _lock_terminal(actor, terminal)
     if not terminal.is_active:
         raise BusinessError(_("This terminal is deactivated."), code="terminal_inactive")
     secret = new_secret()
@@ -117,8 +122,7 @@ def rotate_secret(actor, terminal) -> IssuedSecret:
 @transaction.atomic
 def deactivate_terminal(actor, terminal) -> Terminal:
     """The terminal can no longer sign requests; its history stays. Deactivation is final."""
-    _check_scope(actor, terminal.store)
-    terminal = Terminal.objects.select_for_update().select_related("store").get(pk=terminal.pk)
+    terminal = _lock_terminal(actor, terminal)
     if not terminal.is_active:
         return terminal
     terminal.is_active = False

@@ -2,11 +2,11 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.errors import BusinessError, NotFound
+from onecard.core.errors import NotFound, Refused
 
 
-class CouponError(BusinessError):
-    status = 422
+class CouponError(Refused):
+    """A refusal of the coupon services (HTTP 422)."""
 
 
 class CouponCodeInvalid(CouponError):

@@ -32,8 +32,6 @@ the number).
 """
 
 import datetime
-import heapq
-import itertools
 import random
 import time
 from collections import Counter
@@ -45,14 +43,13 @@ from django.utils import timezone
 
 from onecard.catalog.demo import seed_catalog
 from onecard.core.clock import moved_now
-from onecard.core.errors import BusinessError
 from onecard.loyalty.cards.choices import CardStatus
 from onecard.loyalty.cards.numbers import card_number
 from onecard.loyalty.demo import STORED_VALUE_PREFIX
 from onecard.loyalty.models import Card, Tier
 from onecard.loyalty.points import services as points
 from onecard.members.models import Member
-from onecard.org.models import Staff
+from onecard.org.demo import DemoTimeline
 
 from . import coupon_templates, coupons, rules
 from .coupon_choices import CouponKind, CouponStatus, IssueHow, IssueRule, RestorePolicy
@@ -95,42 +92,23 @@ def _local(day, hour, minute=0):
     return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=SHANGHAI)
 
 
-class _Demo:
-    """The set-up and the event queue of the demo period; each event runs at its time on the moved clock."""
+class _Demo(DemoTimeline):
+    """The set-up and the events of the demo period on the demo timeline."""
 
     def __init__(self, merchant, rng, clock, first_day, end, summary, till):
-        self.merchant, self.rng, self.clock, self.till = merchant, rng, clock, till
-        self.first_day, self.end, self.summary = first_day, end, summary
-        self.queue, self.counter = [], itertools.count()
+        super().__init__(rng, clock, list(merchant.nodes.filter(kind="store").order_by("id")), summary)
+        self.merchant, self.till, self.first_day, self.end = merchant, till, first_day, end
         self.days = (end.astimezone(SHANGHAI).date() - first_day).days
-        self.stores = list(merchant.nodes.filter(kind="store").order_by("id"))
         self.hq = merchant.nodes.get(kind="hq")
-        self.staff_by_store = {}
         self.bearer_codes = []
         self.holders, self.card_of, self.coupon_cards = [], {}, {}
         self.coupon_members = set()  # members given a coupon so far: only they look for usable ones
-
-    # -- scheduling
-    def at(self, when, action, *args):
-        heapq.heappush(self.queue, (when, next(self.counter), action, args))
-
-    def run_until(self, end):
-        """Run every queued event before `end`; a business refusal is counted, as a till would show it."""
-        while self.queue and self.queue[0][0] < end:
-            when, _n, action, args = heapq.heappop(self.queue)
-            self.clock.set(when)
-            try:
-                action(when, *args)
-            except BusinessError as error:
-                self.summary.refused[error.code] += 1
 
     def day(self, n) -> datetime.date:
         return self.first_day + datetime.timedelta(days=n)
 
     # -- set-up
     def setup(self, tiers):
-        for staff in Staff.objects.filter(node__in=self.stores, is_active=True).order_by("id"):
-            self.staff_by_store.setdefault(staff.node_id, []).append(staff)
         self.catalog = seed_catalog(self.merchant, tiers)
         self.summary.products = len(self.catalog.products)
         self.summary.categories = len(self.catalog.categories)
@@ -282,10 +260,6 @@ class _Demo:
         coupons.expire_coupons(when)
 
     # -- sales
-    def actor(self, store):
-        staff = self.staff_by_store.get(store.pk)
-        return self.rng.choice(staff) if staff else None
-
     def basket(self, theme, when):
         """[(sku or barcode, quantity)] around `theme`, plus up to two other products."""
         cat, rng = self.catalog, self.rng

@@ -99,6 +99,25 @@ def _member_step(work: _Work, member_rules: list[Rule]):
 # ---- step 2 ------------------------------------------------------------------------------------------------
 
 
+def _rate_off_each(work: _Work, rule: Rule, lines, text) -> int:
+    """Take the rule's rate off what each line still owes; the fen it took.
+
+    `text()` gives the explanation in the user's language (with name, rate and amount); it is called only
+    when the quote is explained.
+    """
+    rate = rule.params["rate"]
+    taken = 0
+    for line in lines:
+        off = work.due[line.key] - apply_rate(work.due[line.key], rate)
+        taken += work.add(
+            line,
+            f"promotion:{rule.id}",
+            off,
+            lambda off=off: text() % {"name": rule.name, "rate": rate_text(rate), "amount": yuan(off)},
+        )
+    return taken
+
+
 def _line_rule(work: _Work, rule: Rule) -> int:
     """Apply one line-level rule; the fen it took."""
     source = f"promotion:{rule.id}"
@@ -108,17 +127,7 @@ def _line_rule(work: _Work, rule: Rule) -> int:
         return 0
     taken = 0
     if rule.kind == DISCOUNT:
-        for line in lines:
-            off = work.due[line.key] - apply_rate(work.due[line.key], p["rate"])
-            taken += work.add(
-                line,
-                source,
-                off,
-                lambda off=off: (
-                    _("%(name)s, %(rate)s of the price: −¥%(amount)s")
-                    % {"name": rule.name, "rate": rate_text(p["rate"]), "amount": yuan(off)}
-                ),
-            )
+        taken = _rate_off_each(work, rule, lines, lambda: _("%(name)s, %(rate)s of the price: −¥%(amount)s"))
     elif rule.kind in (BUY_X_GET_Y, NTH_DISCOUNT):
         units = sorted(_units(work, lines), key=lambda u: (u[0], u[1]))
         if rule.kind == BUY_X_GET_Y:
@@ -139,17 +148,7 @@ def _line_rule(work: _Work, rule: Rule) -> int:
         if not birthday_matches(work.cart.birthday, work.cart.at.date(), p["window"]):
             return 0
         if p.get("rate"):
-            for line in lines:
-                off = work.due[line.key] - apply_rate(work.due[line.key], p["rate"])
-                taken += work.add(
-                    line,
-                    source,
-                    off,
-                    lambda off=off: (
-                        _("%(name)s, birthday %(rate)s: −¥%(amount)s")
-                        % {"name": rule.name, "rate": rate_text(p["rate"]), "amount": yuan(off)}
-                    ),
-                )
+            taken = _rate_off_each(work, rule, lines, lambda: _("%(name)s, birthday %(rate)s: −¥%(amount)s"))
         else:
             amount = min(int(p["amount_off"]), sum(work.due[line.key] for line in lines))
             taken = work.add_order(

@@ -8,10 +8,12 @@ models, `onecard seed-demo` with the current ones.
 """
 
 from django.apps import apps as installed_apps
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 
 BATCH = 500
 CHARGE_LINE_NAMES = {"charge": "消费", "capture": "预授权消费"}
+# Who and where of a recorded sale, read off its payment under these names.
+PARTIES = ("merchant_id", "store_id", "card_id", "member_id", "actor_id", "business_ref")
 
 
 def _batches(queryset):
@@ -36,20 +38,15 @@ def card_payment_sales(apps):
         card_tx.objects.filter(kind__in=("charge", "capture"))
         .exclude(Exists(tendered))
         .values(
-            "pk", "kind", "store_id", "store__merchant_id", "card_id", "member_id", "actor_id", "business_ref",
-            "list_amount", "amount", "discount", "bonus",
+            "pk", "kind", "store_id", "card_id", "member_id", "actor_id", "business_ref", "list_amount",
+            "amount", "discount", "bonus", merchant_id=F("store__merchant_id"),
         )
     )  # fmt: skip
     for rows in _batches(pending):
         sales = sale_model.objects.bulk_create(
             sale_model(
                 kind=row["kind"],
-                merchant_id=row["store__merchant_id"],
-                store_id=row["store_id"],
-                card_id=row["card_id"],
-                member_id=row["member_id"],
-                actor_id=row["actor_id"],
-                business_ref=row["business_ref"],
+                **{name: row[name] for name in PARTIES},
                 list_total=row["list_amount"] or row["amount"],
                 discount_total=row["discount"],
                 total_due=row["amount"],
@@ -147,21 +144,16 @@ def package_use_sales(apps):
     pending = (
         use_model.objects.exclude(Exists(line_model.objects.filter(package_use=OuterRef("pk"))))
         .values(
-            "pk", "store_id", "store__merchant_id", "member_package_id", "member_package__card_id",
-            "member_package__card__member_id", "member_package__name", "actor_id", "business_ref", "service",
-            "count", "value",
+            "pk", "store_id", "actor_id", "business_ref", "member_package_id", "member_package__name", "service",
+            "count", "value", merchant_id=F("store__merchant_id"), card_id=F("member_package__card_id"),
+            member_id=F("member_package__card__member_id"),
         )
     )  # fmt: skip
     for rows in _batches(pending):
         sales = sale_model.objects.bulk_create(
             sale_model(
                 kind="package_use",
-                merchant_id=row["store__merchant_id"],
-                store_id=row["store_id"],
-                card_id=row["member_package__card_id"],
-                member_id=row["member_package__card__member_id"],
-                actor_id=row["actor_id"],
-                business_ref=row["business_ref"],
+                **{name: row[name] for name in PARTIES},
                 list_total=row["value"],
                 discount_total=0,
                 total_due=row["value"],

@@ -1,21 +1,24 @@
 """Refusals of the checkout services (sales.checkout, sales.returns), each with its own stable code (problem+json `code`).
 
-Statuses as the POS API answers them: 422 for a business refusal of a well-formed request, 409 for a
-conflict with what exists (the sale's reference), 400 for a malformed one.
+Statuses as the POS API answers them: 422 for a business refusal of a well-formed request
+(CheckoutRefused), 409 for a conflict with what exists (the sale's reference), 400 for a malformed one.
 """
 
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.errors import BusinessError
+from onecard.core.errors import BusinessError, Conflict, Refused
 
 
 class CheckoutError(BusinessError):
     """A checkout or return refused; nothing was taken or given back."""
 
 
-class UnknownSku(CheckoutError):
+class CheckoutRefused(CheckoutError, Refused):
+    """A checkout or return refused for a business reason (HTTP 422)."""
+
+
+class UnknownSku(CheckoutRefused):
     code = "unknown_sku"
-    status = 422
     default_message = _("No product with this SKU or barcode is sold in this store.")
 
 
@@ -29,21 +32,18 @@ class InvalidTender(CheckoutError):
     default_message = _("A tender is a known payment method with a whole, positive amount.")
 
 
-class TendersMismatch(CheckoutError):
+class TendersMismatch(CheckoutRefused):
     code = "tenders_mismatch"
-    status = 422
     default_message = _("The tenders do not add up to the amount due.")
 
 
-class CardRequired(CheckoutError):
+class CardRequired(CheckoutRefused):
     code = "card_required"
-    status = 422
     default_message = _("Paying with stored value or points needs the member's card.")
 
 
-class PointsOverCap(CheckoutError):
+class PointsOverCap(CheckoutRefused):
     code = "points_over_cap"
-    status = 422
     default_message = _("Points may not pay this much of the bill.")
 
 
@@ -52,9 +52,8 @@ class BusinessRefRequired(CheckoutError):
     default_message = _("A sale needs its reference.")
 
 
-class CashReceivedShort(CheckoutError):
+class CashReceivedShort(CheckoutRefused):
     code = "cash_received_short"
-    status = 422
     default_message = _("The cash received is less than the cash tender.")
 
 
@@ -63,17 +62,15 @@ class BusinessRefTooLong(CheckoutError):
     default_message = _("A sale's reference has at most 56 characters.")
 
 
-class SaleExists(CheckoutError):
+class SaleExists(CheckoutError, Conflict):
     code = "sale_exists"
-    status = 409
     default_message = _("A sale with this reference already exists.")
 
 
-class CouponRefused(CheckoutError):
+class CouponRefused(CheckoutRefused):
     """A coupon the pricing engine could not apply; `code` is the engine's (coupon_min_spend, ...)."""
 
     code = "coupon_not_applicable"
-    status = 422
     default_message = _("This coupon cannot be used on this cart.")
 
 
@@ -82,9 +79,8 @@ class InvalidReturnLines(CheckoutError):
     default_message = _("Name lines of this sale with a whole, positive quantity.")
 
 
-class OverReturn(CheckoutError):
+class OverReturn(CheckoutRefused):
     code = "over_return"
-    status = 422
     default_message = _("This return would give back more than was paid.")
 
 

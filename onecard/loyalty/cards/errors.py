@@ -2,11 +2,11 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.errors import BusinessError, Conflict, NotFound
+from onecard.core.errors import Conflict, NotFound, Refused
 
 
-class CardError(BusinessError):
-    status = 422
+class CardError(Refused):
+    """A refusal of the card services (HTTP 422 unless stated)."""
 
 
 class CardNotFound(NotFound):

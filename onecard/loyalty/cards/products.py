@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onecard.core import audit
-from onecard.core.errors import ValidationFailed
+from onecard.core.errors import ValidationFailed, refuse_unknown_fields
 from onecard.core.scoping import require_node_in_scope
 from onecard.loyalty.cards.choices import CardKind, CardStatus
 from onecard.loyalty.cards.errors import CardNumbersTaken, InvalidCardRange
@@ -109,9 +109,7 @@ def update_product(actor, product, *, stores=None, **changes) -> CardProduct:
     """Change a product's settings; cards already issued follow the product (they hold no copy)."""
     product = CardProduct.objects.select_for_update().get(pk=product.pk)
     require_merchant_wide_scope(actor, product.merchant)
-    unknown = set(changes) - set(PRODUCT_FIELDS)
-    if unknown:
-        raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
+    refuse_unknown_fields(changes, PRODUCT_FIELDS)
     if "kind" in changes and changes["kind"] != product.kind and product.cards.exists():
         raise ValidationFailed({"kind": [_("The kind cannot change once cards are issued.")]})
     before = audit.snapshot(product, PRODUCT_FIELDS)

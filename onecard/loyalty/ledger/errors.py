@@ -2,13 +2,12 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.errors import BusinessError, Conflict, NotFound
+from onecard.core.errors import BusinessError, Conflict, NotFound, Refused
 
 
-class InsufficientBalance(BusinessError):
+class InsufficientBalance(Refused):
     """The entry would take a member-facing account below zero; nothing was written."""
 
-    status = 422
     code = "insufficient_balance"
     default_message = _("The balance is not sufficient.")
 
@@ -23,7 +22,6 @@ class InsufficientPoints(InsufficientBalance):
 class InvalidAmount(BusinessError):
     """An amount that is not a non-zero integer number of fen (or points) within the allowed range."""
 
-    status = 400
     code = "invalid_amount"
     default_message = _("The amount must be a whole number of fen, not zero, within the allowed range.")
 

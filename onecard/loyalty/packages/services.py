@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core import audit
-from onecard.core.errors import BusinessError, NotFound, ValidationFailed
+from onecard.core.errors import BusinessError, ValidationFailed, refuse_unknown_fields
 from onecard.core.idempotency import current_idempotency_key
 from onecard.core.money import MAX_AMOUNT
 from onecard.loyalty.cards.choices import CardStatus
-from onecard.loyalty.cards.errors import CardError, CardNotAccepted
+from onecard.loyalty.cards.errors import CardNotAccepted
 from onecard.loyalty.cards.products import require_merchant_wide_scope
 from onecard.loyalty.cards.services import lock_cards, status_error
 from onecard.loyalty.ledger import services as ledger
@@ -34,6 +34,19 @@ from onecard.loyalty.models.packages import (
     ServicePackageLine,
 )
 from onecard.loyalty.packages.choices import MemberPackageStatus, PackageKind
+from onecard.loyalty.packages.errors import (
+    InvalidTender,
+    InvalidUseCount,
+    PackageClosed,
+    PackageDailyCapReached,
+    PackageError,  # noqa: F401 (callers catch any package refusal as services.PackageError)
+    PackageExpired,
+    PackageNotAccepted,
+    PackageNotFound,
+    PackageNotOnSale,
+    PackageServiceUnknown,
+    PackageUsedUp,
+)
 from onecard.loyalty.stored_value import prepaid_rules
 from onecard.loyalty.stored_value.card_checks import current_card, require_active
 from onecard.loyalty.stored_value.refunds import REFUND_TENDERS
@@ -45,62 +58,6 @@ MAX_LINES = 20
 MAX_VALIDITY_DAYS = 3660
 DEFINITION_FIELDS = ("name", "kind", "price", "validity_days", "daily_cap", "is_active")
 REFUNDABLE_CARD_STATUSES = (CardStatus.ACTIVE, CardStatus.FROZEN, CardStatus.EXPIRED, CardStatus.CANCELLED)
-
-
-class PackageError(CardError):
-    """A refusal of the package services (HTTP 422 unless stated)."""
-
-
-class PackageNotFound(NotFound):
-    code = "package_not_found"
-    default_message = _("No package has this id.")
-
-
-class PackageNotOnSale(PackageError):
-    code = "package_not_on_sale"
-    default_message = _("This package is not on sale.")
-
-
-class PackageNotAccepted(PackageError):
-    code = "package_not_accepted_here"
-    default_message = _("This package cannot be used at this store.")
-
-
-class PackageUsedUp(PackageError):
-    code = "package_used_up"
-    default_message = _("No uses are left of this service in the package.")
-
-
-class PackageExpired(PackageError):
-    code = "package_expired"
-    default_message = _("This package has expired.")
-
-
-class PackageServiceUnknown(PackageError):
-    code = "package_service_unknown"
-    default_message = _("This package does not include that service.")
-
-
-class PackageDailyCapReached(PackageError):
-    code = "package_daily_cap_reached"
-    default_message = _("This package has reached its uses for today.")
-
-
-class PackageClosed(PackageError):
-    code = "package_closed"
-    default_message = _("This package was already used up, refunded or expired.")
-
-
-class InvalidUseCount(BusinessError):
-    status = 400
-    code = "invalid_use_count"
-    default_message = _("The number of uses must be a whole number from 1 to 100.")
-
-
-class InvalidTender(BusinessError):
-    status = 400
-    code = "invalid_tender"
-    default_message = _("Choose how the package was paid: cash, bank card, WeChat Pay or Alipay.")
 
 
 # ---- dates -------------------------------------------------------------------------------------------
@@ -212,9 +169,7 @@ def update_package(actor, package, *, lines=None, stores=None, **changes) -> Ser
     """Change a definition; packages already sold keep the copy they were sold with."""
     package = ServicePackage.objects.select_for_update().select_related("merchant").get(pk=package.pk)
     require_merchant_wide_scope(actor, package.merchant)
-    unknown = set(changes) - set(DEFINITION_FIELDS)
-    if unknown:
-        raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
+    refuse_unknown_fields(changes, DEFINITION_FIELDS)
     if "kind" in changes and changes["kind"] != package.kind and package.sold.exists():
         raise ValidationFailed({"kind": [_("The kind cannot change once the package is sold.")]})
     before = audit.snapshot(package, DEFINITION_FIELDS)

@@ -15,8 +15,8 @@ from onecard.loyalty.models.points import (
     PointsLot,
     PointsLotUse,
 )
+from onecard.loyalty.points.errors import InvalidPoints
 from onecard.loyalty.points.rules import (
-    InvalidPoints,
     bill_cap,
     cash_to_points,
     points_to_cash,

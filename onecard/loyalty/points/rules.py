@@ -1,4 +1,4 @@
-"""Points rules (L4): refusals, the merchant's policy, expiry dates, earn rules and the cash value of points.
+"""Points rules (L4): the merchant's policy, expiry dates, earn rules and the cash value of points.
 
 Rounding, documented per rule (ARCHITECTURE.md): points earned for a spend are rounded DOWN to
 whole points (floor) after every multiplier; points are worth cash rounded DOWN to whole fen; the
@@ -17,34 +17,13 @@ from django.db.backends import signals as signals_db
 from django.db.models import signals
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from onecard.core.errors import BusinessError
 from onecard.loyalty.models.points import ExpiryMode, PointsEarnRule, PointsPolicy
+from onecard.loyalty.points.errors import InvalidPoints, PointsRateMissing
 from onecard.loyalty.tiers.services import member_tier
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 MAX_POINTS = 10**12
-
-# ---- refusals ----------------------------------------------------------------------------------------
-
-
-class InvalidPoints(BusinessError):
-    status = 400
-    code = "invalid_points"
-    default_message = gettext_lazy("The number of points must be a whole number above zero.")
-
-
-class PointsRateMissing(BusinessError):
-    status = 422
-    code = "points_rate_missing"
-    default_message = gettext_lazy("No points rule applies to this sale.")
-
-
-class AdjustmentReasonRequired(BusinessError):
-    status = 400
-    code = "adjustment_reason_required"
-    default_message = gettext_lazy("A points adjustment needs a reason.")
 
 
 def check_points(points, *, signed=False):

@@ -36,6 +36,11 @@ from onecard.loyalty.models.points import (
     PointsLotUse,
     PointsReversal,
 )
+from onecard.loyalty.points.errors import (  # noqa: F401 - re-exported: callers use points.* for the whole of L4
+    AdjustmentReasonRequired,
+    InvalidPoints,
+    PointsRateMissing,
+)
 from onecard.loyalty.points.expiry import expire_points  # noqa: F401 - re-exported: the verbs of L4 are points.*
 from onecard.loyalty.points.lots import (  # noqa: F401 - re-exported: callers use points.* for the whole of L4
     Earned,
@@ -52,10 +57,7 @@ from onecard.loyalty.points.lots import (  # noqa: F401 - re-exported: callers u
     take,
 )
 from onecard.loyalty.points.rules import (  # noqa: F401 - re-exported: callers use points.* for the whole of L4
-    AdjustmentReasonRequired,
     EarnQuote,
-    InvalidPoints,
-    PointsRateMissing,
     bill_cap,
     cash_to_points,
     check_points,

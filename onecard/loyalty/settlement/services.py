@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from onecard.core import audit
-from onecard.core.errors import BusinessError, Conflict, PermissionDenied
+from onecard.core.errors import PermissionDenied
 from onecard.core.scoping import node_in_scope, scope_node_ids
 from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind, EntryKind
@@ -32,46 +31,17 @@ from onecard.loyalty.models.settlement import (
     StatementStatus,
 )
 from onecard.loyalty.models.stored_value import CardTransaction
+from onecard.loyalty.settlement.errors import (
+    InvalidPeriod,
+    StatementAlreadySettled,
+    StatementOverlapsSettled,
+    StatementPeriodNotOver,
+    StatementUnbalanced,
+)
 from onecard.org.models import Merchant
 
 logger = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-class InvalidPeriod(BusinessError):
-    """A period kind other than day/month, or a date that cannot be read."""
-
-    status = 400
-    code = "invalid_period"
-    default_message = _("Choose a period: a day (YYYY-MM-DD) or a month (YYYY-MM).")
-
-
-class StatementAlreadySettled(Conflict):
-    code = "statement_already_settled"
-    default_message = _("This statement has already been settled.")
-
-
-class StatementPeriodNotOver(BusinessError):
-    status = 422
-    code = "settlement_period_not_over"
-    default_message = _("The period of this statement has not ended yet; settle it afterwards.")
-
-
-class StatementOverlapsSettled(Conflict):
-    code = "statement_overlaps_settled"
-    default_message = _(
-        "Some entries of this statement were already settled in a statement of the other period "
-        "(day or month); settle the remaining statements of that kind instead."
-    )
-
-
-class StatementUnbalanced(BusinessError):
-    status = 422
-    code = "statement_unbalanced"
-    default_message = _(
-        "The two sides of this statement do not add up to zero (a ledger fault); it cannot be settled. "
-        "Run `onecard ledger verify` and contact support."
-    )
 
 
 # ---- periods ----------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""The refusals of stored value (codes of docs/money.md), shared by top-ups, charges, refunds and the prepaid rules."""
+"""The refusals of stored value (codes of docs/money.md): top-ups, charges, holds, refunds and the prepaid rules."""
 
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.errors import BusinessError
 from onecard.loyalty.cards.errors import CardError
 
 
@@ -38,3 +39,46 @@ class CashRefundTooLarge(CardError):
 
     code = "cash_refund_too_large"
     default_message = _("Refunds above ¥100 are paid to a bank account in the holder's name, not in cash.")
+
+
+class HoldExpired(CardError):
+    code = "hold_expired"
+    default_message = _("This hold has expired; its funds were released.")
+
+
+class HoldNotOpen(CardError):
+    code = "hold_not_open"
+    default_message = _("This hold was already captured, voided or expired.")
+
+
+class CaptureTooLarge(CardError):
+    code = "capture_exceeds_hold"
+    default_message = _("A capture cannot be more than the amount held.")
+
+
+class AgreementNotAccepted(CardError):
+    code = "agreement_not_accepted"
+    default_message = _(
+        "The member has not accepted the current top-up agreement. Show it to the member and record the "
+        "acceptance before topping up."
+    )
+
+
+class CashTenderRefused(CardError):
+    code = "cash_tender_refused"
+    default_message = _("Cash is not accepted for a top-up of this size; take another way to pay.")
+
+
+class StoreMajorRisk(CardError):
+    code = "store_major_risk"
+    default_message = _("This store takes no new top-ups.")
+
+
+class NoAgreementPublished(CardError):
+    code = "no_agreement_published"
+    default_message = _("This merchant has no published top-up agreement to accept.")
+
+
+class InvalidRefundReason(BusinessError):
+    code = "invalid_refund_reason"
+    default_message = _("Choose why the balance is refunded: the member asks, or the merchant is at fault.")

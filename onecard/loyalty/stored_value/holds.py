@@ -8,10 +8,8 @@ import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from onecard.loyalty.cards.choices import CardStatus
-from onecard.loyalty.cards.errors import CardError
 from onecard.loyalty.ledger.card_entries import (
     card_accounts,
     clearing_for,
@@ -25,6 +23,7 @@ from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, Car
 from onecard.loyalty.stored_value.amounts import check_amount, consumption_order, split_due
 from onecard.loyalty.stored_value.card_checks import current_card, lock_usable_card, require_active
 from onecard.loyalty.stored_value.charge import check_daily_limit
+from onecard.loyalty.stored_value.errors import CaptureTooLarge, HoldExpired, HoldNotOpen
 from onecard.loyalty.stored_value.rewards import charge_rewards
 
 DEFAULT_EXPIRY = datetime.timedelta(minutes=30)
@@ -35,21 +34,6 @@ OPEN_STATUSES = (
     CardStatus.EXPIRED,
     CardStatus.CANCELLED,
 )
-
-
-class HoldExpired(CardError):
-    code = "hold_expired"
-    default_message = _("This hold has expired; its funds were released.")
-
-
-class HoldNotOpen(CardError):
-    code = "hold_not_open"
-    default_message = _("This hold was already captured, voided or expired.")
-
-
-class CaptureTooLarge(CardError):
-    code = "capture_exceeds_hold"
-    default_message = _("A capture cannot be more than the amount held.")
 
 
 @transaction.atomic

@@ -19,16 +19,18 @@ from onecard.loyalty.models.prepaid import (
     RefundPricing,
 )
 from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind
-from onecard.loyalty.stored_value.errors import CashRefundTooLarge
-from onecard.loyalty.stored_value.prepaid_settings import (
-    CASH,
-    REFUND_REASONS,
-    SHANGHAI,
+from onecard.loyalty.stored_value.errors import (
     AgreementNotAccepted,
+    CashRefundTooLarge,
     CashTenderRefused,
     InvalidRefundReason,
     NoAgreementPublished,
     StoreMajorRisk,
+)
+from onecard.loyalty.stored_value.prepaid_settings import (
+    CASH,
+    REFUND_REASONS,
+    SHANGHAI,
     accept_agreement,
     accepted_version,
     current_agreement,

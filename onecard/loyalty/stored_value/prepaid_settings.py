@@ -11,13 +11,11 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from onecard.core import audit
-from onecard.core.errors import BusinessError, PermissionDenied, ValidationFailed
+from onecard.core.errors import PermissionDenied, ValidationFailed
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.scoping import require_node_in_scope
-from onecard.loyalty.cards.errors import CardError
 from onecard.loyalty.cards.products import require_merchant_wide_scope
 from onecard.loyalty.models.prepaid import (
     AcceptanceChannel,
@@ -27,6 +25,7 @@ from onecard.loyalty.models.prepaid import (
     PrepaidStoreStatus,
     RefundPricing,
 )
+from onecard.loyalty.stored_value.errors import NoAgreementPublished, StoreMajorRisk
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CASH = "cash"
@@ -45,39 +44,6 @@ SETTINGS_FIELDS = (
     "custodied_amount",
     "custodied_as_of",
 )
-
-
-# ---- refusals ----------------------------------------------------------------------------------------
-
-
-class AgreementNotAccepted(CardError):
-    code = "agreement_not_accepted"
-    default_message = gettext_lazy(
-        "The member has not accepted the current top-up agreement. Show it to the member and record the "
-        "acceptance before topping up."
-    )
-
-
-class CashTenderRefused(CardError):
-    code = "cash_tender_refused"
-    default_message = gettext_lazy("Cash is not accepted for a top-up of this size; take another way to pay.")
-
-
-class StoreMajorRisk(CardError):
-    code = "store_major_risk"
-    default_message = gettext_lazy("This store takes no new top-ups.")
-
-
-class NoAgreementPublished(CardError):
-    code = "no_agreement_published"
-    default_message = gettext_lazy("This merchant has no published top-up agreement to accept.")
-
-
-class InvalidRefundReason(BusinessError):
-    code = "invalid_refund_reason"
-    default_message = gettext_lazy(
-        "Choose why the balance is refunded: the member asks, or the merchant is at fault."
-    )
 
 
 def yuan(fen) -> str:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core import audit
-from onecard.core.errors import ValidationFailed
+from onecard.core.errors import ValidationFailed, refuse_unknown_fields
 from onecard.core.scoping import require_node_in_scope
 from onecard.loyalty.cards.products import merchant_root
 from onecard.loyalty.cards.services import card_account
@@ -190,9 +190,7 @@ def update_rebate_rule(actor, rule, **changes) -> RebateRule:
         RebateRule.objects.select_for_update(of=("self",)).select_related("merchant", "store").get(pk=rule.pk)
     )
     _require_rule_scope(actor, rule, rule.store)
-    unknown = set(changes) - set(REBATE_RULE_FIELDS)
-    if unknown:
-        raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
+    refuse_unknown_fields(changes, REBATE_RULE_FIELDS)
     if "store" in changes and _pk(changes["store"]) != rule.store_id:
         # Moving a rule needs the scope of where it goes too.
         _require_rule_scope(actor, rule, changes["store"])

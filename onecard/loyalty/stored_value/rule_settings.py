@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from onecard.core import audit
-from onecard.core.errors import ValidationFailed
+from onecard.core.errors import ValidationFailed, refuse_unknown_fields
 from onecard.core.scoping import require_node_in_scope
 from onecard.loyalty.cards.products import merchant_root, require_merchant_wide_scope
 from onecard.loyalty.models import (
@@ -114,9 +114,7 @@ def update_earn_rule(actor, rule, *, stores=None, **changes) -> PointsEarnRule:
     """Change an earn rule (is_active=False switches it off); points already earned stay as they are."""
     rule = PointsEarnRule.objects.select_for_update(of=("self",)).select_related("merchant").get(pk=rule.pk)
     require_merchant_wide_scope(actor, rule.merchant)
-    unknown = set(changes) - set(EARN_RULE_FIELDS)
-    if unknown:
-        raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
+    refuse_unknown_fields(changes, EARN_RULE_FIELDS)
     if "weekdays" in changes:
         changes["weekdays"] = "".join(sorted(changes["weekdays"] or ""))
     before = {**audit.snapshot(rule, EARN_RULE_FIELDS), "stores": sorted(s.pk for s in rule.stores.all())}

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onecard.core import audit
-from onecard.core.errors import ValidationFailed
+from onecard.core.errors import ValidationFailed, refuse_unknown_fields
 from onecard.core.scoping import require_node_in_scope
 from onecard.loyalty.cards.choices import TierChangeKind, TierMetric
 from onecard.loyalty.cards.products import require_merchant_wide_scope
@@ -108,9 +108,7 @@ def update_tier(actor, tier, *, rules=None, **changes) -> Tier:
     """Change a tier's settings and, with `rules`, replace its rules. Members are re-evaluated by the job."""
     tier = Tier.objects.select_for_update().get(pk=tier.pk)
     require_merchant_wide_scope(actor, tier.merchant)
-    unknown = set(changes) - set(TIER_FIELDS)
-    if unknown:
-        raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
+    refuse_unknown_fields(changes, TIER_FIELDS)
     before = audit.snapshot(tier, TIER_FIELDS)
     old_rules = [(r.metric, r.threshold, r.window_days) for r in tier.rules.all()]
     if (
