@@ -25,6 +25,7 @@ from onecard.org.models import Staff
 from onecard.promotions.demo import DAYS, seed_promotions
 from onecard.sales import checkout, returns
 from onecard.sales.backfill import record_earlier_payments
+from onecard.sales.invoicing import record_missing_facts
 
 # What the promotions demo rings its sales up with, as a till does (promotions sit below sales).
 TILL = SimpleNamespace(quote=checkout.quote, checkout=checkout.checkout, return_sale=returns.return_sale)
@@ -50,6 +51,7 @@ def seed_demo(out, style, *, members, batch, cards, history_days, sales):
     # The ledger history charges through loyalty alone (loyalty sits below sales): give those
     # payments their sales, as the till would have recorded them.
     record_earlier_payments()
+    record_missing_facts()  # and those sales their invoice facts
 
 
 def _seed_members(out, style, merchant, stores, existing, wanted, batch, started):

@@ -16,15 +16,16 @@ CHARGE_LINE_NAMES = {"charge": "消费", "capture": "预授权消费"}
 PARTIES = ("merchant_id", "store_id", "card_id", "member_id", "actor_id", "business_ref")
 
 
-def _batches(queryset):
-    """Lists of up to BATCH rows of `queryset`, by primary key; each batch is read after the last was written."""
+def batches(queryset):
+    """Lists of up to BATCH rows of `queryset` (dicts with "pk", or models), by primary key; each batch is
+    read after the last was written."""
     after = 0
     while True:
         rows = list(queryset.filter(pk__gt=after).order_by("pk")[:BATCH])
         if not rows:
             return
         yield rows
-        after = rows[-1]["pk"]
+        after = rows[-1]["pk"] if isinstance(rows[-1], dict) else rows[-1].pk
 
 
 def card_payment_sales(apps):
@@ -42,7 +43,7 @@ def card_payment_sales(apps):
             "amount", "discount", "bonus", merchant_id=F("store__merchant_id"),
         )
     )  # fmt: skip
-    for rows in _batches(pending):
+    for rows in batches(pending):
         sales = sale_model.objects.bulk_create(
             sale_model(
                 kind=row["kind"],
@@ -149,7 +150,7 @@ def package_use_sales(apps):
             member_id=F("member_package__card__member_id"),
         )
     )  # fmt: skip
-    for rows in _batches(pending):
+    for rows in batches(pending):
         sales = sale_model.objects.bulk_create(
             sale_model(
                 kind="package_use",

@@ -29,6 +29,7 @@ from onecard.members.models import Member
 from onecard.promotions import coupon_redemption, coupons, pricing, rules
 from onecard.promotions.cart import Cart, Quote
 from onecard.promotions.cart_lines import cart_line
+from onecard.sales import invoicing
 from onecard.sales.errors import (
     BusinessRefRequired,
     BusinessRefTooLong,
@@ -229,6 +230,7 @@ def checkout(
     limited = _take_offers(actor, store, member, quoted, promotions, business_ref, at)
     sale = _record_sale(actor, store, card, member, business_ref, quoted, limited, checked.cash_received)
     bonus_paid = _post_tenders(actor, sale, card, store, checked)
+    invoicing.record_sale(sale)
     _earn_points(actor, sale, card, store, checked.points_cash, bonus_paid)
     if member is not None and sale.total_due > 0:
         coupons.issue_after_spend(member, sale.total_due, business_ref, at=at)

@@ -1,11 +1,24 @@
-"""What sales hangs on members: the member 360 page's Purchases section (members/sections.py).
+"""What sales hangs on lower apps: the member 360 page's Purchases section (members/sections.py) and the
+invoice facts of top-ups and their payouts, heard when loyalty records the card transaction.
 
 Imported once by SalesConfig.ready.
 """
 
+from django.db.models.signals import post_save
+
+from onecard.loyalty.models import CardTransaction
+
+from . import invoicing
 from .member_section import register_member_section
 
 
+def _card_transaction_recorded(sender, instance, created, raw=False, **kwargs):
+    """A new top-up or payout of top-up value gets its invoice fact in the same transaction."""
+    if created and not raw:
+        invoicing.record_card_transaction(instance)
+
+
 def connect():
-    """Add the member page's purchases section."""
+    """Add the member page's purchases section; record the invoice facts of card transactions."""
     register_member_section()
+    post_save.connect(_card_transaction_recorded, sender=CardTransaction, dispatch_uid="sales.invoice_facts")

@@ -190,3 +190,84 @@ class SaleReturnLine(models.Model):
 
     def __str__(self):
         return f"{self.line_id} × {self.quantity}"
+
+
+class InvoiceCategory(models.TextChoices):
+    """Under which heading an amount is invoiced (CHINA-RULES, 发票 for stored value)."""
+
+    PREPAID = "601", _("601 Prepaid card sale and top-up")
+    GOODS = "goods", _("Goods and services sold")
+
+
+class InvoiceFactKind(models.TextChoices):
+    TOPUP = "topup", _("Top-up")
+    TOPUP_REFUND = "topup_refund", _("Top-up paid back")
+    SALE = "sale", _("Sale")
+    SALE_RETURN = "sale_return", _("Return")
+
+
+class InvoiceFact(models.Model):
+    """What one top-up, sale, refund or return may be invoiced for, under which category, and what must not be.
+
+    A top-up is invoiced under 601 预付卡销售和充值, rate 不征税 (`invoiceable` = principal; its bonus is
+    value given, not paid). A sale is invoiced for what was paid by cash, bank card, WeChat or Alipay;
+    the parts paid with stored value (invoiced at the top-up), points (no money received) or a package
+    are recorded as not to be invoiced. A refund or return has the opposite signs (a red invoice when
+    the original was invoiced). Amounts in fen: amount = invoiceable + stored_value + points + package.
+    Written by sales.invoicing when the top-up or sale is recorded; never changed.
+    """
+
+    kind = models.CharField(_("kind"), max_length=20, choices=InvoiceFactKind.choices)
+    merchant = merchant_field()
+    store = node_field(_("store"))
+    occurred_at = models.DateTimeField(_("time"))
+    category = models.CharField(_("invoice category"), max_length=10, choices=InvoiceCategory.choices)
+    card_transaction = models.OneToOneField(
+        "loyalty.CardTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sale = protected_fk(Sale, optional=True, related_name="invoice_facts")
+    sale_return = models.OneToOneField(
+        SaleReturn, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_fact"
+    )
+    amount = models.BigIntegerField(_("amount"))
+    invoiceable = models.BigIntegerField(_("to invoice"))
+    stored_value = models.BigIntegerField(_("paid with stored value (not invoiced)"), default=0)
+    points = models.BigIntegerField(_("paid with points (not invoiced)"), default=0)
+    package = models.BigIntegerField(_("paid from a package (not invoiced)"), default=0)
+    bonus = models.BigIntegerField(_("bonus value (not invoiced)"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("invoice fact")
+        verbose_name_plural = _("invoice facts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sale"], condition=Q(kind="sale"), name="sales_invoicefact_one_per_sale"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    amount=models.F("invoiceable")
+                    + models.F("stored_value")
+                    + models.F("points")
+                    + models.F("package")
+                ),
+                name="sales_invoicefact_parts_add_up",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "occurred_at"], name="sales_invoicefact_merchant"),
+            models.Index(fields=["store", "occurred_at"], name="sales_invoicefact_store"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.invoiceable}"
+
+    @property
+    def tax_treatment(self) -> str:
+        """601 is not taxed (不征税); goods carry their own rates, which the invoicing system knows."""
+        return _("Not taxed") if self.category == InvoiceCategory.PREPAID else _("At the goods' rates")
+
+    @property
+    def not_invoiceable(self) -> int:
+        return self.stored_value + self.points + self.package

@@ -18,6 +18,7 @@ from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.promotions import coupon_redemption, pricing, rules
 from onecard.promotions.coupon_errors import CouponNotRedeemed
+from onecard.sales import invoicing
 from onecard.sales.errors import InvalidReturnLines, OverReturn, ReasonRequired
 from onecard.sales.models import Sale, SaleReturn, SaleReturnLine, TenderKind
 
@@ -64,6 +65,7 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
         points_shortfall=shortfall,
     )
     _mark_lines_returned(sale_return, sale_lines, wanted, shares)
+    invoicing.record_return(sale_return)
     sale.returned_due += amount
     sale.save(update_fields=["returned_due"])
     if all(line.returned_quantity == line.quantity for line in sale_lines.values()):

@@ -12,6 +12,7 @@ from onecard.loyalty.models import Card, CardTransaction
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.stored_value import services as stored_value
+from onecard.sales import invoicing
 from onecard.sales.models import Sale, SaleKind, SaleLine, SaleReturn, SaleReturnLine, SaleTender, TenderKind
 
 # The description of the one unitemised line of a plain charge and of a capture (stored as data, like
@@ -97,6 +98,7 @@ def record_card_payment(kind, tx, store) -> Sale:
     SaleTender.objects.create(
         sale=sale, kind=TenderKind.STORED_VALUE, amount=tx.amount, bonus=tx.bonus, card_transaction=tx
     )
+    invoicing.record_sale(sale)
     return sale
 
 
@@ -129,6 +131,7 @@ def record_package_use(use, store) -> Sale:
     )
     if use.value:
         SaleTender.objects.create(sale=sale, kind=TenderKind.PACKAGE, amount=use.value)
+    invoicing.record_sale(sale)
     return sale
 
 
@@ -174,4 +177,5 @@ def record_refund(refund_tx) -> SaleReturn | None:
         points_shortfall=refund_tx.points_shortfall,
     )
     SaleReturnLine.objects.create(sale_return=sale_return, line=line, quantity=units, due=amount)
+    invoicing.record_return(sale_return)
     return sale_return

@@ -1,0 +1,103 @@
+"""The invoice facts report (/reports/invoices/): per store over a period, what to invoice under 601 and under
+goods and services and what must not be invoiced, the facts one by one, and the same as .xlsx.
+
+Needs invoices.view; the stores in the viewer's scope (sales.invoice_report).
+"""
+
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from onecard.core.spreadsheets import XlsxWriter
+from onecard.org.queries import merchant_for_request, stores_in_scope
+from onecard.promotions.reports import period_from
+from onecard.sales.invoice_report import invoice_report, visible_facts
+
+
+@login_required
+@permission_required("invoices.view", raise_exception=True)
+@require_GET
+def report(request):
+    """Per store: 601 top-ups and paybacks, goods and services sold and returned, what is not invoiced."""
+    merchant = merchant_for_request(request)
+    period = period_from(request.GET)
+    facts = visible_facts(request.user, merchant, period)
+    store = request.GET.get("store") or ""
+    if store.isdecimal() and store.isascii():
+        facts = facts.filter(store_id=int(store))
+    summary = invoice_report(facts)
+    facts = facts.select_related("store", "sale", "card_transaction").order_by("-occurred_at", "-id")
+    if request.GET.get("export") == "xlsx":
+        return _xlsx(summary, facts, period, merchant)
+    query = request.GET.copy()
+    query["from"], query["to"], query["export"] = period.first.isoformat(), period.last.isoformat(), "xlsx"
+    pages = request.GET.copy()
+    pages.pop("page", None)
+    return render(
+        request,
+        "sales/reports/invoices.html",
+        {
+            "report": summary,
+            "page": Paginator(facts, 100).get_page(request.GET.get("page")),
+            "period": period,
+            "merchant": merchant,
+            "stores": stores_in_scope(request.user, merchant),
+            "params": request.GET,
+            "export_query": query.urlencode(),
+            "query": pages.urlencode(),
+        },
+    )
+
+
+def _yuan(fen) -> Decimal:
+    return Decimal(fen or 0) / 100
+
+
+def _summary_sheet(workbook, summary):
+    sheet = workbook.sheet(_("By store"))
+    sheet.append([
+        _("Store"), _("601 top-ups (¥)"), _("601 paid back (¥)"), _("601 net (¥)"), _("Goods sold (¥)"),
+        _("Goods returned (¥)"), _("Goods net (¥)"), _("Paid with stored value (¥)"), _("Paid with points (¥)"),
+        _("Paid from packages (¥)"), _("Bonus value granted (¥)"),
+    ])  # fmt: skip
+    for name, line in [*((line.store.name, line) for line in summary.lines), (_("Total"), summary.total)]:
+        sheet.append([
+            name, _yuan(line.topups), _yuan(line.topups_paid_back), _yuan(line.prepaid_net), _yuan(line.sales),
+            _yuan(line.returns), _yuan(line.goods_net), _yuan(line.stored_value), _yuan(line.points),
+            _yuan(line.package), _yuan(line.bonus),
+        ])  # fmt: skip
+
+
+def _facts_sheet(workbook, facts):
+    sheet = workbook.sheet(_("Facts"))
+    sheet.append([
+        _("Time"), _("Store"), _("Kind"), _("Reference"), _("Invoice category"), _("Tax"), _("Amount (¥)"),
+        _("To invoice (¥)"), _("Paid with stored value (¥)"), _("Paid with points (¥)"), _("Paid from packages (¥)"),
+        _("Bonus value (¥)"),
+    ])  # fmt: skip
+    for fact in facts.iterator(chunk_size=2000):
+        sheet.append([
+            timezone.localtime(fact.occurred_at).strftime("%Y-%m-%d %H:%M:%S"), fact.store.name,
+            fact.get_kind_display(), reference(fact), fact.get_category_display(), str(fact.tax_treatment),
+            _yuan(fact.amount), _yuan(fact.invoiceable), _yuan(fact.stored_value), _yuan(fact.points),
+            _yuan(fact.package), _yuan(fact.bonus),
+        ])  # fmt: skip
+
+
+def reference(fact) -> str:
+    """What the fact is about: the sale's reference, or the card transaction's number."""
+    if fact.sale_id is not None:
+        return fact.sale.business_ref
+    return f"#{fact.card_transaction_id}" if fact.card_transaction_id else ""
+
+
+def _xlsx(summary, facts, period, merchant):
+    workbook = XlsxWriter()
+    _summary_sheet(workbook, summary)
+    _facts_sheet(workbook, facts)
+    return workbook.response(f"invoices-{merchant.code}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx")

@@ -1,0 +1,143 @@
+"""Invoice facts (CHINA-RULES, 发票 for stored value): what each top-up and sale may be invoiced for, and what not.
+
+One rule, from the tenders and the card transactions:
+- a top-up: its principal under 601 预付卡销售和充值 (不征税); its bonus is value given, never invoiced;
+- a top-up paid back (a top-up refund, a cancelled card's payout): the money paid back, negative, under 601
+  (a red invoice when the top-up was invoiced);
+- a sale: under goods and services, what cash, bank card, WeChat and Alipay paid; the stored-value part
+  (invoiced at the top-up), the points' cash value (no money received) and a package's part (a
+  prepayment) are recorded as not to be invoiced;
+- a return: each tender's share given back, with opposite signs.
+The facts are written in the transaction that records the sale, return or card transaction: sales'
+services call `record_sale` and `record_return`; a card transaction is heard through post_save (loyalty
+sits below sales, sales/hooks.py). `record_missing_facts` writes those missing (the migration that
+introduced them, `onecard seed-demo` after its backfilled history). Report: sales/invoice_report.py.
+"""
+
+from django.apps import apps as installed_apps
+from django.db.models import Exists, OuterRef
+
+from onecard.sales.backfill import batches
+from onecard.sales.models import InvoiceCategory, InvoiceFact, InvoiceFactKind, TenderKind
+
+NOT_INVOICED = {
+    TenderKind.STORED_VALUE: "stored_value",
+    TenderKind.POINTS: "points",
+    TenderKind.PACKAGE: "package",
+}
+TOPUP, REFUND = "topup", "refund"
+
+
+def tender_parts(tenders, sign=1) -> dict:
+    """{amount, invoiceable, stored_value, points, package} of (kind, fen) pairs; `sign` −1 for a return."""
+    parts = {"amount": 0, "invoiceable": 0, "stored_value": 0, "points": 0, "package": 0}
+    for kind, amount in tenders:
+        amount = sign * int(amount or 0)
+        parts["amount"] += amount
+        parts[NOT_INVOICED.get(kind, "invoiceable")] += amount
+    return parts
+
+
+def record_sale(sale) -> InvoiceFact:
+    """The invoice fact of a sale, from its tenders (once per sale: a second call returns the first)."""
+    existing = InvoiceFact.objects.filter(sale=sale, kind=InvoiceFactKind.SALE).first()
+    return existing if existing is not None else InvoiceFact.objects.create(**_sale_fields(sale))
+
+
+def record_return(sale_return) -> InvoiceFact:
+    """The invoice fact of a return: each tender's share given back, opposite signs."""
+    existing = InvoiceFact.objects.filter(sale_return=sale_return).first()
+    return existing if existing is not None else InvoiceFact.objects.create(**_return_fields(sale_return))
+
+
+def card_transaction_fact(tx, original_kind) -> dict | None:
+    """The fields of a card transaction's fact: a top-up or a payout of top-up value; None for the others."""
+    if tx.kind == TOPUP:
+        kind, money, bonus = InvoiceFactKind.TOPUP, tx.principal, tx.bonus
+    elif tx.kind == REFUND and original_kind == TOPUP:  # principal paid out, the bonus withdrawn with it
+        kind, money, bonus = InvoiceFactKind.TOPUP_REFUND, -tx.amount, -tx.bonus
+    elif tx.kind == REFUND and tx.original_id is None:  # a cancelled card's payout: all of it is money paid
+        kind, money, bonus = InvoiceFactKind.TOPUP_REFUND, -tx.amount, 0
+    else:
+        return None
+    return {
+        "kind": kind,
+        "merchant_id": tx.store.merchant_id,
+        "store_id": tx.store_id,
+        "occurred_at": tx.created_at,
+        "category": InvoiceCategory.PREPAID,
+        "card_transaction_id": tx.pk,
+        "amount": money,
+        "invoiceable": money,
+        "bonus": bonus,
+    }
+
+
+def record_card_transaction(tx) -> InvoiceFact | None:
+    """The invoice fact of a top-up or a payout of top-up value (601); nothing for other card transactions."""
+    if tx.kind not in (TOPUP, REFUND):
+        return None  # a charge is invoiced through its sale; holds move no invoiceable money
+    original_kind = tx.original.kind if tx.original_id is not None else None
+    fields = card_transaction_fact(tx, original_kind)
+    return InvoiceFact.objects.create(**fields) if fields is not None else None
+
+
+# ---- the facts missing from earlier rows -----------------------------------------------------------------
+
+
+def record_missing_facts(apps=installed_apps) -> int:
+    """Write the facts of every sale, return, top-up and top-up payout that has none; the number written."""
+    fact_model = apps.get_model("sales", "InvoiceFact")
+    written = 0
+    for make, queryset in _missing(apps, fact_model):
+        for rows in batches(queryset):
+            facts = [fact_model(**fields) for fields in map(make, rows) if fields is not None]
+            fact_model.objects.bulk_create(facts)
+            written += len(facts)
+    return written
+
+
+def _missing(apps, fact_model):
+    sale_model = apps.get_model("sales", "Sale")
+    return_model = apps.get_model("sales", "SaleReturn")
+    card_tx = apps.get_model("loyalty", "CardTransaction")
+    has_sale_fact = Exists(fact_model.objects.filter(sale=OuterRef("pk"), kind=InvoiceFactKind.SALE))
+    has_fact = Exists(fact_model.objects.filter(sale_return=OuterRef("pk")))
+    has_tx_fact = Exists(fact_model.objects.filter(card_transaction=OuterRef("pk")))
+    sales = sale_model.objects.exclude(has_sale_fact).prefetch_related("tenders")
+    sale_returns = return_model.objects.exclude(has_fact).select_related("sale")
+    card_txs = (
+        card_tx.objects.filter(kind__in=(TOPUP, REFUND))
+        .exclude(has_tx_fact)
+        .select_related("store", "original")
+    )
+    return [(_sale_fields, sales), (_return_fields, sale_returns), (_card_tx_fields, card_txs)]
+
+
+def _sale_fields(sale) -> dict:
+    return {
+        "kind": InvoiceFactKind.SALE,
+        "merchant_id": sale.merchant_id,
+        "store_id": sale.store_id,
+        "occurred_at": sale.created_at,
+        "category": InvoiceCategory.GOODS,
+        "sale_id": sale.pk,
+        **tender_parts((t.kind, t.amount) for t in sale.tenders.all()),
+    }
+
+
+def _return_fields(sale_return) -> dict:
+    return {
+        "kind": InvoiceFactKind.SALE_RETURN,
+        "merchant_id": sale_return.sale.merchant_id,
+        "store_id": sale_return.store_id,
+        "occurred_at": sale_return.created_at,
+        "category": InvoiceCategory.GOODS,
+        "sale_id": sale_return.sale_id,
+        "sale_return_id": sale_return.pk,
+        **tender_parts(((row.get("kind"), row.get("amount")) for row in sale_return.tenders or []), sign=-1),
+    }
+
+
+def _card_tx_fields(tx) -> dict | None:
+    return card_transaction_fact(tx, tx.original.kind if tx.original_id is not None else None)
