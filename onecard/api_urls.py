@@ -13,6 +13,7 @@ from onecard.core.api_views import RedocView
 from onecard.members import api as members_api
 from onecard.org import api as org_api
 from onecard.org import auth_api
+from onecard.pos.api import terminals as terminals_api
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -25,6 +26,7 @@ router.register("staff", org_api.StaffViewSet, basename="staff")
 router.register("roles", org_api.RoleViewSet, basename="role")
 router.register("catalog/products", catalog_api.ProductViewSet, basename="catalog-product")
 router.register("catalog/categories", catalog_api.CategoryViewSet, basename="catalog-category")
+router.register("terminals", terminals_api.TerminalViewSet, basename="terminal")
 
 contact_list = members_api.ContactViewSet.as_view({"get": "list", "post": "create"})
 contact_detail = members_api.ContactViewSet.as_view(

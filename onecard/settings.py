@@ -247,6 +247,7 @@ SPECTACULAR_SETTINGS = {
         "MemberKindEnum": "onecard.members.choices.MemberKind",
         "NodeKindEnum": "onecard.org.choices.NodeKind",
         "ProductKindEnum": "onecard.catalog.choices.ProductKind",
+        "TerminalKindEnum": "onecard.pos.choices.TerminalKind",
     },
 }
 
