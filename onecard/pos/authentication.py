@@ -9,7 +9,6 @@ import random
 import time
 
 from django.contrib.auth.models import AnonymousUser
-from django.utils.encoding import escape_uri_path
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -52,10 +51,8 @@ class ReplayedNonce(TerminalAuthError):
 
 
 def signed_path(request) -> str:
-    """The request target the client signed: percent-encoded path, then "?" and the raw query, if any."""
-    path = escape_uri_path(request.path)
-    query = request.META.get("QUERY_STRING", "")
-    return f"{path}?{query}" if query else path
+    """The canonical request target (signing.canonical_target) rebuilt from what the server received."""
+    return signing.received_target(request.path, request.META.get("QUERY_STRING", ""))
 
 
 class TerminalSignatureAuthentication(BaseAuthentication):

@@ -30,11 +30,33 @@ _AUTH_PROBLEMS = {
 }
 
 
+_REPLAYED = {
+    "description": "Money calls: false on the first answer run under the Idempotency-Key (success or a refusal "
+    "stored with the key: 404, 422), true on every retry of it. Absent when the call was refused before the "
+    "key was used (400, 401, 403 card password, 409 idempotency_conflict).",
+    "schema": {"type": "string", "enum": ["true", "false"]},
+}
+# The answers of a money call that come out of the idempotent run; the others are given before it.
+_RUN_ANSWERS = ("200", "201", "404", "422")
+
+
 class PosSchema(ProblemAutoSchema):
-    """A terminal holds no permission codes: no generic 403 in the POS answers (card passwords add theirs)."""
+    """A terminal holds no permission codes: no generic 403 in the POS answers (card passwords add theirs).
+
+    Money calls (those taking an Idempotency-Key) document the Idempotent-Replayed header of their answers.
+    """
 
     def _problem_codes(self):
         return [c for c in super()._problem_codes() if c != "403"]
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        keyed = operation and any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", []))
+        if keyed:
+            for code, answer in operation["responses"].items():
+                if code in _RUN_ANSWERS:
+                    answer.setdefault("headers", {})["Idempotent-Replayed"] = _REPLAYED
+        return operation
 
 
 class PosApiView(APIView):
@@ -85,11 +107,20 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     required=True,
     description="1-255 printable characters, one per intended operation; a retry sends the same key and body.",
 )
+_BEFORE_THE_KEY = (
+    " Refused before the key is used: nothing stored, fix the body and resend with the same key."
+)
+_STORED = " Stored with the key and answered again on every retry of it."
 _MONEY_PROBLEMS = {
-    400: problem("idempotency_key_required, invalid_idempotency_key, invalid_amount, validation_error"),
-    404: problem("card_not_found, transaction_not_found, hold_not_found"),
-    409: problem("idempotency_conflict: the key was used for another request"),
-    422: problem("insufficient_balance, insufficient_points"),
+    400: problem(
+        "idempotency_key_required, invalid_idempotency_key, invalid_amount, invalid_points, validation_error."
+        + _BEFORE_THE_KEY
+    ),
+    404: problem("card_not_found, transaction_not_found, hold_not_found." + _STORED),
+    409: problem(
+        "idempotency_conflict: the key was used for another request (no Idempotent-Replayed header)"
+    ),
+    422: problem("insufficient_balance, insufficient_points." + _STORED),
     **_AUTH_PROBLEMS,
 }
 

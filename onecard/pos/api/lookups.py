@@ -180,9 +180,17 @@ class CardHistoryView(PosApiView):
     @extend_schema(
         operation_id="pos_card_history",
         summary="The card's stored-value transactions, newest first",
+        parameters=[
+            OpenApiParameter("page", int, description="From 1; past the last page: 404 not_found."),
+            OpenApiParameter(
+                "page_size",
+                int,
+                description="1-200, default 50; a bigger one gives 200, a bad one the default.",
+            ),
+        ],
         responses={
             200: ser.TransactionPageSerializer,
-            404: problem("card_not_found"),
+            404: problem("card_not_found; not_found for a page past the last"),
             **_AUTH_PROBLEMS,
         },
         tags=["pos"],

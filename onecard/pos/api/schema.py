@@ -20,7 +20,10 @@ class TerminalSignatureScheme(OpenApiAuthenticationExtension):
             header("X-Nonce", "8-64 characters [A-Za-z0-9-_.~], never reused by this terminal."),
             header(
                 "X-Signature",
-                "Hex HMAC-SHA256 with the terminal's secret over METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\n"
-                "hex(SHA-256(body)). " + _LINK,
+                "Hex HMAC-SHA256 with the terminal's secret over METHOD\\nTARGET\\nTIMESTAMP\\nNONCE\\n"
+                "hex(SHA-256(body)). TARGET is the canonical request target: the path percent-decoded, then every "
+                "byte but A-Z a-z 0-9 - _ . ~ / escaped as %XX in upper-case hex; then, with a query, ? and its "
+                "name=value pairs in the order sent (empty parts dropped, + read as a space), each side decoded "
+                "and escaped the same way with / escaped too, joined by &. " + _LINK,
             ),
         ]

@@ -1,8 +1,9 @@
 """Requests and answers of the POS money API (docs/pos-api.md): amounts in fen, ids as strings.
 
-Amounts are strict: a JSON integer of fen, 1 to ledger.MAX_AMOUNT. A string ("1999"), a float
-(19.99 or 1999.0), a boolean, zero or a negative number is refused with 400 `invalid_amount`
-(stored_value.check_amount), before the idempotency key is looked at, so bad input spends no key.
+Amounts and points follow one rule: a JSON integer, 1 to ledger.MAX_AMOUNT fen or points.MAX_POINTS
+points. A string ("1999", "5"), a float (19.99, 1999.0, 1.5), a boolean, null, zero or a negative
+number is refused with 400 `invalid_amount` (stored_value.check_amount) or `invalid_points`
+(points.check_points), before the idempotency key is looked at, so bad input spends no key.
 """
 
 from drf_spectacular.utils import extend_schema_field
@@ -11,25 +12,45 @@ from rest_framework import serializers
 from onecard.core.api import IdField
 from onecard.core.masking import mask_phone
 from onecard.loyalty.ledger.services import MAX_AMOUNT
+from onecard.loyalty.points.rules import MAX_POINTS
+from onecard.loyalty.points.services import check_points
 from onecard.loyalty.stored_value.services import check_amount
+from onecard.sales.errors import InvalidTender
 
 MAX_HOLD_SECONDS = 7 * 24 * 3600
+TOPUP_TENDERS = ("cash", "bank_card", "wechat", "alipay")
 
 
-@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_AMOUNT})
-class AmountField(serializers.Field):
-    """A whole number of fen > 0; anything else raises InvalidAmount (problem code invalid_amount)."""
+class _StrictCountField(serializers.Field):
+    """A JSON integer > 0 checked by `check` (which raises the field's own problem code); no coercion."""
+
+    check = None
 
     def run_validation(self, data=serializers.empty):
-        if data is None:  # null is a bad amount, not a missing one
-            check_amount(data)
+        if data is None:  # null is a bad value, not a missing one
+            type(self).check(data)
         return super().run_validation(data)
 
     def to_internal_value(self, data):
-        return check_amount(data)
+        type(self).check(data)
+        return data
 
     def to_representation(self, value):
         return value
+
+
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_AMOUNT})
+class AmountField(_StrictCountField):
+    """A whole number of fen > 0; anything else raises InvalidAmount (problem code invalid_amount)."""
+
+    check = check_amount
+
+
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_POINTS})
+class PointsField(_StrictCountField):
+    """A whole number of points > 0; anything else raises InvalidPoints (problem code invalid_points)."""
+
+    check = check_points
 
 
 # ---- requests ------------------------------------------------------------------------------------------
@@ -48,8 +69,17 @@ class TopupRequestSerializer(serializers.Serializer):
     card_no = CardNoField()
     amount = AmountField(help_text="Principal paid in, fen.")
     tender = serializers.CharField(
-        max_length=20, default="cash", help_text="How it was paid: cash, wechat..."
+        max_length=20,
+        allow_blank=True,  # "" is an unknown tender too: invalid_tender, like the others
+        default="cash",
+        help_text="How the principal was paid: cash (default), bank_card, wechat or alipay; "
+        "anything else is 400 invalid_tender.",
     )
+
+    def validate_tender(self, value):
+        if value not in TOPUP_TENDERS:
+            raise InvalidTender(extra={"tender": value[:20]})
+        return value
 
 
 class ChargeRequestSerializer(serializers.Serializer):
@@ -95,17 +125,22 @@ class PointsEarnRequestSerializer(serializers.Serializer):
 
 class RedeemRequestSerializer(serializers.Serializer):
     card_no = CardNoField()
-    points = serializers.IntegerField(min_value=1, help_text="Points to spend (expiring first spent first).")
+    points = PointsField(
+        help_text="Points to spend (expiring first spent first); a JSON integer, like amounts."
+    )
 
 
 # ---- answers --------------------------------------------------------------------------------------------
 
 
 class BalancesSerializer(serializers.Serializer):
-    principal = serializers.IntegerField(help_text="本金, fen.")
-    bonus = serializers.IntegerField(help_text="赠送金, fen.")
-    held = serializers.IntegerField(help_text="Reserved by open holds, fen.")
-    points = serializers.IntegerField()
+    """The card's balances. `principal` and `bonus` are what may be spent now: money reserved by open
+    holds is in `held` only, so the card's stored value is principal + bonus + held."""
+
+    principal = serializers.IntegerField(help_text="本金 available now, fen (open holds excluded).")
+    bonus = serializers.IntegerField(help_text="赠送金 available now, fen (open holds excluded).")
+    held = serializers.IntegerField(help_text="Reserved by open holds, fen (principal and bonus together).")
+    points = serializers.IntegerField(help_text="Points on the card (expired lots excluded).")
 
 
 class TransactionSerializer(serializers.Serializer):
@@ -115,12 +150,16 @@ class TransactionSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="topup, charge, refund, hold, capture, void, expire")
     status = serializers.CharField(help_text="done; for holds: open, captured, voided, expired")
     card_no = serializers.CharField(source="card.number")
-    amount = serializers.IntegerField(help_text="Fen moved (the amount due after discount for a charge).")
-    list_amount = serializers.IntegerField()
-    discount = serializers.IntegerField()
-    principal = serializers.IntegerField()
-    bonus = serializers.IntegerField()
-    refunded_total = serializers.IntegerField()
+    amount = serializers.IntegerField(
+        help_text="Fen, never negative (the kind says which way): a charge's amount due after the discount; "
+        "a refund's amount given back; a capture's amount taken; 0 for a void or an expiry (nothing is taken: "
+        "the whole hold goes back to principal and bonus, see balances)."
+    )
+    list_amount = serializers.IntegerField(help_text="Charge: the list price before the tier discount, fen.")
+    discount = serializers.IntegerField(help_text="Charge: list_amount − amount, fen.")
+    principal = serializers.IntegerField(help_text="The part of amount that was principal, fen, ≥ 0.")
+    bonus = serializers.IntegerField(help_text="The part of amount that was bonus, fen, ≥ 0.")
+    refunded_total = serializers.IntegerField(help_text="Charge, capture or top-up: refunded so far, fen.")
     points_earned = serializers.IntegerField(help_text="Charge or capture: points earned by the earn rules.")
     points_reversed = serializers.IntegerField(
         help_text="Refund: the share of the original's earned points taken back (cumulative floors)."
