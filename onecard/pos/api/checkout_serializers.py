@@ -332,7 +332,7 @@ _VOUCHER = {"source": f"coupon:{_COUPON}", "explanation": f"Cash coupon {_COUPON
 _MEMBER = {"id": "17", "member_no": "10000017", "name": "张三", "phone_masked": "139****5678"}
 
 QUOTE_REQUEST = {
-    "card_no": "8800000012",
+    "card_no": "8800000013",
     "items": [{"sku": "CAKE-1", "quantity": 4}, {"barcode": "6901234567892", "quantity": 2}],
     "coupons": [_COUPON],
 }
@@ -346,14 +346,14 @@ _LINES = [
 ]  # fmt: skip
 _ORDER_ADJUSTMENTS = [{**_VOUCHER, "amount": 2000, "line": None}]
 QUOTE_ANSWER = {
-    "card_no": "8800000012", "member": _MEMBER, "lines": _LINES, "order_adjustments": _ORDER_ADJUSTMENTS,
+    "card_no": "8800000013", "member": _MEMBER, "lines": _LINES, "order_adjustments": _ORDER_ADJUSTMENTS,
     "list_total": 13000, "discount_total": 2100, "total_due": 10900,
     "promotions_applied": ["9"], "coupons_applied": [_COUPON], "coupons_refused": {},
     "points_to_earn": 109, "max_points": 1000, "max_points_cash": 1000, "max_stored_value": 10900,
 }  # fmt: skip
 CHECKOUT_REQUEST = {**QUOTE_REQUEST, "tenders": {"stored_value": 6000, "points": 1000, "cash": 3900}}
 SALE_ANSWER = {
-    "id": "12", "business_ref": "pos:T-SH01-0001:0b7c1d9e", "store": "4", "card_no": "8800000012",
+    "id": "12", "business_ref": "pos:T-SH01-0001:0b7c1d9e", "store": "4", "card_no": "8800000013",
     "member": _MEMBER, "list_total": 13000, "discount_total": 2100, "total_due": 10900, "returned_due": 0,
     "earn_base": 8900, "points_earned": 89, "promotions": ["9"], "coupons": [_COUPON],
     "lines": [{"id": str(40 + n), **line, "returned_quantity": 0, "returned_due": 0} for n, line in enumerate(_LINES)],

@@ -18,7 +18,7 @@ EXAMPLE_TIMESTAMP = 1764028800
 EXAMPLE_NONCE = "8f14e45fceea167a5a36dedd4bea2543"
 EXAMPLE_PATH = "/api/v1/pos/members/lookup?q=13800138000"
 EXAMPLE_POST_PATH = "/api/v1/pos/charges"
-EXAMPLE_POST_BODY = b'{"card_no":"8800000012","amount":1999}'
+EXAMPLE_POST_BODY = b'{"card_no":"8800000013","amount":1999}'
 
 
 def _documented(name):
