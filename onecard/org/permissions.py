@@ -34,6 +34,9 @@ PERMISSIONS = {
     "till.refund_large": _("Refund above the cashier's limit at the till"),
     "shifts.view": _("See every shift of the stores in scope, close a forgotten one, read the day's report"),
     "invoices.view": _("Read and export the invoice facts of top-ups and sales"),
+    "till.void_late": _(
+        "Approve voids of top-ups and charges after the cashier's window, or of another cashier's"
+    ),
     "settlement.view": _("View settlement statements between stores and merchants"),
     "settlement.settle": _("Mark settlement statements as paid"),
     "catalog.view": _("View the catalogue of products and services"),
@@ -107,6 +110,7 @@ BUILTIN_ROLES = {
             "till.refund_large",
             "shifts.view",
             "invoices.view",
+            "till.void_late",
             "settlement.view",
             "catalog.view",
             "promotions.view",
@@ -122,6 +126,8 @@ BUILTIN_ROLES = {
             "cards.view",
             "cards.manage",
             "till.operate",
+            # Read-only: a cashier looks prices up (the till's product search, the catalogue list).
+            "catalog.view",
         ],
     ),
     "marketer": (

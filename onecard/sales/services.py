@@ -7,10 +7,11 @@ stored answer without calling again) makes no second one. Checkouts record their
 """
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from onecard.loyalty.models import Card, CardTransaction
 from onecard.loyalty.packages import services as packages
-from onecard.loyalty.stored_value import holds
+from onecard.loyalty.stored_value import holds, voids
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.sales import invoicing
 from onecard.sales.models import Sale, SaleKind, SaleLine, SaleReturn, SaleReturnLine, SaleTender, TenderKind
@@ -19,6 +20,7 @@ from onecard.sales.models import Sale, SaleKind, SaleLine, SaleReturn, SaleRetur
 # a product's name, in the language of the shop).
 CHARGE_LINE_NAME = "消费"
 CAPTURE_LINE_NAME = "预授权消费"
+VOID_REASON = "撤销"  # a void's return says so, before the cashier's reason
 LINE_NAMES = {SaleKind.CHARGE: CHARGE_LINE_NAME, SaleKind.CAPTURE: CAPTURE_LINE_NAME}
 
 
@@ -68,6 +70,31 @@ def refund_charge(actor, original, amount=None, *, store, reason, business_ref="
             actor, original, amount, store=store, reason=reason, business_ref=business_ref
         )
         record_refund(tx)
+    return tx
+
+
+class VoidOfSaleTender(voids.NotVoidable):
+    """A void of a stored-value payment that is one tender of a checkout: the sale is returned instead."""
+
+    code = "void_part_of_sale"
+    default_message = _("This payment is part of a sale: return the sale instead.")
+
+
+def void_card_transaction(
+    actor, original, *, store, reason="", approver=None, business_ref=""
+) -> CardTransaction:
+    """撤销 a top-up or charge through stored_value.voids, its charge sale returned in full in the same transaction.
+
+    A charge that paid part of a checkout is refused (void_part_of_sale): its sale's lines say what
+    came back, so it goes through sales.returns.
+    """
+    if SaleTender.objects.filter(card_transaction_id=original.pk, sale__kind=SaleKind.CHECKOUT).exists():
+        raise VoidOfSaleTender(extra={"transaction": original.pk})
+    with transaction.atomic():
+        tx = voids.void(
+            actor, original, store=store, reason=reason, approver=approver, business_ref=business_ref
+        )
+        record_refund(tx, reason=f"{VOID_REASON}：{tx.reason}" if tx.reason else VOID_REASON)
     return tx
 
 
@@ -140,8 +167,8 @@ def package_line_name(package_name, service) -> str:
     return f"{package_name} · {service}"[:200]
 
 
-def record_refund(refund_tx) -> SaleReturn | None:
-    """A return of the charge or capture sale that `refund_tx` refunded (None: its original made no such sale).
+def record_refund(refund_tx, *, reason=None) -> SaleReturn | None:
+    """A return of the charge or capture sale that `refund_tx` refunded or voided (None: its original made no such sale).
 
     A checkout's stored-value tender refunded directly (not through sales.returns) is left as it was:
     its sale's lines cannot say which items came back.
@@ -168,7 +195,7 @@ def record_refund(refund_tx) -> SaleReturn | None:
         sale=sale,
         store_id=refund_tx.store_id,
         actor_id=refund_tx.actor_id,
-        reason=refund_tx.reason,
+        reason=refund_tx.reason if reason is None else reason,
         amount=amount,
         tenders=[
             {"tender": tender.pk, "kind": tender.kind, "amount": amount, "card_transaction": refund_tx.pk}

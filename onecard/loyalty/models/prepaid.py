@@ -23,6 +23,7 @@ CASH_REFUND_LIMIT = 10_000  # CHINA-RULES default: cash refunds only for ¥100 o
 COOLING_OFF_DAYS = 7
 COOLING_OFF_PAYOUT_DAYS = 15
 CUSTODY_RATIO = Decimal("0.20")
+VOID_WINDOW_MINUTES = 10  # the cashier's own void of a mistaken top-up or charge; later a manager approves
 
 
 class RefundPricing(models.TextChoices):
@@ -69,6 +70,9 @@ class PrepaidSettings(models.Model):
     )
     custodied_amount = models.BigIntegerField(_("amount in custody (fen)"), default=0)
     custodied_as_of = models.DateField(_("custody amount as of"), null=True, blank=True)
+    void_window_minutes = models.PositiveSmallIntegerField(
+        _("cashier may void within (minutes)"), default=VOID_WINDOW_MINUTES
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = staff_field()
 

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.errors import BusinessError
+from onecard.core.errors import BusinessError, PermissionDenied
 from onecard.loyalty.cards.errors import CardError
 
 
@@ -82,3 +82,40 @@ class NoAgreementPublished(CardError):
 class InvalidRefundReason(BusinessError):
     code = "invalid_refund_reason"
     default_message = _("Choose why the balance is refunded: the member asks, or the merchant is at fault.")
+
+
+class NotVoidable(CardError):
+    """A void of a transaction that is not a top-up or charge, or at another store."""
+
+    code = "not_voidable"
+    default_message = _("Only a top-up or a charge can be voided, at the store where it was made.")
+
+
+class AlreadyVoided(CardError):
+    """A second void of the same transaction."""
+
+    code = "already_voided"
+    default_message = _("This transaction has been voided already.")
+
+
+class VoidAfterRefund(CardError):
+    """A void of a transaction part of which was refunded."""
+
+    code = "void_after_refund"
+    default_message = _("Part of this transaction has been refunded already: it cannot be voided.")
+
+
+class VoidValueSpent(CardError):
+    """A void whose value (top-up, rebate or points) is no longer on the card."""
+
+    code = "void_value_spent"
+    default_message = _(
+        "The value of this transaction has been spent since, so it cannot be voided. Refund it instead."
+    )
+
+
+class VoidNeedsManager(PermissionDenied):
+    """A void past the window, or of another cashier's transaction, without an approver holding till.void_late."""
+
+    code = "void_needs_manager"
+    default_message = _("This void needs a store manager's approval.")

@@ -50,6 +50,14 @@ class PrepaidSettingsForm(forms.Form):
     custodied_as_of = forms.DateField(
         label=_("Custody amount as of"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    void_window_minutes = forms.IntegerField(
+        label=_("A cashier may void a top-up or charge within (minutes)"),
+        help_text=_(
+            "Default 10. Later, or another cashier's, needs a store manager's approval; 0: every void does."
+        ),
+        min_value=0,
+        max_value=1440,
+    )
 
 
 class StoreStatusForm(forms.Form):

@@ -18,7 +18,7 @@ from onecard.loyalty.models import Account, Card, Posting
 from onecard.loyalty.models.prepaid import (
     RefundPricing,
 )
-from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind
+from onecard.loyalty.models.stored_value import CardTransaction, CardTxKind, CardTxStatus
 from onecard.loyalty.stored_value.errors import (
     AgreementNotAccepted,
     CashRefundTooLarge,
@@ -188,11 +188,18 @@ class _History:
     ever_used: bool = False
 
 
+VOIDED_AWAY = (CardTxKind.TOPUP, CardTxKind.CHARGE)  # what stored_value.voids undoes
+
+
 def _history(card_ids) -> _History:
     """Sum the card transactions of `card_ids` (a card and the cards it replaced or absorbed) into a _History."""
     rows = CardTransaction.objects.filter(card_id__in=card_ids).select_related("original").order_by("pk")
     h = _History()
     for tx in rows:
+        if (tx.status == CardTxStatus.VOIDED and tx.kind in VOIDED_AWAY) or (
+            tx.kind == CardTxKind.VOID and tx.original is not None and tx.original.kind in VOIDED_AWAY
+        ):
+            continue  # a voided top-up or charge never happened, and its void undid nothing else
         if tx.kind == CardTxKind.TOPUP:
             h.principal_paid += tx.principal
             h.bonus_granted += tx.bonus

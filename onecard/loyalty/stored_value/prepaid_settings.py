@@ -43,7 +43,9 @@ SETTINGS_FIELDS = (
     "custody_ratio",
     "custodied_amount",
     "custodied_as_of",
+    "void_window_minutes",
 )
+MAX_VOID_WINDOW_MINUTES = 1440
 
 
 def yuan(fen) -> str:
@@ -95,6 +97,9 @@ def _clean_settings(values) -> dict:
         value = values.get(name)
         if value is not None and (type(value) is not int or not 1 <= value <= 365):
             errors[name] = [_("A number of days from 1 to 365.")]
+    window = values.get("void_window_minutes")
+    if window is not None and (type(window) is not int or not 0 <= window <= MAX_VOID_WINDOW_MINUTES):
+        errors["void_window_minutes"] = [_("A number of minutes from 0 to 1440.")]
     ratio = values.get("custody_ratio")
     if ratio is not None and (not isinstance(ratio, Decimal) or not Decimal(0) <= ratio <= Decimal(1)):
         errors["custody_ratio"] = [_("A ratio from 0 to 1, e.g. 0.20 for 20%.")]
