@@ -66,6 +66,24 @@ def products_sold_at(store):
     )
 
 
+def search_sold_at(store, text, *, limit=SEARCH_LIMIT) -> list:
+    """Products sold in `store` matching `text` (find_products' keys, or a name containing it), for the till.
+
+    An exact SKU or barcode comes first, then the others by name; each is read-only and carries its list price.
+    """
+    text = (text or "").strip()
+    if not text:
+        return []
+    qs = (
+        products_sold_at(store)
+        .filter(search_filter(text) | Q(name__icontains=text))
+        .select_related("category")
+    )
+    exact = list(qs.filter(Q(sku=text.upper()) | Q(barcode=text)).order_by("sku")[:limit])
+    others = qs.exclude(pk__in=[p.pk for p in exact]).order_by("name", "sku")[: max(limit - len(exact), 0)]
+    return exact + list(others)
+
+
 def is_sold_at(product, store):
     """True when `product` is active and sold in `store`."""
     return products_sold_at(store).filter(pk=product.pk).exists()

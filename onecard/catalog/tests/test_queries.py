@@ -44,6 +44,23 @@ def test_exact_sku_comes_before_prefix_matches(chain, cat):
     assert queries.find_products(chain.merchant, "TEA-1") == [cat.product, longer]
 
 
+def test_the_till_search_finds_what_the_store_sells_by_any_key(chain, cat, more):
+    massage, _old = more
+    green = services.create_product(None, chain.merchant, sku="TEA-2", name="特级乌龙", list_price=800)
+    assert queries.search_sold_at(chain.a1, "6901234567892") == [cat.product]
+    assert queries.search_sold_at(chain.a1, "tea-1") == [cat.product]
+    assert queries.search_sold_at(chain.a1, "wlc") == [cat.product]
+    # a name containing the text, the others by name
+    assert queries.search_sold_at(chain.a1, "乌龙") == [cat.product, green]
+    assert queries.search_sold_at(chain.a1, "zl") == [massage]
+    # the massage is sold only at A1, the old product not at all, another merchant's never
+    assert queries.search_sold_at(chain.b1, "zl") == []
+    assert queries.search_sold_at(chain.a1, "jh") == []
+    assert queries.search_sold_at(chain.other_store, "TEA-1") == []
+    assert queries.search_sold_at(chain.a1, " ") == []
+    assert len(queries.search_sold_at(chain.a1, "t", limit=1)) == 1
+
+
 def test_products_sold_at_store(chain, cat, more):
     massage, _old = more
     assert set(queries.products_sold_at(chain.a1)) == {cat.product, massage}

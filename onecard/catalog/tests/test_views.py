@@ -55,10 +55,25 @@ def test_manage_pages_need_catalog_manage(chain, cat, login, who):
 
 
 def test_staff_without_catalog_view_is_refused(chain, cat, login):
-    client = login(chain.cashier_a1)
+    client = login(chain.service)
     assert client.get("/catalog/").status_code == 403
     assert client.get("/catalog/export.xlsx").status_code == 403
     assert client.get("/catalog/categories/").status_code == 403
+
+
+def test_a_cashier_reads_prices_but_changes_nothing(chain, cat, login):
+    # given a cashier (catalog.view, not catalog.manage)
+    client = login(chain.cashier_a1)
+    # when they search the catalogue by pinyin initials
+    response = client.get("/catalog/", {"q": "wlc"})
+    # then they read the product and its price, with no way to change it
+    assert response.status_code == 200
+    assert [p.pk for p in response.context["products"]] == [cat.product.pk]
+    html = response.content.decode()
+    assert cat.product.name in html and f"/catalog/{cat.product.pk}/" not in html
+    assert "/catalog/new/" not in html and "/catalog/import/" not in html
+    assert client.get(f"/catalog/{cat.product.pk}/").status_code == 403
+    assert client.post("/catalog/new/", {"sku": "X-1", "name": "X", "list_price": "1"}).status_code == 403
 
 
 def test_create_product_with_member_prices(chain, cat, login):

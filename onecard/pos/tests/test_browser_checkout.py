@@ -101,6 +101,14 @@ def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member
     expect(page.locator("#tender-cash")).to_have_value("48.50")
     expect(page.locator("#pay-remaining")).to_have_text("¥0.00")
     page.click("#pay-submit")
+    # then the payment is confirmed first: the total, both tenders, the card and the member; Enter confirms
+    expect(page.locator("#till-confirm-total")).to_have_text("¥108.50")
+    rows = page.locator("#till-confirm-rows")
+    expect(rows).to_contain_text("¥60.00")
+    expect(rows).to_contain_text("¥48.50")
+    expect(rows).to_contain_text("赵六")
+    screenshot("checkout-confirm")
+    page.keyboard.press("Enter")
 
     # then the receipt shows the total, both tenders and the voucher
     expect(page.locator("#receipt-total")).to_have_text("¥108.50")

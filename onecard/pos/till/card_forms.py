@@ -37,6 +37,16 @@ class RefundForm(ActionForm):
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
+class VoidForm(forms.Form):
+    original = forms.IntegerField(widget=forms.HiddenInput)
+    token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    manager = forms.CharField(label=_("Manager's user name"), max_length=150, required=False)
+    manager_password = forms.CharField(
+        label=_("Manager's password"), max_length=128, required=False, widget=forms.PasswordInput
+    )
+
+
 class RedeemForm(ActionForm):
     points = forms.IntegerField(label=_("Points"), min_value=1, max_value=MAX_AMOUNT)
 

@@ -45,7 +45,8 @@ from onecard.pos.till.actions import (
     till_action,
     yuan,
 )
-from onecard.pos.till.card_forms import TENDERS, ChargeForm, RedeemForm, RefundForm, TopupForm
+from onecard.pos.till.card_forms import TENDERS, ChargeForm, RedeemForm, RefundForm, TopupForm, VoidForm
+from onecard.pos.till.voids import approver_from, void_offer
 from onecard.sales import services as sales
 
 SESSION_STORE = "till_store"
@@ -238,6 +239,7 @@ def charge_quote(request):
             list_amount = form.cleaned_data["amount"]
             due = stored_value.amount_due(card, list_amount)
             context = {
+                "list_fen": list_amount,
                 "list_amount": yuan(list_amount),
                 "discount": yuan(list_amount - due),
                 "due": yuan(due),
@@ -356,6 +358,43 @@ def redeem(request, data, card, store):
     return payload, fn, after
 
 
+@login_required
+@require_POST
+def void(request):
+    """撤销 a top-up or charge from its receipt, once per token; its receipt (or the refusal) follows."""
+    require_perms(request.user, "till.operate")
+    store = till_store(request)
+    form = VoidForm(request.POST)
+    pk = request.POST.get("original", "")
+    original = None
+    if pk.isascii() and pk.isdigit():
+        original = CardTransaction.objects.select_related("store").filter(pk=int(pk)).first()
+    if store is None or original is None or not transaction_visible(request.user, original):
+        raise Http404(_("No such receipt."))
+    error = form_error(form) if not form.is_valid() else None
+    if error is None:
+        data = form.cleaned_data
+        try:
+            approver = approver_from(request, data["manager"], data["manager_password"])
+            payload = {"action": "void", "original": original.pk, "reason": data["reason"],
+                       "approver": approver.pk if approver is not None else None}  # fmt: skip
+
+            def fn():
+                tx = sales.void_card_transaction(
+                    request.user, original, store=store, reason=data["reason"], approver=approver
+                )
+                return 200, {"tx": tx.pk}
+
+            body, error, _code = run_once(request, data["token"], payload, fn)
+        except BusinessError as exc:
+            error = str(exc.message)
+    if error is not None:
+        messages.error(request, error)
+        return redirect("till:receipt", pk=original.pk)
+    messages.success(request, _("Voided: the card is back to its balance before it."))
+    return _to_receipt(body)
+
+
 # ---- receipt -------------------------------------------------------------------------------------------
 
 
@@ -412,5 +451,7 @@ def receipt(request, pk):
             "bonus_after": yuan(bonus_after),
             "total_after": yuan(principal_after + bonus_after),
             "tender_label": dict(TENDERS).get(tx.tender, tx.tender),
+            "void": void_offer(user, tx, till_store(request) if user.has_perm("till.operate") else None),
+            "void_of": CardTransaction.objects.filter(original=tx, kind=CardTxKind.VOID).first(),
         },
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from onecard.catalog.queries import search_sold_at
 from onecard.core.errors import BusinessError
 from onecard.core.masking import mask_phone
 from onecard.core.permissions import require_perms
@@ -54,6 +55,7 @@ from onecard.sales.queries import checkout_sales
 
 TENDER_FIELDS = ("stored_value", "points", "cash", "cash_received", "bank_card", "wechat", "alipay")
 MEMBER_COUPONS_SHOWN = 20
+PRODUCTS_SHOWN = 12
 
 
 def require_till(user, perm="till.operate"):
@@ -269,6 +271,16 @@ def scan_item(request, store, cart):
     except BusinessError as exc:
         return _after_change(request, store, cart, error=str(exc.message), error_code=exc.code)
     return _after_change(request, store, cart)
+
+
+@login_required
+@require_GET
+@with_store
+def search_products(request, store):
+    """htmx: the store's products matching a name, pinyin initials, barcode or SKU, with prices, to add."""
+    q = request.GET.get("q", "").strip()
+    products = search_sold_at(store, q, limit=PRODUCTS_SHOWN) if q else []
+    return render(request, "pos/till/_product_results.html", {"q": q, "products": products})
 
 
 def _quantity(text):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("card/", sale.scan_card, name="card"),
     path("card/drop/", sale.drop_card, name="drop_card"),
     path("items/", sale.scan_item, name="item"),
+    path("products/", sale.search_products, name="products"),
     path("items/quantity/", sale.set_quantity, name="quantity"),
     path("items/remove/", sale.remove_item, name="remove_item"),
     path("coupons/", sale.add_coupon, name="coupon"),

@@ -15,6 +15,7 @@ urlpatterns = [
     path("charge/", views.charge, name="charge"),
     path("refund/", views.refund, name="refund"),
     path("redeem/", views.redeem, name="redeem"),
+    path("void/", views.void, name="void"),
     path("receipt/<int:pk>/", views.receipt, name="receipt"),
     path("packages/panel/", package_views.panel, name="packages_panel"),
     path("packages/sell/", package_views.sell, name="package_sell"),
