@@ -119,7 +119,10 @@ def test_foreign_tier_is_refused(chain, cat, api):
 
 
 def test_permissions(chain, cat, api):
-    assert api(chain.cashier_a1).get(PRODUCTS).status_code == 403
+    assert api(chain.service).get(PRODUCTS).status_code == 403
+    # a cashier reads prices (catalog.view) and changes nothing
+    assert api(chain.cashier_a1).get(PRODUCTS).status_code == 200
+    assert api(chain.cashier_a1).post(PRODUCTS, {}, format="json").status_code == 403
     assert api(chain.store_manager).post(PRODUCTS, {}, format="json").status_code == 403
     refused = api(chain.region_manager).post(CATEGORIES, {"name": "区域"}, format="json")  # catalog.view only
     assert refused.status_code == 403
