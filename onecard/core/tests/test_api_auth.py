@@ -32,6 +32,7 @@ def test_token_is_issued_for_good_credentials_and_works(chain):
     assert me.json()["permissions"] == [
         "cards.manage",
         "cards.view",
+        "catalog.view",
         "members.add",
         "members.change",
         "members.view",

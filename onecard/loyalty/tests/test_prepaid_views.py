@@ -22,6 +22,7 @@ def settings_post(**overrides):
         "member_refund_pricing": "list_price",
         "cooling_off_days": "7",
         "cooling_off_payout_days": "15",
+        "void_window_minutes": "10",
         "custody_ratio": "0.20",
         "custodied_amount": "0",
         "custodied_as_of": "",
@@ -68,12 +69,20 @@ def test_settings_page_saves_in_yuan(chain, login):
     client = login(chain.hq_admin)
     response = client.post(
         "/prepaid/",
-        settings_post(cash_refund_limit="200.00", cooling_off_enabled="on", custodied_amount="12345.67"),
+        settings_post(
+            cash_refund_limit="200.00",
+            cooling_off_enabled="on",
+            custodied_amount="12345.67",
+            void_window_minutes="15",
+        ),
         **EN,
     )
     assert response.status_code == 302
     row = PrepaidSettings.objects.get(merchant=chain.merchant)
     assert (row.cash_refund_limit, row.cooling_off_enabled, row.custodied_amount) == (20_000, True, 1_234_567)
+    assert row.void_window_minutes == 15
+    page = client.get("/prepaid/", **EN).content.decode()
+    assert "A cashier may void a top-up or charge within (minutes)" in page and 'value="15"' in page
 
 
 def test_settings_page_refuses_bad_input(chain, login):

@@ -116,6 +116,7 @@ def test_region_manager_creates_a_cashier(chain, api):
     assert body["permissions"] == [
         "cards.manage",
         "cards.view",
+        "catalog.view",
         "members.add",
         "members.change",
         "members.view",

@@ -98,6 +98,7 @@ def test_builtin_roles_cannot_be_changed_or_deleted(chain):
         "cards.view",
         "cards.manage",
         "till.operate",
+        "catalog.view",
     ]
 
 

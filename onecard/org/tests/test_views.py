@@ -385,6 +385,7 @@ def test_builtin_roles_cannot_be_changed(chain, login):
         "cards.view",
         "cards.manage",
         "till.operate",
+        "catalog.view",
     ]
     client.post(reverse("org:role_delete", args=[cashier.pk]))
     assert Role.objects.filter(pk=cashier.pk).exists()

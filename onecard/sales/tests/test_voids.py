@@ -1,6 +1,7 @@
 """A voided charge's sale is returned in full; a checkout's stored-value tender is never voided on its own."""
 
 import pytest
+from django.utils import translation
 
 from onecard.catalog import services as catalog
 from onecard.loyalty.models import JournalEntry
@@ -61,9 +62,10 @@ def test_a_checkout_tender_is_refused_and_nothing_changes(chain, member_factory)
     tender = sold.tenders.get(kind="stored_value").card_transaction
     entries = JournalEntry.objects.count()
     # when its stored-value payment is voided: refused, the sale is returned instead
-    error = refused(
-        "void_part_of_sale", sales.void_card_transaction, chain.cashier_a1, tender, store=chain.a1
-    )
-    assert "return the sale" in str(error.message)
+    with translation.override("en"):
+        error = refused(
+            "void_part_of_sale", sales.void_card_transaction, chain.cashier_a1, tender, store=chain.a1
+        )
+        assert "return the sale" in str(error.message)
     assert JournalEntry.objects.count() == entries
     assert balances(card) == (9_500, 0, 0)
