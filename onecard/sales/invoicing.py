@@ -2,8 +2,8 @@
 
 One rule, from the tenders and the card transactions:
 - a top-up: its principal under 601 预付卡销售和充值 (不征税); its bonus is value given, never invoiced;
-- a top-up paid back (a top-up refund, a cancelled card's payout): the money paid back, negative, under 601
-  (a red invoice when the top-up was invoiced);
+- a top-up paid back (a top-up refund, a cancelled card's payout, a voided top-up): the money paid back,
+  negative, under 601 (a red invoice when the top-up was invoiced);
 - a sale: under goods and services, what cash, bank card, WeChat and Alipay paid; the stored-value part
   (invoiced at the top-up), the points' cash value (no money received) and a package's part (a
   prepayment) are recorded as not to be invoiced;
@@ -25,7 +25,7 @@ NOT_INVOICED = {
     TenderKind.POINTS: "points",
     TenderKind.PACKAGE: "package",
 }
-TOPUP, REFUND = "topup", "refund"
+TOPUP, REFUND, VOID = "topup", "refund", "void"
 
 
 def tender_parts(tenders, sign=1) -> dict:
@@ -58,6 +58,8 @@ def card_transaction_fact(tx, original_kind) -> dict | None:
         kind, money, bonus = InvoiceFactKind.TOPUP_REFUND, -tx.amount, -tx.bonus
     elif tx.kind == REFUND and tx.original_id is None:  # a cancelled card's payout: all of it is money paid
         kind, money, bonus = InvoiceFactKind.TOPUP_REFUND, -tx.amount, 0
+    elif tx.kind == VOID and original_kind == TOPUP:  # a voided top-up: its money handed back, its bonus gone
+        kind, money, bonus = InvoiceFactKind.TOPUP_REFUND, -tx.principal, -tx.bonus
     else:
         return None
     return {
@@ -75,8 +77,8 @@ def card_transaction_fact(tx, original_kind) -> dict | None:
 
 def record_card_transaction(tx) -> InvoiceFact | None:
     """The invoice fact of a top-up or a payout of top-up value (601); nothing for other card transactions."""
-    if tx.kind not in (TOPUP, REFUND):
-        return None  # a charge is invoiced through its sale; holds move no invoiceable money
+    if tx.kind not in (TOPUP, REFUND, VOID):
+        return None  # a charge (and its void) is invoiced through its sale; holds move no invoiceable money
     original_kind = tx.original.kind if tx.original_id is not None else None
     fields = card_transaction_fact(tx, original_kind)
     return InvoiceFact.objects.create(**fields) if fields is not None else None
@@ -107,7 +109,7 @@ def _missing(apps, fact_model):
     sales = sale_model.objects.exclude(has_sale_fact).prefetch_related("tenders")
     sale_returns = return_model.objects.exclude(has_fact).select_related("sale")
     card_txs = (
-        card_tx.objects.filter(kind__in=(TOPUP, REFUND))
+        card_tx.objects.filter(kind__in=(TOPUP, REFUND, VOID))
         .exclude(has_tx_fact)
         .select_related("store", "original")
     )

@@ -9,7 +9,7 @@ from onecard.loyalty.models.stored_value import CardTxStatus
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.sales import checkout
 from onecard.sales import services as sales
-from onecard.sales.models import Sale, SaleKind
+from onecard.sales.models import InvoiceCategory, InvoiceFact, Sale, SaleKind
 from onecard.testing.errors import refused
 from onecard.testing.stored_value import assert_ledger_clean, balances, sv_card
 
@@ -69,3 +69,17 @@ def test_a_checkout_tender_is_refused_and_nothing_changes(chain, member_factory)
         assert "return the sale" in str(error.message)
     assert JournalEntry.objects.count() == entries
     assert balances(card) == (9_500, 0, 0)
+
+
+def test_the_invoice_facts_of_a_voided_top_up_and_charge_add_up_to_nothing(chain, member_factory):
+    # given a top-up and a charge, both voided
+    card = sv_card(chain, member_factory())
+    topup = stored_value.topup(chain.cashier_a1, card, 10_000, store=chain.a1)
+    charge = sales.charge_card(chain.cashier_a1, card, 3_000, store=chain.a1)
+    sales.void_card_transaction(chain.cashier_a1, charge, store=chain.a1)
+    sales.void_card_transaction(chain.cashier_a1, topup, store=chain.a1)
+    # then the 601 facts of the top-up and its void cancel out, and so do the sale's and its return's
+    facts = InvoiceFact.objects.all()
+    assert sorted(f.amount for f in facts if f.category == InvoiceCategory.PREPAID) == [-10_000, 10_000]
+    assert sum(f.amount for f in facts if f.category == InvoiceCategory.GOODS) == 0
+    assert sum(f.invoiceable for f in facts) == 0
