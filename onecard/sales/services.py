@@ -167,6 +167,7 @@ def record_refund(refund_tx) -> SaleReturn | None:
         actor_id=refund_tx.actor_id,
         reason=refund_tx.reason,
         amount=amount,
+        lines_due=amount,
         tenders=[
             {"tender": tender.pk, "kind": tender.kind, "amount": amount, "card_transaction": refund_tx.pk}
         ],
