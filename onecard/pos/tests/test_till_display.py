@@ -30,9 +30,13 @@ def test_receipt_prints_the_order_discount_once(chain, login, sale_over_300):
     # given the sale that got ¥50 off 满300
     client = login(chain.cashier_a1)
     receipt = client.get(reverse("till_sale:receipt", args=[sale_over_300.sale.pk])).content.decode()
-    # then the 满减 row prints "−¥50.00" once, in its amount column (the other is the total discount)
-    assert "减 ¥50.00（满300减50）</td><td>−¥50.00</td>" in receipt
-    assert "：−¥50.00" not in receipt and receipt.count("−¥50.00") == 2
+    # then the 满减 row prints "−¥50.00" once, in its amount column (the other is the total discount);
+    # its explanation, kept in the language of the checkout, ends with the amount the row leaves out
+    stored = next(a for a in sale_over_300.sale.order_adjustments if a["amount"] == 5000)["explanation"]
+    label = adjustment_row("promotion:1", 5000, stored)["label"]
+    assert stored.endswith("−¥50.00") and "满300减50" in label and not label.endswith("¥50.00")
+    assert f"{label}</td><td>−¥50.00</td>" in receipt
+    assert stored not in receipt and receipt.count("−¥50.00") == 2
     assert 'id="receipt-discount">−¥50.00<' in receipt
 
 
