@@ -26,7 +26,7 @@ from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.loyalty.tiers.services import member_tier
 from onecard.members.models import Member
-from onecard.promotions import coupon_redemption, coupons, pricing, rules
+from onecard.promotions import coupon_redemption, coupons, pricing, pricing_snapshot, rules
 from onecard.promotions.cart import Cart, Quote
 from onecard.promotions.cart_lines import cart_line
 from onecard.sales import invoicing
@@ -115,15 +115,23 @@ def _build_cart(store, member, items, offers, at, tier=_UNREAD) -> Cart:
     )
 
 
-def _price(merchant, store, member, items, offers, at, tier=_UNREAD):
-    """(quote, promotions in force): the cart priced with the store's promotions and the member's used counts."""
+@dataclasses.dataclass
+class Priced:
+    """A cart priced for a sale: the engine's cart, its quote and the promotions in force."""
+
+    cart: Cart
+    quote: Quote
+    promotions: list
+
+
+def _price(merchant, store, member, items, offers, at, tier=_UNREAD) -> Priced:
+    """The cart priced with the store's promotions and the member's used counts."""
     cart = _build_cart(store, member, items, offers, at, tier)
     promotions = rules.active_promotions(merchant, store, at)
     # Stock and member caps only matter for the limited promotions that can touch this cart.
     limited = [p for p in promotions if p.stock_total is not None or p.per_member_limit is not None]
     used = rules.used_counts(pricing.touching(cart, limited), member) if limited else {}
-    quoted = pricing.price_cart(cart, promotions, used_counts=used)
-    return quoted, promotions
+    return Priced(cart, pricing.price_cart(cart, promotions, used_counts=used), promotions)
 
 
 def _holder(card_or_member):
@@ -149,7 +157,7 @@ def quote(merchant, store, card_or_member, items, coupon_codes=(), at=None) -> C
     offers, refused = coupon_redemption.sort_codes(member, store, at, list(coupon_codes or ()))
     # The tier is read once: for member prices and the tier discount, then for the points multiplier.
     tier = member_tier(member) if member is not None else None
-    quoted, _promotions = _price(merchant, store, member, items, offers, at, tier)
+    quoted = _price(merchant, store, member, items, offers, at, tier).quote
     quoted.coupons_refused = {**refused, **quoted.coupons_refused}
     due = quoted.total_due
     earn = max_points = max_cash = max_sv = 0
@@ -225,10 +233,11 @@ def checkout(
         merchant_id=store.merchant_id, business_ref=business_ref, kind=SaleKind.CHECKOUT
     ).exists():
         raise SaleExists(extra={"business_ref": business_ref})
-    quoted, promotions = _price_for_sale(store, member, items, coupon_codes, at)
+    priced = _price_for_sale(store, member, items, coupon_codes, at)
+    quoted = priced.quote
     checked = _check_tenders(store, card, paid, quoted.total_due, cash_received)
-    limited = _take_offers(actor, store, member, quoted, promotions, business_ref, at)
-    sale = _record_sale(actor, store, card, member, business_ref, quoted, limited, checked.cash_received)
+    limited = _take_offers(actor, store, member, quoted, priced.promotions, business_ref, at)
+    sale = _record_sale(actor, store, card, member, business_ref, priced, limited, checked.cash_received)
     bonus_paid = _post_tenders(actor, sale, card, store, checked)
     invoicing.record_sale(sale)
     _earn_points(actor, sale, card, store, checked.points_cash, bonus_paid)
@@ -274,14 +283,14 @@ def _buyer(store, card, member):
     return None, member
 
 
-def _price_for_sale(store, member, items, coupon_codes, at):
-    """(quote, promotions in force) priced again inside the transaction; the first refused coupon refuses the sale."""
+def _price_for_sale(store, member, items, coupon_codes, at) -> Priced:
+    """The cart priced again inside the transaction; the first refused coupon refuses the sale."""
     offers = coupon_redemption.offers_for(member, store, at, list(coupon_codes or ()))
-    quoted, promotions = _price(store.merchant, store, member, items, offers, at)
-    if quoted.coupons_refused:
-        code, error = next(iter(quoted.coupons_refused.items()))
+    priced = _price(store.merchant, store, member, items, offers, at)
+    if priced.quote.coupons_refused:
+        code, error = next(iter(priced.quote.coupons_refused.items()))
         raise coupon_refused(error, code)
-    return quoted, promotions
+    return priced
 
 
 def _check_tenders(store, card, paid, due, cash_received) -> Tenders:
@@ -336,8 +345,15 @@ def _take_offers(actor, store, member, quoted, promotions, business_ref, at) -> 
     return limited
 
 
-def _record_sale(actor, store, card, member, business_ref, quoted, limited, cash_received) -> Sale:
-    """The sale row and its priced lines (one bulk insert), as the quote made them."""
+def _record_sale(actor, store, card, member, business_ref, priced, limited, cash_received) -> Sale:
+    """The sale row and its priced lines (one bulk insert), as the quote made them, and how it was priced."""
+    quoted = priced.quote
+    products = {product.pk: product for product in cart_products(quoted)}
+    gift_prices = {
+        line.product_id: products[line.product_id].list_price
+        for line in quoted.lines
+        if line.gift and line.product_id in products
+    }
     sale = Sale.objects.create(
         kind=SaleKind.CHECKOUT,
         merchant_id=store.merchant_id,
@@ -354,8 +370,8 @@ def _record_sale(actor, store, card, member, business_ref, quoted, limited, cash
         coupons=list(quoted.coupons_applied),
         order_adjustments=[adjustment_row(a) for a in quoted.order_adjustments],
         cash_received=cash_received,
+        pricing=pricing_snapshot.snapshot(priced.cart, priced.promotions, quoted, gift_prices),
     )
-    products = {product.pk: product for product in cart_products(quoted)}
     SaleLine.objects.bulk_create(
         SaleLine(
             sale=sale,
@@ -433,5 +449,7 @@ def adjustment_row(adjustment) -> dict:
 
 
 def cart_products(quoted):
-    """The products of a quote's lines (gifts included), with only their SKU and name, in one query."""
-    return Product.objects.filter(pk__in={line.product_id for line in quoted.lines}).only("id", "sku", "name")
+    """The products of a quote's lines (gifts included), with only their SKU, name and price, in one query."""
+    return Product.objects.filter(pk__in={line.product_id for line in quoted.lines}).only(
+        "id", "sku", "name", "list_price"
+    )

@@ -59,6 +59,9 @@ class Sale(models.Model):
     limited_promotions = models.JSONField(default=list)  # ids of those reserved (rules.reserve)
     coupons = models.JSONField(default=list)  # codes redeemed
     order_adjustments = models.JSONField(default=list)
+    # The cart as priced and the promotions and coupons it could use (promotions.pricing_snapshot):
+    # a return prices what is kept with these. Empty for sales made before it was kept.
+    pricing = models.JSONField(default=dict, blank=True)
     returned_due = models.BigIntegerField(_("returned"), default=0)
     # Notes handed over for the cash tender (0: not recorded); the change is what exceeds the tender.
     cash_received = models.BigIntegerField(_("cash received"), default=0)
@@ -159,7 +162,13 @@ class SaleReturn(models.Model):
     store = node_field()
     actor = protected_staff_field()
     reason = models.CharField(max_length=200)
-    amount = models.BigIntegerField()  # the returned lines' due
+    amount = models.BigIntegerField()  # what the tenders gave back: lines_due − deduction
+    # The returned units' share of what the sale was due, and what came off it because what is kept,
+    # priced again, costs more than its share (a threshold no longer reached, a gift kept); negative:
+    # an earlier return's deduction given back. docs/sales.md, "What is kept is priced again".
+    lines_due = models.BigIntegerField(default=0)
+    deduction = models.BigIntegerField(default=0)
+    repricing = models.JSONField(default=dict, blank=True)  # the calculation shown on screen and receipt
     tenders = models.JSONField(default=list)  # [{"tender", "kind", "amount", "card_transaction"}]
     # Points tender: points given back to the card; the cash value of those that could not be
     # (the card was cancelled since) is `points_not_returned`, fen.

@@ -1,8 +1,13 @@
 """Returns of a checkout (L5): give back the whole sale or some of its lines, each tender its share.
 
-The rules (line shares, the spread over the tenders, points given and taken back, coupons and limited
-stock restored) are in docs/sales.md, "Returns". A refund of a plain charge is recorded by
-sales.services.refund_charge.
+The rules (line shares, what is kept priced again, the spread over the tenders, points given and taken
+back, coupons and limited stock restored) are in docs/sales.md, "Returns" and "What is kept is priced
+again". A refund of a plain charge is recorded by sales.services.refund_charge.
+
+What is kept is priced again with the sale's own pricing (Sale.pricing, promotions.pricing_snapshot):
+the refund is what the customer has paid and not had back less what the kept units cost now, at least 0
+and at most the due of all returned units less what came back before. `quote_return` answers it
+without writing (the till's preview); `return_sale` gives it back.
 """
 
 import contextlib
@@ -16,7 +21,7 @@ from onecard.loyalty.cards.errors import CardNotAccepted
 from onecard.loyalty.models import Card
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.promotions import coupon_redemption, pricing, rules
+from onecard.promotions import coupon_redemption, pricing, pricing_snapshot, rules
 from onecard.promotions.coupon_errors import CouponNotRedeemed
 from onecard.sales import invoicing
 from onecard.sales.errors import InvalidReturnLines, OverReturn, ReasonRequired
@@ -34,6 +39,23 @@ class TendersBack:
     points_given_back: int = 0
 
 
+@dataclasses.dataclass
+class ReturnQuote:
+    """What a return gives back: each returned line's share, the deduction for what is kept, and why."""
+
+    wanted: dict  # {line id: units}
+    shares: dict  # {line id: fen of its due}
+    lines_due: int  # fen: the shares' sum
+    deduction: int  # fen taken off lines_due (negative: an earlier deduction given back)
+    # {"kept_before", "kept_now" (fen), "lost": [promotion names], "gifts": [{"line", "name", "quantity",
+    # "amount"}]}; empty when the sale's pricing was not kept
+    repricing: dict
+
+    @property
+    def refund(self) -> int:
+        return self.lines_due - self.deduction
+
+
 @transaction.atomic
 def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
     """Return the whole sale (`lines` None) or {line id: units}; each tender gives back its share (docs/sales.md)."""
@@ -44,9 +66,8 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
     if store.merchant_id != sale.merchant_id:
         raise CardNotAccepted(extra={"sale": sale.business_ref})
     sale_lines = {line.pk: line for line in sale.lines.all()}
-    wanted = _wanted(sale_lines, lines)
-    shares = _line_shares(sale_lines, wanted)
-    amount = sum(shares.values())
+    quoted = _quote(sale, sale_lines, _wanted(sale_lines, lines))
+    amount = quoted.refund
     if sale.returned_due + amount > sale.total_due:
         raise OverReturn(extra={"left": sale.total_due - sale.returned_due})
     ref = f"{sale.business_ref}/R{sale.returns.count() + 1}"[:100]
@@ -58,13 +79,16 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
         actor=actor,
         reason=reason[:200],
         amount=amount,
+        lines_due=quoted.lines_due,
+        deduction=quoted.deduction,
+        repricing=quoted.repricing,
         tenders=back.rows,
         points_given_back=back.points_given_back,
         points_not_returned=back.points_not_returned,
         points_taken_back=taken,
         points_shortfall=shortfall,
     )
-    _mark_lines_returned(sale_return, sale_lines, wanted, shares)
+    _mark_lines_returned(sale_return, sale_lines, quoted.wanted, quoted.shares)
     invoicing.record_return(sale_return)
     sale.returned_due += amount
     sale.save(update_fields=["returned_due"])
@@ -74,12 +98,87 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
         actor,
         "create",
         sale_return,
-        after={"sale": sale.business_ref, "amount": amount, "tenders": back.rows, "points_taken_back": taken},
+        after={
+            "sale": sale.business_ref,
+            "amount": amount,
+            "deduction": quoted.deduction,
+            "tenders": back.rows,
+            "points_taken_back": taken,
+        },
         note=reason[:300],
         node=store,
         merchant=store.merchant,
     )
     return sale_return
+
+
+def quote_return(sale, lines=None) -> ReturnQuote:
+    """What returning `lines` ({line id: units}; None: all that is left) would give back; writes nothing."""
+    sale_lines = {line.pk: line for line in sale.lines.all()}
+    return _quote(sale, sale_lines, _wanted(sale_lines, lines))
+
+
+def _quote(sale, sale_lines, wanted) -> ReturnQuote:
+    return price_return(
+        sale.pricing, sale_lines, wanted, total_due=sale.total_due, returned_due=sale.returned_due
+    )
+
+
+def price_return(kept, sale_lines, wanted, *, total_due, returned_due) -> ReturnQuote:
+    """The returned units' shares, then what is kept priced again with the sale's own pricing `kept`.
+
+    `sale_lines` {id: line with key, quantity, due, returned_quantity, returned_due, gift, product_id,
+    name, adjustments}; `wanted` {id: units}; `total_due` and `returned_due` the sale's. No database.
+    """
+    shares = _line_shares(sale_lines, wanted)
+    lines_due = sum(shares.values())
+    if not kept:  # a sale from before its pricing was kept: the shares, as then
+        return ReturnQuote(wanted, shares, lines_due, 0, {})
+    left = {pk: line.quantity - line.returned_quantity - wanted.get(pk, 0) for pk, line in sale_lines.items()}
+    quantities = {line.key: left[pk] for pk, line in sale_lines.items() if not line.gift}
+    now = pricing_snapshot.reprice(kept, quantities)
+    gifts = _gifts_not_earned(kept, sale_lines, left, now)
+    kept_now = now.total_due + sum(gift["amount"] for gift in gifts)
+    paid = total_due - returned_due  # what the customer has paid and not had back
+    # At most the due of everything returned so far less what came back: never more than the sale's
+    # own prices would give, and the return that completes the sale gives back all that was paid.
+    most = sum(line.returned_due for line in sale_lines.values()) + lines_due - returned_due
+    refund = max(0, min(paid - kept_now, most))
+    repricing = {
+        "kept_before": paid - most,
+        "kept_now": now.total_due,  # the gifts not earned are rows of their own
+        "lost": _lost(kept, sale_lines, left, now),
+        "gifts": gifts,
+    }
+    return ReturnQuote(wanted, shares, lines_due, lines_due - refund, repricing)
+
+
+def _lost(kept, sale_lines, left, now) -> list:
+    """Names of the promotions that priced a kept line at the sale and price none now."""
+    names = pricing_snapshot.rule_names(kept)
+    had = {
+        adjustment.get("source")
+        for pk, line in sale_lines.items()
+        if left[pk] > 0
+        for adjustment in line.adjustments
+    }
+    still = {f"promotion:{rule_id}" for rule_id in now.promotions_applied}
+    return [names[source] for source in names if source in had and source not in still]
+
+
+def _gifts_not_earned(kept, sale_lines, left, now) -> list:
+    """Gift units kept that what is kept no longer earns, at the gift's list price at the sale."""
+    earned = {}
+    for line in now.lines:
+        if line.gift:
+            earned[line.key] = earned.get(line.key, 0) + line.quantity
+    rows = []
+    for pk, line in sale_lines.items():
+        extra = left[pk] - earned.get(line.key, 0)
+        if line.gift and extra > 0:
+            price = pricing_snapshot.gift_price(kept, line.product_id) or 0
+            rows.append({"line": pk, "name": line.name, "quantity": extra, "amount": price * extra})
+    return rows
 
 
 def _whole(value) -> bool:

@@ -197,6 +197,7 @@ def record_refund(refund_tx, *, reason=None) -> SaleReturn | None:
         actor_id=refund_tx.actor_id,
         reason=refund_tx.reason if reason is None else reason,
         amount=amount,
+        lines_due=amount,
         tenders=[
             {"tender": tender.pk, "kind": tender.kind, "amount": amount, "card_transaction": refund_tx.pk}
         ],

@@ -269,7 +269,14 @@ class SaleReturnDetailSerializer(serializers.Serializer):
     id = IdField()
     store = IdField(source="store_id")
     reason = serializers.CharField()
-    amount = serializers.IntegerField(help_text="Fen returned (the returned lines' due).")
+    amount = serializers.IntegerField(
+        help_text="Fen given back over the tenders: lines_due − deduction, never below 0."
+    )
+    lines_due = serializers.IntegerField(help_text="The returned units' share of the sale's due, fen.")
+    deduction = serializers.IntegerField(
+        help_text="Fen kept back because what the customer keeps, priced again with the sale's own "
+        "promotions, no longer earns a discount or a gift; negative: an earlier deduction given back."
+    )
     tenders = ReturnTenderSerializer(many=True)
     lines = ReturnLineSerializer(many=True)
     points_taken_back = serializers.IntegerField(help_text="Earned points taken back.")
@@ -374,7 +381,7 @@ CHECKOUT_ANSWER = {
 }
 RETURN_REQUEST = {"lines": {"40": 2}, "reason": "broken"}
 RETURN_ANSWER = {
-    "id": "3", "store": "4", "reason": "broken", "amount": 5070,
+    "id": "3", "store": "4", "reason": "broken", "amount": 5070, "lines_due": 5070, "deduction": 0,
     "tenders": [{"tender": "31", "kind": "stored_value", "amount": 2790, "card_transaction": "5133"},
                 {"tender": "32", "kind": "points", "amount": 465, "card_transaction": None, "points": 465},
                 {"tender": "33", "kind": "cash", "amount": 1815, "card_transaction": None}],

@@ -17,6 +17,7 @@ def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member
     from onecard.loyalty.points import services as points
     from onecard.promotions import coupons
     from onecard.promotions.coupon_choices import CouponStatus
+    from onecard.promotions.coupon_codes import display_code
     from onecard.promotions.models import Coupon
     from onecard.sales.models import Sale
     from onecard.testing.cards import put_value, reload
@@ -49,6 +50,10 @@ def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member
     put_value(chain, card, principal=10_000, bonus=2_000)
     coupon = coupons.issue_by_hand(None, make_template(chain), member)
 
+    errors = []
+    page.on(
+        "console", lambda m: errors.append((m.text, m.location.get("url"))) if m.type == "error" else None
+    )
     # when the cashier logs in and opens the sale screen: the item field waits for the scanner
     page.goto_path("/login/")
     page.fill("#id_username", "a1cash")
@@ -83,11 +88,13 @@ def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member
     expect(page.locator("#quote-total")).to_have_text("¥128.50")
     expect(page.locator("#qty-cake-1")).to_have_value("4")
 
-    # and scans the voucher into the coupon field
+    # and types the voucher as printed, in groups of four and in lower case
     page.click("#coupon-input")
-    page.keyboard.type(coupon.code)
+    page.keyboard.type(display_code(coupon.code).lower())
     page.keyboard.press("Enter")
     expect(page.locator(f"#coupon-{coupon.code}")).to_have_attribute("data-applied", "1")
+    # then the cart shows it as it was issued: grouped
+    expect(page.locator(f"#coupon-{coupon.code}")).to_contain_text(display_code(coupon.code))
     expect(page.locator("#quote-total")).to_have_text("¥108.50")
     screenshot("checkout-sale-1280")
     page.set_viewport_size({"width": 768, "height": 1024})
@@ -115,7 +122,7 @@ def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member
     tenders = page.locator("#receipt-tenders")
     expect(tenders.locator("[data-kind=stored_value]")).to_contain_text("¥60.00")
     expect(tenders.locator("[data-kind=cash]")).to_contain_text("¥48.50")
-    expect(page.locator("#receipt-coupons")).to_contain_text(coupon.code)
+    expect(page.locator("#receipt-coupons")).to_contain_text(display_code(coupon.code))
     expect(page.locator("#receipt-sv-after")).to_have_text("¥60.00")
     # and it prints: on 58 mm paper, only the receipt
     page.goto(page.url + "?w=58")
@@ -163,3 +170,4 @@ def test_cashier_checks_out_a_member_with_a_coupon_and_two_tenders(chain, member
     assert returned.amount == tea_line.due // 2
     assert sum(t["amount"] for t in returned.tenders) == returned.amount
     assert_ledger_clean()
+    assert [e for e in errors if not e[1].endswith("/favicon.ico")] == [], errors

@@ -147,13 +147,21 @@ def scanned_product(store, text) -> Product:
 
 
 def adjustment_row(source, amount, explanation) -> dict:
-    """An adjustment as the pages show it; `says_amount` when its explanation names its amount already."""
+    """An adjustment as the pages show it: `label` is the explanation without the amount it ends with.
+
+    The engine's explanations mostly end with the amount ("满 ¥200.00 减 ¥20.00（店庆）：−¥20.00"); a
+    page with a column for the amount shows `label` there, so the amount is not printed twice.
+    """
     explanation = str(explanation)
+    written = f"−¥{fen_to_yuan_str(amount)}"
+    label = explanation
+    if amount and explanation.endswith(written):
+        label = explanation[: -len(written)].rstrip().rstrip(":：").rstrip()
     return {
         "source": source,
         "amount": amount,
         "explanation": explanation,
-        # The engine's explanations mostly end with the amount ("…：−¥1.50"): then it is not shown twice.
+        "label": label,
         "says_amount": f"¥{fen_to_yuan_str(amount)}" in explanation,
     }
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from onecard.core.errors import BusinessError
 from onecard.core.masking import mask_phone
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.scoping import node_in_scope
@@ -118,7 +119,10 @@ def _sale_context(sale):
         "sale": sale,
         "lines": _lines(sale),
         "tenders": _tenders(sale),
-        "order_adjustments": sale.order_adjustments or [],
+        "order_adjustments": [
+            adjustment_row(a.get("source"), a.get("amount", 0), a.get("explanation", ""))
+            for a in sale.order_adjustments or []
+        ],
         "member": member,
         "masked_phone": mask_phone(member.phone) if member is not None else "",
         "masked_number": mask_card_number(sale.card.number) if sale.card_id else "",
@@ -134,6 +138,7 @@ def receipt(request, pk):
     context = _sale_context(sale)
     context["width"] = 58 if request.GET.get("w") == "58" else 80
     context["after"] = _balances_after(sale)
+    context["returns"] = _returns_done(sale)
     context["coupons_earned"] = (
         Coupon.objects.filter(member_id=sale.member_id, rule_key=f"spend:{sale.business_ref}"[:120])
         .select_related("template")
@@ -206,19 +211,45 @@ def _sales_xlsx(store, sales):
     return xlsx_response(xlsx_bytes(_("Sales"), header, rows), f"sales-{store.code or store.pk}-{day}.xlsx")
 
 
-def _detail(request, sale, *, form=None, error=None, error_code="", status=200):
+def calculation(lines_due, deduction, repricing) -> dict:
+    """A return's refund as the screen and the receipt explain it (sales.returns, fen)."""
+    repricing = repricing or {}
+    return {
+        "lines_due": lines_due,
+        "deduction": max(deduction, 0),
+        "given_back": max(-deduction, 0),
+        "refund": lines_due - deduction,
+        "repriced": bool(repricing) and deduction != 0,
+        "kept_before": repricing.get("kept_before", 0),
+        "kept_now": repricing.get("kept_now", 0),
+        "lost": repricing.get("lost", []),
+        "gifts": repricing.get("gifts", []),
+        # The kept units cost more again than the returned ones were due: the refund stops at nothing.
+        "capped": 0 < lines_due <= deduction,
+    }
+
+
+def _returns_done(sale) -> list:
+    """The sale's returns, oldest first, each with its tenders labelled and its calculation."""
+    labels = dict(TenderKind.choices)
+    done = list(sale.returns.select_related("actor").prefetch_related("lines__line").order_by("pk"))
+    for row in done:
+        row.given = [{**t, "label": labels.get(t.get("kind"), t.get("kind"))} for t in row.tenders]
+        row.calc = calculation(row.lines_due or row.amount, row.deduction, row.repricing)
+    return done
+
+
+def _detail(request, sale, *, form=None, error=None, error_code="", status=200, preview=None):
     context = _sale_context(sale)
     asked = form.data if form is not None else {}
     for row in context["lines"]:
         row["asked"] = asked.get(f"qty_{row['line'].pk}", "")
-    labels = dict(TenderKind.choices)
-    returns = list(sale.returns.select_related("actor").order_by("pk"))
-    for done in returns:
-        done.given = [{**t, "label": labels.get(t.get("kind"), t.get("kind"))} for t in done.tenders]
     context.update(
         {
             "asked_reason": asked.get("reason", ""),
-            "returns": returns,
+            "asked_whole": bool(asked.get("whole")),
+            "preview": preview,
+            "returns": _returns_done(sale),
             "error": error,
             "error_code": error_code,
             "token": new_token(),
@@ -249,6 +280,8 @@ def sale_return(request, store, pk):
         return _detail(request, sale, form=form, error=form_error(form), error_code="invalid", status=400)
     data = form.cleaned_data
     lines = form.returned_lines()
+    if request.POST.get("preview"):
+        return _preview(request, sale, form, lines)
     limit = refund_approval_limit()
     payload = {
         "action": "sale_return",
@@ -270,3 +303,13 @@ def sale_return(request, store, pk):
         return _detail(request, sale, form=form, error=error, error_code=code, status=400)
     messages.success(request, _("¥%(amount)s returned.") % {"amount": fen_to_yuan_str(body["amount"])})
     return redirect("till_sale:sale_detail", pk=sale.pk)
+
+
+def _preview(request, sale, form, lines):
+    """计算退款: what the return would give back and why, nothing written; the form keeps what was typed."""
+    try:
+        quoted = returns.quote_return(sale, lines)
+    except BusinessError as error:
+        return _detail(request, sale, form=form, error=str(error.message), error_code=error.code, status=400)
+    preview = calculation(quoted.lines_due, quoted.deduction, quoted.repricing)
+    return _detail(request, sale, form=form, preview=preview)

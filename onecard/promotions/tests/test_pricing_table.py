@@ -1,16 +1,22 @@
 """THE pricing table: one readable row per case — cart lines, rules, coupons → total due and per-line adjustments.
 
+Then the returns: a sale priced by the same engine, some of it returned → the refund, what came off it
+because what is kept costs more now, and why (sales.returns.price_return).
+
 Line notation: L(key, product_id, quantity, unit price in fen, categories, member_price).
 Adjustments: {line key: [(source, fen), ...]} for every line that has any; lines not named have none.
 """
 
 import datetime
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 
+from onecard.promotions import pricing_snapshot
 from onecard.promotions.cart import Cart, CartLine, CouponOffer
 from onecard.promotions.pricing import Rule, price_cart
+from onecard.sales.returns import price_return
 
 AT = datetime.datetime(2026, 6, 10, 12, 0, tzinfo=datetime.UTC)  # a Wednesday; ISO week 24 is 8–14 June
 
@@ -404,3 +410,152 @@ def test_pricing_table(case):
     assert [(line.product_id, line.quantity) for line in quote.lines if line.gift] == case.gifts
     assert all(line.due >= 0 for line in quote.lines)
     assert all(a.explanation for line in quote.lines for a in line.adjustments)
+
+
+# ---- returns: what is kept priced again -------------------------------------------------------------------
+# A row: the sale (lines, rules, coupons) priced as above; `earlier` units returned first, then `returned`
+# (both {line key: units}, "gift:promotion:1" for a 满赠 gift) → the refund, the deduction (what came off
+# the returned units' share), the promotions no longer earned and the gifts kept but not earned.
+
+
+@dataclass
+class ReturnCase:
+    lines: list
+    rules: list
+    returned: dict
+    refund: int
+    deduction: int
+    lost: list = field(default_factory=list)
+    gifts: list = field(default_factory=list)  # (units, fen charged)
+    earlier: dict = field(default_factory=dict)
+    coupons: list = field(default_factory=list)
+    used: dict | None = None
+
+
+GIFT_AT_300 = {"min": 30000, "gift_product_id": 99}
+OFF_50_AT_300 = {"steps": [{"min": 30000, "off": 5000}]}
+
+RETURN_CASES = {
+    "满300减50: the rest below ¥300 pays its list price, the ¥28.57 no longer earned comes off": ReturnCase(
+        [L("1", 1, 1, 20000), L("2", 2, 1, 15000)],
+        [R(1, "threshold_cash", params=OFF_50_AT_300)],
+        {"2": 1},
+        refund=10000,
+        deduction=2857,
+        lost=["R1"],
+    ),
+    "满300减50, then the rest comes back: every fen paid is back, the deduction with it": ReturnCase(
+        [L("1", 1, 1, 20000), L("2", 2, 1, 15000)],
+        [R(1, "threshold_cash", params=OFF_50_AT_300)],
+        {"1": 1},
+        earlier={"2": 1},
+        refund=20000,
+        deduction=-2857,
+    ),
+    "满200减20 still reached by the rest: the returned line's share, nothing off": ReturnCase(
+        [L("1", 1, 1, 15000), L("2", 2, 1, 10000), L("3", 3, 1, 8000)],
+        [R(1, "threshold_cash", params={"steps": [{"min": 20000, "off": 2000}]})],
+        {"3": 1},
+        refund=7515,
+        deduction=0,
+    ),
+    "满300 gift kept while the rest is below ¥300: the gift's ¥30 list price comes off": ReturnCase(
+        [L("1", 1, 1, 20000), L("2", 2, 1, 15000)],
+        [R(1, "threshold_gift", params=GIFT_AT_300)],
+        {"2": 1},
+        refund=12000,
+        deduction=3000,
+        lost=["R1"],
+        gifts=[(1, 3000)],
+    ),
+    "满300 gift handed back with the item: nothing off": ReturnCase(
+        [L("1", 1, 1, 20000), L("2", 2, 1, 15000)],
+        [R(1, "threshold_gift", params=GIFT_AT_300)],
+        {"2": 1, "gift:promotion:1": 1},
+        refund=15000,
+        deduction=0,
+    ),
+    "a small item whose return loses more discount than it is worth: nothing back, never below zero": ReturnCase(
+        [L("1", 1, 1, 29000), L("2", 2, 1, 2000)],
+        [R(1, "threshold_cash", params=OFF_50_AT_300)],
+        {"2": 1},
+        refund=0,
+        deduction=1677,
+        lost=["R1"],
+    ),
+    "第二件半价: one of two back, the other pays full price": ReturnCase(
+        [L("1", 1, 2, 10000)],
+        [R(1, "nth_discount", params={"nth": 2, "rate": "0.5"})],
+        {"1": 1},
+        refund=5000,
+        deduction=2500,
+        lost=["R1"],
+    ),
+    "a coupon used stays used and keeps its value on what is kept (its minimum spend is not checked again)": (
+        ReturnCase(
+            [L("1", 1, 1, 15000), L("2", 2, 1, 5000)],
+            [],
+            {"1": 1},
+            refund=12750,
+            deduction=0,
+            coupons=[cash("C1", 3000, min_spend=10000)],
+        )
+    ),
+    "a limited promotion keeps the unit the sale reserved, even when sold out since": ReturnCase(
+        [L("1", 1, 2, 10000)],
+        [R(1, "discount", stock_total=10, params={"rate": "0.9"})],
+        {"1": 1},
+        refund=9000,
+        deduction=0,
+        used={1: (9, 0)},
+    ),
+}
+
+
+def _sold_lines(quote):
+    """The quote's lines as a sale keeps them (sales.models.SaleLine's fields that a return reads)."""
+    return {
+        number: SimpleNamespace(
+            pk=number,
+            key=line.key,
+            product_id=line.product_id,
+            name=f"P{line.product_id}",
+            quantity=line.quantity,
+            due=line.due,
+            gift=line.gift,
+            adjustments=[{"source": a.source} for a in line.adjustments],
+            returned_quantity=0,
+            returned_due=0,
+        )
+        for number, line in enumerate(quote.lines, start=1)
+    }
+
+
+def _return(kept, lines, units, returned_due, total_due):
+    """Price a return of {line key: units}, then count it on the lines as return_sale does."""
+    by_key = {line.key: pk for pk, line in lines.items()}
+    wanted = {by_key[key]: quantity for key, quantity in units.items()}
+    done = price_return(kept, lines, wanted, total_due=total_due, returned_due=returned_due)
+    for pk, quantity in wanted.items():
+        lines[pk].returned_quantity += quantity
+        lines[pk].returned_due += done.shares[pk]
+    return done
+
+
+@pytest.mark.parametrize("case", RETURN_CASES.values(), ids=list(RETURN_CASES))
+def test_return_pricing_table(case):
+    # given a sale priced with the row's rules and coupons, and its pricing kept
+    cart = Cart(merchant_id=1, store_id=1, at=AT, lines=tuple(case.lines), coupons=tuple(case.coupons))
+    quote = price_cart(cart, case.rules, used_counts=case.used)
+    kept = pricing_snapshot.snapshot(cart, case.rules, quote, {99: 3000})
+    lines, returned_due = _sold_lines(quote), 0
+    if case.earlier:
+        returned_due += _return(kept, lines, case.earlier, 0, quote.total_due).refund
+    # when the row's units come back
+    done = _return(kept, lines, case.returned, returned_due, quote.total_due)
+    # then the refund, the deduction and its reasons are exactly the row's, and the money adds up
+    assert (done.refund, done.deduction) == (case.refund, case.deduction)
+    assert done.lines_due - done.deduction == done.refund >= 0
+    assert returned_due + done.refund <= quote.total_due
+    assert done.repricing.get("lost", []) == case.lost
+    assert [(g["quantity"], g["amount"]) for g in done.repricing.get("gifts", [])] == case.gifts
