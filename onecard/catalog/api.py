@@ -11,16 +11,17 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, create_schema, permission_map, update_schema
+from onecard.core.api import IdField, column_integer, create_schema, permission_map, update_schema
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
+from onecard.core.ids import parse_id
 from onecard.loyalty.models import Tier
 from onecard.org.models import OrgNode
 from onecard.org.queries import acting_merchant
 
 from . import errors, services
 from .choices import ProductKind
-from .models import Category, Product
+from .models import Category, MemberPrice, Product
 from .queries import category_subtree, search_filter, visible_categories, visible_products
 
 # ---- serializers --------------------------------------------------------------------------------------------
@@ -40,16 +41,20 @@ class CategoryWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=60, required=False)
     code = serializers.CharField(max_length=30, required=False, allow_blank=True)
     parent = IdField(required=False, allow_null=True, help_text="Parent category id; null: a top category.")
-    sort_order = serializers.IntegerField(required=False)
+    sort_order = column_integer(Category, "sort_order", required=False)
     is_active = serializers.BooleanField(
         required=False, help_text="false deactivates (refused while in use)."
     )
     merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
 
 
+class CategoryCreateSerializer(CategoryWriteSerializer):
+    name = serializers.CharField(max_length=60)
+
+
 class MemberPriceSerializer(serializers.Serializer):
     tier = IdField()
-    price = serializers.IntegerField(help_text="Fen per unit, > 0.")
+    price = column_integer(MemberPrice, "price", help_text="Fen per unit, > 0.")
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -101,7 +106,7 @@ class ProductWriteSerializer(serializers.Serializer):
         choices=ProductKind.choices, required=False, help_text="product (default) or service"
     )
     unit = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    list_price = serializers.IntegerField(required=False, help_text="Fen per unit, > 0.")
+    list_price = column_integer(Product, "list_price", required=False, help_text="Fen per unit, > 0.")
     is_active = serializers.BooleanField(required=False)
     stores = serializers.ListField(child=IdField(), required=False, help_text="Store ids; replaces all.")
     package_service = serializers.CharField(max_length=60, required=False, allow_blank=True)
@@ -114,7 +119,7 @@ class ProductWriteSerializer(serializers.Serializer):
 class ProductCreateSerializer(ProductWriteSerializer):
     sku = serializers.CharField(max_length=60)
     name = serializers.CharField(max_length=200)
-    list_price = serializers.IntegerField(help_text="Fen per unit, > 0.")
+    list_price = column_integer(Product, "list_price", help_text="Fen per unit, > 0.")
 
 
 # ---- resolving ids ------------------------------------------------------------------------------------------
@@ -202,12 +207,10 @@ class ProductViewSet(_CatalogViewSet):
             return qs
         params = self.request.query_params
         qs = qs.filter(search_filter(params.get("search")))
-        category_id = params.get("category")
-        if category_id:
+        if params.get("category"):
+            category_id = parse_id(params["category"])
             category = (
-                visible_categories(self.request.user).filter(pk=int(category_id)).first()
-                if str(category_id).isdigit()
-                else None
+                visible_categories(self.request.user).filter(pk=category_id).first() if category_id else None
             )
             qs = qs.filter(category__in=category_subtree(category)) if category else qs.none()
         if params.get("active") in ("true", "false"):
@@ -236,7 +239,7 @@ class ProductViewSet(_CatalogViewSet):
 @extend_schema_view(
     list=extend_schema(summary="Your merchant's categories, as a tree in path order"),
     retrieve=extend_schema(summary="One category"),
-    create=create_schema("Add a category", CategoryWriteSerializer, CategorySerializer),
+    create=create_schema("Add a category", CategoryCreateSerializer, CategorySerializer),
     update=update_schema("Change a category", CategoryWriteSerializer, CategorySerializer),
     partial_update=update_schema(
         "Change some fields of a category", CategoryWriteSerializer, CategorySerializer
@@ -249,7 +252,7 @@ class CategoryViewSet(_CatalogViewSet):
         return visible_categories(self.request.user).order_by("merchant_id", "path")
 
     def create(self, request, *args, **kwargs):
-        values = self.validated(CategoryWriteSerializer)
+        values = self.validated(CategoryCreateSerializer)
         merchant = acting_merchant(request.user, values.pop("merchant", None))
         values.pop("is_active", None)
         parent = _category(merchant, values.pop("parent", None), "parent")

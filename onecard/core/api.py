@@ -7,7 +7,9 @@ The base viewset and the schema inspector live in `api_base`.
 from functools import cached_property
 
 from django.core.paginator import Paginator
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -16,6 +18,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from .errors import ValidationFailed
+from .ids import parse_id
 
 
 class StandardPagination(PageNumberPagination):
@@ -112,10 +115,10 @@ class IdField(serializers.Field):
     default_error_messages = {"invalid": "A valid id is required."}
 
     def to_internal_value(self, data):
-        text = str(data).strip() if isinstance(data, (int, str)) and not isinstance(data, bool) else ""
-        if not text.isdigit() or len(text) > 18:
+        number = parse_id(data)
+        if number is None:
             raise serializers.ValidationError(_("A valid id is required."), code="invalid")
-        return int(text)
+        return number
 
     def to_representation(self, value):
         return str(value.pk if hasattr(value, "pk") else value)
@@ -135,27 +138,55 @@ class MaskedField(serializers.Field):
         return self.mask(getattr(value, self.attr))
 
 
-class ExistingMemberSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    member_no = serializers.CharField()
-    url = serializers.CharField(help_text="Web page of the member.")
+class BlankOrField(serializers.CharField):
+    """A read-only text answered either empty or as `schema` says (e.g. {"format": "email"}).
+
+    An optional e-mail or code is stored as "", which a bare `format` or `pattern` in the schema refuses.
+    """
+
+    def __init__(self, schema, **kwargs):
+        self.value_schema = schema
+        super().__init__(read_only=True, **kwargs)
+
+
+class _BlankOrFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = BlankOrField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "anyOf": [self.target.value_schema, {"maxLength": 0}]}
+
+
+def column_integer(model, name, **kwargs):
+    """An IntegerField bounded like the database column of `model.name`: a bigger number is a field error.
+
+    Without the bound a number such as 10**20 passes the serializer and overflows in the database driver.
+    """
+    # The standard ranges (PostgreSQL's), not the connection's: SQLite would say 64 bits for every
+    # integer, and the schema must not depend on the database behind it.
+    low, high = BaseDatabaseOperations.integer_field_ranges[model._meta.get_field(name).get_internal_type()]
+    return serializers.IntegerField(min_value=low, max_value=high, **kwargs)
 
 
 class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details, as every API error answers (media type application/problem+json)."""
+    """RFC 9457 problem details, as every API error answers (media type application/problem+json).
 
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
+    Every problem has every member below, always of the same type; `errors` and `extra` are {} when empty.
+    """
+
+    type = serializers.CharField(help_text="https://onecard.example/problems/<code>")
+    title = serializers.CharField(help_text="Short English name of the code.")
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
     code = serializers.CharField(help_text="Stable machine code, e.g. validation_error, duplicate_phone.")
     detail = serializers.CharField(help_text="Human message in the request's language (Accept-Language).")
-    instance = serializers.CharField(required=False, help_text="The request path.")
+    instance = serializers.CharField(help_text="The request path.")
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="validation_error only: {field: [messages]}.",
+        help_text="{field: [messages]}: the fields a validation_error names; {} for other codes.",
     )
-    existing_member = ExistingMemberSerializer(required=False, help_text="duplicate_phone only.")
+    extra = serializers.DictField(
+        help_text="Facts of the refusal, by code (duplicate_phone: existing_member {id, member_no, url}; "
+        "insufficient_balance: available, requested; ...); {} when there are none.",
+    )
 
 
 def problem(description):

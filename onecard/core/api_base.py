@@ -14,25 +14,40 @@ _DEFAULT_PROBLEMS = {
     "403": "permission_denied",
     "404": "not_found (also for records outside the caller's data scope)",
 }
+_PAGE_NOT_FOUND = "not_found: a page past the last one (or page not a whole number from 1)"
 
 
 class ProblemAutoSchema(AutoSchema):
-    """Adds the problem+json answers every endpoint can give (400 on writes, 401, 403, 404 on details)."""
+    """Adds the problem+json answers every endpoint can give.
+
+    401 and 403 everywhere; 400 on writes and deletes (a refusal such as role_in_use); 404 on a record's
+    path, and on a paged list for a page past the last one.
+    """
 
     def _problem_codes(self):
         codes = ["401", "403"]
-        if self.method in ("POST", "PUT", "PATCH"):
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             codes.append("400")
-        if "{" in self.path:
+        if "{" in self.path or self._is_paged_list():
             codes.append("404")
         return codes
+
+    def _is_paged_list(self):
+        return (
+            self.method == "GET"
+            and self._is_list_view()
+            and getattr(self.view, "pagination_class", None) is not None
+        )
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code in self._problem_codes():
             if code not in responses:
+                description = _DEFAULT_PROBLEMS[code]
+                if code == "404" and "{" not in self.path:
+                    description = _PAGE_NOT_FOUND
                 responses[code] = self._get_response_for_code(
-                    problem(_DEFAULT_PROBLEMS[code]), code, media_types=[PROBLEM_CONTENT_TYPE]
+                    problem(description), code, media_types=[PROBLEM_CONTENT_TYPE]
                 )
         for code, entry in responses.items():
             if code >= "400" and "content" in entry:
@@ -48,7 +63,7 @@ class ApiViewSet(GenericViewSet):
     permission_classes = [IsAuthenticated, HasPermissionCode]
     parser_classes = [JSONParser]
     schema = ProblemAutoSchema()
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = "[0-9]+"  # not \d, which matches "²" too; anything else is a problem+json 404
     required_permissions: dict = {}
 
     def validated(self, serializer_class) -> dict:

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .errors import ValidationFailed
+from .ids import parse_id
 from .money import MAX_AMOUNT, fen_to_yuan_str, yuan_str_to_fen
 
 BAD_AMOUNT = _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")
@@ -107,5 +108,5 @@ def show_service_error(form, exc):
 
 
 def int_or_none(value):
-    """A query parameter as an int, or None when it is not a plain number."""
-    return int(value) if value and str(value).isdigit() else None
+    """A query parameter's record id as an int, or None when it is not one (`ids.parse_id`)."""
+    return parse_id(value)

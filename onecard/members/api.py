@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from onecard.core.api import (
+    BlankOrField,
     CappedCountPagination,
     IdField,
     MaskedField,
@@ -59,6 +60,7 @@ class MemberSerializer(serializers.ModelSerializer):
     owner_name = serializers.SerializerMethodField()
     referrer = IdField(source="referrer_id", read_only=True, allow_null=True)
     merged_into = IdField(source="merged_into_id", read_only=True, allow_null=True)
+    email = BlankOrField({"format": "email"}, help_text="An e-mail address, or empty.")
 
     class Meta:
         model = Member
@@ -179,6 +181,7 @@ class ContactSerializer(serializers.ModelSerializer):
     id = IdField(read_only=True)
     member = IdField(source="member_id", read_only=True)
     phone_masked = MaskedField(mask_phone, "phone")
+    email = BlankOrField({"format": "email"}, help_text="An e-mail address, or empty.")
 
     class Meta:
         model = Contact

@@ -5,6 +5,7 @@ import re
 from django.db.models import F, Q
 
 from onecard.core.chinese import prefix_range
+from onecard.core.ids import parse_id
 from onecard.core.scoping import scope, scope_node_ids
 from onecard.org.models import OrgNode
 from onecard.org.queries import merchant_ids_for
@@ -73,7 +74,8 @@ def filter_members(user, params):
     """The member list: search text plus filters by store, tag, owner, source, consent and type."""
     store = params.get("store")
     if store:
-        node = OrgNode.objects.filter(pk=store).first() if str(store).isdigit() else None
+        store_id = parse_id(store)
+        node = OrgNode.objects.filter(pk=store_id).first() if store_id else None
         if node is None:
             return visible_members(user).none()
         ids = list(OrgNode.objects.filter(path__startswith=node.path).values_list("id", flat=True))
@@ -86,14 +88,15 @@ def filter_members(user, params):
     q = params.get("q")
     if q:
         qs = qs.filter(search_condition(q, merchant_ids=merchant_ids_for(user)))
-    tag = params.get("tag")
-    if tag:
-        qs = qs.filter(tags__id=tag) if str(tag).isdigit() else qs.none()
+    if params.get("tag"):
+        tag_id = parse_id(params["tag"])
+        qs = qs.filter(tags__id=tag_id) if tag_id else qs.none()
     owner = params.get("owner")
     if owner == "none":
         qs = qs.filter(owner__isnull=True)
     elif owner:
-        qs = qs.filter(owner_id=owner) if str(owner).isdigit() else qs.none()
+        owner_id = parse_id(owner)
+        qs = qs.filter(owner_id=owner_id) if owner_id else qs.none()
     source = params.get("source")
     if source:
         qs = qs.filter(source=source)

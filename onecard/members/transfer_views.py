@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from onecard.core.errors import BusinessError
+from onecard.core.ids import parse_id
 from onecard.core.masking import mask_id_number, mask_phone
 from onecard.core.permissions import require_perms
 
@@ -41,7 +42,8 @@ def member_transfer(request):
         from_owners=staff_in_scope(user, merchant, active_only=False), to_owners=to_owners
     )
     selected = []
-    ids = [i for i in request.POST.getlist("ids") or request.GET.getlist("ids") if str(i).isdigit()]
+    ids = [parse_id(i) for i in request.POST.getlist("ids") or request.GET.getlist("ids")]
+    ids = [i for i in ids if i is not None]
     if ids:
         selected = list(
             queries.visible_members(user)
@@ -59,7 +61,7 @@ def member_transfer(request):
             return redirect("members:transfer")
     elif request.method == "POST":
         raw_owner = request.POST.get("to_owner", "")
-        to_owner = to_owners.filter(pk=raw_owner).first() if raw_owner.isdigit() else None
+        to_owner = to_owners.filter(pk=parse_id(raw_owner)).first()
         if not selected:
             messages.error(request, _("Tick at least one member."))
         elif len(selected) != len(set(ids)):
@@ -147,8 +149,8 @@ def _merge_pick(user, text):
     text = (text or "").strip()
     if not text:
         return None, []
-    if text.startswith("#") and text[1:].isdigit():
-        member = queries.visible_members(user).filter(pk=text[1:]).first()
+    if text.startswith("#") and parse_id(text[1:]):
+        member = queries.visible_members(user).filter(pk=parse_id(text[1:])).first()
         return member, []
     found = list(
         queries.visible_members(user)

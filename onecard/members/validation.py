@@ -40,10 +40,11 @@ def parse_birthday(value):
     if isinstance(value, datetime.date):
         return value
     text = str(value).strip().replace("/", "-").replace(".", "-")
-    if len(text) == 8 and text.isdigit():
+    # isascii: "²".isdigit() is true too, and int() refuses it.
+    if len(text) == 8 and text.isascii() and text.isdigit():
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     parts = text.split("-")
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
+    if len(parts) == 3 and all(p.isascii() and p.isdigit() for p in parts):
         text = f"{int(parts[0]):04d}-{int(parts[1]):02d}-{int(parts[2]):02d}"
     try:
         day = parse_date(text)

@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, MaskedField, create_schema, permission_map, update_schema
+from onecard.core.api import BlankOrField, IdField, MaskedField, create_schema, permission_map, update_schema
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
@@ -132,6 +132,7 @@ class StaffSerializer(serializers.ModelSerializer):
     phone_masked = MaskedField(mask_phone, "phone")
     roles = RoleBriefSerializer(many=True, source="roles.all", read_only=True)
     permissions = serializers.SerializerMethodField()
+    email = BlankOrField({"format": "email"}, help_text="An e-mail address, or empty.")
 
     class Meta:
         model = Staff
@@ -231,6 +232,9 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
 class RoleSerializer(serializers.ModelSerializer):
     id = IdField(read_only=True)
     merchant = IdField(source="merchant_id", read_only=True, allow_null=True)
+    code = BlankOrField(
+        {"pattern": "^[-a-zA-Z0-9_]+$"}, help_text="A built-in role's code; empty for a custom role."
+    )
 
     class Meta:
         model = Role

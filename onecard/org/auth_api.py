@@ -59,7 +59,11 @@ class TokenView(APIView):
     @extend_schema(
         operation_id="auth_token_create",
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer, 400: problem("invalid_credentials or validation_error")},
+        responses={
+            200: TokenSerializer,
+            400: problem("invalid_credentials or validation_error"),
+            429: problem("throttled: more than 30 attempts a minute from one address (Retry-After)"),
+        },
         auth=[],
         tags=["auth"],
     )

@@ -4,6 +4,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from onecard.core.errors import ValidationFailed
+from onecard.core.ids import parse_id
 from onecard.core.scoping import scope_node_ids
 
 from .choices import NodeKind
@@ -38,7 +39,7 @@ def merchant_for_request(request):
         return user.merchant
     pk = request.GET.get("merchant") or request.POST.get("merchant")
     merchants = Merchant.objects.order_by("pk")
-    merchant = merchants.filter(pk=pk).first() if pk and str(pk).isdigit() else merchants.first()
+    merchant = merchants.filter(pk=parse_id(pk)).first() if pk else merchants.first()
     if merchant is None:
         raise Http404
     return merchant
@@ -49,7 +50,8 @@ def acting_merchant(user, merchant_id=None):
     if user.node_id:
         return user.node.merchant
     if user.sees_everything and merchant_id not in (None, ""):
-        merchant = Merchant.objects.filter(pk=merchant_id).first() if str(merchant_id).isdigit() else None
+        # A malformed id is None, which no merchant has.
+        merchant = Merchant.objects.filter(pk=parse_id(merchant_id)).first()
         if merchant is not None:
             return merchant
     raise ValidationFailed({"merchant": [_("Choose a merchant.")]})

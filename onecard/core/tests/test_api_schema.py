@@ -93,3 +93,45 @@ def test_the_real_site_serves_the_api_schema_and_docs(db, settings):
     assert client.get("/api/v1/schema/").status_code == 200
     assert client.get("/api/v1/docs/").status_code == 200
     assert client.get("/api/v1/members/").status_code == 401
+
+
+def _schema():
+    return APIClient().get("/api/v1/schema/", {"format": "json"}).json()
+
+
+def test_schema_says_what_the_answers_hold(db):
+    # given
+    schema = _schema()
+    components, paths = schema["components"]["schemas"], schema["paths"]
+    # then: an optional e-mail or a custom role's code is answered as "", which the schema allows
+    for name in ("Member", "Contact", "Staff"):
+        assert components[name]["properties"]["email"]["anyOf"] == [{"format": "email"}, {"maxLength": 0}]
+    assert {"maxLength": 0} in components["Role"]["properties"]["code"]["anyOf"]
+    # a page past the last one, a refused delete, a throttled log-in
+    assert "404" in paths["/api/v1/members/"]["get"]["responses"]
+    assert "404" in paths["/api/v1/roles/"]["get"]["responses"]
+    assert "400" in paths["/api/v1/roles/{id}/"]["delete"]["responses"]
+    assert "429" in paths["/api/v1/auth/token/"]["post"]["responses"]
+    # bounded integers: a sort order fits its 32-bit column
+    assert components["CategoryCreateRequest"]["properties"]["sort_order"]["maximum"] == 2**31 - 1
+    assert components["CategoryCreateRequest"]["required"] == ["name"]
+
+
+def test_every_problem_member_is_required_and_typed(db):
+    problem = _schema()["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {
+        "type",
+        "title",
+        "status",
+        "code",
+        "detail",
+        "instance",
+        "errors",
+        "extra",
+    }
+    assert problem["properties"]["status"]["type"] == "integer"
+    assert problem["properties"]["errors"]["additionalProperties"] == {
+        "type": "array",
+        "items": {"type": "string"},
+    }
+    assert problem["properties"]["extra"]["type"] == "object"

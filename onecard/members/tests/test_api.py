@@ -193,7 +193,7 @@ def test_duplicate_phone_is_409_with_the_existing_member(chain, member_factory, 
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
     assert body["code"] == "duplicate_phone"
-    assert body["existing_member"] == {
+    assert body["extra"]["existing_member"] == {
         "id": str(first.pk),
         "member_no": first.member_no,
         "url": f"/members/{first.pk}/",
@@ -218,7 +218,7 @@ def test_duplicate_phone_that_slips_past_the_check_is_still_409(chain, member_fa
     # then
     assert response.status_code == 409
     assert response.json()["code"] == "duplicate_phone"
-    assert response.json()["existing_member"]["id"] == str(first.pk)
+    assert response.json()["extra"]["existing_member"]["id"] == str(first.pk)
 
 
 def test_validation_error_body_in_english(chain, api):
@@ -291,7 +291,7 @@ def test_patch_to_a_taken_phone_is_409(chain, member_factory, api):
     second = member_factory(phone="13912340000")
     response = api(chain.cashier_a1).patch(f"{URL}{second.pk}/", {"phone": "13912345678"}, format="json")
     assert response.status_code == 409
-    assert response.json()["existing_member"]["id"] == str(first.pk)
+    assert response.json()["extra"]["existing_member"]["id"] == str(first.pk)
 
 
 def test_patch_of_a_member_outside_scope_is_404(chain, three_stores, api):
