@@ -1,7 +1,9 @@
 """Admin screens for rarely changed organisation data; superusers only, every change audited."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core import audit
@@ -88,6 +90,15 @@ class StaffAdmin(SuperuserOnlyAdmin, UserAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     readonly_fields = ("last_login", "date_joined")
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django's own password page saves the form itself: in the same transaction, revoke the API
+        # token and audit the change as the staff pages do (sessions end by themselves).
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                services.password_changed(request.user, Staff.objects.get(pk=unquote(id)))
+        return response
 
     def save_model(self, request, obj, form, change):
         before = {}

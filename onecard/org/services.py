@@ -4,6 +4,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from onecard.core import audit
 from onecard.core.errors import BusinessError, PermissionDenied, ValidationFailed
@@ -245,6 +246,20 @@ def create_staff(actor, *, username, password, node, roles=(), display_name="", 
     return staff
 
 
+def _refuse_own_role_change(actor, staff, roles):
+    # Nobody changes their own permissions: a manager could otherwise drop a role that an audit expects
+    # them to hold, or lock themselves out; another administrator does it (sending the same roles is fine).
+    if roles is None or actor is None or actor.pk != staff.pk:
+        return
+    if {r.pk for r in roles} != {r.pk for r in staff.roles.all()}:
+        raise BusinessError(
+            _("You cannot change your own roles; ask another administrator."),
+            code="self_role_change",
+            status=403,
+            field="roles",
+        )
+
+
 @transaction.atomic
 def update_staff(
     actor, staff, *, node=None, roles=None, display_name=None, phone=None, email=None, is_active=None
@@ -258,6 +273,7 @@ def update_staff(
     }
     new_roles = list(roles) if roles is not None else list(staff.roles.all())
     _validate_staff_fields(actor, node=node or staff.node, roles=new_roles, instance=staff)
+    _refuse_own_role_change(actor, staff, roles)
     if roles is not None:
         added = {c for r in new_roles for c in r.permissions} - set(staff.permission_codes)
         _check_grantable(actor, added)
@@ -289,22 +305,32 @@ def update_staff(
 
 @transaction.atomic
 def set_staff_password(actor, staff, new_password):
-    """Set a new password (by the person or an administrator); the password itself is never logged."""
+    """Set a new password (by the person or an administrator) and end the account's other log-ins."""
     try:
         validate_password(new_password, user=staff)
     except DjangoValidationError as exc:
         raise ValidationFailed({"password": list(exc.messages)}) from None
     staff.set_password(new_password)
     staff.save(update_fields=["password"])
-    audit.record(actor, "update", staff, node=staff.node, after={"password": "changed"})
+    password_changed(actor, staff)
     return staff
+
+
+@transaction.atomic
+def password_changed(actor, staff):
+    """After a new password: the API token stops working and the change is audited (never the password).
+
+    Web sessions need nothing more: Django keeps a hash of the password in each session and ends every
+    session whose hash no longer matches; the page that changed one's own password renews its own.
+    """
+    revoked = Token.objects.filter(user=staff).delete()[0]
+    note = "api token revoked" if revoked else ""
+    audit.record(actor, "update", staff, node=staff.node, after={"password": "changed"}, note=note)
 
 
 @transaction.atomic
 def issue_api_token(staff):
     """The staff's API token (one per person, created on first use); each issue is audited as a log-in."""
-    from rest_framework.authtoken.models import Token
-
     token, _created = Token.objects.get_or_create(user=staff)
     audit.record(staff, "login", staff, node=staff.node, note="api token")
     return token.key
@@ -313,6 +339,4 @@ def issue_api_token(staff):
 @transaction.atomic
 def revoke_api_token(staff):
     """Log out of the API: the token stops working at once."""
-    from rest_framework.authtoken.models import Token
-
     Token.objects.filter(user=staff).delete()

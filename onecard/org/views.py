@@ -1,6 +1,7 @@
 """Pages of the organisation: the org tree, staff and roles. Thin: parse, check, call a service, render."""
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from onecard.core.errors import BusinessError
+from onecard.core.ids import id_or_404, parse_id
 from onecard.core.object_views import ObjectEditView
 from onecard.core.scoping import scoped_staff
 
@@ -41,21 +43,15 @@ def merchants_of(user):
     return Merchant.objects.filter(pk=user.node.merchant_id) if user.node_id else Merchant.objects.none()
 
 
-def _pk_or_404(value):
-    if value is None or not str(value).isdigit():
-        raise Http404
-    return int(value)
-
-
 def _node_or_404(user, pk):
-    node = scoped_nodes(user).filter(pk=_pk_or_404(pk)).first()
+    node = scoped_nodes(user).filter(pk=id_or_404(pk)).first()
     if node is None:  # out of scope looks exactly like missing: no hint that it exists
         raise Http404
     return node
 
 
 def _staff_or_404(user, pk):
-    staff = scoped_staff(user).select_related("node", "node__merchant").filter(pk=_pk_or_404(pk)).first()
+    staff = scoped_staff(user).select_related("node", "node__merchant").filter(pk=id_or_404(pk)).first()
     if staff is None:
         raise Http404
     return staff
@@ -191,11 +187,12 @@ def _filter_staff(user, params):
         )
     node = params.get("node")
     if node:
-        chosen = scoped_nodes(user).filter(pk=node).first() if str(node).isdigit() else None
+        chosen = scoped_nodes(user).filter(pk=parse_id(node)).first()
         qs = qs.filter(node__path__startswith=chosen.path) if chosen else qs.none()
     role = params.get("role")
     if role:
-        qs = qs.filter(roles__id=role).distinct() if str(role).isdigit() else qs.none()
+        role_id = parse_id(role)
+        qs = qs.filter(roles__id=role_id).distinct() if role_id else qs.none()
     status = params.get("status")
     if status in ("active", "inactive"):
         qs = qs.filter(is_active=(status == "active"))
@@ -337,6 +334,8 @@ def staff_password(request, pk):
                 exc.errors["password1"] = exc.errors.pop("password")
             apply_service_errors(form, exc)
         else:
+            if staff.pk == request.user.pk:
+                update_session_auth_hash(request, staff)  # stay logged in here; other sessions end
             messages.success(request, _("The password of %(name)s was changed.") % {"name": staff})
             return redirect("org:staff_edit", pk=staff.pk)
     return render(request, "org/staff_password.html", {"form": form, "staff": staff})
@@ -350,7 +349,7 @@ def _visible_roles(user):
 
 
 def _role_or_404(user, pk):
-    role = _visible_roles(user).select_related("merchant").filter(pk=_pk_or_404(pk)).first()
+    role = _visible_roles(user).select_related("merchant").filter(pk=id_or_404(pk)).first()
     if role is None:
         raise Http404
     return role
