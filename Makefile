@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres test-browser lint format messages clean-db
+.PHONY: install run test test-postgres test-browser test-api-fuzz lint format messages clean-db
 
 $(STAMP): requirements.lock pyproject.toml package.json package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "OneCard needs Python 3.11 or newer")'
@@ -39,6 +39,12 @@ test-postgres: install
 ## Browser tests only (Playwright driving Debian's chromium).
 test-browser: install
 	ONECARD_REQUIRE_BROWSER=1 $(BIN)/pytest -m browser $(PYTEST_ARGS)
+
+## The OpenAPI schema's fuzz (schemathesis) against a live server on a throw-away demo database:
+## fails on any 5xx and any answer that breaks the schema. FUZZ_ARGS="--max-time 600" fuzzes longer.
+FUZZ_ARGS ?=
+test-api-fuzz: install
+	$(BIN)/python -m onecard.testing.api_fuzz $(FUZZ_ARGS)
 
 ## Style, formatting and the import contracts (pyproject.toml [tool.importlinter]: the layers of docs/architecture.md).
 lint: install
