@@ -85,12 +85,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    # Inside the locale so its problems speak the request's language.
-    "onecard.core.middleware.ApiProblemMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "onecard.core.middleware.LanguageMiddleware",  # after auth: the person's own setting decides
+    # Inside the language so its problems speak the request's language.
+    "onecard.core.middleware.ApiProblemMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -200,6 +200,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "onecard" / "locale"]
+# Pages follow the person's language setting, never the browser's Accept-Language (LanguageMiddleware).
+# Only the test suite turns this on: its older page tests ask for English with the header.
+ONECARD_PAGES_FOLLOW_ACCEPT_LANGUAGE = False
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

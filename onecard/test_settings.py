@@ -26,3 +26,7 @@ STORAGES = {
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = True
+
+# The older page tests ask for English pages with Accept-Language (client.get(..., HTTP_ACCEPT_LANGUAGE="en"));
+# the tests of the language rule itself turn this off (onecard/core/tests/test_language.py).
+ONECARD_PAGES_FOLLOW_ACCEPT_LANGUAGE = True

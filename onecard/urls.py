@@ -9,12 +9,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from onecard import home
-from onecard.org.account_views import PasswordChangeView
+from onecard.org.account_views import PasswordChangeView, profile
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", profile, name="profile"),
     path("password/", PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),

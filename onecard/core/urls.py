@@ -5,4 +5,5 @@ from . import views
 app_name = "core"
 urlpatterns = [
     path("", views.audit_log, name="audit_log"),
+    path("<int:pk>/", views.audit_entry, name="audit_entry"),
 ]

@@ -4,12 +4,12 @@ import json
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from . import audit, queries
+from . import audit, audit_display, queries
 from .models import AuditAction
 from .scoping import scoped_staff
 from .spreadsheets import XlsxWriter
@@ -37,6 +37,7 @@ def audit_log(request):
         "core/audit_log.html",
         {
             "page": page,
+            "entries": audit_display.present(page.object_list),
             "actions": AuditAction.choices,
             "subject_types": queries.AUDIT_SUBJECT_TYPES,
             "actors": _actor_names(request.user),
@@ -46,6 +47,16 @@ def audit_log(request):
             "today": timezone.localdate(),
         },
     )
+
+
+@login_required
+@permission_required("audit.view", raise_exception=True)
+@require_safe
+def audit_entry(request, pk):
+    """One entry in full: every key with its label and its whole value before and after."""
+    entry = get_object_or_404(queries.visible_audit_entries(request.user).select_related("node"), pk=pk)
+    (entry,) = audit_display.present([entry])
+    return render(request, "core/audit_entry.html", {"entry": entry, "back": request.GET.get("back", "")})
 
 
 def _actor_names(user):

@@ -135,6 +135,9 @@ class MemberCreateSerializer(MemberWriteSerializer):
 
 class RevealRequestSerializer(serializers.Serializer):
     field = serializers.ChoiceField(choices=["phone", "id_number"])
+    purpose = serializers.CharField(
+        max_length=100, help_text="Why the full number is needed (PIPL); audited."
+    )
 
 
 class RevealSerializer(serializers.Serializer):
@@ -389,7 +392,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         member = self.get_object()
         values = self.validated(RevealRequestSerializer)
         field = values["field"]
-        value = services.reveal(request.user, member, field)
+        value = services.reveal(request.user, member, field, purpose=values["purpose"])
         response = Response({"field": field, "value": value})
         response["Cache-Control"] = "no-store"
         return response

@@ -41,3 +41,13 @@ class ImportStatus(models.TextChoices):
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+# Why a full phone or ID number is revealed (PIPL: a purpose for each use); the page offers these, and
+# "other" with the person's own words. The text chosen is what the audit log records.
+REVEAL_PURPOSES = [
+    _("Customer service call"),
+    _("Delivery or mailing"),
+    _("Identity check"),
+    _("Invoice"),
+]

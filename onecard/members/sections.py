@@ -50,3 +50,17 @@ def add_section(section, after="transactions"):
     keys = [existing["key"] for existing in MEMBER_SECTIONS]
     at = keys.index(after) + 1 if after in keys else len(keys)
     MEMBER_SECTIONS.insert(at, dict(section))
+
+
+# Facts of the member page's header that other apps know (loyalty: the tier): key → function(member).
+HEADER_FACTS = {}
+
+
+def provide_header_fact(key, fact):
+    """Show `fact(member)` (a short text, or None for "—") in the header of the member page under `key`."""
+    HEADER_FACTS[key] = fact
+
+
+def member_header_facts(member):
+    """{key: text} of every registered header fact for this member."""
+    return {key: fact(member) for key, fact in HEADER_FACTS.items()}

@@ -443,16 +443,21 @@ def transfer_all_from(actor, from_owner, to_owner, *, reason=""):
 REVEALABLE = {"phone", "id_number"}
 
 
-def reveal(actor, member, field):
-    """The full phone or ID number, for a role that may see it; every reveal is audited."""
+def reveal(actor, member, field, *, purpose):
+    """The full phone or ID number, for a role that may see it and says why (PIPL); every reveal is audited."""
     if field not in REVEALABLE:
         raise ValidationFailed({"field": [_("Only phone and ID number can be revealed.")]})
+    purpose = (purpose or "").strip()
+    if not purpose or len(purpose) > 100:
+        raise ValidationFailed({"purpose": [_("Say why you need the full number (at most 100 characters).")]})
     if not actor.has_perm("members.reveal_pii"):
         raise PermissionDenied(_("Your role may not see full phone or ID numbers."))
     if not node_in_scope(actor, member.home_store):
         raise PermissionDenied()
     value = getattr(member, field) or ""
-    audit.record(actor, "reveal", member, after={"field": field}, note=field)
+    audit.record(
+        actor, "reveal", member, after={"field": field, "purpose": purpose}, note=f"{field}: {purpose}"
+    )
     return value
 
 

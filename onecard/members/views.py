@@ -36,10 +36,10 @@ from onecard.org.choices import NodeKind
 from onecard.org.models import Merchant, OrgNode, Staff
 
 from . import exports, queries, services
-from .choices import FieldType, MemberKind, MemberStatus, Source
+from .choices import REVEAL_PURPOSES, FieldType, MemberKind, MemberStatus, Source
 from .forms import ContactForm, MemberForm, custom_initial
 from .models import CustomField, MemberMerge, Tag
-from .sections import MEMBER_SECTIONS
+from .sections import MEMBER_SECTIONS, member_header_facts
 
 # ---- helpers ---------------------------------------------------------------------------------------------
 
@@ -241,6 +241,8 @@ def member_detail(request, pk):
             "masked_phone": mask_phone(member.phone),
             "masked_id_number": mask_id_number(member.id_number),
             "can_reveal": user.has_perm("members.reveal_pii"),
+            "reveal_purposes": REVEAL_PURPOSES,
+            "header_facts": member_header_facts(member),
             "can_change": user.has_perm("members.change") and member.status == MemberStatus.ACTIVE,
             "is_merged": member.status == MemberStatus.MERGED,
             "referrer_visible": member.referrer_id
@@ -266,9 +268,11 @@ def member_reveal(request, pk, field):
         raise Http404(_("Only phone and ID number can be revealed."))
     member = _member_or_404(user, pk)
     try:
-        value = services.reveal(user, member, field)
+        value = services.reveal(user, member, field, purpose=request.POST.get("purpose", ""))
     except BusinessForbidden as exc:
         raise Forbidden(str(exc.message)) from exc
+    except ValidationFailed as exc:
+        return HttpResponse(exc.errors["purpose"][0] if "purpose" in exc.errors else exc.message, status=400)
     return HttpResponse(
         format_html('<span id="{}-value" class="masked revealed">{}</span>', field, value or "—")
     )

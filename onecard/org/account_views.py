@@ -1,14 +1,46 @@
-"""The logged-in staff member's own account: changing their password."""
+"""The logged-in staff member's own account: their language, changing their password."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from onecard.core.errors import BusinessError
 
 from . import services
+from .forms import LanguageForm, apply_service_errors
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """My account: the language of my pages (saved on my account, so every browser follows it)."""
+    user = request.user
+    form = LanguageForm(request.POST or None, initial={"language": user.language})
+    if request.method == "POST" and form.is_valid():
+        language = form.cleaned_data["language"]
+        try:
+            services.set_staff_language(user, user, language)
+        except BusinessError as exc:
+            apply_service_errors(form, exc)
+        else:
+            translation.activate(language or settings.LANGUAGE_CODE)
+            messages.success(request, _("Your language was saved."))
+            target = request.POST.get("next") or request.path
+            if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+                target = request.path
+            response = HttpResponseRedirect(target)
+            # The log-in page of this browser follows too.
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language or settings.LANGUAGE_CODE)
+            return response
+    return render(request, "org/profile.html", {"form": form})
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -1,6 +1,7 @@
 """Forms of the organisation pages: they parse input; the rules live in services."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.errors import ValidationFailed
@@ -153,3 +154,17 @@ class RoleForm(forms.Form):
             (group, [(code, PERMISSIONS[code], code in chosen) for code in codes])
             for group, codes in PERMISSION_GROUPS
         ]
+
+
+class LanguageForm(forms.Form):
+    """The language of one's own pages."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        help_text=_("The pages follow this setting, whatever language the browser asks for."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("Default (Simplified Chinese)")), *settings.LANGUAGES]

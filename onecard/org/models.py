@@ -2,6 +2,7 @@
 
 from functools import cached_property
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -126,6 +127,11 @@ class Staff(AbstractUser):
     roles = models.ManyToManyField(Role, verbose_name=_("roles"), blank=True, related_name="staff")
     display_name = models.CharField(_("display name"), max_length=60, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # The UI language this person chose; empty follows the installation's default (Simplified Chinese),
+    # never the browser's Accept-Language (onecard.core.middleware.LanguageMiddleware).
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default=""
+    )
 
     objects = StaffManager()
 

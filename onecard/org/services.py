@@ -1,5 +1,6 @@
 """Every write to the organisation: merchants, nodes, roles, staff. Each one is audited."""
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -300,6 +301,20 @@ def update_staff(
     if a:
         action = "permission" if ("roles" in a or "node" in a) else "update"
         audit.record(actor, action, staff, node=staff.node, before=b, after=a)
+    return staff
+
+
+@transaction.atomic
+def set_staff_language(actor, staff, language):
+    """Set the language of someone's pages ("" follows the installation's default); audited."""
+    if language not in {"", *(code for code, _name in settings.LANGUAGES)}:
+        raise ValidationFailed({"language": [_("Choose one of the offered languages.")]})
+    if actor is not None and actor.pk != staff.pk and not node_in_scope(actor, staff.node):
+        raise PermissionDenied()
+    before = audit.snapshot(staff, ["language"])
+    staff.language = language
+    staff.save(update_fields=["language"])
+    audit.record(actor, "update", staff, node=staff.node, before=before, after={"language": language})
     return staff
 
 

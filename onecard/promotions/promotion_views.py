@@ -40,6 +40,17 @@ def visible_promotions(user, merchant):
     return rows.filter(Q(node_id__in=ids) | Q(node_id__in=above))
 
 
+def promotion_state(promotion, now):
+    """What the list shows: stopped, ended (past its end), scheduled (not started yet) or active."""
+    if not promotion.active:
+        return "stopped"
+    if promotion.valid_to <= now:
+        return "ended"
+    if promotion.valid_from > now:
+        return "scheduled"
+    return "active"
+
+
 def _stores(user, merchant):
     stores = OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE).order_by("path")
     ids = scope_node_ids(user)
@@ -74,8 +85,10 @@ def promotion_list(request):
     if store is not None:
         above = [int(part) for part in store.path.strip("/").split("/") if part]
         rows = [r for r in rows if r.node_id in above and (not r.store_ids or store.pk in r.store_ids)]
+    now = timezone.now()
     for row in rows:
         row.can_manage = request.user.has_perm(MANAGE) and node_in_scope(request.user, row.node)
+        row.state = promotion_state(row, now)
     context = {
         "merchant": merchant,
         "promotions": rows,

@@ -82,8 +82,12 @@ class ProductForm(ServiceErrorsMixin, forms.Form):
 class BatchForm(ServiceErrorsMixin, forms.Form):
     """A range of card numbers: prefix + serial (zero-padded) + Luhn check digit, into a store's stock."""
 
-    product = forms.ModelChoiceField(label=_("Card product"), queryset=None)
-    store = forms.ModelChoiceField(label=_("Into the stock of"), queryset=None)
+    product = forms.ModelChoiceField(
+        label=_("Card product"), queryset=None, empty_label=_("Choose a card product")
+    )
+    store = forms.ModelChoiceField(
+        label=_("Into the stock of"), queryset=None, empty_label=_("Choose a store")
+    )
     prefix = forms.RegexField(
         label=_("Prefix"),
         regex=r"^\d{1,10}$",

@@ -76,6 +76,9 @@ def _search_cards(queryset, merchant, text):
     return queryset.filter(condition | Q(member__in=members.values("pk")))
 
 
+ISSUED = "issued"  # the card list's default filter: every card that left the stock
+
+
 @login_required
 def card_list(request):
     """Cards in the user's scope, searchable and filtered by status and product."""
@@ -85,8 +88,13 @@ def card_list(request):
     cards = card_service.cards_visible_to(user, Card.objects.filter(merchant=merchant))
     params = request.GET
     cards = _search_cards(cards, merchant, params.get("q"))
-    if params.get("status") in CardStatus.values:
-        cards = cards.filter(status=params["status"])
+    # The list opens on the cards people hold (issued: every status but in stock); stock is a filter away.
+    # A search by number or member looks at every card unless a status is chosen.
+    status = params.get("status", "" if (params.get("q") or "").strip() else ISSUED)
+    if status in CardStatus.values:
+        cards = cards.filter(status=status)
+    elif status == ISSUED:
+        cards = cards.exclude(status=CardStatus.IN_STOCK)
     if int_or_none(params.get("product")):
         cards = cards.filter(product_id=int(params["product"]))
     paginator = Paginator(
@@ -103,6 +111,7 @@ def card_list(request):
             "page": page,
             "rows": rows,
             "params": params,
+            "status": status,
             "query": query.urlencode(),
             "statuses": CardStatus.choices,
             "products": CardProduct.objects.filter(merchant=merchant).order_by("name"),

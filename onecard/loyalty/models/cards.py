@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
 from onecard.loyalty.cards.choices import CardKind, CardStatus, TierChangeKind, TierMetric
+from onecard.loyalty.tiers import reasons
 from onecard.org.models import Merchant
 
 # CHINA-RULES.md, prepaid cards: defaults a product may override.
@@ -193,14 +194,17 @@ class MemberTier(models.Model):
 
 
 class TierChange(models.Model):
-    """One change of a member's tier and why ("spend ¥5,230.00 in the last 365 days ≥ ¥5,000.00")."""
+    """One change of a member's tier and why, as data (`details`) put into the reader's words (`reason_text`)."""
 
     member = member_field(related_name="tier_changes")
     merchant = merchant_field()
     kind = models.CharField(max_length=10, choices=TierChangeKind.choices)
     from_tier = protected_fk(Tier, optional=True)
     to_tier = protected_fk(Tier)
-    reason = models.CharField(_("reason"), max_length=300)
+    # Staff's own words for a manual change; the English sentence of rows written before `details`.
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # Why, as data (onecard.loyalty.tiers.reasons): rendered in the language of whoever reads it.
+    details = models.JSONField(_("details"), default=dict, blank=True)
     metric = models.CharField(max_length=20, choices=TierMetric.choices, blank=True)
     value = models.BigIntegerField(null=True, blank=True)
     threshold = models.BigIntegerField(null=True, blank=True)
@@ -216,6 +220,11 @@ class TierChange(models.Model):
 
     def __str__(self):
         return f"{self.member_id}: {self.from_tier_id} → {self.to_tier_id}"
+
+    @property
+    def reason_text(self):
+        """Why, in the active language."""
+        return reasons.describe(self.details, self.reason)
 
 
 class CardBatch(models.Model):

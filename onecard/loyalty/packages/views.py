@@ -3,8 +3,6 @@
 Selling, using and refunding packages at the till are the till's (pos.till.packages).
 """
 
-from django.http import Http404
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from onecard.core.money import fen_to_yuan_str
@@ -15,7 +13,7 @@ from onecard.loyalty.packages.forms import (
     PackageDefinitionForm,
 )
 from onecard.members.sections import add_section
-from onecard.org.queries import merchant_stores
+from onecard.org.queries import merchant_for_request, merchant_stores
 
 MEMBER_SECTION = {
     "key": "packages",
@@ -38,16 +36,15 @@ def _yuan(fen) -> str:
 
 
 class PackageDefinitionPage:
-    """Package definitions belong to the merchant of the signed-in staff's node (products.manage)."""
+    """Package definitions of the staff's merchant; a system administrator picks one (?merchant=, the first)."""
 
     permissions = ("products.manage",)
     model = ServicePackage
     not_found = gettext_lazy("No such package.")
 
     def get_merchant(self):
-        if self.user.node is None:
-            raise Http404(_("Package definitions belong to a merchant; sign in as its staff."))
-        return self.user.node.merchant
+        # The menu links here for the system administrator too, who has no node: like every merchant page.
+        return merchant_for_request(self.request)
 
 
 class DefinitionList(PackageDefinitionPage, ObjectListView):

@@ -45,7 +45,7 @@ def test_card_list_search_and_scope(chain, login, wang_wus_card_with_100_yuan, c
     # status filter and scope: A1's manager does not see B1's stock
     body = client.get(url("list"), {"status": "in_stock"}, **EN).content.decode()
     assert b1_card.number not in body and wang_wus_card_with_100_yuan.number not in body
-    body = login(b1_manager).get(url("list"), **EN).content.decode()
+    body = login(b1_manager).get(url("list"), {"status": "in_stock"}, **EN).content.decode()
     assert b1_card.number in body and wang_wus_card_with_100_yuan.number not in body
 
 

@@ -149,7 +149,9 @@ def test_evaluation_from_the_ledger_records_the_reason(chain, holder, member_fac
     assert (result.evaluated, result.upgraded) == (2, 2)
     assert (tiers.member_tier(member), tiers.member_tier(small)) == (gold, entry)
     change = TierChange.objects.get(member=member)
-    assert change.reason == "spend ¥5,230.00 in the last 365 days ≥ ¥5,000.00"
+    assert change.details["rules"] == [
+        {"metric": "spend", "value": 523_000, "threshold": 500_000, "window_days": 365, "met": True}
+    ]
     assert (change.metric, change.value, change.threshold) == (TierMetric.SPEND, 523_000, 500_000)
     assert (again.upgraded, again.downgraded, again.renewed, again.grace_started) == (0, 0, 0, 0)
     assert TierChange.objects.count() == 2

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from onecard.core.errors import PermissionDenied, ValidationFailed
 from onecard.loyalty.cards.choices import TierChangeKind, TierMetric
@@ -27,6 +28,11 @@ class Figures:
     def __call__(self, member_ids, metric, since):
         self.calls.append((metric, since, len(member_ids)))
         return {m: v for m, v in self.values[metric].items() if m in set(member_ids)}
+
+
+def _english(change):
+    with translation.override("en"):
+        return change.reason_text
 
 
 @pytest.fixture
@@ -78,11 +84,18 @@ def test_first_evaluation_places_every_member_with_a_reason(chain, ladder, figur
     assert (result.evaluated, result.upgraded, result.downgraded) == (3, 3, 0)
     assert tiers.member_tier(big) == gold and tiers.member_tier(loyal) == gold
     assert tiers.member_tier(regular) == entry
-    reasons = dict(TierChange.objects.values_list("member_id", "reason"))
+    with translation.override("en"):
+        reasons = {c.member_id: c.reason_text for c in TierChange.objects.all()}
     assert reasons == {
-        big.pk: "spend ¥5,230.00 in the last 365 days ≥ ¥5,000.00",
+        big.pk: "Spend ¥5,230.00 in the last 365 days ≥ ¥5,000.00",
         regular.pk: "entry tier",
-        loyal.pk: "visits 31 in the last 90 days ≥ 30",
+        loyal.pk: "Visits 31 in the last 90 days ≥ 30",
+    }
+    assert TierChange.objects.get(member=big).details == {
+        "why": "rule_met",
+        "rules": [
+            {"metric": "spend", "value": 523_000, "threshold": 500_000, "window_days": 365, "met": True}
+        ],
     }
     change = TierChange.objects.get(member=big)
     assert (change.kind, change.from_tier, change.to_tier, change.value, change.threshold) == (
@@ -121,8 +134,8 @@ def test_a_member_moves_up_as_soon_as_a_higher_rule_is_met(chain, ladder, figure
     result = tiers.evaluate_tiers(chain.merchant, figures, D0 + datetime.timedelta(days=3))
     assert result.upgraded == 1 and tiers.member_tier(member) == gold
     change = TierChange.objects.filter(member=member).first()
-    assert (change.from_tier, change.to_tier, change.reason) == (
-        silver, gold, "spend ¥5,000.00 in the last 365 days ≥ ¥5,000.00")  # fmt: skip
+    assert (change.from_tier, change.to_tier, _english(change)) == (
+        silver, gold, "Spend ¥5,000.00 in the last 365 days ≥ ¥5,000.00")  # fmt: skip
 
 
 def test_downgrade_waits_for_the_review_then_the_grace_period(chain, ladder, figures, member_factory):
@@ -151,10 +164,12 @@ def test_downgrade_waits_for_the_review_then_the_grace_period(chain, ladder, fig
     assert tiers.member_tier(member) == entry
     change = TierChange.objects.filter(member=member).first()
     assert change.kind == TierChangeKind.DOWNGRADE and change.from_tier == gold
-    assert change.reason == (
-        "spend ¥1,000.00 in the last 365 days < ¥5,000.00; visits 0 in the last 90 days < 30 "
+    assert _english(change) == (
+        "Spend ¥1,000.00 in the last 365 days < ¥5,000.00; Visits 0 in the last 90 days < 30 "
         f"(grace ended {end.isoformat()})"
     )
+    with translation.override("zh-hans"):
+        assert change.reason_text.startswith("消费金额 ¥1,000.00（近 365 天）< ¥5,000.00；")
 
 
 def test_qualifying_again_during_grace_keeps_the_tier(chain, ladder, figures, member_factory):
@@ -201,7 +216,8 @@ def test_update_tier_replaces_its_rules(chain, ladder, figures, member_factory):
     tiers.evaluate_tiers(chain.merchant, figures, D0)
     assert tiers.member_tier(member) == silver
     assert (
-        TierChange.objects.get(member=member).reason == "top-ups ¥1,500.00 in the last 180 days ≥ ¥1,000.00"
+        _english(TierChange.objects.get(member=member))
+        == "Top-ups ¥1,500.00 in the last 180 days ≥ ¥1,000.00"
     )
 
 

@@ -27,38 +27,13 @@ from onecard.core.scoping import require_node_in_scope
 from onecard.loyalty.cards.choices import TierChangeKind, TierMetric
 from onecard.loyalty.cards.products import require_merchant_wide_scope
 from onecard.loyalty.models import Card, MemberTier, Tier, TierChange, TierRule
+from onecard.loyalty.tiers import reasons
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Member
 
 CHUNK = 2000
 TIER_FIELDS = ("name", "rank", "discount_rate", "points_multiplier", "benefits", "review_period_days",
                "grace_days", "is_active")  # fmt: skip
-METRIC_LABELS = {
-    TierMetric.SPEND: "spend",
-    TierMetric.TOPUP: "top-ups",
-    TierMetric.POINTS_EARNED: "points earned",
-    TierMetric.VISITS: "visits",
-}
-
-
-def format_metric(metric, value) -> str:
-    """5230_00 fen → "¥5,230.00"; points and visits as plain counts with thousands separators."""
-    if metric in (TierMetric.SPEND, TierMetric.TOPUP):
-        sign = "-" if value < 0 else ""
-        value = abs(value)
-        return f"{sign}¥{value // 100:,}.{value % 100:02d}"
-    return f"{value:,}"
-
-
-def rule_reason(rule, value, *, met=True) -> str:
-    """ "spend ¥5,230.00 in the last 365 days ≥ ¥5,000.00" (or "<" for a rule that is not met)."""
-    sign = "≥" if met else "<"
-    return (
-        f"{METRIC_LABELS[rule.metric]} {format_metric(rule.metric, value)} in the last "
-        f"{rule.window_days} days {sign} {format_metric(rule.metric, rule.threshold)}"
-    )
-
-
 # ---- defining tiers ---------------------------------------------------------------------------------------
 
 
@@ -138,6 +113,12 @@ def member_tier(member):
     return state.tier if state else None
 
 
+def member_tier_name(member):
+    """The name of the member's tier for the member page's header, or None before the first evaluation."""
+    tier = member_tier(member)
+    return tier.name if tier is not None else None
+
+
 def _review_on(tier, day):
     return day + datetime.timedelta(days=tier.review_period_days) if tier.review_period_days else None
 
@@ -159,6 +140,7 @@ def set_member_tier(actor, member, tier, *, reason, today=None) -> MemberTier:
     state, _created = MemberTier.objects.update_or_create(member=member, defaults=values)
     TierChange.objects.create(member=member, merchant_id=member.merchant_id, kind=TierChangeKind.MANUAL,
                               from_tier=from_tier, to_tier=tier, reason=reason[:300], effective_on=today,
+                              details={"why": reasons.MANUAL},
                               actor=actor if actor is not None and actor.pk else None)  # fmt: skip
     audit.record(actor, "update", member, before={"tier": from_tier.pk if from_tier else None},
                  after={"tier": tier.pk}, note=f"tier: {reason}"[:300])  # fmt: skip
@@ -184,7 +166,8 @@ def merge_member_tiers(survivor, merged, *, actor=None, today=None):
     MemberTier.objects.update_or_create(member=survivor, defaults=values)
     TierChange.objects.create(member=survivor, merchant_id=survivor.merchant_id, kind=TierChangeKind.MERGE,
                               from_tier=ours.tier if ours else None, to_tier=theirs.tier,
-                              reason=f"merged member {merged.member_no} held {theirs.tier.name}"[:300],
+                              details={"why": reasons.MERGED, "member_no": merged.member_no,
+                                       "tier": theirs.tier.name},
                               effective_on=today, actor=actor if actor is not None and actor.pk else None)  # fmt: skip
 
 
@@ -246,12 +229,12 @@ def _qualification(tiers, figures, member_id):
     return None, None, 0
 
 
-def _shortfall_reason(tier, figures, member_id):
-    parts = [
-        rule_reason(rule, figures[(rule.metric, rule.window_days)].get(member_id, 0), met=False)
+def _shortfall(tier, figures, member_id):
+    facts = [
+        reasons.rule_fact(rule, figures[(rule.metric, rule.window_days)].get(member_id, 0), met=False)
         for rule in tier.rules.all()
     ]
-    return "; ".join(parts) or "tier no longer offered"
+    return {"why": reasons.SHORT, "rules": facts}
 
 
 def _evaluate_chunk(merchant, tiers, chunk, figures, today, result):
@@ -260,16 +243,20 @@ def _evaluate_chunk(merchant, tiers, chunk, figures, today, result):
     states = {s.member_id: s for s in MemberTier.objects.select_for_update().filter(member_id__in=chunk)}
     new_states, changed_states, changes = [], [], []
 
-    def change(member_id, kind, from_tier, to_tier, reason, rule=None, value=None):
+    def change(member_id, kind, from_tier, to_tier, details, rule=None, value=None):
         changes.append(TierChange(member_id=member_id, merchant=merchant, kind=kind, from_tier_id=from_tier,
-                                  to_tier=to_tier, reason=reason[:300], metric=rule.metric if rule else "",
+                                  to_tier=to_tier, details=details, metric=rule.metric if rule else "",
                                   value=value if rule else None, threshold=rule.threshold if rule else None,
                                   effective_on=today))  # fmt: skip
 
     for member_id in chunk:
         result.evaluated += 1
         qualified, rule, value = _qualification(tiers, figures, member_id)
-        reason = rule_reason(rule, value) if rule else "entry tier"
+        reason = (
+            {"why": reasons.RULE_MET, "rules": [reasons.rule_fact(rule, value)]}
+            if rule
+            else {"why": reasons.ENTRY}
+        )
         state = states.get(member_id)
         if state is None:
             if qualified is not None:
@@ -302,9 +289,9 @@ def _evaluate_chunk(merchant, tiers, chunk, figures, today, result):
             target = qualified or lowest
             if current is not None and target.pk == current.pk:
                 continue
-            why = _shortfall_reason(current, figures, member_id) if current else "tier no longer offered"
+            why = _shortfall(current, figures, member_id) if current else {"why": reasons.TIER_GONE}
             if state.grace_until is not None:
-                why += f" (grace ended {state.grace_until.isoformat()})"
+                why["grace_ended"] = state.grace_until.isoformat()
             change(member_id, TierChangeKind.DOWNGRADE, state.tier_id, target, why)
             state.tier, state.since, state.review_on, state.grace_until = (
                 target,

@@ -2,7 +2,10 @@
 
 import json
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from benchmarks import REGISTRY, format_table, load
 
@@ -68,6 +71,7 @@ class Command(BaseCommand):
             raise CommandError("--products, --lines and --coupons must be 1 or more, --promotions 0 or more")
         if options["lines"] > options["products"] or options["tills"] < 0:
             raise CommandError("--lines cannot exceed --products; --tills must be 0 or more")
+        self._migrated_first(options)
         module = load(name)
         if options["samples"] is None:
             options["samples"] = getattr(module, "DEFAULT_SAMPLES", 200)
@@ -82,3 +86,19 @@ class Command(BaseCommand):
         failed = [c["case"] for c in result["cases"] if not c["pass"]]
         self.stdout.write(f"{len(result['cases']) - len(failed)}/{len(result['cases'])} cases within target")
         self.stdout.write(json.dumps(result, ensure_ascii=False, sort_keys=True))
+
+    def _migrated_first(self, options):
+        """A benchmark needs the schema: migrate an unmigrated database, or say what to run with --no-seed."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if not pending:
+            return
+        where = connection.settings_dict["NAME"]
+        if options["no_seed"]:
+            raise CommandError(
+                f"The database {where} is not migrated ({len(pending)} migrations pending) and --no-seed "
+                "measures what is there. Run `onecard migrate` (and `onecard seed-demo`) first."
+            )
+        self.stdout.write(f"The database {where} is not migrated: applying {len(pending)} migrations first.")
+        call_command("migrate", interactive=False, verbosity=0)

@@ -315,19 +315,23 @@ def test_store_manager_reveals_the_phone_and_it_is_audited(chain, member_factory
     # given
     member = member_factory(phone="13812345678")
     # when
-    response = api(chain.store_manager).post(f"{URL}{member.pk}/reveal/", {"field": "phone"}, format="json")
+    response = api(chain.store_manager).post(
+        f"{URL}{member.pk}/reveal/", {"field": "phone", "purpose": "Delivery"}, format="json"
+    )
     # then
     assert response.status_code == 200
     assert response.json() == {"field": "phone", "value": "13812345678"}
     assert response["Cache-Control"] == "no-store"
     entry = AuditEntry.objects.get(action="reveal", subject_id=str(member.pk))
     assert entry.actor == chain.store_manager
-    assert entry.after == {"field": "phone"}
+    assert entry.after == {"field": "phone", "purpose": "Delivery"}
 
 
 def test_cashier_may_not_reveal(chain, member_factory, api):
     member = member_factory(phone="13812345678")
-    response = api(chain.cashier_a1).post(f"{URL}{member.pk}/reveal/", {"field": "phone"}, format="json")
+    response = api(chain.cashier_a1).post(
+        f"{URL}{member.pk}/reveal/", {"field": "phone", "purpose": "Delivery"}, format="json"
+    )
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert "13812345678" not in response.content.decode()
@@ -336,7 +340,9 @@ def test_cashier_may_not_reveal(chain, member_factory, api):
 
 def test_reveal_of_other_field_is_a_validation_error(chain, member_factory, api):
     member = member_factory()
-    response = api(chain.store_manager).post(f"{URL}{member.pk}/reveal/", {"field": "email"}, format="json")
+    response = api(chain.store_manager).post(
+        f"{URL}{member.pk}/reveal/", {"field": "email", "purpose": "Delivery"}, format="json"
+    )
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["field"]
 

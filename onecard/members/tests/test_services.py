@@ -91,9 +91,12 @@ def test_merge_keeps_both_histories(chain, member_factory):
 def test_reveal_needs_permission_and_is_audited(chain, member_factory):
     member = member_factory(phone="13812345678")
     with pytest.raises(PermissionDenied):
-        services.reveal(chain.cashier_a1, member, "phone")
-    assert services.reveal(chain.store_manager, member, "phone") == "13812345678"
+        services.reveal(chain.cashier_a1, member, "phone", purpose="Delivery")
+    with pytest.raises(ValidationFailed):  # PIPL: no reveal without a purpose
+        services.reveal(chain.store_manager, member, "phone", purpose="  ")
+    assert services.reveal(chain.store_manager, member, "phone", purpose="客户来电") == "13812345678"
     entry = AuditEntry.objects.get(action="reveal")
+    assert entry.after == {"field": "phone", "purpose": "客户来电"}
     assert entry.actor == chain.store_manager and entry.subject_id == str(member.pk)
     assert services.display_phone(member) == "138****5678"
 

@@ -182,19 +182,25 @@ def test_store_manager_reveal_returns_full_number_and_is_audited(chain, member_f
     member = member_factory(phone="13812345678")
     client = as_user(chain.store_manager)
     # when
-    response = client.post(reverse("members:reveal", args=[member.pk, "phone"]), HTTP_HX_REQUEST="true")
-    # then
+    refused = client.post(reverse("members:reveal", args=[member.pk, "phone"]), HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("members:reveal", args=[member.pk, "phone"]), {"purpose": "Delivery"}, HTTP_HX_REQUEST="true"
+    )
+    # then a reveal without a purpose is refused, one with a purpose shows the number
+    assert refused.status_code == 400 and "13812345678" not in refused.content.decode()
     assert response.status_code == 200
     assert "13812345678" in response.content.decode()
     entry = AuditEntry.objects.get(action="reveal")
     assert entry.actor == chain.store_manager
     assert entry.subject_id == str(member.pk)
-    assert entry.after == {"field": "phone"}
+    assert entry.after == {"field": "phone", "purpose": "Delivery"}
 
 
 def test_cashier_reveal_is_refused_and_not_audited(chain, member_factory, as_user):
     member = member_factory(phone="13812345678")
-    response = as_user(chain.cashier_a1).post(reverse("members:reveal", args=[member.pk, "phone"]))
+    response = as_user(chain.cashier_a1).post(
+        reverse("members:reveal", args=[member.pk, "phone"]), {"purpose": "Delivery"}
+    )
     assert response.status_code == 403
     assert "13812345678" not in response.content.decode()
     assert AuditEntry.objects.filter(action="reveal").count() == 0
