@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from onecard import home
+from onecard.core import api_views
 from onecard.org.account_views import PasswordChangeView, profile
 
 urlpatterns = [
@@ -38,3 +39,7 @@ urlpatterns = [
     path("api/v1/", include("onecard.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ a missing route or a server error answers problem+json, never an HTML page.
+handler404 = api_views.page_not_found
+handler500 = api_views.server_error

@@ -6,7 +6,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 from .context import RequestContext, reset_context, set_context
-from .problems import PROBLEM_CONTENT_TYPE, status_problem
+from .problems import API_PREFIX, PROBLEM_CONTENT_TYPE, status_problem
 
 
 def client_ip(request):
@@ -71,16 +71,16 @@ class LanguageMiddleware:
         return response
 
 
-API_PREFIX = "/api/"
 _JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
 
 
 class ApiProblemMiddleware:
     """Under /api/, an error Django answers by itself (no such route, a server error) is problem+json too.
 
-    The API's views answer their own errors as problem+json (`problems.problem_exception_handler`); this is
-    the last resort for what never reaches one: a URL no route matches (a malformed id) and an exception
-    the view did not handle, which Django has already logged with its traceback before it gets here.
+    The API's views answer their own errors as problem+json (`problems.problem_exception_handler`), and so
+    do the project's handler404/handler500 under /api/ (`api_views`: no route, a malformed id, an exception
+    no view handled, which Django logs first). This is the last resort for any other error page an inner
+    middleware answers by itself (a CSRF refusal, a 405 of a plain Django view).
     """
 
     def __init__(self, get_response):

@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler
 from .errors import BusinessError, NotFound, PermissionDenied, ValidationFailed
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+API_PREFIX = "/api/"
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: "not_authenticated",

@@ -113,3 +113,13 @@ def test_nested_field_errors_are_dotted_field_names(chain, cat, api):
     # then
     body = _assert_problem(response, 400, "validation_error")
     assert set(body["errors"]) == {"member_prices.0.tier", "member_prices.0.price"}
+
+
+def test_the_site_answers_problems_under_the_api_and_its_pages_elsewhere(chain, api, login, settings):
+    # given: the project's own urlconf, with the web UI and its error pages
+    settings.ROOT_URLCONF = "onecard.urls"
+    # when / then
+    _assert_problem(api(chain.hq_admin).get("/api/v1/members/abc/"), 404, "not_found")
+    page = login(chain.hq_admin).get("/members/abc/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
