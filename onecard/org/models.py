@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from onecard.core.fields import merchant_field, node_field, protected_fk
 
 from .choices import NodeKind
-from .permissions import PERMISSIONS
+from .permissions import BUILTIN_ROLES, PERMISSIONS
 
 
 class Alliance(models.Model):
@@ -110,6 +110,13 @@ class Role(models.Model):
         ]
 
     def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """A built-in role's name in the reader's language (the stored name is the one of its creation)."""
+        if self.is_builtin and self.code in BUILTIN_ROLES:
+            return str(BUILTIN_ROLES[self.code][0])
         return self.name
 
     def permission_labels(self):
