@@ -6,8 +6,10 @@ queries filter by merchant rather than by org node; `products_sold_at` narrows t
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from onecard.core import rows as sql_rows
+from onecard.core.money import fen_to_yuan_str
 from onecard.org.queries import merchant_ids_for
 
 from .models import Category, MemberPrice, Product
@@ -66,22 +68,60 @@ def products_sold_at(store):
     )
 
 
+def _search(qs, text, limit) -> list:
+    """`qs` narrowed to `text` (search_filter's keys, or a name containing it): exact SKU or barcode first, then by name."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    qs = qs.filter(search_filter(text) | Q(name__icontains=text)).select_related("category")
+    exact = list(qs.filter(Q(sku=text.upper()) | Q(barcode=text)).order_by("sku")[:limit])
+    others = qs.exclude(pk__in=[p.pk for p in exact]).order_by("name", "sku")[: max(limit - len(exact), 0)]
+    return exact + list(others)
+
+
 def search_sold_at(store, text, *, limit=SEARCH_LIMIT) -> list:
     """Products sold in `store` matching `text` (find_products' keys, or a name containing it), for the till.
 
     An exact SKU or barcode comes first, then the others by name; each is read-only and carries its list price.
     """
+    return _search(products_sold_at(store), text, limit)
+
+
+def search_products(merchant, text, *, limit=SEARCH_LIMIT) -> list:
+    """Active products of `merchant` matching `text` as the till's search does, for pickers on back-office forms."""
+    return _search(Product.objects.filter(merchant=merchant, is_active=True), text, limit)
+
+
+def product_label(product) -> str:
+    """How a picker names a product: SKU, name and list price ("A001 拿铁 ¥28.00"), marked when switched off."""
+    label = f"{product.sku} {product.name} ¥{fen_to_yuan_str(product.list_price)}"
+    return label if product.is_active else f"{label} ({_('inactive')})"
+
+
+def product_labels(merchant, ids) -> dict[int, str]:
+    """{id: label} for the products of `merchant` among `ids` (others are left out)."""
+    rows = Product.objects.filter(merchant=merchant, pk__in=list(ids)).only(
+        "sku", "name", "list_price", "is_active"
+    )
+    return {product.pk: product_label(product) for product in rows}
+
+
+def category_labels(merchant, ids) -> dict[int, str]:
+    """{id: "食品 / 饮料"} for the categories of `merchant` among `ids`, their paths read in two queries."""
+    rows = list(Category.objects.filter(merchant=merchant, pk__in=list(ids)).only("name", "path"))
+    ancestors = {pk for row in rows for pk in row.ancestor_ids()}
+    names = dict(Category.objects.filter(pk__in=ancestors).values_list("id", "name"))
+    return {row.pk: " / ".join(names.get(pk, "?") for pk in reversed(row.ancestor_ids())) for row in rows}
+
+
+def search_categories(merchant, text, *, limit=SEARCH_LIMIT) -> dict[int, str]:
+    """{id: path label} of the active categories of `merchant` whose name contains `text`, by path."""
     text = (text or "").strip()
     if not text:
-        return []
-    qs = (
-        products_sold_at(store)
-        .filter(search_filter(text) | Q(name__icontains=text))
-        .select_related("category")
-    )
-    exact = list(qs.filter(Q(sku=text.upper()) | Q(barcode=text)).order_by("sku")[:limit])
-    others = qs.exclude(pk__in=[p.pk for p in exact]).order_by("name", "sku")[: max(limit - len(exact), 0)]
-    return exact + list(others)
+        return {}
+    ids = Category.objects.filter(merchant=merchant, is_active=True, name__icontains=text).order_by("path")
+    labels = category_labels(merchant, list(ids.values_list("pk", flat=True)[:limit]))
+    return dict(sorted(labels.items(), key=lambda item: item[1]))
 
 
 def is_sold_at(product, store):

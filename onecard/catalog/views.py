@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -33,7 +33,7 @@ from onecard.loyalty.models import Tier
 from . import importing, services
 from .forms import CategoryForm, ImportForm, ProductForm
 from .models import Category, Product
-from .queries import category_subtree, search_filter
+from .queries import category_subtree, product_label, search_categories, search_filter, search_products
 
 PAGE_SIZE = 50
 IMPORT_SESSION_KEY = "catalog_import_files"
@@ -70,6 +70,26 @@ def product_list(request):
         ],
     }
     return render(request, "catalog/products.html", context)
+
+
+# Who picks catalogue records on a form: anyone who reads the catalogue, or writes promotions and coupons.
+PICKER_PERMISSIONS = ("catalog.view", "promotions.manage")
+
+
+@login_required
+def pick_products(request):
+    """JSON for a product picker: the active products matching ?q= (name, pinyin initials, barcode, SKU)."""
+    require_perms(request.user, *PICKER_PERMISSIONS, any_of=True)
+    found = search_products(managed_merchant(request.user), request.GET.get("q", "")[:60])
+    return JsonResponse({"results": [{"id": p.pk, "label": product_label(p)} for p in found]})
+
+
+@login_required
+def pick_categories(request):
+    """JSON for a category picker: the active categories whose name contains ?q=, named by their path."""
+    require_perms(request.user, *PICKER_PERMISSIONS, any_of=True)
+    found = search_categories(managed_merchant(request.user), request.GET.get("q", "")[:60])
+    return JsonResponse({"results": [{"id": pk, "label": label} for pk, label in found.items()]})
 
 
 class ProductEdit(ObjectEditView):

@@ -4,6 +4,8 @@ Forms only parse input; the services check every rule again. A refusal from a se
 is shown on the form it came from: field errors next to their fields, anything else above the form.
 """
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -94,6 +96,23 @@ class GridLayoutMixin:
 
     def grid_fields(self):
         return [self[name] for name in self.grid or self.base_fields]
+
+
+class IdListField(forms.CharField):
+    """Record ids typed or picked as "12, 15 18" (ASCII digits); cleaned to a sorted list of distinct ints."""
+
+    default_error_messages = {"invalid": _("Enter ids separated by commas, e.g. 12, 15.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        parts = [p for p in re.split(r"[\s,，、;；]+", value or "") if p]
+        if any(not (p.isascii() and p.isdigit()) or int(p) <= 0 for p in parts):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return sorted({int(p) for p in parts})
 
 
 def show_service_error(form, exc):

@@ -1,12 +1,12 @@
 """Forms of the coupon pages: amounts typed in yuan, a discount as a percentage (85 = 85折), ids as lists."""
 
-import re
 from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from onecard.catalog.pickers import categories_field, product_field, products_field, show_names
 from onecard.core.forms import MoneyField
 from onecard.core.money import fen_to_yuan_str
 
@@ -25,21 +25,6 @@ VALUE_FIELD = {
 OPTIONAL_YUAN = {"required": False, "min_fen": 0, "max_fen": None, "placeholder": "0.00"}
 
 
-class IdListField(forms.CharField):
-    """Catalogue ids typed as "12, 15 18"; cleaned to a sorted list of ints."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        value = super().clean(value)
-        parts = [p for p in re.split(r"[\s,，、;；]+", value or "") if p]
-        if any(not p.isdigit() or int(p) <= 0 for p in parts):
-            raise forms.ValidationError(_("Enter product or category ids separated by commas, e.g. 12, 15."))
-        return sorted({int(p) for p in parts})
-
-
 class CouponTemplateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
     node = forms.ModelChoiceField(label=pgettext_lazy("org unit", "Owner"), queryset=None, empty_label=None)
@@ -52,18 +37,15 @@ class CouponTemplateForm(forms.Form):
     cap = MoneyField(
         label=_("Most off (¥)"), help_text=_("Discount coupons; empty: no cap."), **OPTIONAL_YUAN
     )
-    gift_product_id = forms.IntegerField(
-        label=_("Gift product id"),
-        required=False,
-        min_value=1,
-        help_text=_("Gift coupons: the product given."),
+    gift_product_id = product_field(
+        _("Gift product"), min_value=1, help_text=_("Gift coupons: the product given.")
     )
     uses = forms.IntegerField(
         label=_("Uses"), required=False, min_value=1, max_value=1000, help_text=_("Count coupons.")
     )
     min_spend = MoneyField(label=_("Minimum spend (¥)"), **OPTIONAL_YUAN)
-    product_ids = IdListField(label=_("Only these product ids"), help_text=_("Empty: every product."))
-    category_ids = IdListField(label=_("Only these category ids"), help_text=_("Empty: every category."))
+    product_ids = products_field(_("Only these products"), help_text=_("Empty: every product."))
+    category_ids = categories_field(_("Only these categories"), help_text=_("Empty: every category."))
     valid_from = forms.DateField(
         label=_("Valid from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -88,8 +70,10 @@ class CouponTemplateForm(forms.Form):
     spend_threshold = MoneyField(label=_("After a spend of at least (¥)"), **OPTIONAL_YUAN)
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
-    def __init__(self, *args, nodes, stores, **kwargs):
+    def __init__(self, *args, nodes, stores, merchant=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if merchant is not None:
+            show_names(self, merchant)
         self.fields["node"].queryset = nodes
         self.fields["stores"].queryset = stores
 

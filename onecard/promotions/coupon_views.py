@@ -125,7 +125,8 @@ class TemplateEdit(ObjectEditView):
             raise Forbidden("promotions.manage")
 
     def form_kwargs(self):
-        return {"nodes": _owner_nodes(self.user), "stores": _stores(self.user)}
+        merchant = self.object.merchant if self.object else self.user.merchant
+        return {"nodes": _owner_nodes(self.user), "stores": _stores(self.user), "merchant": merchant}
 
     def initial(self):
         return initial_of(self.object) if self.object else None

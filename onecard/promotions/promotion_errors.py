@@ -47,6 +47,13 @@ def invalid(code, **values):
     return PromotionInvalid(message, code=code)
 
 
+class StacksWithOthers(BusinessError):
+    """The promotion would stack with others on the same items and the user has not confirmed it yet."""
+
+    code = "promotion_stacks"
+    default_message = _("This promotion stacks with others on the same items.")
+
+
 class PromotionUnavailable(Conflict):
     """The promotion cannot be used for this sale (inactive, sold out, member cap reached)."""
 

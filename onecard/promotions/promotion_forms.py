@@ -1,5 +1,6 @@
-"""The promotion form: common fields plus the fields of one kind, typed in yuan and ids (no JSON), turned
-into the `data` dict that rules.create_promotion / update_promotion validate."""
+"""The promotion form: common fields plus the fields of one kind, amounts typed in yuan, products and
+categories picked by search (no JSON, no ids to look up), turned into the `data` dict that
+rules.create_promotion / update_promotion validate."""
 
 import datetime
 
@@ -8,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from onecard.catalog.pickers import categories_field, product_field, products_field, show_names
 from onecard.core.forms import MoneyField
 from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
 from onecard.org.choices import NodeKind
@@ -50,14 +52,6 @@ def _yuan(text, field_error):
         raise forms.ValidationError(field_error) from None
 
 
-def parse_ids(text) -> list[int]:
-    """'1, 2 3' → [1, 2, 3]; anything else is a form error."""
-    parts = [part for part in str(text or "").replace("，", ",").replace(",", " ").split() if part]
-    if not all(part.isdigit() for part in parts):
-        raise forms.ValidationError(_("Enter ids separated by commas, e.g. 12, 15."))
-    return [int(part) for part in parts]
-
-
 def parse_steps(text) -> list[dict]:
     """'200-30, 500-100' (yuan) → [{"min": 20000, "off": 3000}, {"min": 50000, "off": 10000}]."""
     steps = []
@@ -84,12 +78,8 @@ class PromotionForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every store of the owner."),
     )
-    product_ids = forms.CharField(
-        label=_("Product ids"), required=False, help_text=_("Empty: every product.")
-    )
-    category_ids = forms.CharField(
-        label=_("Category ids"), required=False, help_text=_("Empty: every category.")
-    )
+    product_ids = products_field(_("Only these products"), help_text=_("Empty: every product."))
+    category_ids = categories_field(_("Only these categories"), help_text=_("Empty: every category."))
     valid_from = forms.DateTimeField(
         label=_("Valid from"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
@@ -137,12 +127,12 @@ class PromotionForm(forms.Form):
     )
     repeat = forms.BooleanField(label=_("Repeat for every step reached (每满)"), required=False)
     min_spend = MoneyField(label=_("Spend threshold (yuan)"), **ANY_AMOUNT)
-    gift_product_id = forms.IntegerField(label=_("Gift product id"), required=False)
+    gift_product_id = product_field(_("Gift product"))
     gift_quantity = forms.IntegerField(label=_("Gift quantity"), required=False, initial=1)
     buy = forms.IntegerField(label=_("Buy"), required=False, initial=2)
     free = forms.IntegerField(label=_("Free"), required=False, initial=1)
     nth = forms.IntegerField(label=_("Every Nth item"), required=False, initial=2)
-    bundle_products = forms.CharField(label=_("Bundle product ids"), required=False)
+    bundle_products = products_field(_("Bundle products"))
     bundle_price = MoneyField(label=_("Bundle price (yuan)"), **ANY_AMOUNT)
     window = forms.ChoiceField(
         label=_("Birthday window"),
@@ -151,9 +141,13 @@ class PromotionForm(forms.Form):
     )
     amount_off = MoneyField(label=_("Amount off (yuan)"), **ANY_AMOUNT)
 
-    def __init__(self, *args, kind, owners, stores, tiers, **kwargs):
+    # Set by the page when the promotion stacks with others and the user saves it all the same.
+    stacking_confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, kind, merchant, owners, stores, tiers, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
+        show_names(self, merchant)
         for name in {n for names in KIND_FIELDS.values() for n in names} - set(KIND_FIELDS[kind]):
             del self.fields[name]
         self.fields["node"].queryset = owners
@@ -167,16 +161,8 @@ class PromotionForm(forms.Form):
         return [self[name] for name in KIND_FIELDS[self.kind]]
 
     def common_fields(self):
-        return [self[name] for name in self.fields if name not in KIND_FIELDS[self.kind]]
-
-    def clean_product_ids(self):
-        return parse_ids(self.cleaned_data["product_ids"])
-
-    def clean_category_ids(self):
-        return parse_ids(self.cleaned_data["category_ids"])
-
-    def clean_bundle_products(self):
-        return parse_ids(self.cleaned_data["bundle_products"])
+        own = set(KIND_FIELDS[self.kind]) | {"stacking_confirmed"}
+        return [self[name] for name in self.fields if name not in own]
 
     def clean_steps(self):
         return parse_steps(self.cleaned_data["steps"])

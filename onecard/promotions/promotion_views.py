@@ -25,7 +25,9 @@ from onecard.org.queries import merchant_for_request
 
 from . import rules
 from .models import Promotion, PromotionKind
+from .promotion_errors import StacksWithOthers
 from .promotion_forms import PromotionForm, default_dates, initial_for, owner_nodes
+from .stacking import UNSAVED_ID, stacking_examples
 
 VIEW, MANAGE = "promotions.view", "promotions.manage"
 
@@ -121,7 +123,9 @@ class ManagedPromotion:
 class PromotionEdit(ManagedPromotion, ObjectEditView):
     """Create a promotion (GET without ?kind=: choose a kind first) or change one of the staff's scope.
 
-    A promotion's kind stays what it was created as.
+    A promotion's kind stays what it was created as. When it would stack with another promotion on the
+    same items, the form comes back with an example basket priced with both and is saved only when the
+    user confirms (the "save anyway" button posts `stacking_confirmed`).
     """
 
     form_class = PromotionForm
@@ -159,6 +163,7 @@ class PromotionEdit(ManagedPromotion, ObjectEditView):
         return {
             "kind": self.kind,
             "owners": owners,
+            "merchant": self.merchant,
             "stores": _stores(self.user, self.merchant),
             "tiers": _tiers(self.merchant),
         }
@@ -168,16 +173,23 @@ class PromotionEdit(ManagedPromotion, ObjectEditView):
 
     def get_context_data(self):
         label = self.object.get_kind_display() if self.object else PromotionKind(self.kind).label
-        return {"kind": self.kind, "kind_label": label}
+        stacking = getattr(self, "stacking", [])
+        return {"kind": self.kind, "kind_label": label, "stacking": stacking, "unsaved_id": UNSAVED_ID}
 
     def save(self, form):
-        node = form.cleaned_data["node"]
+        node, data = form.cleaned_data["node"], form.to_data()
+        if not form.cleaned_data.get("stacking_confirmed"):
+            values = rules.checked_values(self.merchant, node, data, promotion=self.object)
+            self.stacking = stacking_examples(self.merchant, node, values, promotion=self.object)
+            if self.stacking:
+                raise StacksWithOthers()
         if self.object is None:
-            return rules.create_promotion(self.user, self.merchant, node, form.to_data())
-        return rules.update_promotion(self.user, self.object, form.to_data(), node=node)
+            return rules.create_promotion(self.user, self.merchant, node, data)
+        return rules.update_promotion(self.user, self.object, data, node=node)
 
     def refused(self, form, exc):
-        apply_service_errors(form, exc)
+        if not isinstance(exc, StacksWithOthers):  # the warning with its example is shown above the form
+            apply_service_errors(form, exc)
 
     def message(self, saved):
         if self.object is None:

@@ -236,6 +236,13 @@ def _clean(merchant, node, data) -> dict:
     return out
 
 
+def checked_values(merchant, node, data, *, promotion=None) -> dict:
+    """The fields create_promotion (or update_promotion of `promotion`) would store; the first bad one raises."""
+    if promotion is not None:
+        data = {**{name: getattr(promotion, name) for name in FIELDS}, **data}
+    return _clean(merchant, node, data)
+
+
 def _require_scope(actor, node):
     if actor is not None:
         require_node_in_scope(actor, node)
@@ -258,7 +265,7 @@ def update_promotion(actor, promotion, data, *, node=None) -> Promotion:
     _require_scope(actor, promotion.node)
     node = node or promotion.node
     _require_scope(actor, node)
-    values = _clean(promotion.merchant, node, {**{name: getattr(promotion, name) for name in FIELDS}, **data})
+    values = checked_values(promotion.merchant, node, data, promotion=promotion)
     with transaction.atomic():
         row = Promotion.objects.select_for_update().get(pk=promotion.pk)
         before = audit.snapshot(row, exclude=AUDIT_EXCLUDE)
@@ -296,7 +303,8 @@ def _ancestor_ids(node) -> list[int]:
     return [int(part) for part in node.path.strip("/").split("/") if part]
 
 
-def _in_window(promotion, local: datetime.datetime) -> bool:
+def in_window(promotion, local: datetime.datetime) -> bool:
+    """True when `local` falls on one of the promotion's weekdays and within its daily hours (dates aside)."""
     if promotion.weekdays and local.isoweekday() not in promotion.weekdays:
         return False
     return promotion.time_from is None or promotion.time_from <= local.time() < promotion.time_to
@@ -389,7 +397,7 @@ def active_promotions(merchant, store, at=None) -> list[Promotion]:
         if row.valid_from <= at < row.valid_to
         and row.node_id in owners
         and (not row.store_ids or store.pk in row.store_ids)
-        and _in_window(row, local)
+        and in_window(row, local)
     ]
 
 

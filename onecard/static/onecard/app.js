@@ -18,3 +18,151 @@ document.addEventListener("change", function (event) {
     });
   }
 });
+
+// Search pickers (core/widgets.py SearchPicker): type to search, click a result or press Enter to choose
+// the first, × removes a choice. The chosen ids travel in one hidden input, comma-separated.
+(function () {
+  function parts(picker) {
+    return {
+      value: picker.querySelector("[data-picker-value]"),
+      chosen: picker.querySelector("[data-picker-chosen]"),
+      search: picker.querySelector("[data-picker-search]"),
+      results: picker.querySelector("[data-picker-results]"),
+    };
+  }
+  function syncValue(picker) {
+    const p = parts(picker);
+    const ids = Array.from(p.chosen.querySelectorAll("[data-id]")).map(function (chip) {
+      return chip.dataset.id;
+    });
+    p.value.value = ids.join(",");
+    p.value.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  function chip(picker, id, label) {
+    const item = document.createElement("li");
+    item.className = "chip";
+    item.dataset.id = id;
+    const text = document.createElement("span");
+    text.textContent = label;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "chip-remove";
+    remove.dataset.pickerRemove = "";
+    remove.setAttribute("aria-label", picker.dataset.removeText + " " + label);
+    remove.textContent = "×";
+    item.append(text, remove);
+    return item;
+  }
+  function choose(picker, id, label) {
+    const p = parts(picker);
+    if (picker.dataset.multiple !== "1") {
+      p.chosen.replaceChildren();
+    }
+    if (!p.chosen.querySelector('[data-id="' + id + '"]')) {
+      p.chosen.append(chip(picker, id, label));
+    }
+    syncValue(picker);
+    p.search.value = "";
+    shownFor.delete(picker);
+    p.results.replaceChildren();
+    p.results.hidden = true;
+    p.search.focus();
+  }
+  function show(picker, results) {
+    const p = parts(picker);
+    p.results.replaceChildren();
+    if (!results.length) {
+      const empty = document.createElement("li");
+      empty.className = "picker-empty";
+      empty.textContent = picker.dataset.emptyText;
+      p.results.append(empty);
+    }
+    results.forEach(function (result) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.pickerAdd = "";
+      button.dataset.id = result.id;
+      button.dataset.label = result.label;
+      button.textContent = result.label;
+      item.append(button);
+      p.results.append(item);
+    });
+    p.results.hidden = false;
+  }
+  const timers = new WeakMap();
+  const shownFor = new WeakMap(); // picker → the text its results answer
+  const pickFirst = new WeakSet(); // pickers where Enter came before the results
+  function search(picker) {
+    const p = parts(picker);
+    const text = p.search.value.trim();
+    if (!text) {
+      p.results.replaceChildren();
+      p.results.hidden = true;
+      return;
+    }
+    const asked = text;
+    fetch(picker.dataset.searchUrl + "?q=" + encodeURIComponent(text), {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        return response.ok ? response.json() : { results: [] };
+      })
+      .then(function (data) {
+        // An answer to an older query than what the box now holds is dropped.
+        if (p.search.value.trim() === asked) {
+          const results = data.results || [];
+          shownFor.set(picker, asked);
+          if (pickFirst.has(picker) && results.length) {
+            pickFirst.delete(picker);
+            choose(picker, String(results[0].id), results[0].label);
+          } else {
+            pickFirst.delete(picker);
+            show(picker, results);
+          }
+        }
+      });
+  }
+  document.addEventListener("input", function (event) {
+    const box = event.target.closest("[data-picker-search]");
+    if (!box) return;
+    const picker = box.closest("[data-picker]");
+    clearTimeout(timers.get(picker));
+    timers.set(picker, setTimeout(function () { search(picker); }, 200));
+  });
+  document.addEventListener("keydown", function (event) {
+    const box = event.target.closest("[data-picker-search]");
+    if (!box) return;
+    const picker = box.closest("[data-picker]");
+    if (event.key === "Enter") {
+      // Enter picks the first result instead of submitting the form half-filled; typed faster than the
+      // search answers, it picks the first result when the answer comes.
+      event.preventDefault();
+      const p = parts(picker);
+      if (shownFor.get(picker) === p.search.value.trim()) {
+        const first = p.results.querySelector("[data-picker-add]");
+        if (first) choose(picker, first.dataset.id, first.dataset.label);
+      } else if (p.search.value.trim()) {
+        pickFirst.add(picker);
+        clearTimeout(timers.get(picker));
+        search(picker);
+      }
+    } else if (event.key === "Escape") {
+      parts(picker).results.hidden = true;
+    }
+  });
+  document.addEventListener("click", function (event) {
+    const add = event.target.closest("[data-picker-add]");
+    if (add) {
+      choose(add.closest("[data-picker]"), add.dataset.id, add.dataset.label);
+      return;
+    }
+    const remove = event.target.closest("[data-picker-remove]");
+    if (remove) {
+      const picker = remove.closest("[data-picker]");
+      remove.closest("[data-id]").remove();
+      syncValue(picker);
+    }
+  });
+})();
