@@ -48,6 +48,9 @@ class StoreInvoicing:
             InvoiceFactKind.TOPUP_REFUND: "topups_paid_back",
             InvoiceFactKind.SALE: "sales",
             InvoiceFactKind.SALE_RETURN: "returns",
+            # a package is a prepaid card too: sold and paid back under 601 with the top-ups
+            InvoiceFactKind.PACKAGE_SALE: "topups",
+            InvoiceFactKind.PACKAGE_REFUND: "topups_paid_back",
         }[kind]
         setattr(self, figure, getattr(self, figure) + (sums["invoiceable"] or 0))
         for name in ("stored_value", "points", "package", "bonus"):

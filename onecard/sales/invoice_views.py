@@ -61,7 +61,7 @@ def _yuan(fen) -> Decimal:
 def _summary_sheet(workbook, summary):
     sheet = workbook.sheet(_("By store"))
     sheet.append([
-        _("Store"), _("601 top-ups (¥)"), _("601 paid back (¥)"), _("601 net (¥)"), _("Goods sold (¥)"),
+        _("Store"), _("601 top-ups and packages (¥)"), _("601 paid back (¥)"), _("601 net (¥)"), _("Goods sold (¥)"),
         _("Goods returned (¥)"), _("Goods net (¥)"), _("Paid with stored value (¥)"), _("Paid with points (¥)"),
         _("Paid from packages (¥)"), _("Bonus value granted (¥)"),
     ])  # fmt: skip
@@ -90,9 +90,11 @@ def _facts_sheet(workbook, facts):
 
 
 def reference(fact) -> str:
-    """What the fact is about: the sale's reference, or the card transaction's number."""
+    """What the fact is about: the sale's reference, the card transaction's or the package's number."""
     if fact.sale_id is not None:
         return fact.sale.business_ref
+    if fact.member_package_id is not None:
+        return f"{_('Package')} #{fact.member_package_id}"
     return f"#{fact.card_transaction_id}" if fact.card_transaction_id else ""
 
 

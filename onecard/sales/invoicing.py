@@ -7,15 +7,16 @@ One rule, from the tenders and the card transactions:
 - a sale: under goods and services, what cash, bank card, WeChat and Alipay paid; the stored-value part
   (invoiced at the top-up), the points' cash value (no money received) and a package's part (a
   prepayment) are recorded as not to be invoiced;
-- a return: each tender's share given back, with opposite signs.
+- a return: each tender's share given back, with opposite signs;
+- a package sold (次卡, 期限卡 — a prepaid card too): its price under 601; paid back: the refund, negative.
 The facts are written in the transaction that records the sale, return or card transaction: sales'
-services call `record_sale` and `record_return`; a card transaction is heard through post_save (loyalty
-sits below sales, sales/hooks.py). `record_missing_facts` writes those missing (the migration that
+services call `record_sale` and `record_return`; a card transaction and a package sale or refund are
+heard through post_save (loyalty sits below sales, sales/hooks.py). `record_missing_facts` writes those missing (the migration that
 introduced them, `onecard seed-demo` after its backfilled history). Report: sales/invoice_report.py.
 """
 
 from django.apps import apps as installed_apps
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from onecard.sales.backfill import batches
 from onecard.sales.models import InvoiceCategory, InvoiceFact, InvoiceFactKind, TenderKind
@@ -84,6 +85,50 @@ def record_card_transaction(tx) -> InvoiceFact | None:
     return InvoiceFact.objects.create(**fields) if fields is not None else None
 
 
+PACKAGE_REFUNDED = "refunded"  # loyalty's MemberPackageStatus.REFUNDED
+
+
+def package_facts(member_package) -> list[dict]:
+    """The fields of a package's facts: its sale (601, at its price) and, once refunded, the payout."""
+    common = {
+        "merchant_id": member_package.merchant_id,
+        "category": InvoiceCategory.PREPAID,
+        "member_package_id": member_package.pk,
+    }
+    facts = [
+        {
+            **common,
+            "kind": InvoiceFactKind.PACKAGE_SALE,
+            "store_id": member_package.store_id,
+            "occurred_at": member_package.valid_from,
+            "amount": member_package.price,
+            "invoiceable": member_package.price,
+        }
+    ]
+    if member_package.status == PACKAGE_REFUNDED and member_package.refunded:
+        facts.append(
+            {
+                **common,
+                "kind": InvoiceFactKind.PACKAGE_REFUND,
+                "store_id": member_package.close_entry.node_id,
+                "occurred_at": member_package.closed_at,
+                "amount": -member_package.refunded,
+                "invoiceable": -member_package.refunded,
+            }
+        )
+    return facts
+
+
+def record_package(member_package) -> list[InvoiceFact]:
+    """The invoice facts of a package sold or refunded that are not written yet (a second call writes none)."""
+    written = set(InvoiceFact.objects.filter(member_package=member_package).values_list("kind", flat=True))
+    return [
+        InvoiceFact.objects.create(**fields)
+        for fields in package_facts(member_package)
+        if fields["kind"] not in written
+    ]
+
+
 # ---- the facts missing from earlier rows -----------------------------------------------------------------
 
 
@@ -114,6 +159,31 @@ def _missing(apps, fact_model):
         .select_related("store", "original")
     )
     return [(_sale_fields, sales), (_return_fields, sale_returns), (_card_tx_fields, card_txs)]
+
+
+def record_missing_package_facts(apps=installed_apps) -> int:
+    """Write the facts of every package sale and refund that has none; the number written."""
+    fact_model = apps.get_model("sales", "InvoiceFact")
+    package_model = apps.get_model("loyalty", "MemberPackage")
+    sold = Exists(fact_model.objects.filter(member_package=OuterRef("pk"), kind=InvoiceFactKind.PACKAGE_SALE))
+    refunded = Exists(
+        fact_model.objects.filter(member_package=OuterRef("pk"), kind=InvoiceFactKind.PACKAGE_REFUND)
+    )
+    missing = package_model.objects.filter(~sold | (Q(status=PACKAGE_REFUNDED, refunded__gt=0) & ~refunded))
+    written = 0
+    for rows in batches(missing.select_related("close_entry")):
+        have = set(
+            fact_model.objects.filter(member_package__in=rows).values_list("member_package_id", "kind")
+        )
+        facts = [
+            fact_model(**fields)
+            for row in rows
+            for fields in package_facts(row)
+            if (row.pk, fields["kind"]) not in have
+        ]
+        fact_model.objects.bulk_create(facts)
+        written += len(facts)
+    return written
 
 
 def _sale_fields(sale) -> dict:

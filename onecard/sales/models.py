@@ -213,13 +213,15 @@ class InvoiceFactKind(models.TextChoices):
     TOPUP_REFUND = "topup_refund", _("Top-up paid back")
     SALE = "sale", _("Sale")
     SALE_RETURN = "sale_return", _("Return")
+    PACKAGE_SALE = "package_sale", _("Package sold")
+    PACKAGE_REFUND = "package_refund", _("Package paid back")
 
 
 class InvoiceFact(models.Model):
     """What one top-up, sale, refund or return may be invoiced for, under which category, and what must not be.
 
     A top-up is invoiced under 601 预付卡销售和充值, rate 不征税 (`invoiceable` = principal; its bonus is
-    value given, not paid). A sale is invoiced for what was paid by cash, bank card, WeChat or Alipay;
+    value given, not paid); so is the sale of a package (次卡, 期限卡: a prepaid card too) at its price. A sale is invoiced for what was paid by cash, bank card, WeChat or Alipay;
     the parts paid with stored value (invoiced at the top-up), points (no money received) or a package
     are recorded as not to be invoiced. A refund or return has the opposite signs (a red invoice when
     the original was invoiced). Amounts in fen: amount = invoiceable + stored_value + points + package.
@@ -235,6 +237,7 @@ class InvoiceFact(models.Model):
         "loyalty.CardTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     sale = protected_fk(Sale, optional=True, related_name="invoice_facts")
+    member_package = protected_fk("loyalty.MemberPackage", optional=True, related_name="+")
     sale_return = models.OneToOneField(
         SaleReturn, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_fact"
     )

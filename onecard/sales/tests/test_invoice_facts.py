@@ -142,3 +142,46 @@ def test_tender_parts_add_up(tenders, parts):
     got = invoicing.tender_parts(tenders)
     assert tuple(got[k] for k in ("amount", "invoiceable", "stored_value", "points", "package")) == parts
     assert invoicing.tender_parts(tenders, sign=-1)["amount"] == -parts[0]
+
+
+def test_a_package_sale_is_invoiced_under_601_and_its_refund_paid_back(chain, card):
+    from onecard.loyalty.packages import services as packages
+    from onecard.testing.packages import wash_package
+
+    # given a ¥300 count card sold by WeChat at A1
+    sold = packages.sell_package(None, card, wash_package(chain), store=chain.a1, tender="wechat")
+    # then its price is to be invoiced under 601, like a top-up
+    assert _fact(member_package=sold) == ("package_sale", "601", 30000, 30000, 0, 0, 0, 0)
+    # when one of ten uses is taken (that use is a sale paid from the package: not invoiced again)
+    use = sales.use_package(None, sold, "洗车", store=chain.a1)
+    assert _fact(sale__lines__package_use=use) == ("sale", "goods", 3000, 0, 0, 0, 3000, 0)
+    # and the rest is refunded at A2
+    packages.refund_package(None, sold, store=chain.a2, reason="moving away", method="bank")
+    # then ¥270 paid back is negative under 601, at the store that paid it
+    refund = InvoiceFact.objects.get(member_package=sold, kind="package_refund")
+    assert (refund.category, refund.amount, refund.invoiceable, refund.store) == (
+        "601",
+        -27000,
+        -27000,
+        chain.a2,
+    )
+    assert InvoiceFact.objects.filter(member_package=sold).count() == 2
+
+
+def test_missing_package_facts_are_written_once_exactly_as_the_live_ones(chain, card):
+    from onecard.loyalty.packages import services as packages
+    from onecard.testing.packages import gym_package, wash_package
+
+    # given a package refunded and one still running, with their facts
+    refunded = packages.sell_package(None, card, wash_package(chain), store=chain.a1)
+    packages.refund_package(None, refunded, store=chain.a1, reason="changed mind", method="bank")
+    packages.sell_package(None, card, gym_package(chain), store=chain.a2, tender="alipay")
+    columns = ("kind", *FIELDS[1:], "store_id", "occurred_at", "member_package_id")
+    live = sorted(InvoiceFact.objects.values_list(*columns))
+    # when the facts are lost and written again from the packages
+    InvoiceFact.objects.filter(member_package__isnull=False).delete()
+    written = invoicing.record_missing_package_facts()
+    # then the same three facts come back, and a second run writes nothing
+    assert written == len(live) == 3
+    assert sorted(InvoiceFact.objects.values_list(*columns)) == live
+    assert invoicing.record_missing_package_facts() == 0
