@@ -15,14 +15,6 @@ def production_language_rule(settings):
     settings.ONECARD_PAGES_FOLLOW_ACCEPT_LANGUAGE = False
 
 
-def _log_in(page, username):
-    page.goto_path("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pass-word-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_load_state()
-
-
 def test_promotion_list_keeps_its_stop_button_in_view_at_1366(chain, page, screenshot):
     from playwright.sync_api import expect
 
@@ -40,7 +32,7 @@ def test_promotion_list_keeps_its_stop_button_in_view_at_1366(chain, page, scree
     make_promotion(chain, name="换季特惠 服饰85折", valid_from=now - 30 * day, valid_to=now - day)
     page.set_viewport_size({"width": 1366, "height": 768})
     # when HQ (with an English browser: the page context asks for zh-CN; the language is the account's) opens the list
-    _log_in(page, "hqadmin")
+    page.log_in("hqadmin")
     page.goto_path("/promotions/")
     # then every 停止 button lies inside the window and the ended promotion reads 已结束
     stops = page.locator("button", has_text="停止")
@@ -59,7 +51,7 @@ def test_audit_log_reads_in_chinese_with_a_detail_page(chain, page, screenshot):
 
     # given a staff change
     services.update_staff(chain.hq_admin, chain.cashier_a1, node=chain.a2, is_active=False)
-    _log_in(page, "hqadmin")
+    page.log_in("hqadmin")
     page.set_viewport_size({"width": 1366, "height": 768})
     # when the staff changes are listed
     page.goto_path("/audit/?subject_type=org.staff&action=permission")
@@ -80,11 +72,12 @@ def test_audit_log_reads_in_chinese_with_a_detail_page(chain, page, screenshot):
 def test_english_browser_gets_chinese_404_and_403_in_the_layout(chain, chromium, live_server):
     from playwright.sync_api import expect
 
+    from onecard.testing.fixtures.browser import prepared_page
+
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-    page = context.new_page()
-    page.goto_path = lambda path: page.goto(live_server.url + path)
+    page = prepared_page(context, live_server.url)
     try:
-        _log_in(page, "a1cash")
+        page.log_in("a1cash")
         page.goto_path("/no-such-page/")
         expect(page.locator("[data-error='404']")).to_contain_text("页面没有找到")
         expect(page.locator("#sidebar")).to_be_visible()
@@ -106,7 +99,7 @@ def test_tablet_folds_the_menu_away(chain, page, screenshot):
     from playwright.sync_api import expect
 
     page.set_viewport_size({"width": 1024, "height": 768})
-    _log_in(page, "hqadmin")
+    page.log_in("hqadmin")
     page.goto_path("/members/")
     sidebar = page.locator("#sidebar")
     assert sidebar.bounding_box()["x"] < 0  # off the screen
@@ -126,7 +119,7 @@ def test_member_header_tier_and_reveal_with_a_purpose(chain, page, screenshot, m
     member = member_factory(phone="13812345678")
     diamond = tiers.create_tier(chain.hq_admin, chain.merchant, name="钻石卡", rank=3)
     tiers.set_member_tier(chain.hq_admin, member, diamond, reason="开业活动")
-    _log_in(page, "a1mgr")
+    page.log_in("a1mgr")
     page.goto_path(f"/members/{member.pk}/")
     expect(page.locator("[data-tier]")).to_have_text("钻石卡")
     form = page.locator("form[data-reveal=phone]")

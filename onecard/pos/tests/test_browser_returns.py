@@ -5,14 +5,6 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _login(page):
-    page.goto_path("/login/")
-    page.fill("#id_username", "a1cash")
-    page.fill("#id_password", "pass-word-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_load_state()
-
-
 def test_return_below_the_threshold_is_previewed_explained_and_printed(sale_over_300, page, screenshot):
     from playwright.sync_api import expect
 
@@ -23,7 +15,7 @@ def test_return_below_the_threshold_is_previewed_explained_and_printed(sale_over
     page.on(
         "console", lambda m: errors.append((m.text, m.location.get("url"))) if m.type == "error" else None
     )
-    _login(page)
+    page.log_in("a1cash")
     # given the empty sale screen: a card scanned before any item posts with nothing to pay yet
     page.goto_path("/till/sale/")
     page.click("#card-input")

@@ -6,14 +6,6 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _login(page, username):
-    page.goto_path("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pass-word-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_load_state()
-
-
 def test_a_cashier_works_a_shift_and_the_manager_reads_the_day(chain, card, page, screenshot):
     from playwright.sync_api import expect
 
@@ -21,7 +13,7 @@ def test_a_cashier_works_a_shift_and_the_manager_reads_the_day(chain, card, page
     from onecard.pos.models import Shift
 
     # given the A1 cashier at the till: no shift yet, the till says so
-    _login(page, "a1cash")
+    page.log_in("a1cash")
     page.goto_path("/till/")
     expect(page.locator("#till-shift")).to_contain_text("未开班")
     # when the cashier opens a shift with ¥200 in the drawer
@@ -54,7 +46,7 @@ def test_a_cashier_works_a_shift_and_the_manager_reads_the_day(chain, card, page
 
     # when the store manager opens the day's report
     page.context.clear_cookies()
-    _login(page, "a1mgr")
+    page.log_in("a1mgr")
     page.goto_path("/pos/shifts/")
     page.click("#day-report-link")
     # then the shift and the day's totals are there

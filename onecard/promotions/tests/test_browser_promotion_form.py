@@ -9,14 +9,6 @@ from django.utils import timezone
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _log_in(page, username):
-    page.goto_path("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pass-word-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_load_state()
-
-
 def test_pick_a_product_and_a_category_then_confirm_the_stacking(chain, cat, page, screenshot):
     from playwright.sync_api import expect
 
@@ -34,7 +26,7 @@ def test_pick_a_product_and_a_category_then_confirm_the_stacking(chain, cat, pag
     )
     errors = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    _log_in(page, "hqadmin")
+    page.log_in("hqadmin")
     # when: HQ opens a new 折扣 and picks the bag by its pinyin initials, and 茶饮 by name
     page.goto_path("/promotions/new/?kind=discount")
     page.fill("#id_name", "帆布包八折")
