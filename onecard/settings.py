@@ -92,6 +92,10 @@ MIDDLEWARE = [
     # Inside the language so its problems speak the request's language.
     "onecard.core.middleware.ApiProblemMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After auth and messages: a session past its limits is logged out; one that owes its second step is
+    # sent to it (onecard/org/middleware.py, docs/security.md).
+    "onecard.org.middleware.SessionLimitMiddleware",
+    "onecard.org.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "onecard.core.middleware.RequestContextMiddleware",
@@ -260,6 +264,22 @@ SPECTACULAR_SETTINGS = {
 # A page of a member list; lists bigger than this are paged, exports are not.
 ONECARD_PAGE_SIZE = int(env("ONECARD_PAGE_SIZE", 25))
 ONECARD_PHONE_REGION = env("ONECARD_PHONE_REGION", "CN")
+
+# ---- second factor and sessions (docs/security.md) -------------------------------------------------
+# Staff who hold a permission of org.permissions.SECOND_FACTOR_PERMISSIONS, and superusers, must log in
+# with an authenticator code. 0 makes it optional for everyone (not advised: ASVS asks for it).
+ONECARD_REQUIRE_SECOND_FACTOR = env_bool("ONECARD_REQUIRE_SECOND_FACTOR", True)
+ONECARD_SECOND_FACTOR_ISSUER = env("ONECARD_SECOND_FACTOR_ISSUER", "OneCard")  # the name in the app
+# Encrypts the authenticator secrets; empty: derived from SECRET_KEY (changing that then means re-enrolling).
+ONECARD_SECOND_FACTOR_KEY = env("ONECARD_SECOND_FACTOR_KEY", "")
+# Back office: logged out after this many idle minutes, and after this many hours in any case.
+ONECARD_SESSION_IDLE_MINUTES = int(env("ONECARD_SESSION_IDLE_MINUTES", 30))
+ONECARD_SESSION_MAX_HOURS = int(env("ONECARD_SESSION_MAX_HOURS", 12))
+# Till staff (till.operate and nothing that needs the second factor): shared tills end sooner.
+ONECARD_TILL_SESSION_IDLE_MINUTES = int(env("ONECARD_TILL_SESSION_IDLE_MINUTES", 15))
+ONECARD_TILL_SESSION_MAX_HOURS = int(env("ONECARD_TILL_SESSION_MAX_HOURS", 12))
+# The cookie lives no longer than the longest session may.
+SESSION_COOKIE_AGE = max(ONECARD_SESSION_MAX_HOURS, ONECARD_TILL_SESSION_MAX_HOURS) * 3600
 
 LOGGING = {
     "version": 1,

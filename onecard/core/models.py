@@ -17,6 +17,8 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", _("Export")
     LOGIN = "login", _("Log in")
     PERMISSION = "permission", _("Permission change")
+    SECOND_FACTOR = "second_factor", _("Two-step verification")
+    SESSION_END = "session_end", _("Session ended")
 
 
 class AuditEntry(models.Model):

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from onecard.core.errors import BusinessError
 
-from . import services
+from . import services, staff_sessions
 from .forms import LanguageForm, apply_service_errors
 
 
@@ -48,12 +48,17 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         user = self.request.user
+        session = self.request.session
         try:
-            services.set_staff_password(user, user, form.cleaned_data["new_password1"])
+            services.set_staff_password(
+                user, user, form.cleaned_data["new_password1"], keep_session_key=session.session_key
+            )
         except BusinessError as exc:
             for message in getattr(exc, "errors", {}).get("password", [exc.message]):
                 form.add_error("new_password1", str(message))
             return self.form_invalid(form)
-        update_session_auth_hash(self.request, user)  # stay logged in on this device
+        old_key = session.session_key
+        update_session_auth_hash(self.request, user)  # stay logged in on this device, under a new key
+        staff_sessions.renewed(old_key, session.session_key)
         messages.success(self.request, _("Your password was changed."))
         return HttpResponseRedirect(self.get_success_url())

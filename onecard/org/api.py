@@ -13,7 +13,7 @@ from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
 from onecard.core.scoping import scope
 
-from . import services
+from . import second_factor, services
 from .choices import NodeKind
 from .models import OrgNode, Role, Staff
 from .permissions import PERMISSIONS
@@ -191,11 +191,20 @@ class PasswordSerializer(serializers.Serializer):
         "Change a staff account; `roles` replaces the roles", StaffUpdateSerializer, StaffSerializer
     ),
     password=extend_schema(summary="Set a new password", request=PasswordSerializer, responses={204: None}),
+    reset_second_factor=extend_schema(
+        summary="Reset the two-step verification (a lost phone); the person's sessions and API token end",
+        description="The person enrols again at the next log-in. Nobody resets their own "
+        "(403 `self_second_factor_reset`).",
+        request=None,
+        responses={204: None},
+    ),
 )
 class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet):
     serializer_class = StaffSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    required_permissions = permission_map("staff.view", "staff.manage", password="staff.manage")
+    required_permissions = permission_map(
+        "staff.view", "staff.manage", password="staff.manage", reset_second_factor="staff.manage"
+    )
 
     def get_queryset(self):
         qs = Staff.objects.select_related("node").prefetch_related("roles").order_by("id")
@@ -223,6 +232,11 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         staff = self.get_object()
         values = self.validated(PasswordSerializer)
         services.set_staff_password(request.user, staff, values["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["post"], url_path="reset-second-factor")
+    def reset_second_factor(self, request, pk=None):
+        second_factor.reset(request.user, self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

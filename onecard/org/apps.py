@@ -8,3 +8,6 @@ class OrgConfig(AppConfig):
     name = "onecard.org"
     label = "org"
     verbose_name = _("Organisation")
+
+    def ready(self):
+        from . import hooks  # noqa: F401  (log-ins start tracked sessions)

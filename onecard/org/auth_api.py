@@ -14,6 +14,7 @@ from onecard.core.api import IdField, problem
 from onecard.core.api_base import ProblemAutoSchema
 from onecard.core.errors import BusinessError
 
+from . import second_factor
 from . import services as org_services
 from .api import RoleBriefSerializer
 from .permissions import PERMISSIONS
@@ -27,6 +28,13 @@ class InvalidCredentials(BusinessError):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        help_text="For accounts with two-step verification: the 6-digit code of the authenticator app now, "
+        "or a recovery code. Each code is accepted once.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
@@ -61,8 +69,19 @@ class TokenView(APIView):
         request=TokenRequestSerializer,
         responses={
             200: TokenSerializer,
-            400: problem("invalid_credentials or validation_error"),
-            429: problem("throttled: more than 30 attempts a minute from one address (Retry-After)"),
+            400: problem(
+                "invalid_credentials, validation_error; second_factor_required: the account has two-step "
+                "verification and `otp` is missing; invalid_second_factor: a wrong or reused `otp`"
+            ),
+            403: problem(
+                "second_factor_not_enrolled: the account's roles need two-step verification, which is set "
+                "up by logging in on the web first"
+            ),
+            429: problem(
+                "throttled: more than 30 attempts a minute from one address (Retry-After); "
+                "second_factor_blocked: too many wrong codes for this account, refused until "
+                "`extra.blocked_until`"
+            ),
         },
         auth=[],
         tags=["auth"],
@@ -75,12 +94,37 @@ class TokenView(APIView):
         )
         if staff is None or not staff.is_active:
             raise InvalidCredentials(_("Unable to log in with the given username and password."))
+        _check_second_factor(staff, data.validated_data.get("otp", ""))
         return Response({"token": org_services.issue_api_token(staff)})
 
     @extend_schema(operation_id="auth_token_destroy", responses={204: None}, tags=["auth"])
     def delete(self, request):
         org_services.revoke_api_token(request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _check_second_factor(staff, otp):
+    """A token is a log-in: an account with two-step verification sends its code as `otp`.
+
+    Asked only after the right password, so the answer tells nothing to someone guessing passwords.
+    """
+    if not second_factor.needs_second_step(staff):
+        return
+    if second_factor.confirmed_factor(staff) is None:
+        raise BusinessError(
+            _(
+                "This account needs two-step verification: log in on the web once to set it up, then ask again."
+            ),
+            code="second_factor_not_enrolled",
+            status=403,
+        )
+    if not otp.strip():
+        raise BusinessError(
+            _("This account uses two-step verification: send the code of your authenticator app as `otp`."),
+            code="second_factor_required",
+            field="otp",
+        )
+    second_factor.verify(staff, otp)
 
 
 class NodeBriefSerializer(serializers.Serializer):

@@ -168,3 +168,15 @@ class LanguageForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", _("Default (Simplified Chinese)")), *settings.LANGUAGES]
+
+
+class SecondFactorCodeForm(forms.Form):
+    """The code of the second step: six digits from the authenticator app, or a recovery code."""
+
+    code = forms.CharField(
+        label=_("Verification code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false", "size": 12}
+        ),
+    )

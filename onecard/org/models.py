@@ -182,3 +182,80 @@ class Staff(AbstractUser):
     def sees_everything(self):
         """A superuser without a node sees every merchant's data."""
         return self.is_superuser and self.node_id is None
+
+
+class SecondFactor(models.Model):
+    """A staff member's authenticator (TOTP, RFC 6238): the secret, encrypted, and the last time step used.
+
+    Unconfirmed until the person types a first code; only a confirmed one asks for the second step.
+    """
+
+    staff = models.OneToOneField(
+        Staff, verbose_name=_("staff"), on_delete=models.CASCADE, related_name="second_factor"
+    )
+    # Fernet-encrypted base32 secret (org.totp.seal): a copy of the database alone does not give the codes.
+    secret_sealed = models.TextField(editable=False)
+    confirmed_at = models.DateTimeField(_("enrolled at"), null=True, blank=True)
+    # The time step of the last accepted code: a code is accepted once, and never one older than it.
+    last_used_step = models.BigIntegerField(default=0, editable=False)
+    # Consecutive wrong codes; at the limit the second step is refused until `blocked_until`.
+    failures = models.PositiveSmallIntegerField(default=0, editable=False)
+    blocked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("second factor")
+        verbose_name_plural = _("second factors")
+
+    def __str__(self):
+        return f"{self.staff} TOTP"
+
+    @property
+    def is_confirmed(self):
+        return self.confirmed_at is not None
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator once; only its SHA-256 is stored."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        constraints = [
+            models.UniqueConstraint(fields=["staff", "code_hash"], name="org_recovery_code_unique_per_staff")
+        ]
+
+    def __str__(self):
+        return f"{self.staff} recovery code"
+
+
+class StaffSession(models.Model):
+    """One logged-in browser of a staff member: listed on their account, revocable, ended when idle or old.
+
+    Only a hash of the session key is kept: the list must not hand out what would let one take a session
+    over. A session without its row is over (org.staff_sessions, SessionLimitMiddleware).
+    """
+
+    staff = models.ForeignKey(
+        Staff, verbose_name=_("staff"), on_delete=models.CASCADE, related_name="sessions"
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    # "till" or "office": which idle and absolute limits apply (settings ONECARD_*SESSION_*), fixed at log-in
+    # because a change of roles ends the session anyway.
+    profile = models.CharField(_("kind"), max_length=10)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("started"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+
+    def __str__(self):
+        return f"{self.staff} {self.created_at:%Y-%m-%d %H:%M}"

@@ -168,3 +168,26 @@ def refresh_builtin_roles(apps, schema_editor):
             is_builtin=True,
             defaults={"name": str(name), "permissions": list(perms)},
         )
+
+
+# Holding any of these makes the second factor (an authenticator app's code) compulsory at log-in
+# (org.second_factor, docs/security.md). They are the permissions that change rules for many stores
+# or for people's access, and those that reveal or carry away personal data. The node does not
+# matter: a store manager who reveals ID numbers is as much a PIPL risk as head office.
+SECOND_FACTOR_PERMISSIONS = frozenset(
+    {
+        # rules and access
+        "org.manage",
+        "staff.manage",
+        "roles.manage",
+        "terminals.manage",  # a terminal's secret moves money
+        "products.manage",
+        "prepaid.manage",
+        "catalog.manage",
+        "promotions.manage",
+        "members.manage_fields",
+        # personal data
+        "members.reveal_pii",
+        "members.export",
+    }
+)

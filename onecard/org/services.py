@@ -11,6 +11,7 @@ from onecard.core import audit
 from onecard.core.errors import BusinessError, PermissionDenied, ValidationFailed
 from onecard.core.scoping import node_in_scope
 
+from . import staff_sessions
 from .choices import NodeKind
 from .models import Merchant, OrgNode, Role, Staff
 from .permissions import BUILTIN_ROLES, PERMISSIONS
@@ -301,6 +302,10 @@ def update_staff(
     if a:
         action = "permission" if ("roles" in a or "node" in a) else "update"
         audit.record(actor, action, staff, node=staff.node, before=b, after=a)
+        # New roles or scope, or no access at all: no log-in keeps what it was granted before.
+        if action == "permission" or a.get("is_active") is False:
+            reason = "roles changed" if action == "permission" else "deactivated"
+            staff_sessions.end_all(actor, staff, reason=reason)
     return staff
 
 
@@ -319,7 +324,7 @@ def set_staff_language(actor, staff, language):
 
 
 @transaction.atomic
-def set_staff_password(actor, staff, new_password):
+def set_staff_password(actor, staff, new_password, *, keep_session_key=None):
     """Set a new password (by the person or an administrator) and end the account's other log-ins."""
     try:
         validate_password(new_password, user=staff)
@@ -327,17 +332,21 @@ def set_staff_password(actor, staff, new_password):
         raise ValidationFailed({"password": list(exc.messages)}) from None
     staff.set_password(new_password)
     staff.save(update_fields=["password"])
-    password_changed(actor, staff)
+    password_changed(actor, staff, keep_session_key=keep_session_key)
     return staff
 
 
 @transaction.atomic
-def password_changed(actor, staff):
-    """After a new password: the API token stops working and the change is audited (never the password).
+def password_changed(actor, staff, *, keep_session_key=None):
+    """After a new password: the API token and every other session end; the change is audited (never the password).
 
-    Web sessions need nothing more: Django keeps a hash of the password in each session and ends every
-    session whose hash no longer matches; the page that changed one's own password renews its own.
+    Django also ends a session whose stored password hash no longer matches; ending the StaffSession rows
+    as well keeps the session lists true and does not depend on that. The session that changed its own
+    password (`keep_session_key`) stays.
     """
+    staff_sessions.end_all(
+        actor, staff, reason="password changed", keep_key=keep_session_key, revoke_token=False
+    )
     revoked = Token.objects.filter(user=staff).delete()[0]
     note = "api token revoked" if revoked else ""
     audit.record(actor, "update", staff, node=staff.node, after={"password": "changed"}, note=note)

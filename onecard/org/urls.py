@@ -11,6 +11,12 @@ urlpatterns = [
     path("staff/new/", views.staff_create, name="staff_create"),
     path("staff/<int:pk>/", views.staff_edit, name="staff_edit"),
     path("staff/<int:pk>/password/", views.staff_password, name="staff_password"),
+    path("staff/<int:pk>/sessions/end/", views.staff_sessions_end, name="staff_sessions_end"),
+    path(
+        "staff/<int:pk>/reset-second-factor/",
+        views.staff_reset_second_factor,
+        name="staff_reset_second_factor",
+    ),
     path("roles/", views.role_list, name="role_list"),
     path("roles/new/", views.role_create, name="role_create"),
     path("roles/<int:pk>/", views.role_edit, name="role_edit"),

@@ -18,7 +18,7 @@ from onecard.core.ids import id_or_404, parse_id
 from onecard.core.object_views import ObjectEditView
 from onecard.core.scoping import scoped_staff
 
-from . import counts, services
+from . import counts, second_factor, services, staff_sessions
 from .choices import NodeKind
 from .forms import (
     NodeCreateForm,
@@ -304,8 +304,59 @@ def staff_edit(request, pk):
             "held_roles": held,
             "transfer_url": _transfer_url(staff),
             "owned_members": _owned_member_count(staff),
+            **_access_context(user, staff),
         },
     )
+
+
+def _access_context(user, staff):
+    """What the staff page shows an administrator of someone's log-ins: second factor and open sessions."""
+    if not user.has_perm("staff.manage"):
+        return {}
+    return {
+        "show_access": True,
+        "second_factor": second_factor.confirmed_factor(staff),
+        "second_factor_required": second_factor.must_use_second_factor(staff),
+        "sessions": staff_sessions.live_sessions(staff),
+        "current": None,
+    }
+
+
+@login_required
+@permission_required("staff.manage", raise_exception=True)
+@require_http_methods(["POST"])
+def staff_sessions_end(request, pk):
+    """End one of someone's sessions (`session`), or all of them and their API token (`all`)."""
+    staff = _staff_or_404(request.user, pk)
+    if request.POST.get("all"):
+        staff_sessions.end_all(request.user, staff, reason="ended by an administrator")
+        messages.success(request, _("Every session of %(name)s was ended.") % {"name": staff})
+    else:
+        pk = parse_id(request.POST.get("session"))
+        session = staff.sessions.filter(pk=pk).first() if pk else None
+        if session is not None:
+            staff_sessions.end(request.user, session, "ended by an administrator")
+            messages.success(request, _("The session was ended."))
+    return redirect("org:staff_edit", pk=staff.pk)
+
+
+@login_required
+@permission_required("staff.manage", raise_exception=True)
+@require_http_methods(["POST"])
+def staff_reset_second_factor(request, pk):
+    """Reset someone's two-step verification (a lost phone): they enrol again at their next log-in."""
+    staff = _staff_or_404(request.user, pk)
+    try:
+        second_factor.reset(request.user, staff)
+    except BusinessError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("The two-step verification of %(name)s was reset; their sessions were ended.")
+            % {"name": staff},
+        )
+    return redirect("org:staff_edit", pk=staff.pk)
 
 
 def _transfer_url(staff):
@@ -327,15 +378,23 @@ def staff_password(request, pk):
     staff = _staff_or_404(request.user, pk)
     form = PasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        own = staff.pk == request.user.pk
         try:
-            services.set_staff_password(request.user, staff, form.cleaned_data["password1"])
+            services.set_staff_password(
+                request.user,
+                staff,
+                form.cleaned_data["password1"],
+                keep_session_key=request.session.session_key if own else None,
+            )
         except BusinessError as exc:
             if getattr(exc, "errors", None) and "password" in exc.errors:
                 exc.errors["password1"] = exc.errors.pop("password")
             apply_service_errors(form, exc)
         else:
-            if staff.pk == request.user.pk:
+            if own:
+                old_key = request.session.session_key
                 update_session_auth_hash(request, staff)  # stay logged in here; other sessions end
+                staff_sessions.renewed(old_key, request.session.session_key)
             messages.success(request, _("The password of %(name)s was changed.") % {"name": staff})
             return redirect("org:staff_edit", pk=staff.pk)
     return render(request, "org/staff_password.html", {"form": form, "staff": staff})

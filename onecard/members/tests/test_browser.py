@@ -22,11 +22,7 @@ def test_store_manager_finds_member_by_pinyin_initials(chain, page, screenshot):
     )
 
     # when the store manager logs in and searches "zsf"
-    page.goto_path("/login/")
-    page.fill("#id_username", "a1mgr")
-    page.fill("#id_password", "pass-word-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_load_state()
+    page.log_in("a1mgr")
     page.goto_path("/members/")
     page.fill("input[name=q]", "zsf")
     page.press("input[name=q]", "Enter")

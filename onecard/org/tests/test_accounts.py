@@ -7,6 +7,7 @@ from rest_framework.authtoken.models import Token
 
 from onecard.core.models import AuditEntry
 from onecard.org import services
+from onecard.testing.second_factor import verify_session
 
 NEW_PASSWORD = "Fresh-pass-456"
 
@@ -57,7 +58,7 @@ def test_the_staff_page_shows_the_refusal_next_to_the_roles(chain, login):
 def _logged_in(user):
     client = Client()
     client.force_login(user)
-    return client
+    return verify_session(client, user)  # past the second step: a store manager needs one
 
 
 def _still_logged_in(client):

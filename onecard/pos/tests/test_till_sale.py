@@ -443,7 +443,7 @@ def test_a_large_return_needs_a_manager(chain, login, shop, client):
     assert not SaleReturn.objects.exists()
     assert balances(reload(shop.card)) == (5000, 1000, 0)
     # when the store manager does it: the whole sale comes back, the voucher too
-    client.force_login(chain.store_manager)
+    client = login(chain.store_manager)
     response = client.post(url, {"token": uuid.uuid4().hex, "whole": "1", "reason": "退货"})
     assert response.status_code == 302
     assert SaleReturn.objects.get().amount == 11000

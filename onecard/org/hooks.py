@@ -1,0 +1,24 @@
+"""The organisation's receivers: a log-in starts a tracked session that still owes its second step."""
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+
+from onecard.core.middleware import client_ip
+
+from . import second_factor, staff_sessions
+
+
+@receiver(user_logged_in, dispatch_uid="onecard.org.start_staff_session")
+def start_staff_session(sender, request, user, **kwargs):
+    """Every log-in (the form, or a test's force_login) is a new StaffSession; the second step is owed anew."""
+    if request is None or not hasattr(request, "session"):
+        return
+    request.session.pop(second_factor.SESSION_FLAG, None)
+    if request.session.session_key is None:
+        request.session.save()
+    staff_sessions.start(
+        user,
+        request.session.session_key,
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
