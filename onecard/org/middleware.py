@@ -27,7 +27,8 @@ _SESSION_OVER = {
 
 def _go(request, url):
     """A redirect that htmx follows as a whole page (HX-Redirect), not inside the swapped fragment."""
-    if getattr(request, "htmx", False):
+    # The header itself: django-htmx's middleware (request.htmx) runs after this one.
+    if request.headers.get("HX-Request") == "true":
         return HttpResponseClientRedirect(url)
     return redirect(url)
 
@@ -43,7 +44,8 @@ def _api_problem(request, status, code, detail):
 
 
 def _with_next(url, request):
-    if request.method == "GET":
+    # Back to a page asked for with GET; an htmx request names a fragment, not a page to come back to.
+    if request.method == "GET" and request.headers.get("HX-Request") != "true":
         return f"{url}?{urlencode({'next': request.get_full_path()})}"
     return url
 
@@ -63,6 +65,9 @@ class SessionLimitMiddleware:
             if reason is not None:
                 if session is not None:
                     staff_sessions.end(None, session, reason)
+                if request.path in (reverse("login"), reverse("logout")):
+                    logout(request)  # the log-in form (or log-out) itself goes on, for nobody
+                    return self.get_response(request)
                 return self._refuse(request, reason)
             staff_sessions.seen(session, now)
             request.staff_session = session

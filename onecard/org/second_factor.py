@@ -189,7 +189,8 @@ def _count_failure(staff, factor, when):
 
 
 def _blocked_error(factor):
-    minutes = max(1, int((factor.blocked_until - timezone.now()).total_seconds() // 60) + 1)
+    seconds = (factor.blocked_until - timezone.now()).total_seconds()
+    minutes = max(1, -int(-seconds // 60))  # rounded up: "in 15 minutes" right after the block
     return SecondFactorError(
         ngettext(
             "Too many wrong codes. Try again in %(minutes)d minute.",
