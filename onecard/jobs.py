@@ -20,7 +20,8 @@ Retention, documented here because the purges enforce it:
 - used dynamic-QR codes: `qr.KEEP_USED` (10 min; a code is accepted at most 90 s);
 - POS nonces: `pos.signing.NONCE_PURGE_AFTER_SECONDS` (15 min; a signed timestamp is accepted up to
   300 s either side of the server clock, so a nonce can only come back within 600 s);
-- idempotency keys: `core.idempotency.KEEP_AT_LEAST` (7 days, ARCHITECTURE.md "kept at least 7 days").
+- idempotency keys: `core.idempotency.KEEP_AT_LEAST` (7 days, ARCHITECTURE.md "kept at least 7 days");
+- staff sessions: until past their idle or absolute limit (settings ONECARD_*SESSION_*).
 """
 
 import datetime
@@ -42,6 +43,7 @@ from onecard.loyalty.points import services as points
 from onecard.loyalty.settlement import services as settlement
 from onecard.loyalty.stored_value import holds
 from onecard.loyalty.tiers.metrics import evaluate_merchant
+from onecard.org import staff_sessions
 from onecard.org.models import Merchant
 from onecard.pos import services as pos_services
 from onecard.promotions import coupons
@@ -114,6 +116,11 @@ def purge_idempotency(now):
     return purge_idempotency_keys(now=now)
 
 
+def purge_sessions(now):
+    """Forget staff sessions past their idle or absolute limit, and Django's expired sessions (org.staff_sessions)."""
+    return staff_sessions.purge_stale(now)
+
+
 def expire_packages(now):
     """Count and period cards past their last valid day recognise what is left as revenue (loyalty.packages)."""
     return packages.expire_packages(now)
@@ -159,6 +166,7 @@ JOBS = {
     "purge_qr_codes": purge_qr_codes,
     "purge_nonces": purge_nonces,
     "purge_idempotency": purge_idempotency,
+    "purge_sessions": purge_sessions,
     "expire_packages": expire_packages,
     "build_daily_statements": build_daily_statements,
     "build_monthly_statements": build_monthly_statements,

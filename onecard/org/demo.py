@@ -7,10 +7,10 @@ import itertools
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from onecard.core.demo_logins import DEMO_PASSWORD
+from onecard.core.demo_logins import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from onecard.core.errors import BusinessError
 
-from . import services
+from . import second_factor, services
 from .choices import NodeKind
 from .models import Merchant, Role, Staff
 
@@ -104,6 +104,10 @@ def build_demo_chain():
     Staff.objects.filter(pk__in=[s.pk for s in new_logins]).update(password=password)
     for s in new_logins:
         s.password = password
+    # Like the password, the demo's authenticator key is published: only a demo install holds these accounts.
+    for account in new_logins:
+        if second_factor.must_use_second_factor(account):
+            second_factor.enrol_demo_account(account, DEMO_TOTP_SECRET)
     Role.objects.get_or_create(
         merchant=merchant,
         name="储值专员",

@@ -61,6 +61,14 @@ def needs_second_step(staff) -> bool:
     return must_use_second_factor(staff) or confirmed_factor(staff) is not None
 
 
+@transaction.atomic
+def enrol_demo_account(staff, secret):
+    """The demo's accounts get the published demo key, confirmed and without recovery codes (org.demo)."""
+    SecondFactor.objects.update_or_create(
+        staff=staff, defaults={"secret_sealed": totp.seal(secret), "confirmed_at": timezone.now()}
+    )
+
+
 # ---- the session's flag -------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ logged-in browser whose row is gone or past its limits. Rows hold a hash of the 
 import datetime
 import hashlib
 from dataclasses import dataclass
+from importlib import import_module
 
 from django.conf import settings
 from django.db import transaction
@@ -106,6 +107,11 @@ def renewed(old_key, new_key):
     StaffSession.objects.filter(key_hash=key_hash(old_key)).update(key_hash=key_hash(new_key))
 
 
+def logged_out(session_key):
+    """Forget the row of a session its owner logged out of (the log-out itself is audited as such)."""
+    StaffSession.objects.filter(key_hash=key_hash(session_key)).delete()
+
+
 def live_sessions(staff, when=None):
     """The staff's sessions that are not past a limit, most recently seen first."""
     when = when or timezone.now()
@@ -149,8 +155,10 @@ def end_all(actor, staff, *, reason, keep_key=None, revoke_token=True):
 
 
 def purge_stale(when=None):
-    """Forget rows of sessions past their limits (browsers that never came back); returns how many."""
+    """Forget rows of sessions past their limits (browsers that never came back), and Django's expired
+    sessions (what `clearsessions` does); returns how many rows of ours went."""
     when = when or timezone.now()
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
     stale = [
         s.pk
         for s in StaffSession.objects.only("pk", "profile", "created_at", "last_seen_at")

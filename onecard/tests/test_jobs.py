@@ -88,6 +88,7 @@ def test_every_job_does_its_work_once_and_a_second_run_changes_nothing(chain, du
         "purge_qr_codes": 1,
         "purge_nonces": 1,
         "purge_idempotency": 1,
+        "purge_sessions": 0,  # org/tests/test_sessions.py covers it
         "expire_packages": 0,  # covered by the test below
         "build_daily_statements": 0,
         "build_monthly_statements": 0,

@@ -345,3 +345,44 @@ def test_a_wrong_password_says_nothing_about_the_second_factor(chain):
 def test_a_cashier_gets_a_token_with_the_password_alone(chain):
     response = APIClient().post(TOKEN_URL, {"username": "a1cash", "password": PASSWORD}, format="json")
     assert response.status_code == 200
+
+
+def test_the_command_resets_the_last_administrators_authenticator(chain):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    enrol(chain.admin)
+    out = StringIO()
+    call_command("reset_second_factor", "root", stdout=out)
+    assert "was reset" in out.getvalue()
+    assert not SecondFactor.objects.filter(staff=chain.admin).exists()
+    entry = AuditEntry.objects.get(action="second_factor", subject_id=str(chain.admin.pk))
+    assert (entry.actor_name, entry.note) == ("system", "reset")
+    with pytest.raises(CommandError, match="No staff member is called 'nobody'"):
+        call_command("reset_second_factor", "nobody")
+
+
+def test_the_demo_head_office_logs_in_with_the_published_key_and_a_demo_cashier_without(db):
+    from django.core.management import call_command
+
+    from onecard.core.demo_logins import DEMO_PASSWORD, DEMO_TOTP_SECRET
+    from onecard.org.demo import build_demo_chain
+
+    # given the demo chain
+    build_demo_chain()
+    # when the demo's head office logs in with the code `onecard demo-code` prints
+    from io import StringIO
+
+    out = StringIO()
+    call_command("demo_code", stdout=out)
+    printed = out.getvalue().split()[0]
+    assert printed == totp.code_at(DEMO_TOTP_SECRET, totp.step_of(T0))
+    client = Client()
+    client.post(reverse("login"), {"username": "hq", "password": DEMO_PASSWORD})
+    assert client.post("/login/verify/", {"code": printed}).status_code == 302
+    # then head office is in; the demo cashier needs no code
+    assert client.get("/members/").status_code == 200
+    cashier = Client()
+    cashier.post(reverse("login"), {"username": "cashier", "password": DEMO_PASSWORD})
+    assert cashier.get("/till/").status_code == 200

@@ -227,3 +227,19 @@ def test_stale_rows_are_purged(chain, clock):
     clock.advance(datetime.timedelta(minutes=20))
     assert staff_sessions.purge_stale() == 1
     assert list(StaffSession.objects.values_list("staff__username", flat=True)) == ["a1mgr"]
+
+
+def test_switch_cashier_logs_out_and_opens_the_log_in_form_back_to_the_till(chain):
+    # given a cashier at the till
+    client = logged_in(chain.cashier_a1)
+    page = client.get("/till/").content.decode()
+    assert 'id="switch-cashier"' in page
+    # when they press 换人
+    response = client.post(reverse("logout"), {"next": "/login/?next=%2Ftill%2F"})
+    # then the log-in form opens for the next one, who comes back to the till
+    assert response.status_code == 302 and response["Location"] == "/login/?next=%2Ftill%2F"
+    assert not StaffSession.objects.filter(staff=chain.cashier_a1).exists()
+    assert client.get("/till/").status_code == 302
+    nxt = Client()
+    nxt.post(reverse("login"), {"username": "b1cash", "password": PASSWORD, "next": "/till/"})
+    assert nxt.get("/till/").status_code == 200
