@@ -243,3 +243,15 @@ def test_switch_cashier_logs_out_and_opens_the_log_in_form_back_to_the_till(chai
     nxt = Client()
     nxt.post(reverse("login"), {"username": "b1cash", "password": PASSWORD, "next": "/till/"})
     assert nxt.get("/till/").status_code == 200
+
+
+def test_the_message_of_an_idle_till_is_in_chinese(chain, clock):
+    # given a cashier whose pages are in the installation's language
+    client = Client()
+    client.post(reverse("login"), {"username": "a1cash", "password": PASSWORD})
+    clock.advance(datetime.timedelta(minutes=16))
+    # when the till is touched again
+    page = client.get("/till/", follow=True)
+    # then the log-in form says why, in Chinese
+    assert page.request["PATH_INFO"] == "/login/"
+    assert "您长时间未操作，已自动退出，请重新登录。" in page.content.decode()
