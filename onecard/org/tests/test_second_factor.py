@@ -29,6 +29,13 @@ def clock():
         yield moved
 
 
+def browser():
+    """A test client whose pages are in English (the module's `english` fixture reaches only `client`)."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    return client
+
+
 def code(when, secret=TEST_TOTP_SECRET):
     return totp.code_at(secret, totp.step_of(when))
 
@@ -117,7 +124,7 @@ def test_the_setting_turns_the_requirement_off(chain, settings):
 
 
 def test_a_head_office_login_without_the_second_factor_is_sent_to_enrolment_and_gets_nothing_else(chain):
-    client = Client()
+    client = browser()
     # when head office logs in with the right password but has no authenticator yet
     response = password_login(client, "hqadmin")
     assert response.status_code == 302
@@ -136,7 +143,7 @@ def test_a_head_office_login_without_the_second_factor_is_sent_to_enrolment_and_
 
 
 def test_enrolment_shows_a_qr_code_and_the_key_then_ten_recovery_codes_once(chain, clock):
-    client = Client()
+    client = browser()
     password_login(client, "hqadmin")
     # when the enrolment page is opened
     page = client.get("/account/two-factor/?next=/members/")
@@ -169,7 +176,7 @@ def test_enrolment_shows_a_qr_code_and_the_key_then_ten_recovery_codes_once(chai
 
 def test_an_enrolled_head_office_login_needs_a_valid_code(chain):
     enrol(chain.hq_admin)
-    client = Client()
+    client = browser()
     password_login(client, "hqadmin")
     # then a page sends to the second step
     response = client.get("/members/")
@@ -189,7 +196,7 @@ def test_an_enrolled_head_office_login_needs_a_valid_code(chain):
 
 def test_a_code_cannot_be_used_twice(chain):
     enrol(chain.hq_admin)
-    first, second = Client(), Client()
+    first, second = browser(), browser()
     password_login(first, "hqadmin")
     assert first.post("/login/verify/", {"code": code(T0)}).status_code == 302
     # when the same code is typed again in another browser, within its 30 seconds
@@ -210,7 +217,7 @@ def test_a_recovery_code_works_once(chain):
     second_factor.start_enrolment(chain.store_manager)
     secret = totp.unseal(SecondFactor.objects.get(staff=chain.store_manager).secret_sealed)
     codes = second_factor.confirm_enrolment(chain.store_manager, code(T0, secret), when=T0)
-    client = Client()
+    client = browser()
     password_login(client, "a1mgr")
     # when a recovery code is typed, written as it was printed but in capitals
     response = client.post("/login/verify/", {"code": codes[3].upper(), "next": "/members/"}, follow=True)
@@ -219,7 +226,7 @@ def test_a_recovery_code_works_once(chain):
     assert "9 are left" in response.content.decode()
     assert audit_notes(chain.store_manager)[-1] == "recovery code used, 9 left"
     # and the same code is refused the next time
-    other = Client()
+    other = browser()
     password_login(other, "a1mgr")
     again = other.post("/login/verify/", {"code": codes[3]})
     assert again.status_code == 200 and "That code is not right" in again.content.decode()
@@ -228,7 +235,7 @@ def test_a_recovery_code_works_once(chain):
 
 def test_five_wrong_codes_block_the_second_step_for_a_while(chain, clock):
     enrol(chain.hq_admin)
-    client = Client()
+    client = browser()
     password_login(client, "hqadmin")
     for _n in range(4):
         assert client.post("/login/verify/", {"code": "000000"}).status_code == 200
@@ -243,7 +250,7 @@ def test_five_wrong_codes_block_the_second_step_for_a_while(chain, clock):
 
 
 def test_a_cashier_logs_in_with_the_password_alone(chain):
-    client = Client()
+    client = browser()
     response = password_login(client, "a1cash")
     assert response.status_code == 302
     assert client.get("/till/").status_code == 200
@@ -252,7 +259,7 @@ def test_a_cashier_logs_in_with_the_password_alone(chain):
 
 def test_a_cashier_who_chose_an_authenticator_gets_the_second_step(chain):
     enrol(chain.cashier_a1)
-    client = Client()
+    client = browser()
     password_login(client, "a1cash")
     assert client.get("/till/")["Location"] == "/login/verify/?next=%2Ftill%2F"
 
@@ -263,7 +270,7 @@ def test_a_cashier_who_chose_an_authenticator_gets_the_second_step(chain):
 def test_an_administrator_resets_a_lost_authenticator_from_the_staff_page(chain, login):
     # given a store manager enrolled and logged in
     enrol(chain.store_manager)
-    manager = Client()
+    manager = browser()
     password_login(manager, "a1mgr")
     assert StaffSession.objects.filter(staff=chain.store_manager).count() == 1
     admin = login(chain.hq_admin)
@@ -378,11 +385,11 @@ def test_the_demo_head_office_logs_in_with_the_published_key_and_a_demo_cashier_
     call_command("demo_code", stdout=out)
     printed = out.getvalue().split()[0]
     assert printed == totp.code_at(DEMO_TOTP_SECRET, totp.step_of(T0))
-    client = Client()
+    client = browser()
     client.post(reverse("login"), {"username": "hq", "password": DEMO_PASSWORD})
     assert client.post("/login/verify/", {"code": printed}).status_code == 302
     # then head office is in; the demo cashier needs no code
     assert client.get("/members/").status_code == 200
-    cashier = Client()
+    cashier = browser()
     cashier.post(reverse("login"), {"username": "cashier", "password": DEMO_PASSWORD})
     assert cashier.get("/till/").status_code == 200
