@@ -35,10 +35,10 @@ def _pending(request):
 def verify(request):
     """The second step after the password: a code from the authenticator app, or a recovery code."""
     user = request.user
-    if second_factor.confirmed_factor(user) is None:
-        return redirect(f"{reverse('second_factor_enrol')}?{urlencode({'next': _next_url(request)})}")
     if second_factor.is_verified(request.session, user):
         return HttpResponseRedirect(_next_url(request))
+    if second_factor.confirmed_factor(user) is None:
+        return redirect(f"{reverse('second_factor_enrol')}?{urlencode({'next': _next_url(request)})}")
     form = SecondFactorCodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
