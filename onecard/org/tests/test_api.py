@@ -163,7 +163,7 @@ def test_set_roles_of_staff(chain, api):
     )
     # then
     assert response.status_code == 200
-    assert [r["name"] for r in response.json()["roles"]] == [chain.roles["store_manager"].name]
+    assert [r["name"] for r in response.json()["roles"]] == [str(chain.roles["store_manager"])]
     assert "members.reveal_pii" in response.json()["permissions"]
     assert response.json()["display_name"] == "小王"
     assert AuditEntry.objects.filter(action="permission", subject_id=str(chain.cashier_a1.pk)).exists()
