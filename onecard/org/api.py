@@ -122,7 +122,9 @@ class OrgNodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
 class RoleBriefSerializer(serializers.Serializer):
     id = IdField()
-    name = serializers.CharField()
+    name = serializers.CharField(
+        source="display_name", help_text="A built-in role's name in the answer's language."
+    )
 
 
 class StaffSerializer(serializers.ModelSerializer):
