@@ -271,6 +271,8 @@ ONECARD_LOGIN_COOL_OFF = int(env("ONECARD_LOGIN_COOL_OFF", 15 * 60))  # seconds 
 # Reverse proxies in front of OneCard that append to X-Forwarded-For (0: the socket's address is the client).
 ONECARD_TRUSTED_PROXIES = int(env("ONECARD_TRUSTED_PROXIES", 0))
 REST_FRAMEWORK["NUM_PROXIES"] = ONECARD_TRUSTED_PROXIES  # the token throttle counts the same address
+# The password the README publishes for the demo opens no account set up by hand (onecard/org/passwords.py).
+AUTH_PASSWORD_VALIDATORS.append({"NAME": "onecard.org.passwords.NotThePublishedDemoPassword"})
 
 LOGGING = {
     "version": 1,

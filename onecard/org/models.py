@@ -4,10 +4,12 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.demo_logins import DEMO_PASSWORD
 from onecard.core.fields import merchant_field, node_field, protected_fk, staff_field
 
 from .choices import LockScope, NodeKind
@@ -41,6 +43,9 @@ class Merchant(models.Model):
         on_delete=models.SET_NULL,
         related_name="merchants",
     )
+    # Set only by `onecard seed-demo` for the merchant it builds: every other merchant is real data, next to
+    # which seed-demo refuses to run and no account keeps the published demo password (docs/operations.md).
+    is_demo = models.BooleanField(_("demo"), default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -125,7 +130,19 @@ class Role(models.Model):
 
 
 class StaffManager(UserManager):
-    pass
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        """Django's, except that the password the README publishes for the demo is never a superuser's.
+
+        Every path to a superuser comes here (`createsuperuser` with or without a prompt, the
+        DJANGO_SUPERUSER_PASSWORD variable, which skips the password validators, a shell).
+        """
+        if password is not None and password == DEMO_PASSWORD:
+            # A ValidationError: `createsuperuser` turns it into a plain error message.
+            raise ValidationError(
+                _("This password is published with the OneCard demo; choose another."),
+                code="password_published",
+            )
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class Staff(AbstractUser):

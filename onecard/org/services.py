@@ -15,6 +15,7 @@ from onecard.core.scoping import node_in_scope
 from . import lockout
 from .choices import LockScope, NodeKind
 from .models import LoginFailure, LoginLock, Merchant, OrgNode, Role, Staff
+from .passwords import published_password_holders
 from .permissions import BUILTIN_ROLES, PERMISSIONS
 
 # Which kinds of node may sit below which; a region may hold sub-regions (any depth).
@@ -26,15 +27,41 @@ _ALLOWED_CHILDREN = {
 
 
 @transaction.atomic
-def create_merchant(actor, *, name, code, hq_name=None, alliance=None):
-    """A merchant with its headquarters node."""
+def create_merchant(actor, *, name, code, hq_name=None, alliance=None, is_demo=False):
+    """A merchant with its headquarters node; a real one (not the demo's) ends the published demo password."""
     if Merchant.objects.filter(code=code).exists():
         raise ValidationFailed({"code": [_("This code is already used.")]})
-    merchant = Merchant.objects.create(name=name, code=code, alliance=alliance)
+    merchant = Merchant.objects.create(name=name, code=code, alliance=alliance, is_demo=is_demo)
     hq = OrgNode.objects.create(merchant=merchant, kind=NodeKind.HQ, name=hq_name or name, code="HQ")
     _set_path(hq)
     audit.record(actor, "create", merchant, node=hq, after=audit.snapshot(merchant))
+    if not is_demo:
+        retire_published_passwords(actor)
     return merchant
+
+
+@transaction.atomic
+def retire_published_passwords(actor):
+    """Every account that still opens with the demo's published password gets none, and loses its API token.
+
+    Run when a real merchant is created: a demo install that becomes a real one (or a demo added next to
+    real data by an older release) must not leave `admin` / the README's password working. Audited per
+    account; they get a password again on the staff pages, or `onecard changepassword` for a superuser.
+    """
+    holders = published_password_holders(Staff)
+    for staff in holders:
+        staff.set_unusable_password()
+        staff.save(update_fields=["password"])
+        Token.objects.filter(user=staff).delete()
+        audit.record(
+            actor,
+            "update",
+            staff,
+            node=staff.node,
+            after={"password": "retired"},
+            note="published demo password retired: real merchants exist",
+        )
+    return holders
 
 
 def _set_path(node):
