@@ -10,7 +10,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from onecard.core.clock import moved_now
+from onecard.core.errors import PermissionDenied
 from onecard.core.models import AuditEntry
+from onecard.org import services
 from onecard.org.choices import LockScope
 from onecard.org.models import LoginLock
 
@@ -160,8 +162,6 @@ def test_an_administrator_unlocks_from_the_staff_page_and_the_person_logs_in_aga
 
 
 def test_an_unlock_keeps_the_lock_of_an_address_where_others_were_guessing(chain, client):
-    from onecard.org import services
-
     with moved_now(START) as clock:
         # given one mistake of the cashier, then, two minutes later, five guesses at another name, same address
         log_in(client, "a1cash", "wrong")
@@ -177,9 +177,6 @@ def test_an_unlock_keeps_the_lock_of_an_address_where_others_were_guessing(chain
 
 
 def test_an_unlock_of_an_account_out_of_scope_is_refused(chain):
-    from onecard.core.errors import PermissionDenied
-    from onecard.org import services
-
     with pytest.raises(PermissionDenied):
         services.unlock_staff(chain.store_manager, chain.cashier_b1)
 
@@ -296,3 +293,21 @@ def test_behind_a_proxy_a_forged_forwarded_address_does_not_escape_the_address_l
     assert set(AuditEntry.objects.filter(action="login_failed").values_list("ip", flat=True)) == {
         "203.0.113.9"
     }
+
+
+def test_the_audit_log_page_shows_failed_log_ins_and_unlocks(chain, client):
+    # given a lock-out and its unlock
+    for _n in range(6):
+        log_in(client, "a1cash", "wrong")
+    services.unlock_staff(chain.hq_admin, chain.cashier_a1)
+    # when the head office reads its audit log, filtered by action
+    reader = Client()
+    reader.force_login(chain.hq_admin)
+    failed = reader.get(reverse("core:audit_log"), {"action": "login_failed"})
+    unlocked = reader.get(reverse("core:audit_log"), {"action": "unlock"})
+    # then the rows are there under their Chinese names
+    assert failed.status_code == 200 and unlocked.status_code == 200
+    assert failed.content.decode().count("data-entry=") == 6
+    assert "登录失败" in failed.content.decode()
+    assert unlocked.content.decode().count("data-entry=") == 1
+    assert "登录解锁" in unlocked.content.decode()
