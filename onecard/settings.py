@@ -261,6 +261,19 @@ SPECTACULAR_SETTINGS = {
 ONECARD_PAGE_SIZE = int(env("ONECARD_PAGE_SIZE", 25))
 ONECARD_PHONE_REGION = env("ONECARD_PHONE_REGION", "CN")
 
+# ---- log-in defences (onecard/org/lockout.py, docs/operations.md) -----------------------------------
+# The lock-out backend comes first: it refuses a locked account name or address before any password check.
+AUTHENTICATION_BACKENDS = ["onecard.org.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+ONECARD_LOGIN_FAILURE_LIMIT = int(env("ONECARD_LOGIN_FAILURE_LIMIT", 5))  # per account name ...
+ONECARD_LOGIN_ADDRESS_FAILURE_LIMIT = int(env("ONECARD_LOGIN_ADDRESS_FAILURE_LIMIT", 5))  # ... per address
+ONECARD_LOGIN_FAILURE_WINDOW = int(env("ONECARD_LOGIN_FAILURE_WINDOW", 60))  # seconds the failures count in
+ONECARD_LOGIN_COOL_OFF = int(env("ONECARD_LOGIN_COOL_OFF", 15 * 60))  # seconds a lock-out lasts
+# Reverse proxies in front of OneCard that append to X-Forwarded-For (0: the socket's address is the client).
+ONECARD_TRUSTED_PROXIES = int(env("ONECARD_TRUSTED_PROXIES", 0))
+REST_FRAMEWORK["NUM_PROXIES"] = ONECARD_TRUSTED_PROXIES  # the token throttle counts the same address
+# The password the README publishes for the demo opens no account set up by hand (onecard/org/passwords.py).
+AUTH_PASSWORD_VALIDATORS.append({"NAME": "onecard.org.passwords.NotThePublishedDemoPassword"})
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

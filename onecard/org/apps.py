@@ -8,3 +8,6 @@ class OrgConfig(AppConfig):
     name = "onecard.org"
     label = "org"
     verbose_name = _("Organisation")
+
+    def ready(self):
+        from . import signals  # noqa: F401  (counts failed log-ins for the lock-out)
