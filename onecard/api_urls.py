@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 from onecard.catalog import api as catalog_api
 from onecard.core.api_views import RedocView
 from onecard.members import api as members_api
+from onecard.members import privacy_api
 from onecard.org import api as org_api
 from onecard.org import auth_api
 from onecard.pos.api import terminals as terminals_api
@@ -33,11 +34,14 @@ contact_detail = members_api.ContactViewSet.as_view(
     {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
 )
 
+member_access_log = privacy_api.MemberAccessLogViewSet.as_view({"get": "list"})
+
 urlpatterns = [
     path("auth/token/", auth_api.TokenView.as_view(), name="api-token"),
     path("me/", auth_api.MeView.as_view(), name="api-me"),
     path("members/<int:member_pk>/contacts/", contact_list, name="member-contact-list"),
     path("members/<int:member_pk>/contacts/<int:pk>/", contact_detail, name="member-contact-detail"),
+    path("members/<int:member_pk>/access-log/", member_access_log, name="member-access-log"),
     path("pos/", include("onecard.pos.api.urls")),
     *router.urls,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

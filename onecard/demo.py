@@ -15,13 +15,14 @@ from django.db import transaction
 from onecard import jobs
 from onecard.catalog.models import Product
 from onecard.core import audit
-from onecard.core.demo_logins import DEMO_PASSWORD
+from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET
 from onecard.loyalty.demo import seed_loyalty
 from onecard.loyalty.models import CardProduct
 from onecard.members.demo import BIG_LOAD, analyze_tables, bulk_load, seed_members
 from onecard.members.models import Member
 from onecard.org.demo import build_demo_chain, demo_merchant
 from onecard.org.models import Staff
+from onecard.org.queries import is_demo_install, real_merchants
 from onecard.promotions.demo import DAYS, seed_promotions
 from onecard.sales import checkout, returns
 from onecard.sales.backfill import record_earlier_payments
@@ -31,13 +32,43 @@ from onecard.sales.invoicing import record_missing_facts
 TILL = SimpleNamespace(quote=checkout.quote, checkout=checkout.checkout, return_sale=returns.return_sale)
 
 
-def seed_demo(out, style, *, members, batch, cards, history_days, sales):
-    """Build whatever part of the demo is missing, reporting to `out` (a command's stdout)."""
+class RealMerchantsPresent(Exception):
+    """seed-demo was asked to run on a database that holds merchants it did not build (real data)."""
+
+    def __init__(self, names):
+        self.names = names
+        super().__init__(
+            f"This database holds merchants that seed-demo did not create ({', '.join(names)}): it looks like "
+            "real data. seed-demo refuses to add the demo next to it (the demo's logins are published). "
+            "To add the demo merchant anyway, run it again with --force-next-to-real-data: no superuser is "
+            "made and the demo logins get random passwords, printed once."
+        )
+
+
+def seed_demo(out, style, *, members, batch, cards, history_days, sales, next_to_real_data=False):
+    """Build whatever part of the demo is missing, reporting to `out` (a command's stdout).
+
+    Refuses (RealMerchantsPresent, before writing anything) when real merchants exist, unless
+    `next_to_real_data`; then it warns, and the demo's logins get passwords nobody can read in the README.
+    """
+    real = list(real_merchants().values_list("name", flat=True)[:6])
+    if real and not next_to_real_data:
+        raise RealMerchantsPresent(real[:5] + (["…"] if len(real) > 5 else []))
+    if real:
+        out.write(
+            style.WARNING(
+                "WARNING: adding the demo merchant next to real merchants, as --force-next-to-real-data asks. "
+                "Its members, cards and sales are made up; no superuser is made; the demo logins get random "
+                "passwords, printed once below."
+            )
+        )
     started = time.monotonic()
     merchant = demo_merchant()
     if merchant is None:
-        merchant, stores, _staff = build_demo_chain()
+        merchant, stores, _staff, passwords = build_demo_chain(next_to_real_data=bool(real))
         out.write(f"demo chain created: {merchant.name}, {len(stores)} stores")
+        if passwords:
+            _print_once(out, style, passwords)
     else:
         stores = list(merchant.nodes.filter(kind="store").order_by("id"))
     existing = Member.objects.filter(merchant=merchant).count()
@@ -52,6 +83,30 @@ def seed_demo(out, style, *, members, batch, cards, history_days, sales):
     # payments their sales, as the till would have recorded them.
     record_earlier_payments()
     record_missing_facts()  # and those sales their invoice facts
+
+
+def _print_once(out, style, passwords):
+    """The random passwords of the demo logins next to real data: shown now and stored nowhere else."""
+    out.write(
+        style.WARNING("Demo logins (these passwords are shown only now; write them down or reset them):")
+    )
+    roles = dict(DEMO_LOGINS)
+    for username, password in passwords.items():
+        out.write(f"  {username:<16} {password:<20} {roles.get(username, '')}")
+
+
+def print_demo_logins(out):
+    """The demo logins with the published password and authenticator key, on a demo install only (no real
+    merchant)."""
+    if not is_demo_install():
+        return
+    out.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for username, role in DEMO_LOGINS:
+        out.write(f"  {username:<16} {role}")
+    out.write(
+        "Two-step verification (admin, hq, east, manager, marketer): the code from an authenticator app\n"
+        f"  with the key {DEMO_TOTP_SECRET}, or run: .venv/bin/onecard demo-code"
+    )
 
 
 def _seed_members(out, style, merchant, stores, existing, wanted, batch, started):
@@ -109,9 +164,10 @@ def _seed_ledger(out, style, merchant, holders, days):
     out.write(style.SUCCESS(f"demo ledger history built in {summary.seconds:.1f} s"))
     if summary.easy_card:
         balance = summary.easy_card_balance
+        password = DEMO_PASSWORD if is_demo_install() else "(the password printed above)"
         out.write(
             f"Demo card for the till (/till/): {summary.easy_card} ({summary.easy_card_member}, "
-            f"¥{balance // 100:,}.{balance % 100:02d}); log in as cashier / {DEMO_PASSWORD}"
+            f"¥{balance // 100:,}.{balance % 100:02d}); log in as cashier / {password}"
         )
 
 

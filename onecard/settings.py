@@ -282,6 +282,18 @@ ONECARD_TILL_SESSION_MAX_HOURS = int(env("ONECARD_TILL_SESSION_MAX_HOURS", 12))
 # The cookie outlives the longest session by an hour, so that the limit met is OneCard's own, which says
 # why and is audited; the cookie does not linger for Django's default two weeks either.
 SESSION_COOKIE_AGE = (max(ONECARD_SESSION_MAX_HOURS, ONECARD_TILL_SESSION_MAX_HOURS) + 1) * 3600
+# ---- log-in defences (onecard/org/lockout.py, docs/operations.md) -----------------------------------
+# The lock-out backend comes first: it refuses a locked account name or address before any password check.
+AUTHENTICATION_BACKENDS = ["onecard.org.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+ONECARD_LOGIN_FAILURE_LIMIT = int(env("ONECARD_LOGIN_FAILURE_LIMIT", 5))  # per account name ...
+ONECARD_LOGIN_ADDRESS_FAILURE_LIMIT = int(env("ONECARD_LOGIN_ADDRESS_FAILURE_LIMIT", 5))  # ... per address
+ONECARD_LOGIN_FAILURE_WINDOW = int(env("ONECARD_LOGIN_FAILURE_WINDOW", 60))  # seconds the failures count in
+ONECARD_LOGIN_COOL_OFF = int(env("ONECARD_LOGIN_COOL_OFF", 15 * 60))  # seconds a lock-out lasts
+# Reverse proxies in front of OneCard that append to X-Forwarded-For (0: the socket's address is the client).
+ONECARD_TRUSTED_PROXIES = int(env("ONECARD_TRUSTED_PROXIES", 0))
+REST_FRAMEWORK["NUM_PROXIES"] = ONECARD_TRUSTED_PROXIES  # the token throttle counts the same address
+# The password the README publishes for the demo opens no account set up by hand (onecard/org/passwords.py).
+AUTH_PASSWORD_VALIDATORS.append({"NAME": "onecard.org.passwords.NotThePublishedDemoPassword"})
 
 LOGGING = {
     "version": 1,

@@ -10,12 +10,12 @@ from django.urls import include, path
 
 from onecard import home
 from onecard.core import api_views
-from onecard.org.account_views import PasswordChangeView, profile
+from onecard.org.account_views import LoginView, PasswordChangeView, profile
 from onecard.org.second_factor_views import enrol, my_sessions, verify
 
 urlpatterns = [
     path("", home.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", profile, name="profile"),
     path("login/verify/", verify, name="second_factor_verify"),

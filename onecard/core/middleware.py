@@ -1,22 +1,55 @@
 """Middleware: the client address and user agent for the audit log, the language of each page, and
 problem+json for every error under /api/."""
 
+import contextlib
+import ipaddress
+
 from django.conf import settings
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
-from .context import RequestContext, reset_context, set_context
+from .context import RequestContext, current_context, reset_context, set_context
 from .problems import API_PREFIX, PROBLEM_CONTENT_TYPE, status_problem
 
 
 def client_ip(request):
-    # Behind a proxy the deployment sets ONECARD_TRUST_X_FORWARDED_FOR; by default the socket address is used
-    # so that a client cannot forge the address written into the audit log.
-    if getattr(settings, "ONECARD_TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The client's address: the socket's, or behind ONECARD_TRUSTED_PROXIES reverse proxies the one they saw.
+
+    Each proxy appends to X-Forwarded-For the address it was called from, so with N proxies the client is
+    the N-th entry from the right; anything further left is what the client itself wrote, and trusting it
+    would let anyone forge the address of the audit log and slip past the per-address log-in lock-out.
+    """
+    proxies = getattr(settings, "ONECARD_TRUSTED_PROXIES", 0)
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            try:
+                return str(ipaddress.ip_address(hops[-proxies]))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR")
+
+
+def request_context(request):
+    """The audit context (address, user agent) of one request."""
+    return RequestContext(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:255])
+
+
+@contextlib.contextmanager
+def audit_context_of(request):
+    """Inside the block the audit log sees `request`'s address, also outside RequestContextMiddleware.
+
+    Signal receivers use it: a test client's force_login, or an authenticate() from code that runs before
+    the middleware, still record where the request came from.
+    """
+    token = None
+    if request is not None and current_context().ip is None:
+        token = set_context(request_context(request))
+    try:
+        yield
+    finally:
+        if token is not None:
+            reset_context(token)
 
 
 class RequestContextMiddleware:
@@ -26,9 +59,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = set_context(
-            RequestContext(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:255])
-        )
+        token = set_context(request_context(request))
         try:
             return self.get_response(request)
         finally:

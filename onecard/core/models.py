@@ -17,6 +17,9 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", _("Export")
     LOGIN = "login", _("Log in")
     PERMISSION = "permission", _("Permission change")
+    LOGIN_FAILED = "login_failed", _("Failed log-in")
+    LOGOUT = "logout", _("Log out")
+    UNLOCK = "unlock", _("Log-in unlocked")
     SECOND_FACTOR = "second_factor", _("Two-step verification")
     SESSION_END = "session_end", _("Session ended")
 

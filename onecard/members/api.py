@@ -30,7 +30,7 @@ from onecard.core.validators import InvalidValue, normalize_phone
 from onecard.org.models import OrgNode, Staff
 from onecard.org.queries import acting_merchant
 
-from . import labels, merging, services
+from . import labels, merging, privacy, services
 from .choices import FieldType, Gender, MemberKind, Source
 from .models import Contact, CustomField, Member, Tag
 from .queries import filter_members, find_member, merchant_ids_for, visible_members
@@ -359,6 +359,20 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
 
     def get_object(self):
         return _member_or_404(self.request.user, self.kwargs["pk"])
+
+    def paginate_queryset(self, queryset):
+        self.shown = super().paginate_queryset(queryset)
+        return self.shown
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        privacy.record_list(request.user, self.shown or [], channel="api")
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        member = self.get_object()
+        privacy.record_detail(request.user, member, channel="api")
+        return Response(self.get_serializer(member).data)
 
     def create(self, request, *args, **kwargs):
         values = self.validated(MemberCreateSerializer)

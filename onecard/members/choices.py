@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class MemberKind(models.TextChoices):
@@ -51,3 +52,45 @@ REVEAL_PURPOSES = [
     _("Identity check"),
     _("Invoice"),
 ]
+
+
+class AccessKind(models.TextChoices):
+    """How someone saw members' personal data (PIPL access trail)."""
+
+    REVEAL = "reveal", _("Full number revealed")
+    EXPORT = "export", _("Exported")
+    LIST = "list", _("Seen in a member list")
+    DETAIL = "detail", _("Member page opened")
+
+
+# Why members are exported (PIPL: a purpose for each use); "other" with the person's own words.
+EXPORT_PURPOSES = [
+    _("Marketing campaign"),
+    _("Sales analysis"),
+    _("Reconciliation"),
+    _("Report to an authority"),
+]
+
+
+class AccessChannel(models.TextChoices):
+    """Where personal data was looked at."""
+
+    WEB = "web", _("Web pages")
+    API = "api", _("API")
+
+
+# The personal fields an access can show, as the access trail names them.
+ACCESS_FIELD_LABELS = {
+    "name": pgettext_lazy("person", "Name"),
+    "phone": _("Phone (full)"),
+    "phone_masked": _("Phone (masked)"),
+    "id_number": _("ID number (full)"),
+    "id_number_masked": _("ID number (masked)"),
+    "gender": _("Gender"),
+    "birthday": _("Birthday"),
+    "email": _("E-mail"),
+    "address": _("Address"),
+    "home_store": _("Home store"),
+    "tags": _("Tags"),
+    "custom_fields": _("Custom fields"),
+}

@@ -51,14 +51,21 @@ def _custom_columns(merchant_ids):
     return columns
 
 
-def build_members_xlsx(members, *, merchant_ids=()):
+def build_members_xlsx(members, *, merchant_ids=(), exported=None):
     """The members of a queryset as the bytes of an .xlsx file, and how many rows it holds.
 
     write_only mode streams rows to the file without keeping cells in memory, so large exports stay fast.
+    `exported`, a list, receives the id of every member written (for the access trail).
     """
     columns = export_columns() + _custom_columns(list(merchant_ids))
     workbook = XlsxWriter()
     sheet = workbook.sheet(_("Members"), [header for header, _value in columns])
     queryset = members.select_related("home_store", "owner").prefetch_related("tags")
-    rows = sheet.extend([value(m) for _h, value in columns] for m in queryset.iterator(chunk_size=CHUNK_SIZE))
+    seen = exported if exported is not None else []
+
+    def row(member):
+        seen.append(member.pk)
+        return [value(member) for _h, value in columns]
+
+    rows = sheet.extend(row(m) for m in queryset.iterator(chunk_size=CHUNK_SIZE))
     return workbook.to_bytes(), rows

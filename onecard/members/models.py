@@ -6,7 +6,17 @@ from django.utils.translation import gettext_lazy as _
 
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
 
-from .choices import FieldType, Gender, ImportStatus, MemberKind, MemberStatus, Source
+from .choices import (
+    ACCESS_FIELD_LABELS,
+    AccessChannel,
+    AccessKind,
+    FieldType,
+    Gender,
+    ImportStatus,
+    MemberKind,
+    MemberStatus,
+    Source,
+)
 
 
 class Tag(models.Model):
@@ -245,3 +255,50 @@ class ImportJob(models.Model):
     @property
     def audit_node(self):
         return self.node
+
+
+class PersonalDataAccess(models.Model):
+    """One look at members' personal data (PIPL): who, when, how, why, which fields, through which channel.
+
+    Written by members.privacy for every reveal, export, member list page and member page (web and API);
+    never changed. The members seen are its `subjects`, one row each, so "who saw my data" is one query.
+    """
+
+    merchant = merchant_field()
+    actor = staff_field(_("by"))
+    kind = models.CharField(_("kind"), max_length=10, choices=AccessKind.choices)
+    purpose = models.CharField(_("purpose"), max_length=100, blank=True)
+    fields = models.JSONField(_("fields"), default=list)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=AccessChannel.choices, default=AccessChannel.WEB
+    )
+    subject_count = models.PositiveIntegerField(_("members"), default=0)
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data accesses")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.subject_count}"
+
+    def field_labels(self) -> str:
+        """The fields shown, named in the reader's language."""
+        return "、".join(str(ACCESS_FIELD_LABELS.get(name, name)) for name in self.fields)
+
+
+class PersonalDataAccessSubject(models.Model):
+    """A member whose personal data one access showed."""
+
+    access = models.ForeignKey(PersonalDataAccess, on_delete=models.CASCADE, related_name="subjects")
+    member = member_field()
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "access"], name="members_access_by_member")]
+        verbose_name = _("member seen")
+        verbose_name_plural = _("members seen")
+
+    def __str__(self):
+        return f"{self.access_id} → {self.member_id}"

@@ -16,8 +16,8 @@ from onecard.core.scoping import node_in_scope
 from onecard.core.validators import InvalidValue, normalize_phone
 from onecard.org.models import OrgNode, Staff
 
-from . import bulk
-from .choices import MemberStatus, Source
+from . import bulk, privacy
+from .choices import AccessKind, MemberStatus, Source
 from .models import (
     ConsentRecord,
     Contact,
@@ -458,6 +458,7 @@ def reveal(actor, member, field, *, purpose):
     audit.record(
         actor, "reveal", member, after={"field": field, "purpose": purpose}, note=f"{field}: {purpose}"
     )
+    privacy.record_access(actor, AccessKind.REVEAL, [member], purpose=purpose, fields=[field])
     return value
 
 
@@ -469,8 +470,19 @@ def display_phone(member_or_phone):
 # ---- exports ---------------------------------------------------------------------------------------------
 
 
-def record_export(actor, count, *, filters=""):
-    """Audit a member export (M7): who took how many members out, with which filters."""
+def check_export_purpose(purpose) -> str:
+    """The purpose of an export, stripped; refused when missing or longer than 100 characters (PIPL)."""
+    purpose = (purpose or "").strip()
+    if not purpose or len(purpose) > privacy.PURPOSE_MAX:
+        raise ValidationFailed({"purpose": [_("Say why you export these members (at most 100 characters).")]})
+    return purpose
+
+
+def record_export(actor, member_ids, *, purpose, filters=""):
+    """Record a member export (M7, PIPL): who took which members out, why, with which filters."""
+    purpose = check_export_purpose(purpose)
+    count = len(member_ids)
+    privacy.record_access(actor, AccessKind.EXPORT, member_ids, purpose=purpose, fields=privacy.EXPORT_FIELDS)
     return audit.record(
         actor,
         "export",
@@ -478,5 +490,6 @@ def record_export(actor, count, *, filters=""):
         subject_repr=_("%(n)s members") % {"n": count},
         node=actor.node if actor is not None and actor.node_id else None,
         merchant=actor.merchant if actor is not None and actor.node_id else None,
+        after={"purpose": purpose, "rows": count},
         note=filters,
     )

@@ -13,6 +13,7 @@ urlpatterns = [
     path("fields/", field_views.custom_field_list, name="fields"),
     path("<int:pk>/", views.member_detail, name="detail"),
     path("<int:pk>/edit/", views.member_edit, name="edit"),
+    path("<int:pk>/access/", views.member_access_log, name="access_log"),
     path("<int:pk>/reveal/<str:field>/", views.member_reveal, name="reveal"),
     path("<int:pk>/consent/", views.member_consent, name="consent"),
     path("<int:pk>/contacts/new/", views.contact_create, name="contact_create"),

@@ -35,8 +35,8 @@ from onecard.core.spreadsheets import xlsx_response
 from onecard.org.choices import NodeKind
 from onecard.org.models import Merchant, OrgNode, Staff
 
-from . import exports, queries, services
-from .choices import REVEAL_PURPOSES, FieldType, MemberKind, MemberStatus, Source
+from . import exports, privacy, queries, services
+from .choices import EXPORT_PURPOSES, REVEAL_PURPOSES, FieldType, MemberKind, MemberStatus, Source
 from .forms import ContactForm, MemberForm, custom_initial
 from .models import CustomField, MemberMerge, Tag
 from .sections import MEMBER_SECTIONS, member_header_facts
@@ -173,6 +173,7 @@ def member_list(request):
     for member in rows:
         member.masked_phone = mask_phone(member.phone)
     page.object_list = rows
+    privacy.record_list(user, rows)
     merchant = merchant_for(user)
     owners = staff_in_scope(user, merchant, active_only=False) if merchant else Staff.objects.none()
     can_transfer = user.has_perm("members.transfer")
@@ -195,15 +196,46 @@ def member_list(request):
     )
 
 
+EXPORT_PURPOSE_PARAMS = ("purpose", "purpose_other")
+
+
 @login_required
 def member_export(request):
-    """The filtered list as .xlsx with phone and ID numbers masked; every export is audited (M7)."""
+    """The filtered list as .xlsx (phone and ID numbers masked) once the user says why; recorded (M7, PIPL).
+
+    Without a purpose the page asks for one (the filters ride along); every member exported is recorded.
+    """
     user = request.user
     require_perms(user, "members.view", "members.export")
-    members = queries.filter_members(user, request.GET)
-    content, count = exports.build_members_xlsx(members, merchant_ids=queries.merchant_ids_for(user))
-    services.record_export(user, count, filters=_filter_query(request.GET))
+    filters = request.GET.copy()
+    chosen, other = (filters.pop(name, [""])[0].strip() for name in EXPORT_PURPOSE_PARAMS)
+    purpose = other or chosen
+    error = ""
+    if "purpose" in request.GET:
+        try:
+            purpose = services.check_export_purpose(purpose)
+        except ValidationFailed as exc:
+            error = exc.errors["purpose"][0]
+    if "purpose" not in request.GET or error:
+        context = {"filters": list(filters.lists()), "purposes": EXPORT_PURPOSES, "error": error}
+        return render(request, "members/export_purpose.html", context, status=400 if error else 200)
+    exported = []
+    members = queries.filter_members(user, filters)
+    content, count = exports.build_members_xlsx(
+        members, merchant_ids=queries.merchant_ids_for(user), exported=exported
+    )
+    services.record_export(user, exported, purpose=purpose, filters=filters.urlencode())
     return xlsx_response(content, f"members-{timezone.localtime():%Y%m%d-%H%M}.xlsx")
+
+
+@login_required
+def member_access_log(request, pk):
+    """Who saw this member's personal data, how, why and when (PIPL): for the member's questions and audits."""
+    user = request.user
+    require_perms(user, "members.view", "audit.view")
+    member = _member_or_404(user, pk)
+    context = {"member": member, "accesses": privacy.access_report(member)}
+    return render(request, "members/access_log.html", context)
 
 
 # ---- 360 view ----------------------------------------------------------------------------------------------
@@ -230,6 +262,7 @@ def member_detail(request, pk):
     user = request.user
     require_perms(user, "members.view")
     member = _member_or_404(user, pk)
+    privacy.record_detail(user, member)
     merges = MemberMerge.objects.filter(Q(survivor=member) | Q(merged=member)).select_related(
         "survivor", "merged", "actor"
     )
@@ -242,6 +275,7 @@ def member_detail(request, pk):
             "masked_id_number": mask_id_number(member.id_number),
             "can_reveal": user.has_perm("members.reveal_pii"),
             "reveal_purposes": REVEAL_PURPOSES,
+            "can_read_access_log": user.has_perm("audit.view"),
             "header_facts": member_header_facts(member),
             "can_change": user.has_perm("members.change") and member.status == MemberStatus.ACTIVE,
             "is_merged": member.status == MemberStatus.MERGED,

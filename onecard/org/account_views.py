@@ -1,10 +1,12 @@
-"""The logged-in staff member's own account: their language, changing their password."""
+"""Logging in, and the logged-in staff member's own account: their language, changing their password."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
@@ -14,8 +16,35 @@ from django.views.decorators.http import require_http_methods
 
 from onecard.core.errors import BusinessError
 
-from . import services, staff_sessions
+from . import lockout, services, staff_sessions
 from .forms import LanguageForm, apply_service_errors
+
+
+class LockoutAwareAuthenticationForm(AuthenticationForm):
+    """Django's log-in form, telling a lock-out (org.lockout) apart from a wrong password."""
+
+    def get_invalid_login_error(self):
+        lock = lockout.refusing_lock(self.request)
+        if lock is None:
+            return super().get_invalid_login_error()
+        return ValidationError(lockout.lockout_message(lock), code="locked")
+
+
+class LoginView(auth_views.LoginView):
+    """The log-in page; a locked account or address reads until when, answered 429 with Retry-After."""
+
+    form_class = LockoutAwareAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        lock = lockout.refusing_lock(self.request)
+        response = self.render_to_response(
+            self.get_context_data(form=form, locked_message=lockout.lockout_message(lock) if lock else "")
+        )
+        if lock is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(lockout.seconds_left(lock))
+        return response
 
 
 @login_required

@@ -12,6 +12,7 @@ from onecard.core.errors import BusinessError
 
 from . import services
 from .models import Alliance, Merchant, OrgNode, Role, Staff
+from .passwords import published_password_holders
 
 
 @admin.register(Alliance)
@@ -30,8 +31,20 @@ class MerchantAdmin(AuditedAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         # A new merchant needs its HQ node with a proper path: the service builds both.
+        holders = [staff.username for staff in published_password_holders(Staff)]
         created = services.create_merchant(request.user, name=obj.name, code=obj.code, alliance=obj.alliance)
         obj.pk = created.pk
+        if holders:
+            self.message_user(
+                request,
+                _(
+                    "Now that a real merchant exists, the demo's published password no longer opens these "
+                    "accounts: %(names)s. Give them new passwords on the staff pages (a superuser: onecard "
+                    "changepassword)."
+                )
+                % {"names": ", ".join(holders)},
+                level="warning",
+            )
 
 
 @admin.register(OrgNode)

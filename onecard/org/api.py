@@ -1,6 +1,6 @@
 """API of the organisation: org nodes, staff and roles; scoped like the web UI, every write through services."""
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -13,8 +13,8 @@ from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
 from onecard.core.scoping import scope
 
-from . import second_factor, services
-from .choices import NodeKind
+from . import lockout, second_factor, services
+from .choices import LockScope, NodeKind
 from .models import OrgNode, Role, Staff
 from .permissions import PERMISSIONS
 from .queries import acting_merchant, merchant_ids_for
@@ -135,6 +135,12 @@ class StaffSerializer(serializers.ModelSerializer):
     roles = RoleBriefSerializer(many=True, source="roles.all", read_only=True)
     permissions = serializers.SerializerMethodField()
     email = BlankOrField({"format": "email"}, help_text="An e-mail address, or empty.")
+    locked_until = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Log-ins as this account are refused until then (too many wrong passwords); "
+        "null when not locked. `POST .../unlock/` lifts it.",
+    )
 
     class Meta:
         model = Staff
@@ -149,6 +155,7 @@ class StaffSerializer(serializers.ModelSerializer):
             "roles",
             "permissions",
             "is_active",
+            "locked_until",
             "last_login",
             "date_joined",
         ]
@@ -200,16 +207,33 @@ class PasswordSerializer(serializers.Serializer):
         request=None,
         responses={204: None},
     ),
+    unlock=extend_schema(
+        summary="Lift the log-in lock-out of an account (and of the addresses its own failures locked)",
+        description="Answers the account with `locked_until` null; an account that was not locked is "
+        "answered the same.",
+        request=None,
+        responses=StaffSerializer,
+    ),
 )
 class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet):
     serializer_class = StaffSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     required_permissions = permission_map(
-        "staff.view", "staff.manage", password="staff.manage", reset_second_factor="staff.manage"
+        "staff.view",
+        "staff.manage",
+        password="staff.manage",
+        reset_second_factor="staff.manage",
+        unlock="staff.manage",
     )
 
     def get_queryset(self):
-        qs = Staff.objects.select_related("node").prefetch_related("roles").order_by("id")
+        lock = lockout.active_locks().filter(scope=LockScope.ACCOUNT, key=OuterRef("username"))
+        qs = (
+            Staff.objects.select_related("node")
+            .prefetch_related("roles")
+            .annotate(locked_until=Subquery(lock.order_by("-until").values("until")[:1]))
+            .order_by("id")
+        )
         return scope(qs, self.request.user, "node")
 
     def create(self, request, *args, **kwargs):
@@ -240,6 +264,12 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     def reset_second_factor(self, request, pk=None):
         second_factor.reset(request.user, self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, pk=None):
+        staff = self.get_object()
+        services.unlock_staff(request.user, staff)
+        return Response(StaffSerializer(self.get_queryset().get(pk=staff.pk)).data)
 
 
 # ---- roles --------------------------------------------------------------------------------------------

@@ -10,4 +10,5 @@ class OrgConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self):
-        from . import hooks  # noqa: F401  (log-ins start tracked sessions)
+        # hooks: log-ins start tracked sessions, log-outs end them; signals: failed log-ins count for the lock-out
+        from . import hooks, signals  # noqa: F401

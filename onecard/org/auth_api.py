@@ -13,8 +13,9 @@ from rest_framework.views import APIView
 from onecard.core.api import IdField, problem
 from onecard.core.api_base import ProblemAutoSchema
 from onecard.core.errors import BusinessError
+from onecard.core.problems import problem_response
 
-from . import second_factor
+from . import lockout, second_factor
 from . import services as org_services
 from .api import RoleBriefSerializer
 from .permissions import PERMISSIONS
@@ -78,7 +79,9 @@ class TokenView(APIView):
                 "up by logging in on the web first"
             ),
             429: problem(
-                "throttled: more than 30 attempts a minute from one address (Retry-After); "
+                "throttled: more than 30 attempts a minute from one address; login_locked: too many wrong "
+                "passwords for this account or from this address, refused (even with the right password) "
+                "until `extra.locked_until` or an administrator's unlock (both with Retry-After); "
                 "second_factor_blocked: too many wrong codes for this account, refused until "
                 "`extra.blocked_until`"
             ),
@@ -92,6 +95,17 @@ class TokenView(APIView):
         staff = authenticate(
             request, username=data.validated_data["username"], password=data.validated_data["password"]
         )
+        lock = lockout.refusing_lock(request)
+        if lock is not None:
+            response = problem_response(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                "login_locked",
+                lockout.lockout_message(lock),
+                extra={"locked_until": lock.until.isoformat()},
+                instance=request.path,
+            )
+            response["Retry-After"] = str(lockout.seconds_left(lock))
+            return response
         if staff is None or not staff.is_active:
             raise InvalidCredentials(_("Unable to log in with the given username and password."))
         _check_second_factor(staff, data.validated_data.get("otp", ""))

@@ -3,22 +3,26 @@ and the timeline on which the later demos play the chain's history."""
 
 import heapq
 import itertools
+import secrets
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from onecard.core.demo_logins import DEMO_PASSWORD, DEMO_TOTP_SECRET
+from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET
 from onecard.core.errors import BusinessError
 
 from . import second_factor, services
 from .choices import NodeKind
 from .models import Merchant, Role, Staff
+from .queries import real_merchants
 
 REGIONS = {
     "华东区": ("EAST", ["上海徐汇店", "上海浦东店", "杭州西湖店", "南京新街口店"]),
     "华北区": ("NORTH", ["北京朝阳店", "北京海淀店", "天津和平店", "青岛市南店"]),
     "华南区": ("SOUTH", ["广州天河店", "深圳南山店", "厦门思明店", "长沙五一店"]),
 }
+
+DEMO_NAME = "一卡通示范连锁"
 
 STORE_CODES = {
     "上海徐汇店": "SH01",
@@ -37,10 +41,21 @@ STORE_CODES = {
 
 
 @transaction.atomic
-def build_demo_chain():
-    """Create the demo merchant with its tree and the demo logins; returns (merchant, stores, staff)."""
+def build_demo_chain(*, next_to_real_data=False):
+    """Create the demo merchant with its tree and the demo logins; returns (merchant, stores, staff, passwords).
+
+    On an empty database (a demo install) every demo login has the published password and `admin` is a
+    superuser; `passwords` is empty. Next to real merchants, only when asked (`next_to_real_data`), no
+    superuser is made, the named demo logins get random passwords, returned once in `passwords` for the
+    caller to print, and the stores' own accounts get none: nobody can read a way in from the README.
+    """
+    if real_merchants().exists() and not next_to_real_data:
+        raise BusinessError(
+            "Real merchants exist: the demo's published password must not open accounts next to them.",
+            code="real_merchants_present",
+        )
     roles = services.ensure_builtin_roles()
-    merchant = services.create_merchant(None, name="一卡通示范连锁", code="demo", hq_name="总部")
+    merchant = services.create_merchant(None, name=DEMO_NAME, code="demo", hq_name="总部", is_demo=True)
     hq = merchant.nodes.get(kind=NodeKind.HQ)
     stores = []
     regions = {}
@@ -60,15 +75,15 @@ def build_demo_chain():
                 )
             )
     by_name = {s.name: s for s in stores}
-    # One password hash for every demo login: PBKDF2 takes ~0.4 s, 45 of them took most of seed-demo's time.
-    # The accounts are made without a password (an unusable one, no hashing) and then all get this hash.
-    password = make_password(DEMO_PASSWORD)
     new_logins = []
+    staff = {}
     admin = Staff.objects.filter(username="admin").first()
-    if admin is None:
+    if admin is None and not next_to_real_data:
         admin = Staff.objects.create_superuser("admin", password=None, display_name="系统管理员")
         admin.roles.add(roles["system_admin"])
         new_logins.append(admin)
+    if admin is not None:
+        staff["admin"] = admin
     accounts = [
         ("hq", "总部管理员 周敏", hq, "hq_admin"),
         ("east", "华东区经理 陈刚", regions["EAST"], "region_manager"),
@@ -79,7 +94,6 @@ def build_demo_chain():
         ("sales", "销售代表 刘洋", by_name["上海徐汇店"], "sales_rep"),
         ("service", "客服专员 吴婷", hq, "service_agent"),
     ]
-    staff = {"admin": admin}
     for username, display, node, role in accounts:
         staff[username] = services.create_staff(
             None,
@@ -101,13 +115,13 @@ def build_demo_chain():
                 display_name=f"{store.name[:-1]}{'店长' if suffix == 'm' else '收银'}{i + 1}",
             )
     new_logins += [s for name, s in staff.items() if name != "admin"]
-    Staff.objects.filter(pk__in=[s.pk for s in new_logins]).update(password=password)
-    for s in new_logins:
-        s.password = password
-    # Like the password, the demo's authenticator key is published: only a demo install holds these accounts.
-    for account in new_logins:
-        if second_factor.must_use_second_factor(account):
-            second_factor.enrol_demo_account(account, DEMO_TOTP_SECRET)
+    passwords = _set_demo_passwords(new_logins, published=not next_to_real_data)
+    if not next_to_real_data:
+        # Like the password, the demo's authenticator key is published: only a demo install holds these
+        # accounts. Next to real data the demo logins have random passwords and enrol at their first log-in.
+        for account in new_logins:
+            if second_factor.must_use_second_factor(account):
+                second_factor.enrol_demo_account(account, DEMO_TOTP_SECRET)
     Role.objects.get_or_create(
         merchant=merchant,
         name="储值专员",
@@ -116,11 +130,32 @@ def build_demo_chain():
             "description": "示范自定义角色",
         },
     )
-    return merchant, stores, staff
+    return merchant, stores, staff, passwords
+
+
+def _set_demo_passwords(accounts, *, published):
+    """The published password for every account, or a random one for each named demo login (returned)."""
+    if published:
+        # One hash for every demo login: PBKDF2 takes ~0.4 s, 45 of them took most of seed-demo's time.
+        # The accounts are made without a password (an unusable one, no hashing) and then all get this hash.
+        password = make_password(DEMO_PASSWORD)
+        Staff.objects.filter(pk__in=[s.pk for s in accounts]).update(password=password)
+        for account in accounts:
+            account.password = password
+        return {}
+    named = {username for username, _what in DEMO_LOGINS}
+    passwords = {}
+    for account in accounts:
+        if account.username in named:
+            passwords[account.username] = secrets.token_urlsafe(12)
+            account.password = make_password(passwords[account.username])
+            account.save(update_fields=["password"])
+    return passwords
 
 
 def demo_merchant():
-    return Merchant.objects.filter(code="demo").first()
+    """The merchant `onecard seed-demo` built, or None."""
+    return Merchant.objects.filter(code="demo", is_demo=True).first()
 
 
 class DemoTimeline:

@@ -5,7 +5,7 @@ API token carry no session and are not concerned; API requests with a session ge
 """
 
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth.models import AnonymousUser
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -43,6 +43,16 @@ def _api_problem(request, status, code, detail):
     )
 
 
+def _forget_login(request):
+    """Log the browser out of a session that is over, without Django's `logout`.
+
+    The end is audited already (session_end, with its reason, by staff_sessions.end or when it was revoked);
+    `logout` would send user_logged_out, and core.signals would add a log-out the person never did.
+    """
+    request.session.flush()
+    request.user = AnonymousUser()
+
+
 def _with_next(url, request):
     # Back to a page asked for with GET; an htmx request names a fragment, not a page to come back to.
     if request.method == "GET" and request.headers.get("HX-Request") != "true":
@@ -66,7 +76,7 @@ class SessionLimitMiddleware:
                 if session is not None:
                     staff_sessions.end(None, session, reason)
                 if request.path in (reverse("login"), reverse("logout")):
-                    logout(request)  # the log-in form (or log-out) itself goes on, for nobody
+                    _forget_login(request)  # the log-in form (or log-out) itself goes on, for nobody
                     return self.get_response(request)
                 return self._refuse(request, reason)
             staff_sessions.seen(session, now)
@@ -74,7 +84,7 @@ class SessionLimitMiddleware:
         return self.get_response(request)
 
     def _refuse(self, request, reason):
-        logout(request)
+        _forget_login(request)
         message = _SESSION_OVER[reason]()
         if request.path.startswith(API_PREFIX):
             return _api_problem(request, 401, "session_expired", message)

@@ -4,12 +4,15 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.fields import merchant_field, node_field, protected_fk
+from onecard.core.demo_logins import DEMO_PASSWORD
+from onecard.core.fields import merchant_field, node_field, protected_fk, staff_field
 
-from .choices import NodeKind
+from .choices import LockScope, NodeKind
 from .permissions import BUILTIN_ROLES, PERMISSIONS
 
 
@@ -40,6 +43,9 @@ class Merchant(models.Model):
         on_delete=models.SET_NULL,
         related_name="merchants",
     )
+    # Set only by `onecard seed-demo` for the merchant it builds: every other merchant is real data, next to
+    # which seed-demo refuses to run and no account keeps the published demo password (docs/operations.md).
+    is_demo = models.BooleanField(_("demo"), default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -124,7 +130,19 @@ class Role(models.Model):
 
 
 class StaffManager(UserManager):
-    pass
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        """Django's, except that the password the README publishes for the demo is never a superuser's.
+
+        Every path to a superuser comes here (`createsuperuser` with or without a prompt, the
+        DJANGO_SUPERUSER_PASSWORD variable, which skips the password validators, a shell).
+        """
+        if password is not None and password == DEMO_PASSWORD:
+            # A ValidationError: `createsuperuser` turns it into a plain error message.
+            raise ValidationError(
+                _("This password is published with the OneCard demo; choose another."),
+                code="password_published",
+            )
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class Staff(AbstractUser):
@@ -259,3 +277,43 @@ class StaffSession(models.Model):
 
     def __str__(self):
         return f"{self.staff} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LoginFailure(models.Model):
+    """One refused password (or unknown account name) at a log-in; what lock-outs count (org.lockout).
+
+    Kept only as long as a lock-out can need it (the counting window plus the cool-off): the audit log
+    keeps every failed log-in for good.
+    """
+
+    username = models.CharField(_("username"), max_length=150, db_index=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True, db_index=True)
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("failed log-in")
+        verbose_name_plural = _("failed log-ins")
+
+    def __str__(self):
+        return f"{self.username} {self.ip} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class LoginLock(models.Model):
+    """A lock-out of an account name or an address: log-ins are refused until `until` or until lifted."""
+
+    scope = models.CharField(_("locked"), max_length=10, choices=LockScope.choices)
+    key = models.CharField(_("account or address"), max_length=150)
+    locked_at = models.DateTimeField(_("locked at"), default=timezone.now)
+    until = models.DateTimeField(_("locked until"))
+    lifted_at = models.DateTimeField(_("unlocked at"), null=True, blank=True)
+    lifted_by = staff_field(_("unlocked by"))
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("log-in lock-out")
+        verbose_name_plural = _("log-in lock-outs")
+        indexes = [models.Index(fields=["scope", "key", "until"], name="org_loginlock_lookup")]
+
+    def __str__(self):
+        return f"{self.scope}:{self.key} until {self.until:%Y-%m-%d %H:%M}"

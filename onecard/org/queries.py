@@ -25,6 +25,16 @@ def scoped_nodes(user):
     return qs if ids is None else qs.filter(id__in=ids)
 
 
+def real_merchants():
+    """Merchants that `onecard seed-demo` did not build: real data."""
+    return Merchant.objects.filter(is_demo=False).order_by("pk")
+
+
+def is_demo_install():
+    """True when the database holds the demo merchant and nothing else: only there are demo logins shown."""
+    return Merchant.objects.filter(is_demo=True).exists() and not real_merchants().exists()
+
+
 def merchant_root(merchant):
     """The head-office node of a merchant (the root of its org tree)."""
     return merchant.nodes.get(parent__isnull=True)

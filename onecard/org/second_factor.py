@@ -69,6 +69,30 @@ def enrol_demo_account(staff, secret):
     )
 
 
+@transaction.atomic
+def retire_published_key(actor, secret):
+    """Take away every authenticator enrolled with the demo's published key (org.demo); audited per account.
+
+    Run when a real merchant is created, as the demo's published password is retired
+    (services.create_merchant): a key everybody can read proves nothing. Whoever logs in to such an account
+    again sets up a key of their own. Returns the staff whose key went.
+    """
+    retired = []
+    for factor in SecondFactor.objects.select_related("staff__node").order_by("pk"):
+        try:
+            published = totp.unseal(factor.secret_sealed) == secret
+        except totp.SecretUnreadable:
+            continue  # not openable with this installation's key: not the demo's, which this one sealed
+        if not published:
+            continue
+        staff = factor.staff
+        factor.delete()
+        RecoveryCode.objects.filter(staff=staff).delete()
+        audit.record(actor, "second_factor", staff, node=staff.node, note="published demo key removed")
+        retired.append(staff)
+    return retired
+
+
 # ---- the session's flag -------------------------------------------------------------------------------
 
 

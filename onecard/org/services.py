@@ -4,16 +4,19 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from onecard.core import audit
+from onecard.core.demo_logins import DEMO_TOTP_SECRET
 from onecard.core.errors import BusinessError, PermissionDenied, ValidationFailed
 from onecard.core.scoping import node_in_scope
 
-from . import staff_sessions
-from .choices import NodeKind
-from .models import Merchant, OrgNode, Role, Staff
+from . import lockout, second_factor, staff_sessions
+from .choices import LockScope, NodeKind
+from .models import LoginFailure, LoginLock, Merchant, OrgNode, Role, Staff
+from .passwords import published_password_holders
 from .permissions import BUILTIN_ROLES, PERMISSIONS
 
 # Which kinds of node may sit below which; a region may hold sub-regions (any depth).
@@ -25,15 +28,46 @@ _ALLOWED_CHILDREN = {
 
 
 @transaction.atomic
-def create_merchant(actor, *, name, code, hq_name=None, alliance=None):
-    """A merchant with its headquarters node."""
+def create_merchant(actor, *, name, code, hq_name=None, alliance=None, is_demo=False):
+    """A merchant with its headquarters node; a real one (not the demo's) ends the published demo password
+    and the published demo authenticator key."""
     if Merchant.objects.filter(code=code).exists():
         raise ValidationFailed({"code": [_("This code is already used.")]})
-    merchant = Merchant.objects.create(name=name, code=code, alliance=alliance)
+    merchant = Merchant.objects.create(name=name, code=code, alliance=alliance, is_demo=is_demo)
     hq = OrgNode.objects.create(merchant=merchant, kind=NodeKind.HQ, name=hq_name or name, code="HQ")
     _set_path(hq)
     audit.record(actor, "create", merchant, node=hq, after=audit.snapshot(merchant))
+    if not is_demo:
+        retire_published_passwords(actor)
+        # The demo's authenticator key is published too (org.demo): no account keeps it as its second step,
+        # whatever its password now is.
+        second_factor.retire_published_key(actor, DEMO_TOTP_SECRET)
     return merchant
+
+
+@transaction.atomic
+def retire_published_passwords(actor):
+    """Every account that still opens with the demo's published password gets none, and loses its API token.
+
+    Run when a real merchant is created: a demo install that becomes a real one (or a demo added next to
+    real data by an older release) must not leave `admin` / the README's password working. Audited per
+    account; they get a password again on the staff pages, or `onecard changepassword` for a superuser.
+    """
+    holders = published_password_holders(Staff)
+    for staff in holders:
+        staff.set_unusable_password()
+        staff.save(update_fields=["password"])
+        Token.objects.filter(user=staff).delete()
+        staff_sessions.end_all(actor, staff, reason="published demo password retired", revoke_token=False)
+        audit.record(
+            actor,
+            "update",
+            staff,
+            node=staff.node,
+            after={"password": "retired"},
+            note="published demo password retired: real merchants exist",
+        )
+    return holders
 
 
 def _set_path(node):
@@ -362,5 +396,102 @@ def issue_api_token(staff):
 
 @transaction.atomic
 def revoke_api_token(staff):
-    """Log out of the API: the token stops working at once."""
+    """Log out of the API: the token stops working at once; audited as a log-out."""
     Token.objects.filter(user=staff).delete()
+    audit.record(staff, "logout", staff, node=staff.node, note="api token")
+
+
+# ---- log-in lock-out (org.lockout) -----------------------------------------------------------------------
+
+
+def _login_subject(username):
+    """The audit subject of a log-in as `username`: the account when it exists, else the name as typed."""
+    staff = Staff.objects.select_related("node__merchant").filter(username=username).first()
+    if username and staff is not None:
+        return {"subject": staff, "node": staff.node}
+    return {"subject_type": "org.staff", "subject_repr": username or "—"}
+
+
+@transaction.atomic
+def record_login_failure(username, *, ip=None, refused_by=None):
+    """A failed log-in, audited; a wrong password is counted and may lock the account name and the address.
+
+    `refused_by` is the lock that refused the attempt before any password was checked: such an attempt is
+    audited but not counted, so hammering a locked account does not lengthen its lock. The account name
+    is locked whether or not such an account exists, so a lock-out tells nobody which names are real.
+    """
+    username = (username or "")[:150]
+    subject = _login_subject(username)
+    if refused_by is not None:
+        audit.record(
+            None,
+            "login_failed",
+            **subject,
+            after={"username": username, "locked": refused_by.scope, "locked_until": refused_by.until},
+            note="refused: log-in locked",
+        )
+        return []
+    rules = lockout.policy()
+    now = timezone.now()
+    # Failures matter only while a lock can still need them; the audit log keeps them all.
+    LoginFailure.objects.filter(at__lt=now - rules.window - rules.cool_off).delete()
+    LoginFailure.objects.create(username=username, ip=ip, at=now)
+    placed = []
+    for scope, key, field, limit in (
+        (LockScope.ACCOUNT, username, "username", rules.account_limit),
+        (LockScope.ADDRESS, ip, "ip", rules.address_limit),
+    ):
+        if not key:
+            continue
+        failures = LoginFailure.objects.filter(**{field: key}, at__gt=now - rules.window)
+        last_lock = LoginLock.objects.filter(scope=scope, key=key).order_by("-locked_at").first()
+        if last_lock is not None:  # a lock ended (or was lifted): count afresh from there
+            failures = failures.filter(at__gt=last_lock.locked_at)
+        if failures.count() >= limit:
+            until = now + rules.cool_off
+            placed.append(LoginLock.objects.create(scope=scope, key=key, locked_at=now, until=until))
+    after = {"username": username}
+    if placed:
+        after["locked"] = [lock.scope for lock in placed]
+    audit.record(
+        None, "login_failed", **subject, after=after, note="wrong password" + ("; locked" if placed else "")
+    )
+    return placed
+
+
+@transaction.atomic
+def unlock_staff(actor, staff):
+    """Lift the lock-out of an account, and of each address that its own failures locked; audited.
+
+    An address lock is lifted when the other accounts' failures that led to it do not reach the limit by
+    themselves: a person who mistyped their password five times is locked by name and by address, and the
+    unlock must let them in again, but not someone else who was guessing from the same address. The
+    account's failures are forgiven: it starts counting afresh.
+    """
+    if actor is not None and not node_in_scope(actor, staff.node):
+        raise PermissionDenied()
+    rules = lockout.policy()
+    now = timezone.now()
+    lifted = list(lockout.active_locks().filter(scope=LockScope.ACCOUNT, key=staff.username))
+    own = LoginFailure.objects.filter(username=staff.username)
+    for lock in lockout.active_locks().filter(
+        scope=LockScope.ADDRESS, key__in=own.exclude(ip=None).values("ip")
+    ):
+        others = LoginFailure.objects.filter(
+            ip=lock.key, at__gt=lock.locked_at - rules.window, at__lte=lock.locked_at
+        ).exclude(username=staff.username)
+        if others.count() < rules.address_limit:
+            lifted.append(lock)
+    own.delete()
+    if not lifted:
+        return []
+    LoginLock.objects.filter(pk__in=[lock.pk for lock in lifted]).update(lifted_at=now, lifted_by=actor)
+    audit.record(
+        actor,
+        "unlock",
+        staff,
+        node=staff.node,
+        before={"locked_until": max(lock.until for lock in lifted)},
+        after={"unlocked": sorted(f"{lock.scope}:{lock.key}" for lock in lifted)},
+    )
+    return lifted

@@ -17,6 +17,7 @@ urlpatterns = [
         views.staff_reset_second_factor,
         name="staff_reset_second_factor",
     ),
+    path("staff/<int:pk>/unlock/", views.staff_unlock, name="staff_unlock"),
     path("roles/", views.role_list, name="role_list"),
     path("roles/new/", views.role_create, name="role_create"),
     path("roles/<int:pk>/", views.role_edit, name="role_edit"),

@@ -11,14 +11,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
 from onecard.core.ids import id_or_404, parse_id
 from onecard.core.object_views import ObjectEditView
 from onecard.core.scoping import scoped_staff
 
-from . import counts, second_factor, services, staff_sessions
+from . import counts, lockout, second_factor, services, staff_sessions
 from .choices import NodeKind
 from .forms import (
     NodeCreateForm,
@@ -305,6 +305,7 @@ def staff_edit(request, pk):
             "transfer_url": _transfer_url(staff),
             "owned_members": _owned_member_count(staff),
             **_access_context(user, staff),
+            "login_lock": lockout.active_account_lock(staff.username),
         },
     )
 
@@ -356,6 +357,19 @@ def staff_reset_second_factor(request, pk):
             _("The two-step verification of %(name)s was reset; their sessions were ended.")
             % {"name": staff},
         )
+    return redirect("org:staff_edit", pk=staff.pk)
+
+
+@login_required
+@permission_required("staff.manage", raise_exception=True)
+@require_POST
+def staff_unlock(request, pk):
+    """Lift the log-in lock-out of an account in scope (too many wrong passwords); audited."""
+    staff = _staff_or_404(request.user, pk)
+    if services.unlock_staff(request.user, staff):
+        messages.success(request, _("%(name)s can log in again.") % {"name": staff})
+    else:
+        messages.info(request, _("%(name)s was not locked out.") % {"name": staff})
     return redirect("org:staff_edit", pk=staff.pk)
 
 

@@ -32,7 +32,7 @@ def demo_chain(db):
     from onecard.members import services
     from onecard.org.demo import build_demo_chain
 
-    merchant, stores, _staff = build_demo_chain()
+    merchant, stores, _staff, _passwords = build_demo_chain()
     for n in range(2):
         services.create_member(
             None, merchant, {"name": f"压测{n}", "phone": f"1390000{n:04d}", "home_store": stores[n]}

@@ -35,7 +35,7 @@ def demo(db):
     from onecard.members.demo import seed_members
     from onecard.org.demo import build_demo_chain
 
-    merchant, stores, _staff = build_demo_chain()
+    merchant, stores, _staff, _passwords = build_demo_chain()
     seed_members(merchant, stores, {}, 120)
     return merchant
 

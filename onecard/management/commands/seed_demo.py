@@ -1,4 +1,7 @@
-"""`onecard seed-demo`: the demo chain with staff in every role and believable members (onecard/demo.py)."""
+"""`onecard seed-demo`: the demo chain with staff in every role and believable members (onecard/demo.py).
+
+Only on a database without real merchants (a demo install), unless told --force-next-to-real-data.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -31,20 +34,30 @@ class Command(BaseCommand):
             help="checkouts with promotions and coupons over the last 60 days, with the demo catalogue, "
             "on the first run (default 300)",
         )
+        parser.add_argument(
+            "--force-next-to-real-data",
+            action="store_true",
+            help="add the demo even though the database holds real merchants (refused without it): no "
+            "superuser, and the demo logins get random passwords, printed once",
+        )
 
-    def handle(self, *args, members, batch, cards, history_days, sales, **options):
+    def handle(self, *args, members, batch, cards, history_days, sales, force_next_to_real_data, **options):
         if members < 0:
             raise CommandError("--members must be 0 or more")
         if batch < 1:
             raise CommandError("--batch must be 1 or more")
         if cards < 0 or history_days < 1 or sales < 0:
             raise CommandError("--cards and --sales must be 0 or more and --history-days 1 or more")
-        demo.seed_demo(
-            self.stdout,
-            self.style,
-            members=members,
-            batch=batch,
-            cards=cards,
-            history_days=history_days,
-            sales=sales,
-        )
+        try:
+            demo.seed_demo(
+                self.stdout,
+                self.style,
+                members=members,
+                batch=batch,
+                cards=cards,
+                history_days=history_days,
+                sales=sales,
+                next_to_real_data=force_next_to_real_data,
+            )
+        except demo.RealMerchantsPresent as refusal:
+            raise CommandError(str(refusal)) from None

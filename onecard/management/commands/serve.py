@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET
+from onecard.demo import print_demo_logins
 from onecard.org.models import Merchant
 
 
@@ -32,14 +32,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"OneCard is at http://{bind}:{port}/"))
-        if Merchant.objects.filter(code="demo").exists():
-            self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-            for username, role in DEMO_LOGINS:
-                self.stdout.write(f"  {username:<16} {role}")
-            self.stdout.write(
-                "Two-step verification (admin, hq, east, manager, marketer): the code from an authenticator app\n"
-                f"  with the key {DEMO_TOTP_SECRET}, or run: .venv/bin/onecard demo-code"
-            )
+        print_demo_logins(self.stdout)  # only on a demo install: never next to real merchants
         self.stdout.write(f"API docs: http://{bind}:{port}/api/v1/docs/")
         sys.stdout.flush()
         gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")

@@ -145,7 +145,8 @@ def test_list_query_count_does_not_grow_with_rows(chain, member_factory, api):
     # then
     assert response.json()["count"] == 13
     assert len(many) == len(few)
-    assert len(many) <= 10
+    # reading the page, then recording who saw it (the access and its members, in one savepoint)
+    assert len(many) <= 11
 
 
 def test_count_is_capped_on_big_lists(chain, member_factory, api, monkeypatch):

@@ -55,7 +55,7 @@ def test_export_content_and_masking(chain, member_factory, login):
     member_factory(store=chain.b1, name="赵六")  # outside the store manager's scope
     client = login(chain.store_manager)
     # when
-    response = client.get(reverse("members:export"), HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(reverse("members:export"), {"purpose": "Sales analysis"}, HTTP_ACCEPT_LANGUAGE="en")
     # then
     assert response.status_code == 200
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -107,7 +107,7 @@ def test_export_keeps_the_lists_filters(chain, member_factory, login):
     zhang = member_factory(name="张三")
     member_factory(name="李四")
     # when
-    response = login(chain.store_manager).get(reverse("members:export"), {"q": "zs"})
+    response = login(chain.store_manager).get(reverse("members:export"), {"q": "zs", "purpose": "对账"})
     # then
     rows = _sheet_rows(response)
     assert [row[0] for row in rows[1:]] == [zhang.member_no]

@@ -69,7 +69,7 @@ def test_export_of_a1_store_manager_holds_only_a1_members(chain, three_stores, a
     # given the A1 store manager (same scope as the A1 cashier, but allowed to export)
     client = as_user(chain.store_manager)
     # when
-    response = client.get(reverse("members:export"))
+    response = client.get(reverse("members:export"), {"purpose": "对账"})
     # then
     assert response.status_code == 200
     assert _xlsx_member_numbers(response) == [three_stores["a1"].member_no]
@@ -513,10 +513,11 @@ def test_export_requires_export_permission(chain, member_factory, as_user):
 def test_export_is_audited_with_filters(chain, member_factory, as_user):
     member_factory(name="张三")
     member_factory(name="李四")
-    response = as_user(chain.store_manager).get(reverse("members:export"), {"q": "zs"})
+    response = as_user(chain.store_manager).get(reverse("members:export"), {"q": "zs", "purpose": "对账"})
     assert response.status_code == 200
     entry = AuditEntry.objects.get(action="export")
     assert (entry.subject_type, entry.subject_repr, entry.note) == ("members.member", "1 members", "q=zs")
+    assert entry.after == {"purpose": "对账", "rows": 1}
     assert entry.actor == chain.store_manager
 
 

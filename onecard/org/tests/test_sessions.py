@@ -60,6 +60,8 @@ def test_a_till_session_idle_past_its_limit_is_refused(chain, clock):
     assert not StaffSession.objects.filter(staff=chain.cashier_a1).exists()
     entry = AuditEntry.objects.filter(action="session_end", subject_id=str(chain.cashier_a1.pk)).get()
     assert entry.note == "idle" and entry.actor is None
+    # and the end is not also audited as a log-out the cashier never did
+    assert not AuditEntry.objects.filter(action="logout").exists()
 
 
 def test_a_back_office_session_may_stay_idle_longer_than_a_till(chain, clock):
@@ -239,6 +241,9 @@ def test_switch_cashier_logs_out_and_opens_the_log_in_form_back_to_the_till(chai
     # then the log-in form opens for the next one, who comes back to the till
     assert response.status_code == 302 and response["Location"] == "/login/?next=%2Ftill%2F"
     assert not StaffSession.objects.filter(staff=chain.cashier_a1).exists()
+    # and the log-out is audited once, as a log-out (ending its row is no session_end of its own)
+    assert AuditEntry.objects.filter(action="logout", subject_id=str(chain.cashier_a1.pk)).count() == 1
+    assert not AuditEntry.objects.filter(action="session_end").exists()
     assert client.get("/till/").status_code == 302
     nxt = Client()
     nxt.post(reverse("login"), {"username": "b1cash", "password": PASSWORD, "next": "/till/"})

@@ -185,7 +185,7 @@ def _sales_xlsx(store, sales):
     header = [
         _("Time"),
         _("Sale no."),
-        _("Member"),
+        _("Member no."),
         _("List total"),
         _("Discount"),
         _("Amount due"),
@@ -197,7 +197,8 @@ def _sales_xlsx(store, sales):
         [
             timezone.localtime(sale.created_at).strftime("%Y-%m-%d %H:%M:%S"),
             sale.pk,
-            sale.member.name if sale.member_id else "",
+            # the member's number, not their name: the day's list is for reconciliation, not personal data
+            sale.member.member_no if sale.member_id else "",
             fen_to_yuan_str(sale.list_total),
             fen_to_yuan_str(sale.discount_total),
             fen_to_yuan_str(sale.total_due),

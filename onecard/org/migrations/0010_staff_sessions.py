@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("org", "0006_second_factor"),
+        ("org", "0009_second_factor"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("org", "0005_staff_language"),
+        ("org", "0008_mark_the_demo_and_retire_published_passwords"),
     ]
 
     operations = [
