@@ -268,6 +268,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("ONECARD_LOG_LEVEL", "WARNING")},
 }
 
+# ---- HTTPS profile (docs/operations.md, HTTPS deployment) ------------------------------
+# One switch for an installation served over HTTPS behind a reverse proxy; `onecard check
+# --deploy` is clean under it (tested, and run in CI).
+HTTPS = env_bool("ONECARD_HTTPS", False)
+if HTTPS:
+    if not env("ONECARD_SECRET_KEY"):  # every web process must sign with the same, managed key
+        raise ImproperlyConfigured("ONECARD_HTTPS=1 needs ONECARD_SECRET_KEY (50+ random characters)")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    # The header covers the host that sends it and the names below it, never the parent domain;
+    # preload only takes effect once the owner submits the bare domain to the browsers' list.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = True
+    # The proxy terminates TLS and overwrites these headers; gunicorn listens on 127.0.0.1 only.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    ONECARD_TRUST_X_FORWARDED_FOR = True  # the audit log's address is the browser's, not the proxy's
+
 # ---- computed ----------------------------------------------------------------------
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
