@@ -1,6 +1,6 @@
 """The demo chain's logins, printed by `onecard serve` and created by `onecard seed-demo`."""
 
-DEMO_PASSWORD = "onecard2026"
+DEMO_PASSWORD = "onecard2026"  # noqa: S105 - the demo's published password, only on demo installs (seed-demo)
 
 # (username, what the account is)
 DEMO_LOGINS = [

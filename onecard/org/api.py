@@ -195,7 +195,7 @@ class PasswordSerializer(serializers.Serializer):
 class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet):
     serializer_class = StaffSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    required_permissions = permission_map("staff.view", "staff.manage", password="staff.manage")
+    required_permissions = permission_map("staff.view", "staff.manage", password="staff.manage")  # noqa: S106 - the name of the API action, not a password
 
     def get_queryset(self):
         qs = Staff.objects.select_related("node").prefetch_related("roles").order_by("id")

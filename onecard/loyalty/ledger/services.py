@@ -243,7 +243,7 @@ def _locked_rows(where, params) -> list[tuple]:
     table = connection.ops.quote_name(Account._meta.db_table)
     lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
     sql = (
-        f"SELECT id, currency, balance, version, last_entry_hash, must_not_go_negative, key, kind "
+        f"SELECT id, currency, balance, version, last_entry_hash, must_not_go_negative, key, kind "  # noqa: S608 - names from the models, values bound
         f"FROM {table} WHERE {where} ORDER BY id{lock}"
     )
     with connection.cursor() as cursor:
@@ -291,7 +291,7 @@ def _write_balances(postings):
     table = connection.ops.quote_name(Account._meta.db_table)
     whens = " ".join(["WHEN %s THEN %s"] * len(postings))
     sql = (
-        f"UPDATE {table} SET balance = CASE id {whens} END, version = CASE id {whens} END, "
+        f"UPDATE {table} SET balance = CASE id {whens} END, version = CASE id {whens} END, "  # noqa: S608 - names from the models, values bound
         f"last_entry_hash = CASE id {whens} END WHERE id IN ({', '.join(['%s'] * len(postings))})"
     )
     params = []
@@ -318,7 +318,7 @@ def _insert_entry(entry):
     values = [getattr(entry, column) for column in ENTRY_COLUMNS]
     values[4] = connection.ops.adapt_datetimefield_value(entry.created_at)
     sql = (
-        f"INSERT INTO {table} ({', '.join(ENTRY_COLUMNS)}) "
+        f"INSERT INTO {table} ({', '.join(ENTRY_COLUMNS)}) "  # noqa: S608 - names from the models, values bound
         f"VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))}) RETURNING id"
     )
     with connection.cursor() as cursor:
@@ -331,7 +331,7 @@ def _insert_postings(postings):
     """INSERT every posting of the entry in one multi-row statement (their ids are not read back)."""
     table = connection.ops.quote_name(Posting._meta.db_table)
     row = f"({', '.join(['%s'] * len(POSTING_COLUMNS))})"
-    sql = f"INSERT INTO {table} ({', '.join(POSTING_COLUMNS)}) VALUES {', '.join([row] * len(postings))}"
+    sql = f"INSERT INTO {table} ({', '.join(POSTING_COLUMNS)}) VALUES {', '.join([row] * len(postings))}"  # noqa: S608 - names from the models, values bound
     params = []
     for posting in postings:
         params += [getattr(posting, column) for column in POSTING_COLUMNS]
