@@ -172,6 +172,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge_qr_codes": {"task": "onecard.job.purge_qr_codes", "schedule": crontab(minute=5)},  # hourly
     "purge_nonces": {"task": "onecard.job.purge_nonces", "schedule": crontab(minute=15)},
     "purge_idempotency": {"task": "onecard.job.purge_idempotency", "schedule": crontab(minute=25)},
+    "seal_audit_log": {"task": "onecard.job.seal_audit_log", "schedule": crontab()},  # every minute
     "expire_packages": {"task": "onecard.job.expire_packages", "schedule": crontab(hour=3, minute=15)},
     "build_daily_statements": {
         "task": "onecard.job.build_daily_statements",
