@@ -6,8 +6,8 @@ in a short transaction of its own under the chain head's row lock. Sealing insid
 transaction would make every audited change queue on the head from its first audit row to its
 commit, and a checkout that audits, then locks card accounts, would deadlock against a void that
 locks them, then audits. A record is therefore unsealed for the moment between its commit and its
-seal; the job `seal_audit_log` (every minute) seals whatever a crash left behind. Its field hashes
-protect it in between.
+seal (at most a minute: the job `seal_audit_log` takes what a busy head or a crash left behind);
+its field hashes protect it in between. docs/operations.md has the figures.
 """
 
 import datetime
@@ -48,17 +48,23 @@ def record_link(prev_hash, record_id, seq, fields) -> str:
     return hashchain.link(prev_hash, record_id, seq, hashchain.digest(fields))
 
 
-def seal_audit_log(*, batch=SEAL_BATCH, entry_model=AuditEntry, head_model=AuditChainHead) -> int:
+def seal_audit_log(
+    *, batch=SEAL_BATCH, if_free=False, entry_model=AuditEntry, head_model=AuditChainHead
+) -> int:
     """Chain every committed record not sealed yet, oldest id first; the number sealed.
 
     Each batch is one short transaction holding the head's row lock: two sealers take turns, and
-    the second finds only what the first left. A record without field hashes (written by the code
-    before the chain, or during an upgrade) gets them now. Models: the migration passes its own.
+    the second finds only what the first left. `if_free`: when another sealer holds the head, give
+    up at once (0) instead of queueing behind it; the next seal or the job takes the records.
+    A record without field hashes (written by the code before the chain, or during an upgrade)
+    gets them now. Models: the migration passes its own.
     """
     sealed = 0
     while True:
         with transaction.atomic():
-            head, _created = head_model.objects.select_for_update().get_or_create(pk=1)
+            head = _locked_head(head_model, if_free)
+            if head is None:
+                return sealed
             rows = list(
                 entry_model.objects.filter(seq__isnull=True)
                 .order_by("id")
@@ -79,6 +85,14 @@ def seal_audit_log(*, batch=SEAL_BATCH, entry_model=AuditEntry, head_model=Audit
             return sealed
 
 
+def _locked_head(head_model, if_free):
+    """The chain head, locked for this transaction (created at the first seal); None if busy and `if_free`."""
+    head = head_model.objects.select_for_update(skip_locked=if_free).filter(pk=1).first()
+    if head is None and not (if_free and head_model.objects.filter(pk=1).exists()):
+        head, _created = head_model.objects.select_for_update().get_or_create(pk=1)
+    return head
+
+
 def _write_seals(entry_model, updates):
     """One UPDATE per record, sent as a batch (plain SQL: bulk_update's CASE compiles 20 times slower)."""
     table = connection.ops.quote_name(entry_model._meta.db_table)
@@ -88,13 +102,15 @@ def _write_seals(entry_model, updates):
 
 
 def _seal_committed():
-    seal_audit_log()
+    seal_audit_log(if_free=True)
 
 
 def seal_after_commit() -> None:
     """Seal the current transaction's records once it commits (at once outside a transaction); once per transaction.
 
-    robust: a failed seal is logged and never undoes or fails the change it follows; the job seals later.
+    A request never queues behind another sealer (if_free): under load the sealer at work or the
+    next one takes its records, and the job seal_audit_log whatever is left when traffic stops.
+    robust: a failed seal is logged and never undoes or fails the change it follows.
     """
     connection = transaction.get_connection()
     if any(callback is _seal_committed for _savepoints, callback, _robust in connection.run_on_commit):
