@@ -22,6 +22,20 @@ class AuditAction(models.TextChoices):
     PERMISSION = "permission", _("Permission change")
 
 
+class AuditWriteRefused(RuntimeError):
+    """A change or delete of an audit record through the ORM (a programming error: the trail is append-only)."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """Audit records are inserted, never updated or deleted in bulk; the chain catches what goes around this."""
+
+    def update(self, **kwargs):
+        raise AuditWriteRefused("The audit log is append-only")
+
+    def delete(self):
+        raise AuditWriteRefused("The audit log is append-only")
+
+
 class AuditEntry(models.Model):
     """Who did what to which record, with the values before and after; written only, never edited.
 
@@ -63,6 +77,8 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(max_length=64, db_default="", blank=True, editable=False)
     hash = models.CharField(max_length=64, db_default="", blank=True, editable=False)
 
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
         ordering = ["-id"]
         verbose_name = _("audit entry")
@@ -77,6 +93,14 @@ class AuditEntry(models.Model):
         return (
             f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.subject_type}:{self.subject_id}"
         )
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:  # sealing writes its four columns with plain SQL (audit_chain)
+            raise AuditWriteRefused("Audit records are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditWriteRefused("Audit records are never deleted")
 
 
 class AuditChainHead(models.Model):

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from onecard.core import audit, audit_chain
 from onecard.core.audit_chain import AUDIT_HASHED_FIELDS, UNSEALED_GRACE, seal_audit_log, verify_audit_log
 from onecard.core.context import RequestContext, reset_context, set_context
-from onecard.core.models import AuditChainHead, AuditEntry
+from onecard.core.models import AuditChainHead, AuditEntry, AuditWriteRefused
 from onecard.org import services
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def run_verify():
 @pytest.fixture
 def trail(chain):
     """Three sealed records with every field filled: a change with before/after, from an address and a browser."""
-    AuditEntry.objects.all().delete()  # the chain fixture's own records: start the chain at seq 1
+    QuerySet.delete(AuditEntry.objects.all())  # the chain fixture's own records: start the chain at seq 1
     token = set_context(RequestContext(ip="2001:DB8::7", user_agent="till-7"))
     try:
         for phone in ("021-1", "021-2", "021-3"):
@@ -205,7 +205,7 @@ def test_a_record_left_unsealed_is_reported_after_the_grace_period(chain, trail)
 
 def test_records_written_without_field_hashes_are_sealed_with_them(chain):
     # given records as the code before the chain wrote them (during an upgrade, or before the migration)
-    AuditEntry.objects.all().delete()
+    QuerySet.delete(AuditEntry.objects.all())
     for note in ("a", "b"):
         AuditEntry.objects.create(
             actor=chain.hq_admin, actor_name="hqadmin", action="update", subject_type="x", note=note
@@ -239,3 +239,17 @@ def test_the_seal_command_chains_what_is_left(chain, trail):
     call_command("audit", "seal", stdout=out)
     assert out.getvalue() == "Sealed 1 audit record(s).\n"
     assert verify_audit_log().unsealed == 0
+
+
+def test_the_application_cannot_change_or_delete_a_record(trail):
+    record = trail[0]
+    record.note = "edited"
+    with pytest.raises(AuditWriteRefused):
+        record.save()
+    with pytest.raises(AuditWriteRefused):
+        record.delete()
+    with pytest.raises(AuditWriteRefused):
+        AuditEntry.objects.filter(pk=record.pk).update(note="edited")
+    with pytest.raises(AuditWriteRefused):
+        AuditEntry.objects.all().delete()
+    assert verify_audit_log().ok
