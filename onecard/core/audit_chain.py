@@ -25,6 +25,7 @@ AUDIT_HASHED_FIELDS = (
     "at", "actor_id", "actor_name", "action", "subject_type", "subject_id", "subject_repr", "node_id",
     "merchant_id", "before", "after", "note", "ip", "user_agent",
 )  # fmt: skip
+_IP = AUDIT_HASHED_FIELDS.index("ip")
 SEAL_BATCH = 1000
 # A record still unsealed after this long was left behind (a crash between commit and seal).
 UNSEALED_GRACE = datetime.timedelta(minutes=10)
@@ -34,13 +35,10 @@ def record_fields(values) -> list[tuple[str, object]]:
     """[(name, value)] of a record's hashed fields, from a dict or a row in AUDIT_HASHED_FIELDS order."""
     if isinstance(values, dict):
         values = [values[name] for name in AUDIT_HASHED_FIELDS]
-    fields = list(zip(AUDIT_HASHED_FIELDS, values, strict=True))
+    values = list(values)
     # The database may spell an address differently from how it was written (inet, IPv6 forms).
-    fields[AUDIT_HASHED_FIELDS.index("ip")] = (
-        "ip",
-        hashchain.ip_value(values[AUDIT_HASHED_FIELDS.index("ip")]),
-    )
-    return fields
+    values[_IP] = hashchain.ip_value(values[_IP])
+    return list(zip(AUDIT_HASHED_FIELDS, values, strict=True))
 
 
 def record_link(prev_hash, record_id, seq, fields) -> str:
@@ -112,7 +110,6 @@ def seal_after_commit() -> None:
     next one takes its records, and the job seal_audit_log whatever is left when traffic stops.
     robust: a failed seal is logged and never undoes or fails the change it follows.
     """
-    connection = transaction.get_connection()
     if any(callback is _seal_committed for _savepoints, callback, _robust in connection.run_on_commit):
         return
     transaction.on_commit(_seal_committed, robust=True)
@@ -175,10 +172,8 @@ def verify_audit_log(*, now=None, chunk_size=5000) -> AuditVerifyReport:
             report, subject, fields, stored, record_link(prev_hash, record_id, seq, fields) == hash_
         )
         expected_seq, previous = seq + 1, hash_
-    head = AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first() or (
-        0,
-        hashchain.GENESIS_HASH,
-    )
+    head = AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first()
+    head = head or (0, hashchain.GENESIS_HASH)  # nothing sealed yet
     report.head_seq = head[0]
     if head != (expected_seq - 1, previous):
         report.add(
