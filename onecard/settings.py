@@ -282,9 +282,8 @@ if HTTPS:
     # The header covers the host that sends it and the names below it, never the parent domain;
     # preload only takes effect once the owner submits the bare domain to the browsers' list.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = True
-    # The proxy terminates TLS and overwrites these headers; gunicorn listens on 127.0.0.1 only.
+    # The proxy terminates TLS and overwrites this header; gunicorn listens on 127.0.0.1 only.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    ONECARD_TRUST_X_FORWARDED_FOR = True  # the audit log's address is the browser's, not the proxy's
 
 # ---- computed ----------------------------------------------------------------------
 if not DEBUG:
