@@ -99,7 +99,7 @@ def ensure_categories(merchant):
 
 def product_spec(i, leaves, tiers, stores):
     """The fields of bench product number `i` (the same on every run)."""
-    rng = random.Random(7919 * i + 17)
+    rng = random.Random(7919 * i + 17)  # noqa: S311 - seeded sample data, not a secret
     price = rng.choice((300, 500, 800, 1200, 1500, 2500, 3900, 5900, 9900, 15900, 29900))
     member_prices = {}
     if i % 4 == 0:
@@ -168,7 +168,7 @@ def promotion_plan(wanted, merchant, store, roots, leaves, products, seed):
     from onecard.loyalty.models import Tier
     from onecard.org.models import OrgNode
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - seeded sample data, not a secret
     now = timezone.now()
     hq = OrgNode.objects.get(merchant=merchant, kind="hq")
     regions = list(OrgNode.objects.filter(merchant=merchant, kind="region").order_by("pk"))
@@ -440,7 +440,7 @@ def quote_part(setup, options, out):
     store = OrgNode.objects.select_related("merchant").get(pk=setup["quote_store"])
     merchant = store.merchant
     card = Card.objects.select_related("member", "product").get(pk=setup["quote_card"])
-    rng = random.Random(options["seed"])
+    rng = random.Random(options["seed"])  # noqa: S311 - seeded sample data, not a secret
     pool = cart_pool(setup["products"])
     carts = [make_cart(rng, pool, options["lines"]) for _ in range(DISTINCT_CARTS)]
     codes = setup["codes"]
@@ -564,7 +564,7 @@ def http_quote_case(setup, options, out):
     terminals = ledger_bench.terminals_for({"stores": [setup["quote_store"]]})
     terminal_id, secret = terminals[str(setup["quote_store"])]
     number = Card.objects.get(pk=setup["quote_card"]).number
-    rng = random.Random(options["seed"] + 1)
+    rng = random.Random(options["seed"] + 1)  # noqa: S311 - seeded sample data, not a secret
     pool = cart_pool(setup["products"])
     carts = [make_cart(rng, pool, options["lines"]) for _ in range(DISTINCT_CARTS)]
     port = ledger_bench.free_port()
@@ -632,7 +632,7 @@ def checkout_loop(spec, *, prepare_only=False, state=None):
         from onecard.org.models import OrgNode
 
         stores = OrgNode.objects.select_related("merchant").in_bulk(spec["stores"])
-        state = {"stores": stores, "rng": random.Random(spec["seed"]), "pool": list(spec["pool"]),
+        state = {"stores": stores, "rng": random.Random(spec["seed"]), "pool": list(spec["pool"]),  # noqa: S311 - seeded sample data, not a secret
                  "coupons_used": 0, "warm": True}  # fmt: skip
         for _ in range(3):
             one_checkout(spec, state)
@@ -719,7 +719,7 @@ def queries_of_one_checkout(setup, options):
 
     store = OrgNode.objects.select_related("merchant").get(pk=setup["quote_store"])
     card = Card.objects.select_related("member", "product").get(pk=setup["quote_card"])
-    items = make_cart(random.Random(options["seed"] + 2), cart_pool(setup["products"]), options["lines"])
+    items = make_cart(random.Random(options["seed"] + 2), cart_pool(setup["products"]), options["lines"])  # noqa: S311 - seeded sample data, not a secret
     quoted = checkout.quote(store.merchant, store, card, items)
     sv = min(quoted.max_stored_value, quoted.total_due // 2)
     tenders = {

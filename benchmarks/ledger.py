@@ -185,7 +185,7 @@ def service_loop(spec, *, prepare_only=False, state=None):
         from onecard.org.models import OrgNode
 
         stores = OrgNode.objects.in_bulk(spec["stores"])
-        state = {"stores": stores, "rng": random.Random(spec["seed"])}
+        state = {"stores": stores, "rng": random.Random(spec["seed"])}  # noqa: S311 - seeded sample data, not a secret
         for _ in range(3):  # warm-up: connection, imports, caches
             _one_charge(spec, state)
         return state
@@ -244,7 +244,7 @@ def http_loop(spec, *, prepare_only=False, state=None):
 
     if prepare_only:
         conn = http.client.HTTPConnection(spec["host"], spec["port"], timeout=30)
-        return {"conn": conn, "rng": random.Random(spec["seed"]), "sign": sign_request}
+        return {"conn": conn, "rng": random.Random(spec["seed"]), "sign": sign_request}  # noqa: S311 - seeded sample data, not a secret
 
     def call():
         rng = state["rng"]
@@ -298,7 +298,7 @@ def sqlite_child(spec):
     setup = prepare(spec["cards"], Out(), members_min=spec["members_min"])
     from onecard.org.models import OrgNode
 
-    state = {"stores": OrgNode.objects.in_bulk(setup["stores"]), "rng": random.Random(spec["seed"])}
+    state = {"stores": OrgNode.objects.in_bulk(setup["stores"]), "rng": random.Random(spec["seed"])}  # noqa: S311 - seeded sample data, not a secret
     local = {**spec, "cards": setup["cards"], "homes": setup["homes"], "stores": setup["stores"]}
     for _ in range(3):
         _one_charge(local, state)
@@ -324,7 +324,7 @@ def run_workers(specs, env=None, *, code=CHILD_CODE):
     """Start one child per spec (running `code`), wait until all are ready, start them together; their results."""
     logs = [tempfile.TemporaryFile() for _ in specs]  # noqa: SIM115 (closed in the finally below)
     procs = [
-        subprocess.Popen(
+        subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
             [sys.executable, "-c", code],
             cwd=BASE_DIR,
             env=env or _child_env(),
@@ -422,7 +422,7 @@ def free_port():
 def start_gunicorn(port, out):
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by http_part)
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
         [gunicorn, "onecard.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "8"],
         cwd=BASE_DIR,
         env=_child_env(),
@@ -490,7 +490,7 @@ def pgbench_init(db, out):
             cursor.execute(f'CREATE DATABASE "{PGBENCH_DB}"')
     args, env = _pg_args_env(db)
     started = time.monotonic()
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - fixed arguments, no shell
         [pgbench_binary(), *args, "-i", "-s", str(PGBENCH_SCALE), "-q", PGBENCH_DB],
         env=env,
         check=True,
@@ -503,7 +503,7 @@ def pgbench_run(db, clients, seconds):
     args, env = _pg_args_env(db)
     with tempfile.TemporaryDirectory() as tmp:
         prefix = os.path.join(tmp, "pgbench")
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
             [
                 pgbench_binary(),
                 *args,
@@ -669,7 +669,7 @@ def sqlite_part(cards, seconds, seed):
         env = _child_env({"ONECARD_VAR_DIR": tmp, "DATABASE_URL": f"sqlite:///{tmp}/onecard.sqlite3"})
         spec = {"mode": "sqlite", "seconds": seconds, "seed": seed, "cards": min(cards, 1000),
                 "members_min": min(cards, 1000)}  # fmt: skip
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
             [sys.executable, "-c", CHILD_CODE],
             cwd=BASE_DIR,
             env=env,

@@ -39,7 +39,7 @@ def run(options):
         raise RuntimeError("no demo merchant: run `onecard seed-demo` or drop --no-seed")
     analyze()
     total = Member.objects.filter(merchant=merchant).count()
-    rng = random.Random(options["seed"])
+    rng = random.Random(options["seed"])  # noqa: S311 - seeded sample data, not a secret
     samples, warmup = options["samples"], options["warmup"]
     n = samples + warmup
     hq = Staff.objects.select_related("node").get(username="hq")

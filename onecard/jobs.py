@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from onecard.core.audit_chain import seal_audit_log as seal_audit_records
 from onecard.core.idempotency import purge_idempotency_keys
 from onecard.loyalty.cards import qr
 from onecard.loyalty.cards import services as cards
@@ -121,6 +122,11 @@ def purge_sessions(now):
     return staff_sessions.purge_stale(now)
 
 
+def seal_audit_log(now):
+    """Chain the audit records a crash left unsealed between their commit and their seal (core.audit_chain)."""
+    return seal_audit_records()
+
+
 def expire_packages(now):
     """Count and period cards past their last valid day recognise what is left as revenue (loyalty.packages)."""
     return packages.expire_packages(now)
@@ -167,6 +173,7 @@ JOBS = {
     "purge_nonces": purge_nonces,
     "purge_idempotency": purge_idempotency,
     "purge_sessions": purge_sessions,
+    "seal_audit_log": seal_audit_log,
     "expire_packages": expire_packages,
     "build_daily_statements": build_daily_statements,
     "build_monthly_statements": build_monthly_statements,

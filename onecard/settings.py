@@ -177,6 +177,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge_nonces": {"task": "onecard.job.purge_nonces", "schedule": crontab(minute=15)},
     "purge_idempotency": {"task": "onecard.job.purge_idempotency", "schedule": crontab(minute=25)},
     "purge_sessions": {"task": "onecard.job.purge_sessions", "schedule": crontab(minute=35)},
+    "seal_audit_log": {"task": "onecard.job.seal_audit_log", "schedule": crontab()},  # every minute
     "expire_packages": {"task": "onecard.job.expire_packages", "schedule": crontab(hour=3, minute=15)},
     "build_daily_statements": {
         "task": "onecard.job.build_daily_statements",
@@ -301,6 +302,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("ONECARD_LOG_LEVEL", "WARNING")},
 }
+
+# ---- HTTPS profile (docs/operations.md, HTTPS deployment) ------------------------------
+# One switch for an installation served over HTTPS behind a reverse proxy; `onecard check
+# --deploy` is clean under it (tested, and run in CI).
+HTTPS = env_bool("ONECARD_HTTPS", False)
+if HTTPS:
+    if not env("ONECARD_SECRET_KEY"):  # every web process must sign with the same, managed key
+        raise ImproperlyConfigured("ONECARD_HTTPS=1 needs ONECARD_SECRET_KEY (50+ random characters)")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    # The header covers the host that sends it and the names below it, never the parent domain;
+    # preload only takes effect once the owner submits the bare domain to the browsers' list.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = True
+    # The proxy terminates TLS and overwrites this header; gunicorn listens on 127.0.0.1 only.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # ---- computed ----------------------------------------------------------------------
 if not DEBUG:

@@ -289,7 +289,7 @@ def _price(rng, low, high) -> int:
 
 def seed_catalog(merchant, tiers, *, seed=DEFAULT_SEED) -> DemoCatalog:
     """Create the demo categories and products of `merchant`; `tiers` get the member prices."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - seeded sample data, not a secret
     result = DemoCatalog()
     serial = 0
     for order, (code, name, subs) in enumerate(TREE, start=1):

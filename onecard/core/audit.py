@@ -2,10 +2,14 @@
 
 import datetime
 import decimal
+import json
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
+from . import hashchain
+from .audit_chain import record_fields, seal_after_commit
 from .context import current_context
 from .models import AuditAction, AuditEntry
 
@@ -62,21 +66,36 @@ def record(
         node = node if node is not None else _node_of(subject)
         merchant = merchant if merchant is not None else _merchant_of(subject, node)
     ctx = current_context()
-    return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.pk else None,
-        actor_name=(actor.get_username() if actor is not None and actor.pk else "system")[:150],
-        action=AuditAction(action),
-        subject_type=subject_type or "",
-        subject_id=str(subject_id),
-        subject_repr=subject_repr[:200],
-        node=node,
-        merchant=merchant,
-        before=_plain(before) if before is not None else None,
-        after=_plain(after) if after is not None else None,
-        note=note[:300],
-        ip=ctx.ip,
-        user_agent=ctx.user_agent,
-    )
+    acting = actor is not None and actor.pk
+    # The values exactly as the database will return them, so the hashes computed here verify later.
+    values = {
+        "at": timezone.now(),
+        "actor_id": actor.pk if acting else None,
+        "actor_name": (actor.get_username() if acting else "system")[:150],
+        "action": AuditAction(action).value,
+        "subject_type": subject_type or "",
+        "subject_id": str(subject_id),
+        "subject_repr": subject_repr[:200],
+        "node_id": _pk(node),
+        "merchant_id": _pk(merchant),
+        "before": _stored_json(before),
+        "after": _stored_json(after),
+        "note": note[:300],
+        "ip": ctx.ip or None,
+        "user_agent": ctx.user_agent,
+    }
+    entry = AuditEntry.objects.create(**values, field_hashes=hashchain.field_hashes(record_fields(values)))
+    seal_after_commit()
+    return entry
+
+
+def _pk(value):
+    return value.pk if isinstance(value, models.Model) else value
+
+
+def _stored_json(value):
+    """A before/after value as the JSON column gives it back (tuples as lists, keys as text)."""
+    return None if value is None else json.loads(json.dumps(_plain(value)))
 
 
 def _node_of(subject):

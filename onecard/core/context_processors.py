@@ -1,6 +1,6 @@
 """Template context shared by every page: the navigation the user's permissions allow."""
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 # (label, url name, permission or None, icon)
@@ -43,7 +43,7 @@ def navigation(request):
             continue
         try:
             url = reverse(name)
-        except Exception:  # a page that a later part of OneCard adds
+        except NoReverseMatch:  # a page that a later part of OneCard adds
             continue
         # A page without its own entry (members:detail) lights up the first entry of its area (members:list).
         same_area = (

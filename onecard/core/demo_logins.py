@@ -1,10 +1,10 @@
 """The demo chain's logins, printed by `onecard serve` and created by `onecard seed-demo`."""
 
-DEMO_PASSWORD = "onecard2026"
+DEMO_PASSWORD = "onecard2026"  # noqa: S105 - the demo's published password, only on demo installs (seed-demo)
 # The demo's accounts whose roles need two-step verification share this published authenticator key, as
 # they share the published password: only on a demo install (docs/security.md). `onecard demo-code` prints
 # its current code for anyone without an authenticator app at hand.
-DEMO_TOTP_SECRET = "ONECARDDEMOAUTHENTICATORKEYXXXXX"
+DEMO_TOTP_SECRET = "ONECARDDEMOAUTHENTICATORKEYXXXXX"  # noqa: S105 - published on purpose, demo installs only
 
 # (username, what the account is)
 DEMO_LOGINS = [

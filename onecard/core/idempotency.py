@@ -148,7 +148,7 @@ def _claim(scope, key, request_hash):
     qn = connection.ops.quote_name
     created_at = IdempotencyKey._meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
     sql = (
-        f"INSERT INTO {qn(IdempotencyKey._meta.db_table)} "
+        f"INSERT INTO {qn(IdempotencyKey._meta.db_table)} "  # noqa: S608 - names from the models, values bound
         f"({qn('scope')}, {qn('key')}, {qn('request_hash')}, {qn('body')}, {qn('created_at')}) "
         f"VALUES (%s, %s, %s, '', %s) ON CONFLICT ({qn('scope')}, {qn('key')}) DO NOTHING RETURNING {qn('id')}"
     )

@@ -380,7 +380,7 @@ def seed_loyalty(
     """
     started = time.monotonic()
     summary = DemoLedger()
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - seeded sample data, not a secret
     end = now or timezone.now()
     first_day = (end - datetime.timedelta(days=days)).astimezone(SHANGHAI).date()
     start = datetime.datetime.combine(first_day, datetime.time(9), tzinfo=SHANGHAI)

@@ -92,7 +92,7 @@ def reserve_ids(model, count):
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
         if vendor == "sqlite":
-            cursor.execute(f"SELECT MAX({qn(pk)}) FROM {qn(table)}")
+            cursor.execute(f"SELECT MAX({qn(pk)}) FROM {qn(table)}")  # noqa: S608 - names from the models, values bound
             high = cursor.fetchone()[0] or 0
             cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
             row = cursor.fetchone()
@@ -129,7 +129,7 @@ def insert_values(model, fields, rows):
     with connection.cursor() as cursor:
         if vendor == "sqlite":
             marks = ", ".join(["%s"] * len(field_objs))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", prepared)
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", prepared)  # noqa: S608 - names from the models, values bound
         else:
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in prepared:

@@ -108,7 +108,7 @@ def ensure_tags_and_fields(merchant):
 
 def demo_member_rows(count, *, stores, owners_by_store, tags, start_index=0, seed=20261125):
     """Yield `count` cleaned member rows, deterministic for a given seed."""
-    rng = random.Random(seed + start_index)
+    rng = random.Random(seed + start_index)  # noqa: S311 - seeded sample data, not a secret
     now = timezone.now()
     today = timezone.localdate()
     sources = [Source.STORE] * 6 + [Source.CAMPAIGN] * 2 + [Source.REFERRAL, Source.ONLINE]
@@ -183,7 +183,7 @@ def secondary_indexes():
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"  # noqa: S608 - names from the models, values bound
                 f" AND tbl_name IN ({', '.join(['%s'] * len(MEMBER_TABLES))})",
                 list(MEMBER_TABLES),
             )

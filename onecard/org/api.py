@@ -221,7 +221,7 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     required_permissions = permission_map(
         "staff.view",
         "staff.manage",
-        password="staff.manage",
+        password="staff.manage",  # noqa: S106 - the name of the API action, not a password
         reset_second_factor="staff.manage",
         unlock="staff.manage",
     )

@@ -87,7 +87,7 @@ class TerminalSignatureAuthentication(BaseAuthentication):
         # Only a correctly signed request spends its nonce, so nobody can burn a terminal's nonces.
         if not services.remember_nonce(terminal, nonce):
             raise ReplayedNonce()
-        if random.randrange(PURGE_ONE_IN) == 0:
+        if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 - decides when to purge old nonces, not a secret
             services.purge_nonces()
         services.touch_last_seen(terminal)
         return AnonymousUser(), terminal

@@ -145,7 +145,7 @@ def remember_nonce(terminal, nonce, *, now=None) -> bool:
     table = qn(UsedNonce._meta.db_table)
     created_at = UsedNonce._meta.get_field("created_at").get_db_prep_value(now, connection)
     sql = (
-        f"INSERT INTO {table} ({qn('terminal_id')}, {qn('nonce')}, {qn('created_at')}) VALUES (%s, %s, %s) "
+        f"INSERT INTO {table} ({qn('terminal_id')}, {qn('nonce')}, {qn('created_at')}) VALUES (%s, %s, %s) "  # noqa: S608 - names from the models, values bound
         f"ON CONFLICT ({qn('terminal_id')}, {qn('nonce')}) DO NOTHING RETURNING {qn('id')}"
     )
     with connection.cursor() as cursor:

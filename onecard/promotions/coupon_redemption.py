@@ -90,11 +90,11 @@ def _presented(codes, store) -> list[Coupon]:
         return []
     through = CouponTemplate.stores.through
     links = (
-        f"SELECT 1 FROM {sql_rows.table(through)} s "
+        f"SELECT 1 FROM {sql_rows.table(through)} s "  # noqa: S608 - names from the models, values bound
         f"WHERE s.{sql_rows.column(through, 'coupontemplate')} = c.{sql_rows.column(Coupon, 'template')}"
     )
     sql = (
-        f"SELECT {sql_rows.column_list(Coupon, 'c', OFFER_FIELDS[Coupon])}, "
+        f"SELECT {sql_rows.column_list(Coupon, 'c', OFFER_FIELDS[Coupon])}, "  # noqa: S608 - names from the models, values bound
         f"{sql_rows.column_list(CouponTemplate, 't', OFFER_FIELDS[CouponTemplate])}, "
         f"{sql_rows.column_list(OrgNode, 'n', OFFER_FIELDS[OrgNode])}, EXISTS ({links}), "
         f"EXISTS ({links} AND s.{sql_rows.column(through, 'orgnode')} = %s) "

@@ -427,7 +427,7 @@ def seed_promotions(merchant, *, till, sales=SALES, seed=DEFAULT_SEED, now=None,
     """
     started = time.monotonic()
     summary = DemoPromotions()
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - seeded sample data, not a secret
     end = now or timezone.now()
     first_day = (end - datetime.timedelta(days=DAYS)).astimezone(SHANGHAI).date()
     tiers = list(Tier.objects.filter(merchant=merchant).order_by("rank"))

@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from onecard import jobs
+from onecard.core.audit_chain import verify_audit_log
 from onecard.core.clock import moved_now
-from onecard.core.models import IdempotencyKey
+from onecard.core.models import AuditEntry, IdempotencyKey
 from onecard.loyalty.cards.choices import CardStatus, TierMetric
 from onecard.loyalty.cards.services import activate
 from onecard.loyalty.models import Card, MemberTier, PointsLot, UsedQrCode
@@ -80,7 +81,10 @@ def test_every_job_does_its_work_once_and_a_second_run_changes_nothing(chain, du
         second = jobs.run_jobs(NOW)
     # then
     assert all(r.ok for r in first + second), [r.error for r in first + second]
-    assert changes(first) == {
+    # the audit records the fixtures wrote (a test's transaction never commits, so none was sealed)
+    assert changes(first).pop("seal_audit_log") == AuditEntry.objects.count() > 0
+    assert verify_audit_log(now=NOW).ok
+    assert {name: n for name, n in changes(first).items() if name != "seal_audit_log"} == {
         "expire_holds": 1,
         "expire_points": 1,
         "expire_cards": 1,
@@ -185,7 +189,11 @@ def test_a_crontab_fires_once_for_its_minute_on_the_shanghai_clock():
     assert jobs.fires_between(daily, datetime.datetime(2026, 11, 25, 19, 9, tzinfo=datetime.UTC),
                               datetime.datetime(2026, 11, 25, 19, 10, tzinfo=datetime.UTC))  # fmt: skip
     hourly = crontab(minute=25)
-    assert jobs.due_jobs(shanghai(3, 24, 59), shanghai(3, 25, 1)) == ["expire_holds", "purge_idempotency"]
+    assert jobs.due_jobs(shanghai(3, 24, 59), shanghai(3, 25, 1)) == [
+        "expire_holds",
+        "purge_idempotency",
+        "seal_audit_log",
+    ]
     assert hourly.minute == {25}
 
 
@@ -200,10 +208,10 @@ def test_the_loop_runs_everything_once_then_what_is_due(db, monkeypatch):
     # then
     assert [[r.name for r in results] for results in rounds] == [
         list(jobs.JOBS),
-        ["expire_holds", "expire_points"],
-        ["expire_holds"],
+        ["expire_holds", "expire_points", "seal_audit_log"],
+        ["expire_holds", "seal_audit_log"],
     ]
-    assert ran[-1] == ("expire_holds", shanghai(3, 11, 30))
+    assert ran[-1] == ("seal_audit_log", shanghai(3, 11, 30))
 
 
 def test_package_expiry_and_settlement_statements_run_once(chain, member_factory):

@@ -11,6 +11,8 @@ Every movement of stored value or points goes through `post()`:
    below zero — before anything is written, so a refusal leaves the caller's transaction usable;
 4. insert the entry, then all its postings in one multi-row INSERT (balance after, sequence
    number and hash-chain link computed here), then update every account with one UPDATE.
+   Each posting's link covers every field of its entry and its account's identity
+   (`posting_hash`), computed in Python from values already in hand: no statement is added.
 
 Four statements whatever the number of legs (ARCHITECTURE.md, Performance). Nothing else may
 write `Account.balance`; the model layer refuses the ordinary ways of trying.
@@ -26,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from onecard.core import hashchain
 from onecard.core.idempotency import current_idempotency_key
 from onecard.core.money import MAX_AMOUNT  # noqa: F401 - one limit for the ledger and the forms
 from onecard.loyalty.ledger.choices import MEMBER_FACING_KINDS, POINTS_KINDS, AccountKind, Currency, EntryKind
@@ -40,7 +43,16 @@ from onecard.loyalty.ledger.errors import (
 )
 from onecard.loyalty.models import Account, JournalEntry, Posting
 
-GENESIS_HASH = "0" * 64
+GENESIS_HASH = hashchain.GENESIS_HASH
+# The rule new entries are written with (JournalEntry.hash_version): 1 chained the postings' own
+# facts and the entry's time; 2 chains every field of the entry and the account's identity too.
+HASH_VERSION = 2
+# The entry's fields under rule 2, in their hashed order. Its id is covered by each posting's link
+# (it is only known after the INSERT); `field_hashes` names the changed field, outside the digest.
+ENTRY_HASHED_FIELDS = (
+    "kind", "merchant_id", "node_id", "actor_id", "created_at", "memo", "reverses_id", "refers_to_id",
+    "idempotency_key", "business_ref", "hash_version",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +151,39 @@ def open_account(kind, merchant, *, node=None, member=None, card_id=None, counte
 # ---- posting ---------------------------------------------------------------------------------------
 
 
-def posting_hash(prev_hash, entry_id, account_id, seq, amount, balance_after, created_at) -> str:
-    """The link of an account's hash chain: sha256 over the previous link and this posting's facts."""
+def posting_hash_v1(prev_hash, entry_id, account_id, seq, amount, balance_after, created_at) -> str:
+    """Rule 1 (entries written before hash_version 2): the previous link, the posting's facts and the entry's time."""
     when = created_at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
     text = f"{prev_hash}|{entry_id}|{account_id}|{seq}|{amount}|{balance_after}|{when}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def entry_fields(entry) -> list[tuple[str, object]]:
+    """[(name, value)] of the entry's hashed fields, from a JournalEntry or any object with those attributes."""
+    return [(name, getattr(entry, name)) for name in ENTRY_HASHED_FIELDS]
+
+
+def posting_hash(prev_hash, entry_id, account_id, seq, amount, balance_after, account, entry_digest) -> str:
+    """Rule 2: the link of an account's hash chain, over the previous link, the posting, its account and entry.
+
+    `account` is (key, currency, must_not_go_negative): the key spells the account's kind and
+    owners, so relabelling an account (another store, member or kind) breaks its chain too.
+    `entry_digest` is hashchain.digest(entry_fields(entry)): every field of the entry.
+    """
+    key, currency, guard = account
+    return hashchain.link(
+        HASH_VERSION,
+        prev_hash,
+        entry_id,
+        account_id,
+        key,
+        currency,
+        guard,
+        seq,
+        amount,
+        balance_after,
+        entry_digest,
+    )
 
 
 def post(spec: EntrySpec, *, held=None) -> Posted:
@@ -243,7 +283,7 @@ def _locked_rows(where, params) -> list[tuple]:
     table = connection.ops.quote_name(Account._meta.db_table)
     lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
     sql = (
-        f"SELECT id, currency, balance, version, last_entry_hash, must_not_go_negative, key, kind "
+        f"SELECT id, currency, balance, version, last_entry_hash, must_not_go_negative, key, kind "  # noqa: S608 - names from the models, values bound
         f"FROM {table} WHERE {where} ORDER BY id{lock}"
     )
     with connection.cursor() as cursor:
@@ -256,11 +296,11 @@ def _in(column, values) -> str:
 
 
 def _held(rows) -> dict:
-    return {row[0]: (row[1], row[2], row[3], row[4], bool(row[5])) for row in rows}
+    return {row[0]: (row[1], row[2], row[3], row[4], bool(row[5]), row[6]) for row in rows}
 
 
 def lock_accounts(account_ids):
-    """Lock the accounts' rows in primary-key order and return {id: (currency, balance, version, hash, guard)}."""
+    """Lock the accounts' rows in primary-key order: {id: (currency, balance, version, hash, guard, key)}."""
     return _held(_locked_rows(_in("id", account_ids), account_ids))
 
 
@@ -291,7 +331,7 @@ def _write_balances(postings):
     table = connection.ops.quote_name(Account._meta.db_table)
     whens = " ".join(["WHEN %s THEN %s"] * len(postings))
     sql = (
-        f"UPDATE {table} SET balance = CASE id {whens} END, version = CASE id {whens} END, "
+        f"UPDATE {table} SET balance = CASE id {whens} END, version = CASE id {whens} END, "  # noqa: S608 - names from the models, values bound
         f"last_entry_hash = CASE id {whens} END WHERE id IN ({', '.join(['%s'] * len(postings))})"
     )
     params = []
@@ -307,7 +347,7 @@ def _write_balances(postings):
 
 ENTRY_COLUMNS = (
     "kind", "merchant_id", "node_id", "actor_id", "created_at", "memo", "reverses_id", "refers_to_id",
-    "idempotency_key", "business_ref",
+    "idempotency_key", "business_ref", "hash_version", "field_hashes",
 )  # fmt: skip
 POSTING_COLUMNS = ("entry_id", "account_id", "amount", "balance_after", "seq", "prev_hash", "hash")
 
@@ -318,7 +358,7 @@ def _insert_entry(entry):
     values = [getattr(entry, column) for column in ENTRY_COLUMNS]
     values[4] = connection.ops.adapt_datetimefield_value(entry.created_at)
     sql = (
-        f"INSERT INTO {table} ({', '.join(ENTRY_COLUMNS)}) "
+        f"INSERT INTO {table} ({', '.join(ENTRY_COLUMNS)}) "  # noqa: S608 - names from the models, values bound
         f"VALUES ({', '.join(['%s'] * len(ENTRY_COLUMNS))}) RETURNING id"
     )
     with connection.cursor() as cursor:
@@ -331,7 +371,7 @@ def _insert_postings(postings):
     """INSERT every posting of the entry in one multi-row statement (their ids are not read back)."""
     table = connection.ops.quote_name(Posting._meta.db_table)
     row = f"({', '.join(['%s'] * len(POSTING_COLUMNS))})"
-    sql = f"INSERT INTO {table} ({', '.join(POSTING_COLUMNS)}) VALUES {', '.join([row] * len(postings))}"
+    sql = f"INSERT INTO {table} ({', '.join(POSTING_COLUMNS)}) VALUES {', '.join([row] * len(postings))}"  # noqa: S608 - names from the models, values bound
     params = []
     for posting in postings:
         params += [getattr(posting, column) for column in POSTING_COLUMNS]
@@ -362,7 +402,7 @@ def _post(spec: EntrySpec, legs: list[Leg], held=None) -> Posted:
         raise AlreadyReversed()
 
     for item in legs:
-        currency, balance, _version, _hash, must_not_go_negative = locked[item.account]
+        currency, balance, _version, _hash, must_not_go_negative, _key = locked[item.account]
         if must_not_go_negative and balance + item.amount < 0:
             error = InsufficientPoints if currency == Currency.POINTS else InsufficientBalance
             raise error(extra={"account": item.account, "available": balance, "requested": -item.amount})
@@ -381,12 +421,16 @@ def _post(spec: EntrySpec, legs: list[Leg], held=None) -> Posted:
             spec.idempotency_key if spec.idempotency_key is not None else current_idempotency_key()
         ),
         business_ref=spec.business_ref,
+        hash_version=HASH_VERSION,
     )
+    fields = entry_fields(entry)
+    entry.field_hashes = hashchain.field_hashes(fields)
+    entry_digest = hashchain.digest(fields)
     _insert_entry(entry)
 
     postings = []
     for item in legs:
-        _currency, balance, version, last_hash, _guard = locked[item.account]
+        currency, balance, version, last_hash, guard, key = locked[item.account]
         seq, prev_hash, balance_after = version + 1, last_hash or GENESIS_HASH, balance + item.amount
         postings.append(
             Posting(
@@ -397,7 +441,14 @@ def _post(spec: EntrySpec, legs: list[Leg], held=None) -> Posted:
                 seq=seq,
                 prev_hash=prev_hash,
                 hash=posting_hash(
-                    prev_hash, entry.pk, item.account, seq, item.amount, balance_after, created_at
+                    prev_hash,
+                    entry.pk,
+                    item.account,
+                    seq,
+                    item.amount,
+                    balance_after,
+                    (key, currency, guard),
+                    entry_digest,
                 ),
             )
         )
@@ -405,6 +456,6 @@ def _post(spec: EntrySpec, legs: list[Leg], held=None) -> Posted:
 
     _write_balances(postings)
     for posting in postings:
-        currency, _balance, _version, _hash, guard = locked[posting.account_id]
-        held[posting.account_id] = (currency, posting.balance_after, posting.seq, posting.hash, guard)
+        currency, _balance, _version, _hash, guard, key = locked[posting.account_id]
+        held[posting.account_id] = (currency, posting.balance_after, posting.seq, posting.hash, guard, key)
     return Posted(entry=entry, postings=postings, balances={p.account_id: p.balance_after for p in postings})

@@ -207,6 +207,13 @@ class JournalEntry(ImmutableModel):
     # "scope:key" as run_idempotent names it (scope ≤ 100, key ≤ 255 characters).
     idempotency_key = models.CharField(max_length=360, blank=True, default="")
     business_ref = models.CharField(_("reference"), max_length=64, blank=True, default="")
+    # The rule its postings' hashes follow (ledger.HASH_VERSION): 1 for entries written before
+    # rule 2 covered every field. The database default keeps a process still running the old code
+    # during an upgrade writing entries that verify under rule 1.
+    hash_version = models.PositiveSmallIntegerField(db_default=1, editable=False)
+    # Four hex digits per hashed field (core.hashchain.field_hashes): `ledger verify` names the field
+    # that changed. Empty under rule 1.
+    field_hashes = models.CharField(max_length=64, db_default="", blank=True, editable=False)
 
     class Meta:
         verbose_name = _("journal entry")
@@ -231,7 +238,8 @@ class Posting(ImmutableModel):
 
     `seq` numbers the account's postings 1, 2, 3...; `prev_hash` is the hash of posting seq-1 of
     the same account (64 zeros for the first) and `hash` = sha256 over prev_hash, entry id,
-    account id, seq, amount, balance_after and the entry's time (see ledger.posting_hash).
+    account id, seq, amount, balance_after, the account's key, currency and guard, and every field
+    of the entry (ledger.posting_hash; entries of hash_version 1: ledger.posting_hash_v1).
     """
 
     entry = protected_fk(JournalEntry, related_name="postings")

@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
+from onecard.core import hashchain
 from onecard.core.idempotency import run_idempotent
 from onecard.loyalty.ledger import services as ledger
 from onecard.loyalty.ledger.choices import AccountKind, Currency, EntryKind
@@ -180,10 +181,18 @@ def test_each_account_has_its_own_hash_chain(books):
     assert (p1.seq, p1.prev_hash) == (1, ledger.GENESIS_HASH)
     assert (p2.seq, p2.prev_hash, p2.balance_after) == (2, p1.hash, 500)
     entry = JournalEntry.objects.get(pk=second.entry.pk)
-    assert p2.hash == ledger.posting_hash(
-        p1.hash, entry.pk, books.principal.pk, 2, -200, 500, entry.created_at
-    )
     account = Account.objects.get(pk=books.principal.pk)
+    assert entry.hash_version == 2
+    assert p2.hash == ledger.posting_hash(
+        p1.hash,
+        entry.pk,
+        books.principal.pk,
+        2,
+        -200,
+        500,
+        (account.key, "CNY", True),
+        hashchain.digest(ledger.entry_fields(entry)),
+    )
     assert (account.version, account.last_entry_hash) == (2, p2.hash)
 
 

@@ -52,4 +52,4 @@ class Command(BaseCommand):
         ]
         if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
             argv += ["--workers", "1", "--threads", "8"]  # one process keeps SQLite's writer simple
-        os.execv(gunicorn, argv)
+        os.execv(gunicorn, argv)  # noqa: S606 - replaces this process with gunicorn from our venv, fixed arguments
