@@ -6,7 +6,9 @@ only its own pages). A new app's pages are included here.
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from onecard import home
 from onecard.core import api_views
@@ -42,6 +44,8 @@ urlpatterns = [
     path("catalog/", include("onecard.catalog.urls")),
     path("api/v1/", include("onecard.api_urls")),
     path("admin/", admin.site.urls),
+    # Pages without an icon link (the admin, the API docs) make the browser ask for /favicon.ico.
+    path("favicon.ico", RedirectView.as_view(url=static("onecard/favicon.svg"))),
 ]
 
 # Under /api/ a missing route or a server error answers problem+json, never an HTML page.

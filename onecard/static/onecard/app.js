@@ -1,4 +1,14 @@
 // Small behaviours shared by every page; htmx does the rest.
+// The Content-Security-Policy runs no inline script and no on...="" handler: a page asks for a behaviour
+// with a data attribute, and a listener here (or in till.js) acts on it (docs/architecture.md, Web UI).
+//   data-toggle-nav          the menu button on a narrow screen
+//   data-confirm="question"  a click (a submit button's, a link's) goes ahead only when confirmed
+//   data-print               prints the page
+//   data-history-back        goes back one page (a link whose href is the way when there is no history)
+//   data-copy="#selector"    copies that element's text; a [data-copied] next to the button then shows
+//   data-submit-on-change    on a select: choosing an option submits its form
+//   data-disable-on-submit   on a form: its buttons are disabled once it is sent, so it is sent once
+//   data-remove-after-success  on an htmx form: removed once its request succeeded (the reveal form)
 document.addEventListener("click", function (event) {
   const toggle = event.target.closest("[data-toggle-nav]");
   if (toggle) {
@@ -7,6 +17,53 @@ document.addEventListener("click", function (event) {
   const confirmable = event.target.closest("[data-confirm]");
   if (confirmable && !window.confirm(confirmable.dataset.confirm)) {
     event.preventDefault();
+    return;
+  }
+  if (event.target.closest("[data-print]")) {
+    window.print();
+  }
+  if (event.target.closest("[data-history-back]") && window.history.length > 1) {
+    event.preventDefault();
+    window.history.back();
+  }
+  const copy = event.target.closest("[data-copy]");
+  if (copy) {
+    copyText(copy);
+  }
+});
+function copyText(button) {
+  const text = document.querySelector(button.dataset.copy).textContent;
+  const copied = button.parentElement.querySelector("[data-copied]");
+  const done = function () { if (copied) { copied.hidden = false; } };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done);
+    return;
+  }
+  // Over plain HTTP (a shop's intranet) the clipboard API is missing: copy through a selected text area.
+  const area = document.createElement("textarea");
+  area.value = text;
+  document.body.appendChild(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+  done();
+}
+document.addEventListener("change", function (event) {
+  const select = event.target.closest("[data-submit-on-change]");
+  if (select && select.form) {
+    select.form.submit();
+  }
+});
+document.addEventListener("submit", function (event) {
+  const form = event.target;
+  if (form.matches("[data-disable-on-submit]") && !event.defaultPrevented) {
+    form.querySelectorAll("button, input[type=submit]").forEach(function (button) { button.disabled = true; });
+  }
+});
+document.addEventListener("htmx:afterRequest", function (event) {
+  const form = event.detail.elt;
+  if (event.detail.successful && form.matches && form.matches("[data-remove-after-success]")) {
+    form.remove();
   }
 });
 // Select-all checkboxes for bulk actions: <input type="checkbox" data-check-all="name">

@@ -8,6 +8,8 @@
 // data-confirm-total is the big line. An element with data-confirm-match="#field" data-confirm-fen="N"
 // (a quote fetched for an amount) counts only while that field still holds N fen: never a stale quote.
 // Any page: <dialog data-dialog-open="id"> buttons open a dialog, [data-dialog-close] closes it.
+// A keyboard-wedge reader types the number and Enter: after htmx swaps an answer into an element marked
+// data-scan-field="#card-input", that field is selected for the next scan (the cashier desk's panel).
 (function () {
   var pending = null;
 
@@ -98,6 +100,12 @@
         if (field) { field.focus(); }
       }
     });
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var selector = event.detail.target.dataset && event.detail.target.dataset.scanField;
+    var field = selector && document.querySelector(selector);
+    if (field) { field.select(); }
   });
 
   document.addEventListener("click", function (event) {
