@@ -67,9 +67,9 @@ def test_not_found_answers_carry_the_security_headers(client, chain):
     _assert_security_headers(problem)
 
 
-def test_the_admin_and_the_swagger_page_keep_the_plain_policy(client, chain):
-    # given the system administrator
-    client.force_login(chain.admin)
+def test_the_admin_and_the_swagger_page_keep_the_plain_policy(login, chain):
+    # given the system administrator, past the second step
+    client = login(chain.admin)
     # when Django's admin and the Swagger page are opened, and Swagger's start-up script fetched
     admin, swagger = client.get("/admin/"), client.get("/api/v1/docs/")
     script = client.get("/api/v1/docs/", {"script": ""})
