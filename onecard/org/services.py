@@ -474,9 +474,9 @@ def unlock_staff(actor, staff):
     now = timezone.now()
     lifted = list(lockout.active_locks().filter(scope=LockScope.ACCOUNT, key=staff.username))
     own = LoginFailure.objects.filter(username=staff.username)
-    for lock in lockout.active_locks().filter(
-        scope=LockScope.ADDRESS, key__in=own.exclude(ip=None).values("ip")
-    ):
+    # Read as text here: a lock's key is text, the failure's address an inet column on PostgreSQL.
+    own_addresses = {str(ip) for ip in own.exclude(ip=None).values_list("ip", flat=True)}
+    for lock in lockout.active_locks().filter(scope=LockScope.ADDRESS, key__in=own_addresses):
         others = LoginFailure.objects.filter(
             ip=lock.key, at__gt=lock.locked_at - rules.window, at__lte=lock.locked_at
         ).exclude(username=staff.username)
