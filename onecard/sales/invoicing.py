@@ -39,16 +39,19 @@ def tender_parts(tenders, sign=1) -> dict:
     return parts
 
 
-def record_sale(sale) -> InvoiceFact:
-    """The invoice fact of a sale, from its tenders (once per sale: a second call returns the first)."""
-    existing = InvoiceFact.objects.filter(sale=sale, kind=InvoiceFactKind.SALE).first()
-    return existing if existing is not None else InvoiceFact.objects.create(**_sale_fields(sale))
+def record_sale(sale, tenders=None) -> InvoiceFact:
+    """The invoice fact of a sale just recorded, from its tenders: `tenders` as (kind, fen) pairs, else read.
+
+    Called once, in the transaction that records the sale (a second fact of one sale is refused by the
+    database); the sale's own tenders are passed by the callers that have just written them, so the
+    busiest path, a plain charge, reads nothing back.
+    """
+    return InvoiceFact.objects.create(**sale_fact_fields(sale, tenders))
 
 
 def record_return(sale_return) -> InvoiceFact:
-    """The invoice fact of a return: each tender's share given back, opposite signs."""
-    existing = InvoiceFact.objects.filter(sale_return=sale_return).first()
-    return existing if existing is not None else InvoiceFact.objects.create(**_return_fields(sale_return))
+    """The invoice fact of a return just recorded: each tender's share given back, opposite signs."""
+    return InvoiceFact.objects.create(**_return_fields(sale_return))
 
 
 def card_transaction_fact(tx, original_kind) -> dict | None:
@@ -158,7 +161,7 @@ def _missing(apps, fact_model):
         .exclude(has_tx_fact)
         .select_related("store", "original")
     )
-    return [(_sale_fields, sales), (_return_fields, sale_returns), (_card_tx_fields, card_txs)]
+    return [(sale_fact_fields, sales), (_return_fields, sale_returns), (_card_tx_fields, card_txs)]
 
 
 def record_missing_package_facts(apps=installed_apps) -> int:
@@ -186,7 +189,10 @@ def record_missing_package_facts(apps=installed_apps) -> int:
     return written
 
 
-def _sale_fields(sale) -> dict:
+def sale_fact_fields(sale, tenders=None) -> dict:
+    """The fields of a sale's fact, from `tenders` as (kind, fen) pairs, else from the sale's tenders."""
+    if tenders is None:
+        tenders = [(t.kind, t.amount) for t in sale.tenders.all()]
     return {
         "kind": InvoiceFactKind.SALE,
         "merchant_id": sale.merchant_id,
@@ -194,7 +200,7 @@ def _sale_fields(sale) -> dict:
         "occurred_at": sale.created_at,
         "category": InvoiceCategory.GOODS,
         "sale_id": sale.pk,
-        **tender_parts((t.kind, t.amount) for t in sale.tenders.all()),
+        **tender_parts(tenders),
     }
 
 
