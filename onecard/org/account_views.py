@@ -141,21 +141,19 @@ def till_login_view(request):
     if request.method != "POST" or not form.is_valid():
         return render(request, "registration/till_login.html", context)
     staff, method = till_login.check(request, store, form.cleaned_data["entry"], form.cleaned_data["pin"])
-    status = 200
     if staff is None:
         lock = lockout.refusing_lock(request)
-        if lock is not None:
-            context["error"], status = lockout.lockout_message(lock), 429
-        else:
+        if lock is None:
             context["error"] = _("Wrong staff code or PIN, or an unknown staff card. Please try again.")
-    else:
-        reason = till_login.refusal(staff, store)
-        if reason is None:
-            till_login.log_in(request, staff, store, method)
-            return redirect(next_url or settings.LOGIN_REDIRECT_URL)
-        till_login.record_refusal(staff, store, method, "quick log-in not allowed")
-        context["error"], status = reason, 403
-    response = render(request, "registration/till_login.html", context, status=status)
-    if status == 429:
+            return render(request, "registration/till_login.html", context)
+        context["error"] = lockout.lockout_message(lock)
+        response = render(request, "registration/till_login.html", context, status=429)
         response["Retry-After"] = str(lockout.seconds_left(lock))
-    return response
+        return response
+    reason = till_login.refusal(staff, store)
+    if reason is not None:
+        till_login.record_refusal(staff, store, method, "quick log-in not allowed")
+        context["error"] = reason
+        return render(request, "registration/till_login.html", context, status=403)
+    till_login.log_in(request, staff, store, method)
+    return redirect(next_url or settings.LOGIN_REDIRECT_URL)
