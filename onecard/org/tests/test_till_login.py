@@ -80,8 +80,11 @@ def test_a_cashier_sets_and_changes_a_till_pin_after_the_current_password_and_it
 
 
 def test_a_till_pin_is_refused_without_the_right_current_password(chain):
+    # given a cashier on their account
     client = logged_in(chain.cashier_a1)
+    # when they set a PIN with a wrong password
     answer = client.post(reverse("till_pin"), {"current_password": "wrong", "pin": PIN, "pin2": PIN})
+    # then it is refused, and no PIN is kept
     assert answer.status_code == 200
     assert "Your password was entered incorrectly" in answer.content.decode()
     chain.cashier_a1.refresh_from_db()
@@ -104,6 +107,7 @@ def test_a_trivial_till_pin_is_refused_with_a_clear_chinese_message(chain, pin):
 
 
 def test_a_pin_is_six_digits(chain):
+    # given a cashier; when the PIN is not six digits, then it is refused
     for pin in ("48051", "4805199", "48a519"):
         with translation.override("en"), pytest.raises(ValidationFailed) as refused:
             with_pin(chain.cashier_a1, pin)
@@ -111,6 +115,7 @@ def test_a_pin_is_six_digits(chain):
 
 
 def test_only_staff_who_work_the_till_have_the_till_pin_page(chain):
+    # given a marketer (no till.operate); when they open the till PIN page, then it is forbidden
     assert logged_in(chain.marketer).get(reverse("till_pin")).status_code == 403
 
 
@@ -177,6 +182,7 @@ def test_a_staff_card_is_unique_within_the_merchant_only(chain):
 
 
 def test_a_cashier_cannot_assign_staff_cards(chain):
+    # given a cashier (no staff.manage); when they assign a card to a colleague, then it is forbidden
     answer = logged_in(chain.cashier_a1).post(
         reverse("org:staff_card", args=[chain.cashier_b1.pk]), {"number": "8800-0002"}
     )
@@ -233,7 +239,9 @@ def test_a_staff_card_swipe_logs_its_holder_in(chain):
 
 
 def test_next_is_checked_as_the_log_in_checks_it(chain):
+    # given a cashier with a PIN
     with_pin(chain.cashier_a1)
+    # when the quick log-in is asked to go back to another site, then it goes home instead
     answer = quick(browser(), chain.a1, "a1cash", PIN, next_url="https://evil.example/till/")
     assert answer.status_code == 302 and answer["Location"] == reverse("home")
 
@@ -277,19 +285,24 @@ def test_a_manager_who_needs_two_step_verification_is_told_to_use_the_password(c
 
 
 def test_a_cashier_of_another_store_is_told_to_use_the_password(chain):
+    # given a cashier of store B1 with a PIN
     with_pin(chain.cashier_b1)
     client = browser()
+    # when they use the quick log-in at A1's till
     answer = quick(client, chain.a1, "b1cash", PIN)
+    # then they are refused and told to use the password
     assert answer.status_code == 403
     assert "You do not work at this store. Log in with your password." in answer.content.decode()
     assert logged_in_as(client) is None
 
 
 def test_an_inactive_person_cannot_log_in_quickly(chain):
+    # given a cashier with a PIN and a card who has left
     with_pin(chain.cashier_a1)
     with_card(chain, chain.cashier_a1)
     services.update_staff(chain.hq_admin, chain.cashier_a1, is_active=False)
     client = browser()
+    # when they try the PIN, then the card, then both are refused as wrong, and nobody is logged in
     for entry, pin in (("a1cash", PIN), ("8800-0001", "")):
         answer = quick(client, chain.a1, entry, pin)
         assert answer.status_code == 200 and "Wrong staff code or PIN" in answer.content.decode()
@@ -318,12 +331,14 @@ def test_a_wrong_pin_and_an_unknown_card_are_refused_and_audited_as_failed_log_i
 
 
 def test_a_forged_store_signature_is_refused(chain):
+    # given a cashier of B1 with a PIN, at a till whose link names B1 without a valid signature
     with_pin(chain.cashier_b1)
     # B1's id with the signature of A1's
     forged = (
         signing.dumps(chain.b1.pk).split(":")[0] + ":" + till_login.signed_store(chain.a1).split(":", 1)[1]
     )
     client = browser()
+    # when the page is opened or the form posted, then it is refused and nobody is logged in
     for till in (forged, f"{chain.b1.pk}", ""):
         assert client.get(reverse("till_login"), {"till": till}).status_code == 400
         answer = quick(client, chain.b1, "b1cash", PIN, till=till)
