@@ -323,7 +323,12 @@ ONECARD_TILL_SESSION_MAX_HOURS = int(env("ONECARD_TILL_SESSION_MAX_HOURS", 12))
 SESSION_COOKIE_AGE = (max(ONECARD_SESSION_MAX_HOURS, ONECARD_TILL_SESSION_MAX_HOURS) + 1) * 3600
 # ---- log-in defences (onecard/org/lockout.py, docs/operations.md) -----------------------------------
 # The lock-out backend comes first: it refuses a locked account name or address before any password check.
-AUTHENTICATION_BACKENDS = ["onecard.org.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+# The till's quick log-in (a PIN or a staff card, org.till_login) comes after the password's.
+AUTHENTICATION_BACKENDS = [
+    "onecard.org.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "onecard.org.till_login.TillLoginBackend",
+]
 ONECARD_LOGIN_FAILURE_LIMIT = int(env("ONECARD_LOGIN_FAILURE_LIMIT", 5))  # per account name ...
 ONECARD_LOGIN_ADDRESS_FAILURE_LIMIT = int(env("ONECARD_LOGIN_ADDRESS_FAILURE_LIMIT", 5))  # ... per address
 ONECARD_LOGIN_FAILURE_WINDOW = int(env("ONECARD_LOGIN_FAILURE_WINDOW", 60))  # seconds the failures count in

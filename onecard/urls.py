@@ -12,17 +12,19 @@ from django.views.generic import RedirectView
 
 from onecard import home
 from onecard.core import api_views
-from onecard.org.account_views import LoginView, PasswordChangeView, profile
+from onecard.org.account_views import LoginView, PasswordChangeView, profile, till_login_view, till_pin
 from onecard.org.second_factor_views import enrol, my_sessions, verify
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("login/", LoginView.as_view(), name="login"),
+    path("login/till/", till_login_view, name="till_login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", profile, name="profile"),
     path("login/verify/", verify, name="second_factor_verify"),
     path("account/two-factor/", enrol, name="second_factor_enrol"),
     path("account/sessions/", my_sessions, name="my_sessions"),
+    path("account/till-pin/", till_pin, name="till_pin"),
     path("password/", PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -9,9 +9,12 @@ from .middleware import audit_context_of
 
 @receiver(user_logged_in, dispatch_uid="onecard.core.audit_login")
 def audit_login(sender, request, user, **kwargs):
-    """Every login is an audit row with the client's address (the password is never part of it)."""
+    """Every login is an audit row with the client's address (the password is never part of it).
+
+    A log-in other than by password (the till's PIN or staff card) names its method on the request.
+    """
     with audit_context_of(request):
-        audit.record(user, "login", user)
+        audit.record(user, "login", user, note=getattr(request, "login_method", ""))
 
 
 @receiver(user_logged_out, dispatch_uid="onecard.core.audit_logout")

@@ -1,4 +1,5 @@
-"""Logging in, and the logged-in staff member's own account: their language, changing their password."""
+"""Logging in (by password, or quickly at the till), and the logged-in staff member's own account: their
+language, changing their password, their till PIN."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,16 +9,18 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from onecard.core.errors import BusinessError
+from onecard.core.permissions import require_perms
 
-from . import lockout, services, staff_sessions
-from .forms import LanguageForm, apply_service_errors
+from . import lockout, services, staff_sessions, till_login
+from .forms import LanguageForm, TillLoginForm, TillPinForm, apply_service_errors
 
 
 class LockoutAwareAuthenticationForm(AuthenticationForm):
@@ -91,3 +94,66 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         staff_sessions.renewed(old_key, session.session_key)
         messages.success(self.request, _("Your password was changed."))
         return HttpResponseRedirect(self.get_success_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def till_pin(request):
+    """My till PIN: set or change it after the current password (for staff who work the till)."""
+    user = request.user
+    require_perms(user, "till.operate")
+    form = TillPinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            till_login.set_till_pin(user, user, data["pin"], current_password=data["current_password"])
+        except BusinessError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Your till PIN was saved."))
+            return redirect("profile")
+    return render(request, "org/till_pin.html", {"form": form, "has_pin": bool(user.till_pin)})
+
+
+def _safe_next(request):
+    """The page to go back to after the log-in, checked as Django's log-in view checks it."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return ""
+
+
+@require_http_methods(["GET", "POST"])
+def till_login_view(request):
+    """换人's page: one swipe of a staff card, or a staff code and the till PIN, logs the next cashier in."""
+    next_url = _safe_next(request)
+    if request.user.is_authenticated:
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    signed = request.POST.get("till") or request.GET.get("till") or ""
+    store = till_login.store_of(signed)
+    password_url = reverse("login") + (f"?{urlencode({'next': next_url})}" if next_url else "")
+    context = {"store": store, "till": signed, "next": next_url, "password_url": password_url}
+    if store is None:
+        context["error"] = _("This till's link is not valid. Log in with your password.")
+        return render(request, "registration/till_login.html", context, status=400)
+    form = TillLoginForm(request.POST or None)
+    context["form"] = form
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "registration/till_login.html", context)
+    staff, method = till_login.check(request, store, form.cleaned_data["entry"], form.cleaned_data["pin"])
+    if staff is None:
+        lock = lockout.refusing_lock(request)
+        if lock is None:
+            context["error"] = _("Wrong staff code or PIN, or an unknown staff card. Please try again.")
+            return render(request, "registration/till_login.html", context)
+        context["error"] = lockout.lockout_message(lock)
+        response = render(request, "registration/till_login.html", context, status=429)
+        response["Retry-After"] = str(lockout.seconds_left(lock))
+        return response
+    reason = till_login.refusal(staff, store)
+    if reason is not None:
+        till_login.record_refusal(staff, store, method, "quick log-in not allowed")
+        context["error"] = reason
+        return render(request, "registration/till_login.html", context, status=403)
+    till_login.log_in(request, staff, store, method)
+    return redirect(next_url or settings.LOGIN_REDIRECT_URL)

@@ -180,3 +180,52 @@ class SecondFactorCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false", "size": 12}
         ),
     )
+
+
+def _pin_input(**attrs):
+    # Digits on a touch screen's keypad; never filled in by the browser.
+    return forms.PasswordInput(
+        attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 6, "size": 8, **attrs},
+        render_value=False,
+    )
+
+
+class TillPinForm(forms.Form):
+    """One's own till PIN, typed twice, after the current password."""
+
+    current_password = forms.CharField(
+        label=_("Current password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    pin = forms.CharField(
+        label=_("New till PIN"),
+        widget=_pin_input(),
+        help_text=_("Six digits, not easy to guess. With your username it logs you in at the till."),
+    )
+    pin2 = forms.CharField(label=_("New till PIN again"), widget=_pin_input())
+
+    def clean(self):
+        data = super().clean()
+        if data.get("pin") and data.get("pin2") and data["pin"] != data["pin2"]:
+            self.add_error("pin2", _("The two PINs differ."))
+        return data
+
+
+class StaffCardForm(forms.Form):
+    """The number of a staff card (工牌), as its reader types it."""
+
+    number = forms.CharField(
+        label=_("Staff card number"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class TillLoginForm(forms.Form):
+    """The till's quick log-in: a staff card swipe, or a staff code with the till PIN."""
+
+    entry = forms.CharField(
+        label=_("Staff card or staff code"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    pin = forms.CharField(label=_("Till PIN"), required=False, max_length=6, widget=_pin_input())

@@ -2,7 +2,7 @@
 that refuses a locked log-in before any password is checked.
 
 Every log-in goes through `django.contrib.auth.authenticate` (the log-in page, Django's admin, the API
-token, a manager's approval at the till), so the lock is checked in one place: `LockoutBackend`, first of
+token, a manager's approval at the till, the till's quick log-in by PIN or staff card), so the lock is checked in one place: `LockoutBackend`, first of
 AUTHENTICATION_BACKENDS. Failures are counted by the `user_login_failed` receiver (org.signals), which
 calls `services.record_login_failure`; an administrator lifts a lock with `services.unlock_staff`.
 """

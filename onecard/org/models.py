@@ -157,6 +157,13 @@ class Staff(AbstractUser):
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default=""
     )
+    # The quick log-in at the till (org.till_login): a 6-digit PIN, hashed like a password, and the staff
+    # card (工牌) as a keyed hash of the merchant and the number, so a swipe finds its holder without the
+    # number being stored. Unique: the merchant is part of the hash, so a number is unique per merchant.
+    till_pin = models.CharField(_("till PIN"), max_length=128, blank=True, default="", editable=False)
+    staff_card = models.CharField(
+        _("staff card"), max_length=64, null=True, blank=True, unique=True, editable=False
+    )
 
     objects = StaffManager()
 

@@ -413,8 +413,11 @@ def _login_subject(username):
 
 
 @transaction.atomic
-def record_login_failure(username, *, ip=None, refused_by=None):
+def record_login_failure(username, *, ip=None, refused_by=None, method=""):
     """A failed log-in, audited; a wrong password is counted and may lock the account name and the address.
+
+    `method` names a log-in other than the password (the till's PIN or staff card, org.till_login): its
+    failures count the same, and the audit row says which it was.
 
     `refused_by` is the lock that refused the attempt before any password was checked: such an attempt is
     audited but not counted, so hammering a locked account does not lengthen its lock. The account name
@@ -422,12 +425,18 @@ def record_login_failure(username, *, ip=None, refused_by=None):
     """
     username = (username or "")[:150]
     subject = _login_subject(username)
+    by_method = {"method": method} if method else {}
     if refused_by is not None:
         audit.record(
             None,
             "login_failed",
             **subject,
-            after={"username": username, "locked": refused_by.scope, "locked_until": refused_by.until},
+            after={
+                "username": username,
+                **by_method,
+                "locked": refused_by.scope,
+                "locked_until": refused_by.until,
+            },
             note="refused: log-in locked",
         )
         return []
@@ -450,12 +459,11 @@ def record_login_failure(username, *, ip=None, refused_by=None):
         if failures.count() >= limit:
             until = now + rules.cool_off
             placed.append(LoginLock.objects.create(scope=scope, key=key, locked_at=now, until=until))
-    after = {"username": username}
+    after = {"username": username, **by_method}
     if placed:
         after["locked"] = [lock.scope for lock in placed]
-    audit.record(
-        None, "login_failed", **subject, after=after, note="wrong password" + ("; locked" if placed else "")
-    )
+    wrong = f"wrong {method}" if method else "wrong password"
+    audit.record(None, "login_failed", **subject, after=after, note=wrong + ("; locked" if placed else ""))
     return placed
 
 

@@ -5,7 +5,10 @@ from django.dispatch import receiver
 
 from onecard.core.middleware import audit_context_of, client_ip
 
-from . import lockout, services
+from . import lockout, services, till_login
+
+# The credential that names a log-in at the till, and the method its audit row gives.
+_TILL_METHODS = (("till_password", till_login.PIN), ("staff_card_key", till_login.STAFF_CARD))
 
 
 @receiver(user_login_failed, dispatch_uid="onecard.org.record_login_failure")
@@ -18,4 +21,5 @@ def record_login_failure(sender, credentials, request=None, **kwargs):
             username,
             ip=client_ip(request) if request is not None else None,
             refused_by=lockout.refusing_lock(request),
+            method=next((method for name, method in _TILL_METHODS if name in credentials), ""),
         )

@@ -18,6 +18,8 @@ urlpatterns = [
         name="staff_reset_second_factor",
     ),
     path("staff/<int:pk>/unlock/", views.staff_unlock, name="staff_unlock"),
+    path("staff/<int:pk>/till-pin/clear/", views.staff_till_pin_clear, name="staff_till_pin_clear"),
+    path("staff/<int:pk>/staff-card/", views.staff_card, name="staff_card"),
     path("roles/", views.role_list, name="role_list"),
     path("roles/new/", views.role_create, name="role_create"),
     path("roles/<int:pk>/", views.role_edit, name="role_edit"),

@@ -18,13 +18,14 @@ from onecard.core.ids import id_or_404, parse_id
 from onecard.core.object_views import ObjectEditView
 from onecard.core.scoping import scoped_staff
 
-from . import counts, lockout, second_factor, services, staff_sessions
+from . import counts, lockout, second_factor, services, staff_sessions, till_login
 from .choices import NodeKind
 from .forms import (
     NodeCreateForm,
     NodeEditForm,
     PasswordForm,
     RoleForm,
+    StaffCardForm,
     StaffCreateForm,
     StaffEditForm,
     apply_service_errors,
@@ -320,6 +321,7 @@ def _access_context(user, staff):
         "second_factor_required": second_factor.must_use_second_factor(staff),
         "sessions": staff_sessions.live_sessions(staff),
         "current": None,
+        "card_form": StaffCardForm(),
     }
 
 
@@ -370,6 +372,40 @@ def staff_unlock(request, pk):
         messages.success(request, _("%(name)s can log in again.") % {"name": staff})
     else:
         messages.info(request, _("%(name)s was not locked out.") % {"name": staff})
+    return redirect("org:staff_edit", pk=staff.pk)
+
+
+@login_required
+@permission_required("staff.manage", raise_exception=True)
+@require_POST
+def staff_till_pin_clear(request, pk):
+    """Clear someone's till PIN (forgotten, or seen by others); they set a new one on their account."""
+    staff = _staff_or_404(request.user, pk)
+    if till_login.clear_till_pin(request.user, staff):
+        messages.success(request, _("The till PIN of %(name)s was cleared.") % {"name": staff})
+    return redirect("org:staff_edit", pk=staff.pk)
+
+
+@login_required
+@permission_required("staff.manage", raise_exception=True)
+@require_POST
+def staff_card(request, pk):
+    """Assign a staff card (工牌) by its number, or take it away (`remove`); audited."""
+    staff = _staff_or_404(request.user, pk)
+    if request.POST.get("remove"):
+        if till_login.remove_staff_card(request.user, staff):
+            messages.success(request, _("The staff card of %(name)s was removed.") % {"name": staff})
+        return redirect("org:staff_edit", pk=staff.pk)
+    form = StaffCardForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise BusinessError(_("Type or swipe the staff card number."), field="number")
+        till_login.assign_staff_card(request.user, staff, form.cleaned_data["number"])
+    except BusinessError as exc:
+        for text in getattr(exc, "errors", {}).get("number", [exc.message]):
+            messages.error(request, str(text))
+    else:
+        messages.success(request, _("%(name)s has a new staff card.") % {"name": staff})
     return redirect("org:staff_edit", pk=staff.pk)
 
 

@@ -1,5 +1,5 @@
 """In Chromium: head office sets up two-step verification at the first log-in (QR code, key, first code,
-recovery codes) and gets to the page it asked for; at the till, 换人 opens the log-in form for the next one."""
+recovery codes) and gets to the page it asked for; at the till, 换人 leads to the log-in form for the next one."""
 
 import pytest
 
@@ -34,14 +34,15 @@ def test_head_office_enrols_at_the_first_log_in_and_reaches_its_page(chain, page
     expect(page.locator("#sidebar")).to_be_visible()
 
 
-def test_switch_cashier_opens_the_log_in_form_with_the_username_focused(chain, page):
+def test_switch_cashier_leads_to_the_log_in_form_with_the_username_focused(chain, page):
     from playwright.sync_api import expect
 
     # given a cashier at the till
     page.log_in("a1cash")
     page.goto_path("/till/")
-    # when they press 换人
+    # when they press 换人, then choose the password on the quick log-in (org.tests.test_browser_till_login)
     page.click("#switch-cashier")
+    page.click("#password-login")
     # then the log-in form waits for the next cashier, who comes back to the till
     expect(page.locator("#id_username")).to_be_focused()
     page.fill("#id_username", "b1cash")

@@ -36,6 +36,7 @@ from onecard.loyalty.stored_value.prepaid_views import agreement_panel_context
 from onecard.loyalty.tiers.services import member_tier
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
+from onecard.org.till_login import TILL_STORE_SESSION_KEY
 from onecard.pos.till.actions import (
     check_refund_approval,
     form_error,
@@ -49,7 +50,7 @@ from onecard.pos.till.card_forms import TENDERS, ChargeForm, RedeemForm, RefundF
 from onecard.pos.till.voids import approver_from, void_offer
 from onecard.sales import services as sales
 
-SESSION_STORE = "till_store"
+SESSION_STORE = TILL_STORE_SESSION_KEY  # the quick log-in (换人) sets it too
 PASSWORD_CODES = {"card_password_required", "wrong_card_password"}
 REFUNDABLE_KINDS = (CardTxKind.CHARGE, CardTxKind.CAPTURE)
 
