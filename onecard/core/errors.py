@@ -5,7 +5,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class BusinessError(Exception):
-    """A refusal for a business reason; views show `message`, the API answers problem+json with `code`."""
+    """A refusal for a business reason; views show `message`, the API answers problem+json with `code`.
+
+    The HTTP status is the category's: a refusal subclasses the category it falls in (400 here, for a
+    malformed or invalid request; Refused, NotFound, PermissionDenied, Conflict below) and states only
+    its `code` and `default_message`.
+    """
 
     status = 400
     code = "invalid"
@@ -25,7 +30,6 @@ class BusinessError(Exception):
 class ValidationFailed(BusinessError):
     """Input that breaks a field rule; `errors` maps field names to messages."""
 
-    status = 400
     code = "validation_error"
     default_message = _("Some fields are not valid.")
 
@@ -48,18 +52,24 @@ def refuse_unknown_fields(changes, fields):
 
 
 class NotFound(BusinessError):
+    """The object named by the request does not exist, or is out of the user's reach (HTTP 404)."""
+
     status = 404
     code = "not_found"
     default_message = _("Not found.")
 
 
 class PermissionDenied(BusinessError):
+    """The user may not do this, or not without an approval or a secret (HTTP 403)."""
+
     status = 403
     code = "permission_denied"
     default_message = _("You do not have permission to do this.")
 
 
 class Conflict(BusinessError):
+    """The request clashes with what already exists or already happened (HTTP 409)."""
+
     status = 409
     code = "conflict"
     default_message = _("The request conflicts with existing data.")

@@ -22,7 +22,6 @@ from .permissions import PERMISSIONS
 
 
 class InvalidCredentials(BusinessError):
-    status = 400
     code = "invalid_credentials"
 
 

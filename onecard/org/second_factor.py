@@ -34,7 +34,6 @@ SESSION_FLAG = "onecard_second_factor"
 
 
 class SecondFactorError(BusinessError):
-    status = 400
     code = "invalid_second_factor"
 
 

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.errors import BusinessError, Conflict, Refused
+from onecard.core.errors import BusinessError, Conflict, PermissionDenied, Refused
 
 
 class ShiftAlreadyOpen(Conflict):
@@ -15,8 +15,7 @@ class ShiftClosed(Refused):
     default_message = _("This shift is closed already; a closed shift cannot change.")
 
 
-class NotYourShift(BusinessError):
-    status = 403
+class NotYourShift(PermissionDenied):
     code = "not_your_shift"
     default_message = _("Only the shift's cashier or a manager of its store may do this.")
 

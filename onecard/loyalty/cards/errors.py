@@ -2,11 +2,11 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.errors import Conflict, NotFound, Refused
+from onecard.core.errors import BusinessError, Conflict, NotFound, PermissionDenied, Refused
 
 
 class CardError(Refused):
-    """A refusal of the card services (HTTP 422 unless stated)."""
+    """A refusal of the card services for a business reason (HTTP 422)."""
 
 
 class CardNotFound(NotFound):
@@ -94,32 +94,27 @@ class CardNumbersTaken(Conflict):
     default_message = _("Some numbers of this range are already used by other cards.")
 
 
-class InvalidCardRange(CardError):
-    status = 400
+class InvalidCardRange(BusinessError):
     code = "invalid_card_range"
     default_message = _("The card number range is not valid.")
 
 
-class WrongCardPassword(CardError):
-    status = 403
+class WrongCardPassword(PermissionDenied):
     code = "wrong_card_password"
     default_message = _("The card password is wrong.")
 
 
-class CardPasswordLocked(CardError):
-    status = 403
+class CardPasswordLocked(PermissionDenied):
     code = "card_password_locked"
     default_message = _("The card password is locked after too many wrong tries; ask staff to reset it.")
 
 
-class CardPasswordRequired(CardError):
-    status = 403
+class CardPasswordRequired(PermissionDenied):
     code = "card_password_required"
     default_message = _("This charge needs the card password.")
 
 
-class QrInvalid(CardError):
-    status = 400
+class QrInvalid(BusinessError):
     code = "qr_invalid"
     default_message = _("This QR code is not valid.")
 

@@ -3,12 +3,18 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from onecard.loyalty.cards.choices import CardKind
+
 
 class PackageKind(models.TextChoices):
-    """What a package sells: a number of uses per service, or unlimited use until a date."""
+    """What a package sells: a number of uses per service, or unlimited use until a date.
 
-    COUNT = "count", _("Count card (次卡)")
-    PERIOD = "period", _("Period card (期限卡)")
+    The two kinds of card product a package is (count card 次卡, period card 期限卡): their values and
+    labels are the card kinds', declared once there.
+    """
+
+    COUNT = CardKind.COUNT.value, CardKind.COUNT.label
+    PERIOD = CardKind.PERIOD.value, CardKind.PERIOD.label
 
 
 class MemberPackageStatus(models.TextChoices):

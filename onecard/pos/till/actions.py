@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from onecard.core.errors import BusinessError
+from onecard.core.errors import BusinessError, PermissionDenied
 from onecard.core.idempotency import run_idempotent
 from onecard.core.money import fen_to_yuan_str
 
@@ -69,10 +69,9 @@ def refund_approval_limit() -> int:
     return int(getattr(settings, "ONECARD_TILL_REFUND_APPROVAL_FEN", 50_000))
 
 
-class RefundNeedsManager(BusinessError):
+class RefundNeedsManager(PermissionDenied):
     """A refund above the approval limit, asked for by staff without till.refund_large."""
 
-    status = 403
     code = "refund_needs_manager"
 
 

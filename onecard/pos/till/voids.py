@@ -9,7 +9,7 @@ their user name and password into the dialog (checked here with Django's authent
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.errors import BusinessError
+from onecard.core.errors import PermissionDenied
 from onecard.loyalty.models.stored_value import CardTxStatus
 from onecard.loyalty.stored_value import voids
 from onecard.loyalty.stored_value.prepaid_settings import settings_for
@@ -17,10 +17,9 @@ from onecard.pos.till.actions import new_token
 from onecard.sales.models import SaleKind, SaleTender
 
 
-class ApproverNotRecognised(BusinessError):
+class ApproverNotRecognised(PermissionDenied):
     """The manager's user name and password typed into the void dialog do not match a user."""
 
-    status = 403
     code = "approver_not_recognised"
     default_message = _("The manager's user name or password is wrong.")
 
