@@ -46,7 +46,7 @@ def is_trivial_pin(pin: str) -> bool:
 
 
 def _pin_errors(pin):
-    if len(pin) != PIN_LENGTH or not pin.isdigit():
+    if len(pin) != PIN_LENGTH or not (pin.isascii() and pin.isdigit()):  # "²" and "４" are digits to isdigit
         return [_("The PIN is six digits.")]
     if is_trivial_pin(pin):
         return [

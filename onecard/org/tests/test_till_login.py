@@ -108,7 +108,7 @@ def test_a_trivial_till_pin_is_refused_with_a_clear_chinese_message(chain, pin):
 
 def test_a_pin_is_six_digits(chain):
     # given a cashier; when the PIN is not six digits, then it is refused
-    for pin in ("48051", "4805199", "48a519"):
+    for pin in ("48051", "4805199", "48a519", "²²²²²²", "４８０５１９"):
         with translation.override("en"), pytest.raises(ValidationFailed) as refused:
             with_pin(chain.cashier_a1, pin)
         assert refused.value.errors["pin"] == ["The PIN is six digits."]
