@@ -57,6 +57,28 @@ def build_demo_chain(*, next_to_real_data=False):
     roles = services.ensure_builtin_roles()
     merchant = services.create_merchant(None, name=DEMO_NAME, code="demo", hq_name="总部", is_demo=True)
     hq = merchant.nodes.get(kind=NodeKind.HQ)
+    regions, stores = _demo_tree(hq)
+    staff, new_logins = _demo_staff(roles, hq, regions, stores, next_to_real_data=next_to_real_data)
+    passwords = _set_demo_passwords(new_logins, published=not next_to_real_data)
+    if not next_to_real_data:
+        # Like the password, the demo's authenticator key is published: only a demo install holds these
+        # accounts. Next to real data the demo logins have random passwords and enrol at their first log-in.
+        for account in new_logins:
+            if second_factor.must_use_second_factor(account):
+                second_factor.enrol_demo_account(account, DEMO_TOTP_SECRET)
+    Role.objects.get_or_create(
+        merchant=merchant,
+        name="储值专员",
+        defaults={
+            "permissions": ["members.view", "members.add", "members.change", "members.export"],
+            "description": "示范自定义角色",
+        },
+    )
+    return merchant, stores, staff, passwords
+
+
+def _demo_tree(hq):
+    """The demo's regions (by code) and stores under its head office."""
     stores = []
     regions = {}
     for region_name, (code, store_names) in REGIONS.items():
@@ -74,6 +96,11 @@ def build_demo_chain(*, next_to_real_data=False):
                     phone=f"021-6000{len(stores):04d}",
                 )
             )
+    return regions, stores
+
+
+def _demo_staff(roles, hq, regions, stores, *, next_to_real_data):
+    """The demo's named logins and every store's manager and two cashiers; (staff by username, new logins)."""
     by_name = {s.name: s for s in stores}
     new_logins = []
     staff = {}
@@ -115,22 +142,7 @@ def build_demo_chain(*, next_to_real_data=False):
                 display_name=f"{store.name[:-1]}{'店长' if suffix == 'm' else '收银'}{i + 1}",
             )
     new_logins += [s for name, s in staff.items() if name != "admin"]
-    passwords = _set_demo_passwords(new_logins, published=not next_to_real_data)
-    if not next_to_real_data:
-        # Like the password, the demo's authenticator key is published: only a demo install holds these
-        # accounts. Next to real data the demo logins have random passwords and enrol at their first log-in.
-        for account in new_logins:
-            if second_factor.must_use_second_factor(account):
-                second_factor.enrol_demo_account(account, DEMO_TOTP_SECRET)
-    Role.objects.get_or_create(
-        merchant=merchant,
-        name="储值专员",
-        defaults={
-            "permissions": ["members.view", "members.add", "members.change", "members.export"],
-            "description": "示范自定义角色",
-        },
-    )
-    return merchant, stores, staff, passwords
+    return staff, new_logins
 
 
 def _set_demo_passwords(accounts, *, published):

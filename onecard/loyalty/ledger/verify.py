@@ -89,7 +89,8 @@ def _check_account_identity(report, account):
         report.add("account_changed", subject, f"must_not_go_negative: {guard} does not fit a {kind} account")
 
 
-def _check_accounts_and_chains(report, chunk_size):
+def _accounts(report) -> dict:
+    """Every account's stored facts by id, each checked for its identity; the totals per currency, which sum to 0."""
     accounts = {}
     for row in Account.objects.values_list(*ACCOUNT_COLUMNS):
         accounts[row[0]] = row[1:8]
@@ -104,7 +105,11 @@ def _check_accounts_and_chains(report, chunk_size):
             report.add(
                 "total_not_zero", f"currency {currency}", f"all account balances sum to {total}, not 0"
             )
+    return accounts
 
+
+def _check_accounts_and_chains(report, chunk_size):
+    accounts = _accounts(report)
     seen = set()
     postings = (
         Posting.objects.order_by("account_id", "seq")
@@ -130,47 +135,57 @@ def _check_accounts_and_chains(report, chunk_size):
             current = account_id
             seen.add(account_id)
             state = {"count": 0, "sum": 0, "running": 0, "expected_seq": 1, "head": GENESIS_HASH}
-        subject = f"account {account_id} posting seq {seq} (entry {entry_id})"
-        _kind, currency, _balance, _version, _head, must_not_go_negative, key = accounts[account_id]
-        state["count"] += 1
-        state["sum"] += amount
-        state["running"] += amount
-        if seq != state["expected_seq"]:
-            report.add("sequence_gap", subject, f"expected seq {state['expected_seq']}")
-        if prev_hash != state["head"]:
-            report.add("chain_broken", subject, "prev_hash does not match the hash of the posting before it")
-        fields = list(zip(ENTRY_HASHED_FIELDS, entry, strict=True))
-        version = dict(fields)["hash_version"]
-        if version == 1:
-            created_at = dict(fields)["created_at"]
-            recomputed = posting_hash_v1(
-                prev_hash, entry_id, account_id, seq, amount, balance_after, created_at
-            )
-        else:  # an unknown version never matches: the entry check names it
-            account = (key, currency, must_not_go_negative)
-            recomputed = posting_hash(
-                prev_hash, entry_id, account_id, seq, amount, balance_after, account, hashchain.digest(fields)
-            )
-        if recomputed != hash_:
-            report.add(
-                "hash_mismatch", subject, "stored hash does not match the posting, its account or its entry"
-            )
-            report.suspect_entries.add(entry_id)
-        if balance_after != state["running"]:
-            report.add(
-                "balance_after_mismatch",
-                subject,
-                f"balance_after {balance_after}, postings sum to {state['running']}",
-            )
-            state["running"] = balance_after  # report a tampered amount once, not on every later posting
-        if must_not_go_negative and balance_after < 0:
-            report.add("negative_balance", subject, f"balance went to {balance_after}")
-        state["expected_seq"] = seq + 1
-        state["head"] = hash_
+        _check_posting(
+            report,
+            accounts[account_id],
+            state,
+            (account_id, seq, amount, balance_after, prev_hash, hash_, entry_id),
+            entry,
+        )
     if current is not None:
         _finish_account(report, current, accounts[current], state)
     for account_id in accounts.keys() - seen:
         _finish_account(report, account_id, accounts[account_id], None)
+
+
+def _check_posting(report, account, state, posting, entry):
+    """One posting against its account's running state: sequence, chain, hash over the entry, running balance."""
+    account_id, seq, amount, balance_after, prev_hash, hash_, entry_id = posting
+    subject = f"account {account_id} posting seq {seq} (entry {entry_id})"
+    _kind, currency, _balance, _version, _head, must_not_go_negative, key = account
+    state["count"] += 1
+    state["sum"] += amount
+    state["running"] += amount
+    if seq != state["expected_seq"]:
+        report.add("sequence_gap", subject, f"expected seq {state['expected_seq']}")
+    if prev_hash != state["head"]:
+        report.add("chain_broken", subject, "prev_hash does not match the hash of the posting before it")
+    fields = list(zip(ENTRY_HASHED_FIELDS, entry, strict=True))
+    version = dict(fields)["hash_version"]
+    if version == 1:
+        created_at = dict(fields)["created_at"]
+        recomputed = posting_hash_v1(prev_hash, entry_id, account_id, seq, amount, balance_after, created_at)
+    else:  # an unknown version never matches: the entry check names it
+        account = (key, currency, must_not_go_negative)
+        recomputed = posting_hash(
+            prev_hash, entry_id, account_id, seq, amount, balance_after, account, hashchain.digest(fields)
+        )
+    if recomputed != hash_:
+        report.add(
+            "hash_mismatch", subject, "stored hash does not match the posting, its account or its entry"
+        )
+        report.suspect_entries.add(entry_id)
+    if balance_after != state["running"]:
+        report.add(
+            "balance_after_mismatch",
+            subject,
+            f"balance_after {balance_after}, postings sum to {state['running']}",
+        )
+        state["running"] = balance_after  # report a tampered amount once, not on every later posting
+    if must_not_go_negative and balance_after < 0:
+        report.add("negative_balance", subject, f"balance went to {balance_after}")
+    state["expected_seq"] = seq + 1
+    state["head"] = hash_
 
 
 def _finish_account(report, account_id, account, state):
