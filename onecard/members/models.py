@@ -72,6 +72,8 @@ class MemberNumberSequence(models.Model):
 class Member(models.Model):
     """A member or customer (会员); a person, or a company with contacts."""
 
+    audit_node_path = "home_store"
+
     merchant = merchant_field(_("merchant"), related_name="members")
     member_no = models.CharField(_("member no."), max_length=20)
     kind = models.CharField(_("type"), max_length=10, choices=MemberKind.choices, default=MemberKind.PERSON)
@@ -150,13 +152,11 @@ class Member(models.Model):
     def __str__(self):
         return f"{self.name} ({self.member_no})"
 
-    @property
-    def audit_node(self):
-        return self.home_store
-
 
 class Contact(models.Model):
     """A person to talk to at a company member (联系人)."""
+
+    audit_node_path = "member.home_store"
 
     member = member_field(related_name="contacts", on_delete=models.CASCADE)
     name = models.CharField(_("name"), max_length=60)
@@ -173,10 +173,6 @@ class Contact(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def audit_node(self):
-        return self.member.home_store
 
 
 class MemberHistory(models.Model):
@@ -227,6 +223,8 @@ class MemberMerge(MemberHistory):
 class ImportJob(models.Model):
     """An upload of members from .xlsx/.csv: mapped, checked row by row, then imported in one transaction."""
 
+    audit_node_path = "node"
+
     merchant = merchant_field(related_name="import_jobs", on_delete=models.CASCADE)
     node = node_field(related_name="import_jobs")
     created_by = staff_field(blank=False)
@@ -251,10 +249,6 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return self.original_name
-
-    @property
-    def audit_node(self):
-        return self.node
 
 
 class PersonalDataAccess(models.Model):

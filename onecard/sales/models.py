@@ -39,6 +39,8 @@ class SaleKind(models.TextChoices):
 class Sale(models.Model):
     """One purchase (L5): priced lines, the tenders that paid it, coupons and promotions used, points earned."""
 
+    audit_node_path = "store"
+
     kind = models.CharField(_("kind"), max_length=20, choices=SaleKind.choices, default=SaleKind.CHECKOUT)
     merchant = merchant_field()
     store = node_field(_("store"))
@@ -90,10 +92,6 @@ class Sale(models.Model):
             return 0
         cash = sum(t.amount for t in self.tenders.all() if t.kind == TenderKind.CASH)
         return self.cash_received - cash
-
-    @property
-    def audit_node(self):
-        return self.store
 
 
 class SaleLine(models.Model):

@@ -230,6 +230,8 @@ class TierChange(models.Model):
 class CardBatch(models.Model):
     """A range of card numbers issued at once: prefix + zero-padded serial + Luhn check digit."""
 
+    audit_node_path = "store"
+
     merchant = merchant_field(related_name="card_batches")
     product = protected_fk(CardProduct, related_name="batches")
     store = node_field(_("stock at"))
@@ -253,10 +255,6 @@ class CardBatch(models.Model):
     def __str__(self):
         return f"{self.prefix}/{self.start}+{self.count}"
 
-    @property
-    def audit_node(self):
-        return self.store
-
 
 class Card(models.Model):
     """A member card (会员卡): a number (also its barcode and QR payload), a status and an owner.
@@ -265,6 +263,8 @@ class Card(models.Model):
     scoped to it or to the member's home store. The password is hashed with make_password; after
     MAX_PASSWORD_ATTEMPTS wrong tries it is locked until staff set a new one.
     """
+
+    audit_node_path = "issued_store"
 
     merchant = merchant_field(related_name="cards")
     product = protected_fk(CardProduct, related_name="cards")
@@ -316,10 +316,6 @@ class Card(models.Model):
 
     def __str__(self):
         return self.number
-
-    @property
-    def audit_node(self):
-        return self.issued_store
 
     @property
     def barcode_payload(self) -> str:

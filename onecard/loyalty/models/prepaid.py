@@ -99,6 +99,8 @@ class PrepaidSettings(models.Model):
 class PrepaidStoreStatus(models.Model):
     """A store's prepaid standing: a "major risk" flag and a closure date, either of which stops new top-ups."""
 
+    audit_node_path = "store"
+
     store = models.OneToOneField("org.OrgNode", on_delete=models.CASCADE, related_name="prepaid_status")
     merchant = merchant_field(on_delete=models.CASCADE)
     major_risk = models.BooleanField(_("major risk"), default=False)
@@ -113,10 +115,6 @@ class PrepaidStoreStatus(models.Model):
 
     def __str__(self):
         return f"{self.store_id}: risk={self.major_risk} closes={self.closes_on}"
-
-    @property
-    def audit_node(self):
-        return self.store
 
 
 class AgreementVersion(GuardedModel):
@@ -150,6 +148,7 @@ class AgreementVersion(GuardedModel):
 class AgreementAcceptance(GuardedModel):
     """A member's acceptance of one agreement version: when, through which channel, witnessed by which staff."""
 
+    audit_node_path = "member.home_store"
     change_refused = "An acceptance is a record of what happened; it is never changed"
 
     member = member_field(related_name="agreement_acceptances")
@@ -168,7 +167,3 @@ class AgreementAcceptance(GuardedModel):
 
     def __str__(self):
         return f"{self.member_id} accepted {self.version_id}"
-
-    @property
-    def audit_node(self):
-        return self.member.home_store

@@ -22,6 +22,8 @@ class CouponTemplate(models.Model):
     both days included) or `valid_days` calendar days counting the issue day.
     """
 
+    audit_node_path = "node"
+
     merchant = merchant_field(related_name="coupon_templates")
     node = node_field(_("owner"), related_name="coupon_templates")
     name = models.CharField(_("name"), max_length=60)
@@ -77,13 +79,11 @@ class CouponTemplate(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def audit_node(self):
-        return self.node
-
 
 class CouponIssue(models.Model):
     """One issue batch: which template, how (by hand, a list, a file, a rule), how many, by whom, when."""
+
+    audit_node_path = "template.node"
 
     template = protected_fk(CouponTemplate, related_name="issues")
     merchant = merchant_field()
@@ -101,16 +101,14 @@ class CouponIssue(models.Model):
     def __str__(self):
         return f"{self.template} × {self.count} ({self.get_how_display()})"
 
-    @property
-    def audit_node(self):
-        return self.template.node
-
 
 class Coupon(models.Model):
     """One coupon with its unique code (barcode/QR), its owner (None: a bearer coupon), window and state.
 
     `rule_key` makes a rule issue at most once ("birthday:2026", "spend:<sale ref>") per member and template.
     """
+
+    audit_node_path = "template.node"
 
     template = protected_fk(CouponTemplate, related_name="coupons")
     merchant = merchant_field()
@@ -152,7 +150,3 @@ class Coupon(models.Model):
 
     def __str__(self):
         return self.code
-
-    @property
-    def audit_node(self):
-        return self.template.node
