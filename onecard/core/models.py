@@ -31,14 +31,24 @@ class AuditWriteRefused(RuntimeError):
     """A change or delete of an audit record through the ORM (a programming error: the trail is append-only)."""
 
 
-class AuditEntryQuerySet(models.QuerySet):
-    """Audit records are inserted, never updated or deleted in bulk; the chain catches what goes around this."""
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows inserted, never updated or deleted in bulk: both raise `refusal(refusal_message)`."""
+
+    refusal = RuntimeError
+    refusal_message = "These rows are append-only"
 
     def update(self, **kwargs):
-        raise AuditWriteRefused("The audit log is append-only")
+        raise self.refusal(self.refusal_message)
 
     def delete(self):
-        raise AuditWriteRefused("The audit log is append-only")
+        raise self.refusal(self.refusal_message)
+
+
+class AuditEntryQuerySet(AppendOnlyQuerySet):
+    """Audit records are inserted, never updated or deleted in bulk; the chain catches what goes around this."""
+
+    refusal = AuditWriteRefused
+    refusal_message = "The audit log is append-only"
 
 
 class AuditEntry(models.Model):

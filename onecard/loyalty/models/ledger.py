@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
+from onecard.core.models import AppendOnlyQuerySet
 from onecard.loyalty.ledger.choices import AccountKind, Currency, EntryKind
 
 
@@ -129,14 +130,11 @@ class Account(models.Model):
         )
 
 
-class ImmutableQuerySet(models.QuerySet):
+class ImmutableQuerySet(AppendOnlyQuerySet):
     """The journal is append-only: corrections are new entries, so bulk edits and deletes are refused."""
 
-    def update(self, **kwargs):
-        raise LedgerWriteRefused("The journal is append-only; post a reversing entry instead")
-
-    def delete(self):
-        raise LedgerWriteRefused("The journal is append-only; post a reversing entry instead")
+    refusal = LedgerWriteRefused
+    refusal_message = "The journal is append-only; post a reversing entry instead"
 
 
 class ImmutableModel(models.Model):
