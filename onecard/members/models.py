@@ -4,7 +4,14 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
+from onecard.core.fields import (
+    emptied_fk,
+    member_field,
+    merchant_field,
+    node_field,
+    protected_fk,
+    staff_field,
+)
 
 from .choices import (
     ACCESS_FIELD_LABELS,
@@ -95,14 +102,7 @@ class Member(models.Model):
     owner = staff_field(_("owner"), related_name="owned_members")
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.STORE)
     source_detail = models.CharField(_("source detail"), max_length=100, blank=True)
-    referrer = models.ForeignKey(
-        "self",
-        verbose_name=_("referred by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="referrals",
-    )
+    referrer = emptied_fk("self", _("referred by"), related_name="referrals")
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
     consent_at = models.DateTimeField(_("consent changed at"), null=True, blank=True)
     consent_source = models.CharField(_("consent source"), max_length=40, blank=True)
@@ -110,9 +110,7 @@ class Member(models.Model):
         _("status"), max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
     )
     merged_into = protected_fk("self", related_name="merged_from", optional=True)
-    import_job = models.ForeignKey(
-        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
-    )
+    import_job = emptied_fk("ImportJob", related_name="members")
     created_by = staff_field()
     # A default rather than auto_now_add, so that imports and demo data can carry the real joining date.
     created_at = models.DateTimeField(_("joined"), default=timezone.now)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.demo_logins import DEMO_PASSWORD
-from onecard.core.fields import merchant_field, node_field, protected_fk, staff_field
+from onecard.core.fields import emptied_fk, merchant_field, node_field, protected_fk, staff_field
 
 from .choices import LockScope, NodeKind
 from .permissions import BUILTIN_ROLES, PERMISSIONS
@@ -35,14 +35,7 @@ class Merchant(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     code = models.SlugField(_("code"), max_length=30, unique=True)
-    alliance = models.ForeignKey(
-        Alliance,
-        verbose_name=_("alliance"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="merchants",
-    )
+    alliance = emptied_fk(Alliance, _("alliance"), related_name="merchants")
     # Set only by `onecard seed-demo` for the merchant it builds: every other merchant is real data, next to
     # which seed-demo refuses to run and no account keeps the published demo password (docs/operations.md).
     is_demo = models.BooleanField(_("demo"), default=False, editable=False)
