@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
-from onecard.core.models import AppendOnlyQuerySet
+from onecard.core.models import AppendOnlyQuerySet, WriteGuardedModel
 from onecard.loyalty.ledger.choices import AccountKind, Currency, EntryKind
 
 
@@ -155,32 +155,19 @@ class ImmutableModel(models.Model):
         raise LedgerWriteRefused(f"{type(self).__name__} rows are immutable")
 
 
-class GuardedModel(models.Model):
+class GuardedModel(WriteGuardedModel):
     """A business record its services insert, then change only in `mutable_fields` (none by default).
 
     Any other save of a stored row raises `change_refused`, and deleting one raises `delete_refused`
-    (None: deletes are allowed). Only instance writes are guarded: the owning services may update
-    such rows in bulk (a card merge moves a card's packages), which the journal never allows.
+    (None: deletes are allowed), as LedgerWriteRefused. Only instance writes are guarded: the owning
+    services may update such rows in bulk (a card merge moves a card's packages), which the journal
+    never allows.
     """
 
-    mutable_fields = frozenset()
-    change_refused = ""
-    delete_refused = None
+    refusal = LedgerWriteRefused
 
     class Meta:
         abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            fields = kwargs.get("update_fields")
-            if not self.mutable_fields or fields is None or not self.mutable_fields.issuperset(fields):
-                raise LedgerWriteRefused(self.change_refused)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self.delete_refused is not None:
-            raise LedgerWriteRefused(self.delete_refused)
-        return super().delete(*args, **kwargs)
 
 
 class JournalEntry(ImmutableModel):
