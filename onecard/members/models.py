@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import (
     emptied_fk,
     member_field,
@@ -37,7 +38,7 @@ class Tag(models.Model):
         ordering = ["name"]
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
-        constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="members_tag_unique_name")]
+        constraints = [unique_per_merchant("name", "members_tag_unique_name")]
 
     def __str__(self):
         return self.name
@@ -59,7 +60,7 @@ class CustomField(models.Model):
         verbose_name = _("custom field")
         verbose_name_plural = _("custom fields")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "key"], name="members_customfield_unique_key"),
+            unique_per_merchant("key", "members_customfield_unique_key"),
         ]
 
     def __str__(self):
@@ -121,9 +122,9 @@ class Member(models.Model):
         verbose_name = _("member")
         verbose_name_plural = _("members")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "member_no"], name="members_member_no_unique"),
+            unique_per_merchant("member_no", "members_member_no_unique"),
             # One phone number is one person (M4, 撞单).
-            models.UniqueConstraint(fields=["merchant", "phone"], name="members_phone_unique"),
+            unique_per_merchant("phone", "members_phone_unique"),
         ]
         indexes = [
             models.Index(fields=["merchant", "phone_last4"], name="members_phone_last4"),

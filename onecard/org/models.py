@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.demo_logins import DEMO_PASSWORD
 from onecard.core.fields import emptied_fk, merchant_field, node_field, protected_fk, staff_field
 
@@ -71,7 +72,7 @@ class OrgNode(models.Model):
         verbose_name = _("org node")
         verbose_name_plural = _("org nodes")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "code"], name="org_node_code_unique_per_merchant"),
+            unique_per_merchant("code", "org_node_code_unique_per_merchant"),
         ]
 
     def __str__(self):
@@ -105,7 +106,7 @@ class Role(models.Model):
         verbose_name = _("role")
         verbose_name_plural = _("roles")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="org_role_name_unique_per_merchant"),
+            unique_per_merchant("name", "org_role_name_unique_per_merchant"),
         ]
 
     def __str__(self):

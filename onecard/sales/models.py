@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
 
 
@@ -75,11 +76,7 @@ class Sale(models.Model):
         verbose_name = _("sale")
         verbose_name_plural = _("sales")
         constraints = [
-            models.UniqueConstraint(
-                fields=["merchant", "business_ref"],
-                condition=Q(kind="checkout"),
-                name="pos_sale_ref_unique",
-            ),
+            unique_per_merchant("business_ref", "pos_sale_ref_unique", condition=Q(kind="checkout")),
         ]
 
     def __str__(self):

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import member_field, merchant_field, protected_fk, protected_staff_field, staff_field
 from onecard.loyalty.models.ledger import GuardedModel
 
@@ -137,7 +138,7 @@ class AgreementVersion(GuardedModel):
         verbose_name = _("top-up agreement version")
         verbose_name_plural = _("top-up agreement versions")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "version"], name="loyalty_agreement_version_unique"),
+            unique_per_merchant("version", "loyalty_agreement_version_unique"),
             models.CheckConstraint(condition=Q(version__gte=1), name="loyalty_agreement_version_positive"),
         ]
 

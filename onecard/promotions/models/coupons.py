@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
 
 from ..coupon_choices import CouponKind, CouponStatus, IssueHow, IssueRule, RestorePolicy
@@ -58,7 +59,7 @@ class CouponTemplate(models.Model):
         verbose_name = _("coupon template")
         verbose_name_plural = _("coupon templates")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="promotions_coupontpl_name_unique"),
+            unique_per_merchant("name", "promotions_coupontpl_name_unique"),
             models.CheckConstraint(
                 condition=Q(value__gte=0, min_spend__gte=0), name="promotions_coupontpl_amounts_not_negative"
             ),
