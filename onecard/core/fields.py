@@ -7,10 +7,10 @@ from the row that holds them; a model names the reverse accessor where one is wa
 
 `protected_fk` is that rule for any target (`emptied_fk` the exception: a link set to null when its
 target goes); the four owners nearly every row names (a merchant, an org node, a member, a staff
-account) have a factory of their own. `optional=True` lets a link be
-empty (null in the database, blank in forms). All of them return plain ForeignKeys that deconstruct
-exactly like hand-written ones, so migrations see no difference; the targets are named by string,
-so core imports none of the apps above it.
+account) have a factory of their own. `optional=True` lets a link be empty (null in the database,
+blank in forms). All of them return plain ForeignKeys that deconstruct exactly like hand-written
+ones, so migrations see no difference; the targets are named by string, so core imports none of
+the apps above it.
 """
 
 from django.conf import settings

@@ -1,4 +1,7 @@
-"""The audit trail (O4): one immutable row per change of business data, rules or permissions."""
+"""The audit trail (O4): one immutable row per change of business data, rules or permissions.
+
+Its write guards (AppendOnlyQuerySet, WriteGuardedModel) are shared with the ledger's journal and records.
+"""
 
 from django.conf import settings
 from django.db import models
