@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import merchant_field, protected_fk
 
 from .choices import ProductKind
@@ -30,19 +31,13 @@ class Category(models.Model):
         verbose_name = _("category")
         verbose_name_plural = _("categories")
         constraints = [
-            models.UniqueConstraint(
-                fields=["merchant", "code"], condition=~Q(code=""), name="catalog_category_code_unique"
-            ),
+            unique_per_merchant("code", "catalog_category_code_unique", condition=~Q(code="")),
             models.UniqueConstraint(
                 fields=["merchant", "parent", "name"],
                 condition=Q(parent__isnull=False),
                 name="catalog_category_name_unique",
             ),
-            models.UniqueConstraint(
-                fields=["merchant", "name"],
-                condition=Q(parent__isnull=True),
-                name="catalog_category_root_unique",
-            ),
+            unique_per_merchant("name", "catalog_category_root_unique", condition=Q(parent__isnull=True)),
         ]
 
     def __str__(self):
@@ -87,12 +82,8 @@ class Product(models.Model):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "sku"], name="catalog_product_sku_unique"),
-            models.UniqueConstraint(
-                fields=["merchant", "barcode"],
-                condition=~Q(barcode=""),
-                name="catalog_product_barcode_unique",
-            ),
+            unique_per_merchant("sku", "catalog_product_sku_unique"),
+            unique_per_merchant("barcode", "catalog_product_barcode_unique", condition=~Q(barcode="")),
             models.CheckConstraint(condition=Q(list_price__gt=0), name="catalog_product_list_price_positive"),
         ]
         indexes = [models.Index(fields=["merchant", "name"], name="catalog_product_name_idx")]

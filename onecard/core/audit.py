@@ -4,6 +4,7 @@ import datetime
 import decimal
 import json
 import uuid
+from operator import attrgetter
 
 from django.db import models
 from django.utils import timezone
@@ -99,13 +100,23 @@ def _stored_json(value):
 
 
 def _node_of(subject):
-    for attr in ("audit_node", "home_store", "node"):
-        node = getattr(subject, attr, None)
+    # A model names the path to its node where it is not its `home_store` or `node`:
+    # `audit_node_path = "store"`, `"member.home_store"`.
+    for path in (getattr(subject, "audit_node_path", None), "home_store", "node"):
+        node = _follow(subject, path) if path else None
         if node is not None and not callable(node):
             return node
     if subject._meta.label_lower == "org.orgnode":
         return subject
     return None
+
+
+def _follow(subject, path):
+    """The object at the end of a dotted attribute path, or None where a link on the way is empty."""
+    try:
+        return attrgetter(path)(subject)
+    except AttributeError:
+        return None
 
 
 def _merchant_of(subject, node):

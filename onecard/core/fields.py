@@ -5,11 +5,12 @@ closed, merged or deactivated, never deleted while another row names them, so a 
 target unless it says otherwise. `related_name="+"` is the default because most links are read
 from the row that holds them; a model names the reverse accessor where one is wanted.
 
-`protected_fk` is that rule for any target; the four owners nearly every row names (a merchant, an
-org node, a member, a staff account) have a factory of their own. `optional=True` lets a link be
-empty (null in the database, blank in forms). All of them return plain ForeignKeys that deconstruct
-exactly like hand-written ones, so migrations see no difference; the targets are named by string,
-so core imports none of the apps above it.
+`protected_fk` is that rule for any target (`emptied_fk` the exception: a link set to null when its
+target goes); the four owners nearly every row names (a merchant, an org node, a member, a staff
+account) have a factory of their own. `optional=True` lets a link be empty (null in the database,
+blank in forms). All of them return plain ForeignKeys that deconstruct exactly like hand-written
+ones, so migrations see no difference; the targets are named by string, so core imports none of
+the apps above it.
 """
 
 from django.conf import settings
@@ -27,6 +28,11 @@ def _link(to, verbose_name, on_delete, related_name, optional, options):
 def protected_fk(to, verbose_name=None, *, related_name="+", optional=False, **options):
     """A link to a record that is never deleted while this row names it."""
     return _link(to, verbose_name, models.PROTECT, related_name, optional, options)
+
+
+def emptied_fk(to, verbose_name=None, *, related_name="+", **options):
+    """An optional link that is emptied (SET_NULL) when its target is deleted."""
+    return _link(to, verbose_name, models.SET_NULL, related_name, True, options)
 
 
 def merchant_field(
@@ -51,7 +57,7 @@ def staff_field(verbose_name=None, *, related_name="+", **options):
 
     SET_NULL: deleting a staff account must not erase the rules, batches and history it left.
     """
-    return _link(settings.AUTH_USER_MODEL, verbose_name, models.SET_NULL, related_name, True, options)
+    return emptied_fk(settings.AUTH_USER_MODEL, verbose_name, related_name=related_name, **options)
 
 
 def protected_staff_field(verbose_name=None, *, related_name="+", **options):

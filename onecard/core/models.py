@@ -1,4 +1,7 @@
-"""The audit trail (O4): one immutable row per change of business data, rules or permissions."""
+"""The audit trail (O4): one immutable row per change of business data, rules or permissions.
+
+Its write guards (AppendOnlyQuerySet, WriteGuardedModel) are shared with the ledger's journal and records.
+"""
 
 from django.conf import settings
 from django.db import models
@@ -31,17 +34,56 @@ class AuditWriteRefused(RuntimeError):
     """A change or delete of an audit record through the ORM (a programming error: the trail is append-only)."""
 
 
-class AuditEntryQuerySet(models.QuerySet):
-    """Audit records are inserted, never updated or deleted in bulk; the chain catches what goes around this."""
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows inserted, never updated or deleted in bulk: both raise `refusal(refusal_message)`."""
+
+    refusal = RuntimeError
+    refusal_message = "These rows are append-only"
 
     def update(self, **kwargs):
-        raise AuditWriteRefused("The audit log is append-only")
+        raise self.refusal(self.refusal_message)
 
     def delete(self):
-        raise AuditWriteRefused("The audit log is append-only")
+        raise self.refusal(self.refusal_message)
 
 
-class AuditEntry(models.Model):
+class AuditEntryQuerySet(AppendOnlyQuerySet):
+    """Audit records are inserted, never updated or deleted in bulk; the chain catches what goes around this."""
+
+    refusal = AuditWriteRefused
+    refusal_message = "The audit log is append-only"
+
+
+class WriteGuardedModel(models.Model):
+    """A record its services insert, then change only in `mutable_fields` (none by default).
+
+    Any other save of a stored row raises `refusal(change_refused)`, and deleting one raises
+    `refusal(delete_refused)` (None: deletes are allowed). Only instance writes are guarded here;
+    bulk writes are refused where the model's queryset says so (AppendOnlyQuerySet).
+    """
+
+    refusal = RuntimeError
+    mutable_fields = frozenset()
+    change_refused = ""
+    delete_refused = None
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            fields = kwargs.get("update_fields")
+            if not self.mutable_fields or fields is None or not self.mutable_fields.issuperset(fields):
+                raise self.refusal(self.change_refused)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.delete_refused is not None:
+            raise self.refusal(self.delete_refused)
+        return super().delete(*args, **kwargs)
+
+
+class AuditEntry(WriteGuardedModel):
     """Who did what to which record, with the values before and after; written only, never edited.
 
     Every field is covered by a hash chain (core.audit_chain): `field_hashes` is written with the
@@ -82,6 +124,11 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(max_length=64, db_default="", blank=True, editable=False)
     hash = models.CharField(max_length=64, db_default="", blank=True, editable=False)
 
+    refusal = AuditWriteRefused
+    # Sealing writes its four columns with plain SQL (audit_chain), never through save().
+    change_refused = "Audit records are never changed"
+    delete_refused = "Audit records are never deleted"
+
     objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
@@ -98,14 +145,6 @@ class AuditEntry(models.Model):
         return (
             f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.subject_type}:{self.subject_id}"
         )
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:  # sealing writes its four columns with plain SQL (audit_chain)
-            raise AuditWriteRefused("Audit records are never changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditWriteRefused("Audit records are never deleted")
 
 
 class AuditChainHead(models.Model):

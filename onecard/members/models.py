@@ -4,7 +4,15 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
+from onecard.core.constraints import unique_per_merchant
+from onecard.core.fields import (
+    emptied_fk,
+    member_field,
+    merchant_field,
+    node_field,
+    protected_fk,
+    staff_field,
+)
 
 from .choices import (
     ACCESS_FIELD_LABELS,
@@ -30,7 +38,7 @@ class Tag(models.Model):
         ordering = ["name"]
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
-        constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="members_tag_unique_name")]
+        constraints = [unique_per_merchant("name", "members_tag_unique_name")]
 
     def __str__(self):
         return self.name
@@ -52,7 +60,7 @@ class CustomField(models.Model):
         verbose_name = _("custom field")
         verbose_name_plural = _("custom fields")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "key"], name="members_customfield_unique_key"),
+            unique_per_merchant("key", "members_customfield_unique_key"),
         ]
 
     def __str__(self):
@@ -71,6 +79,8 @@ class MemberNumberSequence(models.Model):
 
 class Member(models.Model):
     """A member or customer (会员); a person, or a company with contacts."""
+
+    audit_node_path = "home_store"
 
     merchant = merchant_field(_("merchant"), related_name="members")
     member_no = models.CharField(_("member no."), max_length=20)
@@ -93,14 +103,7 @@ class Member(models.Model):
     owner = staff_field(_("owner"), related_name="owned_members")
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.STORE)
     source_detail = models.CharField(_("source detail"), max_length=100, blank=True)
-    referrer = models.ForeignKey(
-        "self",
-        verbose_name=_("referred by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="referrals",
-    )
+    referrer = emptied_fk("self", _("referred by"), related_name="referrals")
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
     consent_at = models.DateTimeField(_("consent changed at"), null=True, blank=True)
     consent_source = models.CharField(_("consent source"), max_length=40, blank=True)
@@ -108,9 +111,7 @@ class Member(models.Model):
         _("status"), max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
     )
     merged_into = protected_fk("self", related_name="merged_from", optional=True)
-    import_job = models.ForeignKey(
-        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
-    )
+    import_job = emptied_fk("ImportJob", related_name="members")
     created_by = staff_field()
     # A default rather than auto_now_add, so that imports and demo data can carry the real joining date.
     created_at = models.DateTimeField(_("joined"), default=timezone.now)
@@ -121,9 +122,9 @@ class Member(models.Model):
         verbose_name = _("member")
         verbose_name_plural = _("members")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "member_no"], name="members_member_no_unique"),
+            unique_per_merchant("member_no", "members_member_no_unique"),
             # One phone number is one person (M4, 撞单).
-            models.UniqueConstraint(fields=["merchant", "phone"], name="members_phone_unique"),
+            unique_per_merchant("phone", "members_phone_unique"),
         ]
         indexes = [
             models.Index(fields=["merchant", "phone_last4"], name="members_phone_last4"),
@@ -150,13 +151,11 @@ class Member(models.Model):
     def __str__(self):
         return f"{self.name} ({self.member_no})"
 
-    @property
-    def audit_node(self):
-        return self.home_store
-
 
 class Contact(models.Model):
     """A person to talk to at a company member (联系人)."""
+
+    audit_node_path = "member.home_store"
 
     member = member_field(related_name="contacts", on_delete=models.CASCADE)
     name = models.CharField(_("name"), max_length=60)
@@ -173,10 +172,6 @@ class Contact(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def audit_node(self):
-        return self.member.home_store
 
 
 class MemberHistory(models.Model):
@@ -227,6 +222,8 @@ class MemberMerge(MemberHistory):
 class ImportJob(models.Model):
     """An upload of members from .xlsx/.csv: mapped, checked row by row, then imported in one transaction."""
 
+    audit_node_path = "node"
+
     merchant = merchant_field(related_name="import_jobs", on_delete=models.CASCADE)
     node = node_field(related_name="import_jobs")
     created_by = staff_field(blank=False)
@@ -251,10 +248,6 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return self.original_name
-
-    @property
-    def audit_node(self):
-        return self.node
 
 
 class PersonalDataAccess(models.Model):

@@ -9,8 +9,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.demo_logins import DEMO_PASSWORD
-from onecard.core.fields import merchant_field, node_field, protected_fk, staff_field
+from onecard.core.fields import emptied_fk, merchant_field, node_field, protected_fk, staff_field
 
 from .choices import LockScope, NodeKind
 from .permissions import BUILTIN_ROLES, PERMISSIONS
@@ -35,14 +36,7 @@ class Merchant(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     code = models.SlugField(_("code"), max_length=30, unique=True)
-    alliance = models.ForeignKey(
-        Alliance,
-        verbose_name=_("alliance"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="merchants",
-    )
+    alliance = emptied_fk(Alliance, _("alliance"), related_name="merchants")
     # Set only by `onecard seed-demo` for the merchant it builds: every other merchant is real data, next to
     # which seed-demo refuses to run and no account keeps the published demo password (docs/operations.md).
     is_demo = models.BooleanField(_("demo"), default=False, editable=False)
@@ -78,7 +72,7 @@ class OrgNode(models.Model):
         verbose_name = _("org node")
         verbose_name_plural = _("org nodes")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "code"], name="org_node_code_unique_per_merchant"),
+            unique_per_merchant("code", "org_node_code_unique_per_merchant"),
         ]
 
     def __str__(self):
@@ -112,7 +106,7 @@ class Role(models.Model):
         verbose_name = _("role")
         verbose_name_plural = _("roles")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="org_role_name_unique_per_merchant"),
+            unique_per_merchant("name", "org_role_name_unique_per_merchant"),
         ]
 
     def __str__(self):

@@ -18,6 +18,8 @@ class Terminal(models.Model):
     rotation, and never again (docs/pos-api.md, "The secret").
     """
 
+    audit_node_path = "store"
+
     store = node_field(_("store"), related_name="terminals")
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("type"), max_length=12, choices=TerminalKind.choices, default=TerminalKind.POS)
@@ -35,10 +37,6 @@ class Terminal(models.Model):
 
     def __str__(self):
         return f"{self.terminal_id} {self.name}"
-
-    @property
-    def audit_node(self):
-        return self.store
 
 
 class UsedNonce(models.Model):
@@ -69,6 +67,8 @@ class Shift(models.Model):
     (per tender, fen) so the report never changes afterwards. `expected_cash` = float + cash taken −
     cash given back + cash in − cash out; `difference` = `counted_cash` − `expected_cash`.
     """
+
+    audit_node_path = "store"
 
     merchant = merchant_field()
     store = node_field(_("store"), related_name="shifts")
@@ -101,10 +101,6 @@ class Shift(models.Model):
 
     def __str__(self):
         return f"shift {self.pk} {self.store_id} {self.opened_at:%Y-%m-%d %H:%M}"
-
-    @property
-    def audit_node(self):
-        return self.store
 
     @property
     def is_open(self) -> bool:

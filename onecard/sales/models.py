@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
 
 
@@ -38,6 +39,8 @@ class SaleKind(models.TextChoices):
 
 class Sale(models.Model):
     """One purchase (L5): priced lines, the tenders that paid it, coupons and promotions used, points earned."""
+
+    audit_node_path = "store"
 
     kind = models.CharField(_("kind"), max_length=20, choices=SaleKind.choices, default=SaleKind.CHECKOUT)
     merchant = merchant_field()
@@ -73,11 +76,7 @@ class Sale(models.Model):
         verbose_name = _("sale")
         verbose_name_plural = _("sales")
         constraints = [
-            models.UniqueConstraint(
-                fields=["merchant", "business_ref"],
-                condition=Q(kind="checkout"),
-                name="pos_sale_ref_unique",
-            ),
+            unique_per_merchant("business_ref", "pos_sale_ref_unique", condition=Q(kind="checkout")),
         ]
 
     def __str__(self):
@@ -90,10 +89,6 @@ class Sale(models.Model):
             return 0
         cash = sum(t.amount for t in self.tenders.all() if t.kind == TenderKind.CASH)
         return self.cash_received - cash
-
-    @property
-    def audit_node(self):
-        return self.store
 
 
 class SaleLine(models.Model):

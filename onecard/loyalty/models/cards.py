@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
 from onecard.loyalty.cards.choices import CardKind, CardStatus, TierChangeKind, TierMetric
 from onecard.loyalty.tiers import reasons
@@ -58,7 +59,7 @@ class CardProduct(models.Model):
         verbose_name = _("card product")
         verbose_name_plural = _("card products")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="loyalty_cardproduct_name_unique"),
+            unique_per_merchant("name", "loyalty_cardproduct_name_unique"),
             # CHINA-RULES: registered cards do not expire; anonymous cards last at least 3 years.
             models.CheckConstraint(
                 condition=Q(validity_days__isnull=True)
@@ -134,8 +135,8 @@ class Tier(models.Model):
         verbose_name = _("tier")
         verbose_name_plural = _("tiers")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "rank"], name="loyalty_tier_rank_unique"),
-            models.UniqueConstraint(fields=["merchant", "name"], name="loyalty_tier_name_unique"),
+            unique_per_merchant("rank", "loyalty_tier_rank_unique"),
+            unique_per_merchant("name", "loyalty_tier_name_unique"),
             models.CheckConstraint(
                 condition=Q(discount_rate__gt=0, discount_rate__lte=1), name="loyalty_tier_discount_range"
             ),
@@ -230,6 +231,8 @@ class TierChange(models.Model):
 class CardBatch(models.Model):
     """A range of card numbers issued at once: prefix + zero-padded serial + Luhn check digit."""
 
+    audit_node_path = "store"
+
     merchant = merchant_field(related_name="card_batches")
     product = protected_fk(CardProduct, related_name="batches")
     store = node_field(_("stock at"))
@@ -253,10 +256,6 @@ class CardBatch(models.Model):
     def __str__(self):
         return f"{self.prefix}/{self.start}+{self.count}"
 
-    @property
-    def audit_node(self):
-        return self.store
-
 
 class Card(models.Model):
     """A member card (会员卡): a number (also its barcode and QR payload), a status and an owner.
@@ -265,6 +264,8 @@ class Card(models.Model):
     scoped to it or to the member's home store. The password is hashed with make_password; after
     MAX_PASSWORD_ATTEMPTS wrong tries it is locked until staff set a new one.
     """
+
+    audit_node_path = "issued_store"
 
     merchant = merchant_field(related_name="cards")
     product = protected_fk(CardProduct, related_name="cards")
@@ -316,10 +317,6 @@ class Card(models.Model):
 
     def __str__(self):
         return self.number
-
-    @property
-    def audit_node(self):
-        return self.issued_store
 
     @property
     def barcode_payload(self) -> str:

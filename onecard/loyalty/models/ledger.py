@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
+from onecard.core.models import AppendOnlyQuerySet, WriteGuardedModel
 from onecard.loyalty.ledger.choices import AccountKind, Currency, EntryKind
 
 
@@ -129,14 +130,11 @@ class Account(models.Model):
         )
 
 
-class ImmutableQuerySet(models.QuerySet):
+class ImmutableQuerySet(AppendOnlyQuerySet):
     """The journal is append-only: corrections are new entries, so bulk edits and deletes are refused."""
 
-    def update(self, **kwargs):
-        raise LedgerWriteRefused("The journal is append-only; post a reversing entry instead")
-
-    def delete(self):
-        raise LedgerWriteRefused("The journal is append-only; post a reversing entry instead")
+    refusal = LedgerWriteRefused
+    refusal_message = "The journal is append-only; post a reversing entry instead"
 
 
 class ImmutableModel(models.Model):
@@ -157,32 +155,19 @@ class ImmutableModel(models.Model):
         raise LedgerWriteRefused(f"{type(self).__name__} rows are immutable")
 
 
-class GuardedModel(models.Model):
+class GuardedModel(WriteGuardedModel):
     """A business record its services insert, then change only in `mutable_fields` (none by default).
 
     Any other save of a stored row raises `change_refused`, and deleting one raises `delete_refused`
-    (None: deletes are allowed). Only instance writes are guarded: the owning services may update
-    such rows in bulk (a card merge moves a card's packages), which the journal never allows.
+    (None: deletes are allowed), as LedgerWriteRefused. Only instance writes are guarded: the owning
+    services may update such rows in bulk (a card merge moves a card's packages), which the journal
+    never allows.
     """
 
-    mutable_fields = frozenset()
-    change_refused = ""
-    delete_refused = None
+    refusal = LedgerWriteRefused
 
     class Meta:
         abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            fields = kwargs.get("update_fields")
-            if not self.mutable_fields or fields is None or not self.mutable_fields.issuperset(fields):
-                raise LedgerWriteRefused(self.change_refused)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self.delete_refused is not None:
-            raise LedgerWriteRefused(self.delete_refused)
-        return super().delete(*args, **kwargs)
 
 
 class JournalEntry(ImmutableModel):

@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
 from onecard.loyalty.models.ledger import GuardedModel
 from onecard.loyalty.packages.choices import MemberPackageStatus, PackageKind
@@ -44,7 +45,7 @@ class ServicePackage(models.Model):
         verbose_name = _("service package")
         verbose_name_plural = _("service packages")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="loyalty_package_name_unique"),
+            unique_per_merchant("name", "loyalty_package_name_unique"),
             models.CheckConstraint(condition=Q(price__gt=0), name="loyalty_package_price_positive"),
             models.CheckConstraint(
                 condition=~Q(kind=PackageKind.PERIOD) | Q(validity_days__gt=0),

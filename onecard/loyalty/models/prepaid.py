@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import member_field, merchant_field, protected_fk, protected_staff_field, staff_field
 from onecard.loyalty.models.ledger import GuardedModel
 
@@ -99,6 +100,8 @@ class PrepaidSettings(models.Model):
 class PrepaidStoreStatus(models.Model):
     """A store's prepaid standing: a "major risk" flag and a closure date, either of which stops new top-ups."""
 
+    audit_node_path = "store"
+
     store = models.OneToOneField("org.OrgNode", on_delete=models.CASCADE, related_name="prepaid_status")
     merchant = merchant_field(on_delete=models.CASCADE)
     major_risk = models.BooleanField(_("major risk"), default=False)
@@ -113,10 +116,6 @@ class PrepaidStoreStatus(models.Model):
 
     def __str__(self):
         return f"{self.store_id}: risk={self.major_risk} closes={self.closes_on}"
-
-    @property
-    def audit_node(self):
-        return self.store
 
 
 class AgreementVersion(GuardedModel):
@@ -139,7 +138,7 @@ class AgreementVersion(GuardedModel):
         verbose_name = _("top-up agreement version")
         verbose_name_plural = _("top-up agreement versions")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "version"], name="loyalty_agreement_version_unique"),
+            unique_per_merchant("version", "loyalty_agreement_version_unique"),
             models.CheckConstraint(condition=Q(version__gte=1), name="loyalty_agreement_version_positive"),
         ]
 
@@ -150,6 +149,7 @@ class AgreementVersion(GuardedModel):
 class AgreementAcceptance(GuardedModel):
     """A member's acceptance of one agreement version: when, through which channel, witnessed by which staff."""
 
+    audit_node_path = "member.home_store"
     change_refused = "An acceptance is a record of what happened; it is never changed"
 
     member = member_field(related_name="agreement_acceptances")
@@ -168,7 +168,3 @@ class AgreementAcceptance(GuardedModel):
 
     def __str__(self):
         return f"{self.member_id} accepted {self.version_id}"
-
-    @property
-    def audit_node(self):
-        return self.member.home_store

@@ -46,6 +46,8 @@ class SettlementStatement(models.Model):
     statement with an imbalance cannot be settled.
     """
 
+    audit_node_path = "node_a"
+
     pair_kind = models.CharField(_("pair"), max_length=10, choices=PairKind.choices)
     merchant_a = merchant_field(_("merchant A"))
     merchant_b = merchant_field(_("merchant B"))
@@ -162,10 +164,6 @@ class SettlementStatement(models.Model):
     def is_late(self) -> bool:
         """A later part: postings that arrived after an earlier statement of the period was settled."""
         return self.part > 1
-
-    @property
-    def audit_node(self):
-        return self.node_a
 
 
 class SettlementLine(models.Model):

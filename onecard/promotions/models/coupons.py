@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from onecard.core.constraints import unique_per_merchant
 from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, staff_field
 
 from ..coupon_choices import CouponKind, CouponStatus, IssueHow, IssueRule, RestorePolicy
@@ -21,6 +22,8 @@ class CouponTemplate(models.Model):
     gift = unused (the gift is `gift_product_id`). Validity is fixed dates (`valid_from`..`valid_to`,
     both days included) or `valid_days` calendar days counting the issue day.
     """
+
+    audit_node_path = "node"
 
     merchant = merchant_field(related_name="coupon_templates")
     node = node_field(_("owner"), related_name="coupon_templates")
@@ -56,7 +59,7 @@ class CouponTemplate(models.Model):
         verbose_name = _("coupon template")
         verbose_name_plural = _("coupon templates")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="promotions_coupontpl_name_unique"),
+            unique_per_merchant("name", "promotions_coupontpl_name_unique"),
             models.CheckConstraint(
                 condition=Q(value__gte=0, min_spend__gte=0), name="promotions_coupontpl_amounts_not_negative"
             ),
@@ -77,13 +80,11 @@ class CouponTemplate(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def audit_node(self):
-        return self.node
-
 
 class CouponIssue(models.Model):
     """One issue batch: which template, how (by hand, a list, a file, a rule), how many, by whom, when."""
+
+    audit_node_path = "template.node"
 
     template = protected_fk(CouponTemplate, related_name="issues")
     merchant = merchant_field()
@@ -101,16 +102,14 @@ class CouponIssue(models.Model):
     def __str__(self):
         return f"{self.template} × {self.count} ({self.get_how_display()})"
 
-    @property
-    def audit_node(self):
-        return self.template.node
-
 
 class Coupon(models.Model):
     """One coupon with its unique code (barcode/QR), its owner (None: a bearer coupon), window and state.
 
     `rule_key` makes a rule issue at most once ("birthday:2026", "spend:<sale ref>") per member and template.
     """
+
+    audit_node_path = "template.node"
 
     template = protected_fk(CouponTemplate, related_name="coupons")
     merchant = merchant_field()
@@ -152,7 +151,3 @@ class Coupon(models.Model):
 
     def __str__(self):
         return self.code
-
-    @property
-    def audit_node(self):
-        return self.template.node
