@@ -121,11 +121,23 @@ def test_twenty_clients_hammer_one_card_for_ten_seconds(chain, member_factory):
     assert min(lowest) >= 0
     principal, bonus, held = balances(card)
     assert min(principal, bonus, held) >= 0
+    _assert_every_acknowledged_ref_journalled_once(acknowledged)
+    _assert_balances_add_up_to_the_card_transactions(card, principal, bonus, held)
+    print(f"acknowledged={len(acknowledged)} refusals={dict(refusals)}")
+    assert_ledger_clean()
+
+
+def _assert_every_acknowledged_ref_journalled_once(acknowledged):
+    """Each acknowledged business ref (and the seed top-up) has one journal entry; no other ref has one."""
     refs = Counter(JournalEntry.objects.exclude(business_ref="").values_list("business_ref", flat=True))
     assert all(refs[ref] == 1 for ref, _pk in acknowledged)
     assert set(refs) == {ref for ref, _pk in acknowledged} | {"seed"}
     tx_refs = Counter(CardTransaction.objects.exclude(business_ref="").values_list("business_ref", flat=True))
     assert all(count == 1 for count in tx_refs.values())
+
+
+def _assert_balances_add_up_to_the_card_transactions(card, principal, bonus, held):
+    """Balances equal top-ups less spending plus refunds, held equals open holds, no refund exceeds its charge."""
     rows = CardTransaction.objects.filter(card=card)
     sums = {
         kind: rows.filter(kind=kind).aggregate(a=Sum("amount"), b=Sum("bonus")) for kind in CardTxKind.values
@@ -140,5 +152,3 @@ def test_twenty_clients_hammer_one_card_for_ten_seconds(chain, member_factory):
     for original in rows.filter(kind__in=[CardTxKind.CHARGE, CardTxKind.CAPTURE]):
         refunded = original.followups.aggregate(a=Sum("amount"))["a"] or 0
         assert refunded == original.refunded_total <= original.amount
-    print(f"acknowledged={len(acknowledged)} refusals={dict(refusals)}")
-    assert_ledger_clean()
