@@ -36,6 +36,82 @@ EXPECTED_REFUSALS = {"insufficient_balance", "balance_cap_exceeded", "over_refun
 # ---- hammer through the API --------------------------------------------------------------------------------
 
 
+def _replay_an_answered_call(rng, pos, terminal, answered, replays):
+    """A till retries one of its answered calls: the same answer comes back, replayed, with no new effect."""
+    path, payload, key, status, body = rng.choice(answered)
+    again = send_keyed(pos, terminal, path, payload, key)
+    assert (again.status_code, again.json()) == (status, body), (path, key)
+    assert again["Idempotent-Replayed"] == "true"
+    replays[status] += 1
+
+
+def _charge(rng, call, card_no, mine):
+    """Charge a random amount; a charge that passes joins `mine` as (id, amount)."""
+    status, body = call(f"{BASE}/charges", {"card_no": card_no, "amount": rng.randint(100, 9_000)})
+    if status == 200:
+        mine.append((body["transaction"]["id"], body["transaction"]["amount"]))
+
+
+def _hold_then_capture_or_void(rng, call, card_no, mine):
+    """Hold a random amount, then capture all or half of it (a capture joins `mine`) or void it."""
+    status, body = call(f"{BASE}/holds", {"card_no": card_no, "amount": rng.randint(100, 6_000)})
+    if status == 200:
+        hold_id, held = body["transaction"]["id"], body["transaction"]["amount"]
+        if rng.random() < 0.6:
+            payload = rng.choice([{}, {"amount": max(1, held // 2)}])
+            status, body = call(f"{BASE}/holds/{hold_id}/capture", payload)
+            if status == 200:
+                mine.append((body["transaction"]["id"], body["transaction"]["amount"]))
+        else:
+            call(f"{BASE}/holds/{hold_id}/void", {})
+
+
+def _refund_one_of_mine(rng, call, mine):
+    """Refund part of one of my charges or captures, or (three times in ten) the rest of it."""
+    tx_id, amount = rng.choice(mine)
+    payload = {"transaction_id": tx_id, "reason": "hammer"}
+    if rng.random() < 0.7:
+        payload["amount"] = rng.randint(1, max(1, amount // 2))
+    call(f"{BASE}/refunds", payload)
+
+
+def _assert_every_acked_call_journalled_once_under_its_key(terminal, acked):
+    """The terminal's transactions and journal entries are exactly the acknowledged calls, one per key."""
+    rows = terminal_transactions(terminal)
+    by_key = Counter(rows.values_list("idempotency_key", flat=True))
+    assert set(by_key) == {stored_key(terminal, key) for key in acked}
+    assert set(by_key.values()) == {1}
+    assert dict(rows.values_list("idempotency_key", "pk")) == {
+        stored_key(terminal, key): int(tx_id) for key, tx_id in acked.items()
+    }
+    entry_keys = set(
+        JournalEntry.objects.filter(
+            idempotency_key__startswith=f"terminal:{terminal.terminal.pk}:"
+        ).values_list("idempotency_key", flat=True)
+    )
+    assert entry_keys == set(by_key)
+
+
+def _assert_the_card_holds_what_its_transactions_add_up_to(card):
+    """Balances equal top-ups less spending plus refunds, held equals open holds, no refund exceeds its charge."""
+    principal, bonus, held = balances(card)
+    card_rows = CardTransaction.objects.filter(card=card)
+    sums = {
+        kind: card_rows.filter(kind=kind).aggregate(a=Sum("amount"), b=Sum("bonus"))
+        for kind in CardTxKind.values
+    }
+    topped = (sums["topup"]["a"] or 0) + (sums["topup"]["b"] or 0)
+    spent = (sums["charge"]["a"] or 0) + (sums["capture"]["a"] or 0)
+    assert principal + bonus + held == topped - spent + (sums["refund"]["a"] or 0)
+    open_held = card_rows.filter(kind=CardTxKind.HOLD, status=CardTxStatus.OPEN).aggregate(a=Sum("amount"))[
+        "a"
+    ]
+    assert held == (open_held or 0)
+    for original in card_rows.filter(kind__in=[CardTxKind.CHARGE, CardTxKind.CAPTURE]):
+        refunded = original.followups.filter(kind=CardTxKind.REFUND).aggregate(a=Sum("amount"))["a"] or 0
+        assert refunded == original.refunded_total <= original.amount
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
@@ -75,36 +151,15 @@ def test_twenty_api_clients_hammer_one_card_for_ten_seconds(chain, member_factor
         while time.monotonic() < deadline:
             op = rng.random()
             if op < 0.05 and answered:  # a till retries an answered call: the same answer, no new effect
-                path, payload, key, status, body = rng.choice(answered)
-                again = send_keyed(pos, terminal, path, payload, key)
-                assert (again.status_code, again.json()) == (status, body), (path, key)
-                assert again["Idempotent-Replayed"] == "true"
-                replays[status] += 1
+                _replay_an_answered_call(rng, pos, terminal, answered, replays)
             elif op < 0.28:
                 call(f"{BASE}/topups", {"card_no": card_no, "amount": rng.randint(100, 8_000)})
             elif op < 0.55:
-                status, body = call(
-                    f"{BASE}/charges", {"card_no": card_no, "amount": rng.randint(100, 9_000)}
-                )
-                if status == 200:
-                    mine.append((body["transaction"]["id"], body["transaction"]["amount"]))
+                _charge(rng, call, card_no, mine)
             elif op < 0.8:
-                status, body = call(f"{BASE}/holds", {"card_no": card_no, "amount": rng.randint(100, 6_000)})
-                if status == 200:
-                    hold_id, held = body["transaction"]["id"], body["transaction"]["amount"]
-                    if rng.random() < 0.6:
-                        payload = rng.choice([{}, {"amount": max(1, held // 2)}])
-                        status, body = call(f"{BASE}/holds/{hold_id}/capture", payload)
-                        if status == 200:
-                            mine.append((body["transaction"]["id"], body["transaction"]["amount"]))
-                    else:
-                        call(f"{BASE}/holds/{hold_id}/void", {})
+                _hold_then_capture_or_void(rng, call, card_no, mine)
             elif mine:
-                tx_id, amount = rng.choice(mine)
-                payload = {"transaction_id": tx_id, "reason": "hammer"}
-                if rng.random() < 0.7:
-                    payload["amount"] = rng.randint(1, max(1, amount // 2))
-                call(f"{BASE}/refunds", payload)
+                _refund_one_of_mine(rng, call, mine)
             if rng.random() < 0.1:
                 with lock:
                     lowest.append(min(balances(card)))
@@ -115,38 +170,11 @@ def test_twenty_api_clients_hammer_one_card_for_ten_seconds(chain, member_factor
     # then: every acknowledged call is in the journal exactly once, under its key; nothing else is
     print(f"api hammer: {len(acked)} acknowledged, refusals={dict(refusals)}, replays={dict(replays)}")
     assert len(acked) > 60, len(acked)  # ~190 in 10 s on the shared 2-core machine
-    rows = terminal_transactions(terminal)
-    by_key = Counter(rows.values_list("idempotency_key", flat=True))
-    assert set(by_key) == {stored_key(terminal, key) for key in acked}
-    assert set(by_key.values()) == {1}
-    assert dict(rows.values_list("idempotency_key", "pk")) == {
-        stored_key(terminal, key): int(tx_id) for key, tx_id in acked.items()
-    }
-    entry_keys = set(
-        JournalEntry.objects.filter(
-            idempotency_key__startswith=f"terminal:{terminal.terminal.pk}:"
-        ).values_list("idempotency_key", flat=True)
-    )
-    assert entry_keys == set(by_key)
+    _assert_every_acked_call_journalled_once_under_its_key(terminal, acked)
     # the balance never went below zero, and the card holds what its transactions add up to
     assert min(lowest) >= 0
     assert not Posting.objects.filter(account__must_not_go_negative=True, balance_after__lt=0).exists()
-    principal, bonus, held = balances(card)
-    card_rows = CardTransaction.objects.filter(card=card)
-    sums = {
-        kind: card_rows.filter(kind=kind).aggregate(a=Sum("amount"), b=Sum("bonus"))
-        for kind in CardTxKind.values
-    }
-    topped = (sums["topup"]["a"] or 0) + (sums["topup"]["b"] or 0)
-    spent = (sums["charge"]["a"] or 0) + (sums["capture"]["a"] or 0)
-    assert principal + bonus + held == topped - spent + (sums["refund"]["a"] or 0)
-    open_held = card_rows.filter(kind=CardTxKind.HOLD, status=CardTxStatus.OPEN).aggregate(a=Sum("amount"))[
-        "a"
-    ]
-    assert held == (open_held or 0)
-    for original in card_rows.filter(kind__in=[CardTxKind.CHARGE, CardTxKind.CAPTURE]):
-        refunded = original.followups.filter(kind=CardTxKind.REFUND).aggregate(a=Sum("amount"))["a"] or 0
-        assert refunded == original.refunded_total <= original.amount
+    _assert_the_card_holds_what_its_transactions_add_up_to(card)
     # and all accounts sum to zero, the books verify
     assert Account.objects.aggregate(total=Sum("balance"))["total"] == 0
     assert_ledger_clean()
