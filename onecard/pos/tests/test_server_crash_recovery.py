@@ -239,6 +239,133 @@ def _effect(op) -> int:
     return op.amount if op.kind == "topup" else -op.amount
 
 
+def _wait_for_answers_before_the_kill(ops, before, lock):
+    """Until ACKS_BEFORE_KILL operations of this round are answered, or LOAD_SECONDS_MAX have passed."""
+    deadline = time.monotonic() + LOAD_SECONDS_MAX
+    while time.monotonic() < deadline:
+        with lock:
+            answered = sum(op.status is not None for op in ops[before:])
+        if answered >= ACKS_BEFORE_KILL:
+            break
+        time.sleep(0.02)
+
+
+def _load_then_kill_the_server(server, signer, card_no, stop, ops, lock, round_no):
+    """One round: start the server, load it from CLIENTS threads, kill -9 it mid-load, join the clients."""
+    server.start(signer)
+    before = len(ops)
+    threads = [
+        threading.Thread(
+            target=_load,
+            args=(server.port, signer, card_no, stop, ops, lock, round_no * 100 + n),
+            daemon=True,
+        )
+        for n in range(CLIENTS)
+    ]
+    for thread in threads:
+        thread.start()
+    _wait_for_answers_before_the_kill(ops, before, lock)
+    time.sleep(random.uniform(0, 0.3))
+    server.kill()
+    stop.set()
+    _wait_for_sessions_to_end()
+    for thread in threads:
+        thread.join(timeout=REQUEST_TIMEOUT + 5)
+    assert not any(thread.is_alive() for thread in threads), "a client hung after the kill"
+    with lock:
+        answered = sum(op.status is not None for op in ops[before:])
+    assert answered >= ACKS_BEFORE_KILL, f"only {answered} answers before the kill"
+
+
+def _assert_ledger_verify_exits_0(server):
+    """`onecard ledger verify`, run as a command against the server's database, finds the books clean."""
+    verify = subprocess.run(
+        [str(Path(sys.executable).parent / "onecard"), "ledger", "verify"],
+        env=server.env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def _journal(card, scope_prefix, op):
+    """What the database holds for one op: its card transactions, journal entry count and stored status."""
+    key = scope_prefix + op.key
+    txs = list(CardTransaction.objects.filter(card=card, idempotency_key=key))
+    entries = JournalEntry.objects.filter(idempotency_key=key).count()
+    stored = IdempotencyKey.objects.filter(key=op.key).values_list("status", flat=True).first()
+    return txs, entries, stored
+
+
+def _assert_answered_ops_journalled_as_answered(card, scope_prefix, answered):
+    """Each 200 is journalled once under the id it was answered with; each 422 left only its stored answer."""
+    for op in answered:
+        txs, entries, stored = _journal(card, scope_prefix, op)
+        if op.status == 200:
+            assert [str(tx.pk) for tx in txs] == [op.body["transaction"]["id"]], (op, txs)
+            assert txs[0].kind == op.kind and txs[0].amount == op.amount, (op, txs[0])
+            assert entries == 1 and stored == 200, (op, entries, stored)
+        else:
+            assert txs == [] and entries == 0 and stored == 422, (op, txs, entries, stored)
+
+
+def _committed_unanswered_ops(card, scope_prefix, unanswered):
+    """The unanswered ops that committed, checking each one is wholly there or wholly absent."""
+    committed = []
+    for op in unanswered:
+        txs, entries, stored = _journal(card, scope_prefix, op)
+        state = (len(txs), entries, stored)
+        assert state in {(1, 1, 200), (0, 0, None), (0, 0, 422)}, (op, state)
+        if txs:
+            committed.append(op)
+    return committed
+
+
+def _assert_the_card_holds_start_answered_and_committed(card, answered, committed_unanswered):
+    """The card's balance and principal postings: the start + answered successes + committed unanswered."""
+    expected = (
+        INITIAL
+        + sum(_effect(op) for op in answered if op.status == 200)
+        + sum(_effect(op) for op in committed_unanswered)
+    )
+    card_postings = Posting.objects.filter(
+        account__card_id=card.pk, account__kind=AccountKind.MEMBER_PRINCIPAL
+    ).aggregate(total=Sum("amount"))["total"]
+    assert balances(card) == (expected, 0, 0)
+    assert card_postings == expected
+
+
+def _retry_unanswered_ops(port, signer, card, scope_prefix, unanswered, committed_unanswered):
+    """Resend each unanswered op with its key: a committed one is replayed, a lost one takes effect now."""
+    for op in unanswered:
+        status, body, headers = _send_op(port, signer, card.number, op)
+        assert status in (200, 422), (op, status, body)
+        if op in committed_unanswered:
+            assert status == 200 and headers.get("Idempotent-Replayed") == "true", (op, status, headers)
+        op.status, op.body = status, body
+        txs, entries, stored = _journal(card, scope_prefix, op)
+        if status == 200:
+            assert [str(tx.pk) for tx in txs] == [body["transaction"]["id"]] and entries == 1, (op, txs)
+        else:
+            assert txs == [] and entries == 0, (op, txs)
+
+
+def _assert_one_effect_per_key(card, scope_prefix, ops):
+    """One transaction per succeeded key, and the balance is the start plus every success."""
+    keys = [scope_prefix + op.key for op in ops]
+    per_key = CardTransaction.objects.filter(idempotency_key__in=keys).values_list(
+        "idempotency_key", flat=True
+    )
+    assert len(per_key) == len(set(per_key)) == sum(op.status == 200 for op in ops)
+    final = INITIAL + sum(_effect(op) for op in ops if op.status == 200)
+    assert balances(card) == (final, 0, 0)
+    assert CardTransaction.objects.filter(card=card, kind=CardTxKind.CHARGE).count() == sum(
+        op.status == 200 and op.kind == "charge" for op in ops
+    )
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
@@ -256,40 +383,11 @@ def test_kill_minus_nine_during_load_loses_no_acknowledged_operation_and_keeps_t
     scope_prefix = f"terminal:{terminal.terminal.pk}:"
     server = Server(tmp_path, _database_url())
     ops, lock, stop = [], threading.Lock(), threading.Event()
-    committed_unanswered = []
     try:
         # when clients send top-ups and charges and the server is killed -9 in the middle of it (twice)
         for round_no in range(ROUNDS):
-            server.start(signer)
             stop = threading.Event()
-            before = len(ops)
-            threads = [
-                threading.Thread(
-                    target=_load,
-                    args=(server.port, signer, card_no, stop, ops, lock, round_no * 100 + n),
-                    daemon=True,
-                )
-                for n in range(CLIENTS)
-            ]
-            for thread in threads:
-                thread.start()
-            deadline = time.monotonic() + LOAD_SECONDS_MAX
-            while time.monotonic() < deadline:
-                with lock:
-                    answered = sum(op.status is not None for op in ops[before:])
-                if answered >= ACKS_BEFORE_KILL:
-                    break
-                time.sleep(0.02)
-            time.sleep(random.uniform(0, 0.3))
-            server.kill()
-            stop.set()
-            _wait_for_sessions_to_end()
-            for thread in threads:
-                thread.join(timeout=REQUEST_TIMEOUT + 5)
-            assert not any(thread.is_alive() for thread in threads), "a client hung after the kill"
-            with lock:
-                answered = sum(op.status is not None for op in ops[before:])
-            assert answered >= ACKS_BEFORE_KILL, f"only {answered} answers before the kill"
+            _load_then_kill_the_server(server, signer, card_no, stop, ops, lock, round_no)
 
         answered = [op for op in ops if op.status is not None]
         unanswered = [op for op in ops if op.status is None]
@@ -301,80 +399,25 @@ def test_kill_minus_nine_during_load_loses_no_acknowledged_operation_and_keeps_t
         port = server.port
         connection.close()  # read what the killed server's connections committed, nothing cached
         assert_ledger_clean()
-        verify = subprocess.run(
-            [str(Path(sys.executable).parent / "onecard"), "ledger", "verify"],
-            env=server.env,
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert verify.returncode == 0, verify.stdout + verify.stderr
-
-        def journal(op):
-            key = scope_prefix + op.key
-            txs = list(CardTransaction.objects.filter(card=card, idempotency_key=key))
-            entries = JournalEntry.objects.filter(idempotency_key=key).count()
-            stored = IdempotencyKey.objects.filter(key=op.key).values_list("status", flat=True).first()
-            return txs, entries, stored
+        _assert_ledger_verify_exits_0(server)
 
         # every operation answered 200 is in the journal exactly once, under the id it was answered with;
         # every refusal (422) left nothing but its stored answer
-        for op in answered:
-            txs, entries, stored = journal(op)
-            if op.status == 200:
-                assert [str(tx.pk) for tx in txs] == [op.body["transaction"]["id"]], (op, txs)
-                assert txs[0].kind == op.kind and txs[0].amount == op.amount, (op, txs[0])
-                assert entries == 1 and stored == 200, (op, entries, stored)
-            else:
-                assert txs == [] and entries == 0 and stored == 422, (op, txs, entries, stored)
+        _assert_answered_ops_journalled_as_answered(card, scope_prefix, answered)
 
         # every unanswered operation is wholly there (transaction, entry, stored answer) or wholly absent
-        for op in unanswered:
-            txs, entries, stored = journal(op)
-            state = (len(txs), entries, stored)
-            assert state in {(1, 1, 200), (0, 0, None), (0, 0, 422)}, (op, state)
-            if txs:
-                committed_unanswered.append(op)
+        committed_unanswered = _committed_unanswered_ops(card, scope_prefix, unanswered)
         assert committed_unanswered, "no unanswered operation committed: the impatient tills should make some"
 
         # the card holds exactly the start + what was answered + what committed without an answer
-        expected = (
-            INITIAL
-            + sum(_effect(op) for op in answered if op.status == 200)
-            + sum(_effect(op) for op in committed_unanswered)
-        )
-        card_postings = Posting.objects.filter(
-            account__card_id=card.pk, account__kind=AccountKind.MEMBER_PRINCIPAL
-        ).aggregate(total=Sum("amount"))["total"]
-        assert balances(card) == (expected, 0, 0)
-        assert card_postings == expected
+        _assert_the_card_holds_start_answered_and_committed(card, answered, committed_unanswered)
 
         # when every unanswered request is retried with its key against the restarted server
-        for op in unanswered:
-            status, body, headers = _send_op(port, signer, card_no, op)
-            # then a committed one is replayed with its first answer; a lost one takes effect now
-            assert status in (200, 422), (op, status, body)
-            if op in committed_unanswered:
-                assert status == 200 and headers.get("Idempotent-Replayed") == "true", (op, status, headers)
-            op.status, op.body = status, body
-            txs, entries, stored = journal(op)
-            if status == 200:
-                assert [str(tx.pk) for tx in txs] == [body["transaction"]["id"]] and entries == 1, (op, txs)
-            else:
-                assert txs == [] and entries == 0, (op, txs)
+        # then a committed one is replayed with its first answer; a lost one takes effect now
+        _retry_unanswered_ops(port, signer, card, scope_prefix, unanswered, committed_unanswered)
 
         # and the journal holds exactly one effect per key: the balance is the start plus every success
-        keys = [scope_prefix + op.key for op in ops]
-        per_key = CardTransaction.objects.filter(idempotency_key__in=keys).values_list(
-            "idempotency_key", flat=True
-        )
-        assert len(per_key) == len(set(per_key)) == sum(op.status == 200 for op in ops)
-        final = INITIAL + sum(_effect(op) for op in ops if op.status == 200)
-        assert balances(card) == (final, 0, 0)
-        assert CardTransaction.objects.filter(card=card, kind=CardTxKind.CHARGE).count() == sum(
-            op.status == 200 and op.kind == "charge" for op in ops
-        )
+        _assert_one_effect_per_key(card, scope_prefix, ops)
         assert_ledger_clean()
     finally:
         stop.set()
