@@ -137,7 +137,7 @@ def _assert_every_acknowledged_ref_journalled_once(acknowledged):
 
 
 def _assert_balances_add_up_to_the_card_transactions(card, principal, bonus, held):
-    """Balances equal top-ups less spending plus refunds, held equals open holds, no refund exceeds its charge."""
+    """Balances are top-ups less spending plus refunds, held is open holds, no refund exceeds its charge."""
     rows = CardTransaction.objects.filter(card=card)
     sums = {
         kind: rows.filter(kind=kind).aggregate(a=Sum("amount"), b=Sum("bonus")) for kind in CardTxKind.values

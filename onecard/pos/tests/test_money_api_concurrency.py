@@ -93,7 +93,7 @@ def _assert_every_acked_call_journalled_once_under_its_key(terminal, acked):
 
 
 def _assert_the_card_holds_what_its_transactions_add_up_to(card):
-    """Balances equal top-ups less spending plus refunds, held equals open holds, no refund exceeds its charge."""
+    """Balances are top-ups less spending plus refunds, held is open holds, no refund exceeds its charge."""
     principal, bonus, held = balances(card)
     card_rows = CardTransaction.objects.filter(card=card)
     sums = {
