@@ -50,15 +50,8 @@ def _birthday_coupons_expected(template, now):
     return expected
 
 
-@pytest.mark.slow
-def test_seed_demo_adds_a_catalogue_promotions_coupons_and_sales_once(db):
-    now = timezone.now()
-    out = io.StringIO()
-    # when the demo is seeded with a small loyalty history and 90 sales
-    call_command("seed_demo", members=150, cards=40, history_days=30, sales=90, stdout=out)
-    text = out.getvalue()
-    # then the catalogue: 280 products in 20 sub-categories of 7 departments, 8 services
-    assert "demo catalogue: 288 products in 29 categories; 13 promotions; 6 coupon templates" in text
+def _assert_the_catalogue():
+    """280 barcoded products in 20 sub-categories of 7 departments, 8 services, member prices on every 4th."""
     products = Product.objects.all()
     assert products.count() == 288
     assert products.filter(kind=ProductKind.SERVICE, barcode="").count() == 8
@@ -72,7 +65,9 @@ def test_seed_demo_adds_a_catalogue_promotions_coupons_and_sales_once(db):
     assert MemberPrice.objects.count() == 70 * tiers == 280
     assert all(mp.price < mp.product.list_price for mp in MemberPrice.objects.select_related("product"))
 
-    # the promotions: every kind, the 满减 group of three, a limited flash sale, an East-region one
+
+def _assert_the_promotions():
+    """Every kind, the 满减 group of three, a limited flash sale (returned) and an East-region one."""
     promotions = Promotion.objects.all()
     assert set(promotions.values_list("kind", flat=True)) == set(PromotionKind.values)
     assert promotions.filter(exclusive_group="满减").count() == 3
@@ -80,8 +75,11 @@ def test_seed_demo_adds_a_catalogue_promotions_coupons_and_sales_once(db):
     assert flash.per_member_limit == 1
     east = promotions.get(node__kind="region")
     assert east.store_ids and east.kind == PromotionKind.NTH_DISCOUNT
+    return flash
 
-    # the coupon templates: four kinds, a joining and a birthday rule
+
+def _assert_the_coupons(now):
+    """Templates of four kinds with a joining and a birthday rule, their batches and issues, none overdue."""
     templates = CouponTemplate.objects.all()
     assert set(templates.values_list("kind", flat=True)) == set(CouponKind.values)
     assert set(templates.exclude(issue_rule="").values_list("issue_rule", flat=True)) == {
@@ -111,7 +109,9 @@ def test_seed_demo_adds_a_catalogue_promotions_coupons_and_sales_once(db):
     # nothing is left issued past its window: the expiry job ran
     assert not Coupon.objects.filter(status="issued", valid_until__lte=now).exists()
 
-    # the sales: 90 over the last 60 days in opening hours, through the checkout
+
+def _assert_the_sales(now, flash):
+    """90 checkouts over the last 60 days in opening hours, with promotions, coupons, tenders and returns."""
     sales = Sale.objects.filter(kind=SaleKind.CHECKOUT)
     assert sales.count() == 90 and not sales.exclude(business_ref__startswith="DEMO-").exists()
     span = sales.aggregate(first=Min("created_at"), last=Max("created_at"))
@@ -133,6 +133,24 @@ def test_seed_demo_adds_a_catalogue_promotions_coupons_and_sales_once(db):
     till = Card.objects.get(number=TILL_CARD)
     assert not sales.filter(card=till).exists()
     assert sum(card_balances(till).get(kind, 0) for kind in STORED_VALUE_KINDS) > 0
+
+
+@pytest.mark.slow
+def test_seed_demo_adds_a_catalogue_promotions_coupons_and_sales_once(db):
+    now = timezone.now()
+    out = io.StringIO()
+    # when the demo is seeded with a small loyalty history and 90 sales
+    call_command("seed_demo", members=150, cards=40, history_days=30, sales=90, stdout=out)
+    text = out.getvalue()
+    # then the catalogue: 280 products in 20 sub-categories of 7 departments, 8 services
+    assert "demo catalogue: 288 products in 29 categories; 13 promotions; 6 coupon templates" in text
+    _assert_the_catalogue()
+    # the promotions: every kind, the 满减 group of three, a limited flash sale, an East-region one
+    flash = _assert_the_promotions()
+    # the coupon templates: four kinds, a joining and a birthday rule, their batches and issues
+    _assert_the_coupons(now)
+    # the sales: 90 over the last 60 days in opening hours, through the checkout
+    _assert_the_sales(now, flash)
     assert_ledger_clean()
     assert "demo sales: 90 (" in text and "3 returns" in text and "refused" not in text.split("demo sales")[1]
 
