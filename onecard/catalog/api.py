@@ -71,13 +71,7 @@ class ProductSerializer(serializers.ModelSerializer):
         model = Product
         fields = [
             "id",
-            "sku",
-            "barcode",
-            "name",
-            "category",
-            "kind",
-            "unit",
-            "list_price",
+            *services.PRODUCT_DESCRIPTION_FIELDS,
             "member_prices",
             "is_active",
             "stores",

@@ -9,6 +9,7 @@ from onecard.org.models import OrgNode
 
 from .choices import ProductKind
 from .models import Category
+from .services import PRODUCT_DESCRIPTION_FIELDS
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -19,18 +20,7 @@ class CategoryChoiceField(forms.ModelChoiceField):
 class ProductForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """A product and its member price for each tier of the merchant (fields member_price_<tier id>)."""
 
-    grid = (
-        "sku",
-        "barcode",
-        "name",
-        "category",
-        "kind",
-        "unit",
-        "list_price",
-        "package_service",
-        "is_active",
-        "stores",
-    )
+    grid = (*PRODUCT_DESCRIPTION_FIELDS, "package_service", "is_active", "stores")
 
     sku = forms.CharField(label=_("SKU"), max_length=40)
     barcode = forms.CharField(label=_("Barcode"), max_length=32, required=False)
