@@ -24,6 +24,8 @@ class EarnRuleEdit(RulePage, ObjectEditView):
     form_class = EarnRuleForm
     template_name = "loyalty/manage/earn_rule_form.html"
     success_message = gettext_lazy("Points rule saved.")
+    new_title = gettext_lazy("New points rule")
+    edit_title = gettext_lazy("Edit points rule")
 
     def form_kwargs(self):
         return {"stores": merchant_stores(self.merchant)}
