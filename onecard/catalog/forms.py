@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin, yuan
+from onecard.core.forms import GridLayoutMixin, ModelCheckListField, MoneyField, ServiceErrorsMixin, yuan
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
 
@@ -35,12 +35,8 @@ class ProductForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
         required=False,
         help_text=_("For a service: the service name a count card covers, so the card can pay for it."),
     )
-    stores = forms.ModelMultipleChoiceField(
-        label=_("Stores"),
-        queryset=OrgNode.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: sold in every store."),
+    stores = ModelCheckListField(
+        label=_("Stores"), queryset=OrgNode.objects.none(), help_text=_("None ticked: sold in every store.")
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 

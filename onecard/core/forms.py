@@ -115,6 +115,24 @@ class IdListField(forms.CharField):
         return sorted({int(p) for p in parts})
 
 
+class CheckListField(forms.MultipleChoiceField):
+    """Choices ticked in a check list that may stay empty: nothing ticked means every choice (help_text says so)."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+
+class ModelCheckListField(forms.ModelMultipleChoiceField):
+    """Records (stores...) ticked in a check list that may stay empty: nothing ticked means every one."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, queryset=None, **kwargs):
+        super().__init__(queryset, required=False, **kwargs)
+
+
 def show_service_error(form, exc):
     """A service refusal on `form`: a ValidationFailed's field errors next to the fields, else above it."""
     if isinstance(exc, ValidationFailed):

@@ -7,7 +7,7 @@ their refusals come back next to the fields through `add_service_errors`.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import MoneyField, ServiceErrorsMixin, yuan
+from onecard.core.forms import ModelCheckListField, MoneyField, ServiceErrorsMixin, yuan
 from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.ledger.services import MAX_AMOUNT
 from onecard.loyalty.models.stored_value import ConsumptionOrder
@@ -42,12 +42,8 @@ class ProductForm(ServiceErrorsMixin, forms.Form):
     consumption_order = forms.ChoiceField(
         label=_("Consumption order"), choices=ConsumptionOrder.choices, initial=ConsumptionOrder.PROPORTIONAL
     )
-    stores = forms.ModelMultipleChoiceField(
-        label=_("Accepted at"),
-        queryset=None,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every store of the merchant."),
+    stores = ModelCheckListField(
+        label=_("Accepted at"), help_text=_("None ticked: every store of the merchant.")
     )
     alliance_accepted = forms.BooleanField(label=_("Accepted at alliance merchants"), required=False)
     is_active = forms.BooleanField(label=_("On sale"), required=False, initial=True)

@@ -3,7 +3,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin
+from onecard.core.forms import (
+    CheckListField,
+    GridLayoutMixin,
+    ModelCheckListField,
+    MoneyField,
+    ServiceErrorsMixin,
+)
 from onecard.loyalty.models.points import ExpiryMode
 
 WEEKDAYS = [
@@ -33,20 +39,8 @@ class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     birthday_multiplier = forms.DecimalField(
         label=_("Birthday multiplier"), max_digits=5, decimal_places=2, initial="1"
     )
-    stores = forms.ModelMultipleChoiceField(
-        label=_("Stores"),
-        queryset=None,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every store."),
-    )
-    weekdays = forms.MultipleChoiceField(
-        label=_("Weekdays"),
-        choices=WEEKDAYS,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every day."),
-    )
+    stores = ModelCheckListField(label=_("Stores"), help_text=_("None ticked: every store."))
+    weekdays = CheckListField(label=_("Weekdays"), choices=WEEKDAYS, help_text=_("None ticked: every day."))
     valid_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
