@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, column_integer, create_schema, permission_map, update_schema
+from onecard.core.api import IdField, column_integer, create_schema, permission_map, put_and_patch_schemas
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.ids import parse_id
@@ -183,10 +183,7 @@ class _CatalogViewSet(
     list=extend_schema(summary="Your merchant's products", parameters=[SEARCH, CATEGORY, ACTIVE]),
     retrieve=extend_schema(summary="One product"),
     create=create_schema("Add a product or service", ProductCreateSerializer, ProductSerializer),
-    update=update_schema("Change a product", ProductWriteSerializer, ProductSerializer),
-    partial_update=update_schema(
-        "Change some fields of a product", ProductWriteSerializer, ProductSerializer
-    ),
+    **put_and_patch_schemas("a product", ProductWriteSerializer, ProductSerializer),
 )
 class ProductViewSet(_CatalogViewSet):
     serializer_class = ProductSerializer
@@ -234,10 +231,7 @@ class ProductViewSet(_CatalogViewSet):
     list=extend_schema(summary="Your merchant's categories, as a tree in path order"),
     retrieve=extend_schema(summary="One category"),
     create=create_schema("Add a category", CategoryCreateSerializer, CategorySerializer),
-    update=update_schema("Change a category", CategoryWriteSerializer, CategorySerializer),
-    partial_update=update_schema(
-        "Change some fields of a category", CategoryWriteSerializer, CategorySerializer
-    ),
+    **put_and_patch_schemas("a category", CategoryWriteSerializer, CategorySerializer),
 )
 class CategoryViewSet(_CatalogViewSet):
     serializer_class = CategorySerializer

@@ -204,6 +204,14 @@ def update_schema(summary, request, response):
     return extend_schema(summary=summary, request=request, responses=response)
 
 
+def put_and_patch_schemas(thing, request, response) -> dict:
+    """The schemas of update and partial_update (PUT and PATCH of `thing`, "a product"), for extend_schema_view."""
+    return {
+        "update": update_schema(f"Change {thing}", request, response),
+        "partial_update": update_schema(f"Change some fields of {thing}", request, response),
+    }
+
+
 def require_fields(data, *names):
     """Refuse with validation_error when any of `names` is missing from `data`."""
     missing = {n: [_("This field is required.")] for n in names if data.get(n) in (None, "")}
