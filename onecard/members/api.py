@@ -23,7 +23,7 @@ from onecard.core.api import (
     problem,
     update_schema,
 )
-from onecard.core.api_base import ApiViewSet
+from onecard.core.api_base import ApiViewSet, PatchThroughServiceMixin
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_id_number, mask_phone
 from onecard.core.validators import InvalidValue, normalize_phone
@@ -470,6 +470,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     destroy=extend_schema(summary="Remove a contact person"),
 )
 class ContactViewSet(
+    PatchThroughServiceMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -477,6 +478,7 @@ class ContactViewSet(
     ApiViewSet,
 ):
     serializer_class = ContactSerializer
+    patch_serializer = ContactWriteSerializer
     pagination_class = None
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     required_permissions = permission_map("members.view", "members.change")
@@ -496,11 +498,8 @@ class ContactViewSet(
         contact = services.add_contact(request.user, self.get_member(), values)
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
-    def partial_update(self, request, *args, **kwargs):
-        contact = self.get_object()
-        values = self.validated(ContactWriteSerializer)
-        contact = services.update_contact(request.user, contact, values)
-        return Response(ContactSerializer(contact).data)
+    def update_record(self, contact, values):
+        return services.update_contact(self.request.user, contact, values)
 
     def perform_destroy(self, instance):
         services.delete_contact(self.request.user, instance)
