@@ -11,7 +11,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, column_integer, create_schema, permission_map, put_and_patch_schemas
+from onecard.core.api import (
+    IdField,
+    acting_merchant_field,
+    column_integer,
+    create_schema,
+    permission_map,
+    put_and_patch_schemas,
+)
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.ids import parse_id
@@ -45,7 +52,7 @@ class CategoryWriteSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(
         required=False, help_text="false deactivates (refused while in use)."
     )
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class CategoryCreateSerializer(CategoryWriteSerializer):
@@ -107,7 +114,7 @@ class ProductWriteSerializer(serializers.Serializer):
     member_prices = MemberPriceSerializer(
         many=True, required=False, help_text="Replaces every member price of the product."
     )
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class ProductCreateSerializer(ProductWriteSerializer):

@@ -124,6 +124,11 @@ class IdField(serializers.Field):
         return str(value.pk if hasattr(value, "pk") else value)
 
 
+def acting_merchant_field():
+    """The optional `merchant` of a create body: whose record it is, for a superuser who works at no node."""
+    return IdField(required=False, help_text="Only for a superuser without an org node.")
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class MaskedField(serializers.Field):
     """A phone or ID number answered only as `mask` shows it (the full value goes out through reveal)."""

@@ -18,6 +18,7 @@ from onecard.core.api import (
     CappedCountPagination,
     IdField,
     MaskedField,
+    acting_merchant_field,
     create_schema,
     permission_map,
     problem,
@@ -130,7 +131,7 @@ class MemberWriteSerializer(serializers.Serializer):
 
 class MemberCreateSerializer(MemberWriteSerializer):
     name = serializers.CharField(max_length=100)
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class RevealRequestSerializer(serializers.Serializer):
@@ -208,7 +209,7 @@ class ContactCreateSerializer(ContactWriteSerializer):
 class TagCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=30)
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, default="#3b82f6")
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class CustomFieldSerializer(serializers.ModelSerializer):
@@ -227,7 +228,7 @@ class CustomFieldCreateSerializer(serializers.Serializer):
     choices = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     required = serializers.BooleanField(required=False, default=False)
     position = serializers.IntegerField(required=False, default=0, min_value=0, max_value=32767)
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 # ---- helpers ------------------------------------------------------------------------------------------

@@ -7,7 +7,15 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import BlankOrField, IdField, MaskedField, create_schema, permission_map, update_schema
+from onecard.core.api import (
+    BlankOrField,
+    IdField,
+    MaskedField,
+    acting_merchant_field,
+    create_schema,
+    permission_map,
+    update_schema,
+)
 from onecard.core.api_base import ApiViewSet, PatchThroughServiceMixin
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
@@ -296,7 +304,7 @@ class RoleWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=60)
     permissions = serializers.ListField(child=serializers.CharField(), help_text="Permission codes.")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class RoleUpdateSerializer(serializers.Serializer):
