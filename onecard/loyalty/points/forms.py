@@ -17,6 +17,9 @@ WEEKDAYS = [
     for n, label in enumerate([_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")], 1)
 ]
 
+# The fields of an earn rule the form shows as stored (the stores and weekdays are turned into lists).
+SHOWN_AS_STORED = ("name", "points_per_yuan", "birthday_multiplier", "valid_from", "valid_until", "priority")
+
 
 class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """Points per ¥1 spent, per store and weekday, dated, with a birthday multiplier."""
@@ -52,6 +55,11 @@ class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stores"].queryset = stores
+
+    @staticmethod
+    def initial_for(rule):
+        initial = {name: getattr(rule, name) for name in SHOWN_AS_STORED}
+        return {**initial, "stores": list(rule.stores.all()), "weekdays": list(rule.weekdays)}
 
     def rule_data(self):
         data = dict(self.cleaned_data)
