@@ -85,6 +85,16 @@ class ServiceErrorsMixin:
         add_service_errors(self, errors)
 
 
+class StoreChoicesMixin:
+    """A form given the stores it may offer (`stores=`, a queryset) as the choices of its `stores_field`."""
+
+    stores_field = "stores"
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.stores_field].queryset = stores
+
+
 class GridLayoutMixin:
     """Forms shown by core/object_form.html: `grid` names the fields of its grid, in order.
 

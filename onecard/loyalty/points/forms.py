@@ -9,6 +9,7 @@ from onecard.core.forms import (
     ModelCheckListField,
     MoneyField,
     ServiceErrorsMixin,
+    StoreChoicesMixin,
 )
 from onecard.loyalty.models.points import ExpiryMode
 
@@ -21,7 +22,7 @@ WEEKDAYS = [
 SHOWN_AS_STORED = ("name", "points_per_yuan", "birthday_multiplier", "valid_from", "valid_until", "priority")
 
 
-class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
+class EarnRuleForm(StoreChoicesMixin, GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """Points per ¥1 spent, per store and weekday, dated, with a birthday multiplier."""
 
     grid = (
@@ -51,10 +52,6 @@ class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
         label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     priority = forms.IntegerField(label=_("Priority"), initial=0)
-
-    def __init__(self, *args, stores, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["stores"].queryset = stores
 
     @staticmethod
     def initial_for(rule):
