@@ -11,7 +11,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from onecard.core.api import IdField, column_integer, create_schema, permission_map, update_schema
+from onecard.core.api import (
+    IdField,
+    acting_merchant_field,
+    column_integer,
+    create_schema,
+    permission_map,
+    put_and_patch_schemas,
+)
 from onecard.core.api_base import ApiViewSet
 from onecard.core.errors import ValidationFailed
 from onecard.core.ids import parse_id
@@ -45,7 +52,7 @@ class CategoryWriteSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(
         required=False, help_text="false deactivates (refused while in use)."
     )
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class CategoryCreateSerializer(CategoryWriteSerializer):
@@ -71,13 +78,7 @@ class ProductSerializer(serializers.ModelSerializer):
         model = Product
         fields = [
             "id",
-            "sku",
-            "barcode",
-            "name",
-            "category",
-            "kind",
-            "unit",
-            "list_price",
+            *services.PRODUCT_DESCRIPTION_FIELDS,
             "member_prices",
             "is_active",
             "stores",
@@ -113,7 +114,7 @@ class ProductWriteSerializer(serializers.Serializer):
     member_prices = MemberPriceSerializer(
         many=True, required=False, help_text="Replaces every member price of the product."
     )
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class ProductCreateSerializer(ProductWriteSerializer):
@@ -189,10 +190,7 @@ class _CatalogViewSet(
     list=extend_schema(summary="Your merchant's products", parameters=[SEARCH, CATEGORY, ACTIVE]),
     retrieve=extend_schema(summary="One product"),
     create=create_schema("Add a product or service", ProductCreateSerializer, ProductSerializer),
-    update=update_schema("Change a product", ProductWriteSerializer, ProductSerializer),
-    partial_update=update_schema(
-        "Change some fields of a product", ProductWriteSerializer, ProductSerializer
-    ),
+    **put_and_patch_schemas("a product", ProductWriteSerializer, ProductSerializer),
 )
 class ProductViewSet(_CatalogViewSet):
     serializer_class = ProductSerializer
@@ -240,10 +238,7 @@ class ProductViewSet(_CatalogViewSet):
     list=extend_schema(summary="Your merchant's categories, as a tree in path order"),
     retrieve=extend_schema(summary="One category"),
     create=create_schema("Add a category", CategoryCreateSerializer, CategorySerializer),
-    update=update_schema("Change a category", CategoryWriteSerializer, CategorySerializer),
-    partial_update=update_schema(
-        "Change some fields of a category", CategoryWriteSerializer, CategorySerializer
-    ),
+    **put_and_patch_schemas("a category", CategoryWriteSerializer, CategorySerializer),
 )
 class CategoryViewSet(_CatalogViewSet):
     serializer_class = CategorySerializer

@@ -3,12 +3,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin, yuan
+from onecard.core.forms import GridLayoutMixin, ModelCheckListField, MoneyField, ServiceErrorsMixin, yuan
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
 
 from .choices import ProductKind
 from .models import Category
+from .services import PRODUCT_DESCRIPTION_FIELDS
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -19,18 +20,7 @@ class CategoryChoiceField(forms.ModelChoiceField):
 class ProductForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """A product and its member price for each tier of the merchant (fields member_price_<tier id>)."""
 
-    grid = (
-        "sku",
-        "barcode",
-        "name",
-        "category",
-        "kind",
-        "unit",
-        "list_price",
-        "package_service",
-        "is_active",
-        "stores",
-    )
+    grid = (*PRODUCT_DESCRIPTION_FIELDS, "package_service", "is_active", "stores")
 
     sku = forms.CharField(label=_("SKU"), max_length=40)
     barcode = forms.CharField(label=_("Barcode"), max_length=32, required=False)
@@ -45,12 +35,8 @@ class ProductForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
         required=False,
         help_text=_("For a service: the service name a count card covers, so the card can pay for it."),
     )
-    stores = forms.ModelMultipleChoiceField(
-        label=_("Stores"),
-        queryset=OrgNode.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: sold in every store."),
+    stores = ModelCheckListField(
+        label=_("Stores"), queryset=OrgNode.objects.none(), help_text=_("None ticked: sold in every store.")
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 

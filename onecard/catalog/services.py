@@ -25,17 +25,9 @@ from .models import Category, MemberPrice, Product
 SKU_RE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,39}$")
 BARCODE_RE = re.compile(r"^[A-Za-z0-9]{4,32}$")
 MAX_PRICE = 10**12  # fen; far above any real price, far below BigIntegerField's limit
-PRODUCT_FIELDS = (
-    "sku",
-    "barcode",
-    "name",
-    "category",
-    "kind",
-    "unit",
-    "list_price",
-    "is_active",
-    "package_service",
-)
+# What a product is and costs, in the order the form, the API and the audit snapshot list it.
+PRODUCT_DESCRIPTION_FIELDS = ("sku", "barcode", "name", "category", "kind", "unit", "list_price")
+PRODUCT_FIELDS = (*PRODUCT_DESCRIPTION_FIELDS, "is_active", "package_service")
 CATEGORY_FIELDS = ("name", "code", "parent", "sort_order", "is_active", "path")
 
 

@@ -103,6 +103,8 @@ class ProductEdit(ObjectEditView):
     object_name = "product"
     success_url = "catalog:products"
     success_message = gettext_lazy("Product “%(name)s” saved.")
+    new_title = gettext_lazy("New product")
+    edit_title = gettext_lazy("Edit product")
 
     def form_kwargs(self):
         return {
@@ -235,6 +237,8 @@ class CategoryEdit(ObjectEditView):
     object_name = "category"
     success_url = "catalog:categories"
     success_message = gettext_lazy("Category “%(name)s” saved.")
+    new_title = gettext_lazy("New category")
+    edit_title = gettext_lazy("Edit category")
 
     def form_kwargs(self):
         return {"merchant": self.merchant, "category": self.object}

@@ -124,6 +124,11 @@ class IdField(serializers.Field):
         return str(value.pk if hasattr(value, "pk") else value)
 
 
+def acting_merchant_field():
+    """The optional `merchant` of a create body: whose record it is, for a superuser who works at no node."""
+    return IdField(required=False, help_text="Only for a superuser without an org node.")
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class MaskedField(serializers.Field):
     """A phone or ID number answered only as `mask` shows it (the full value goes out through reveal)."""
@@ -202,6 +207,14 @@ def create_schema(summary, request, response):
 def update_schema(summary, request, response):
     """The schema of an update action: `request` in, 200 with `response` back."""
     return extend_schema(summary=summary, request=request, responses=response)
+
+
+def put_and_patch_schemas(thing, request, response) -> dict:
+    """The schemas of update and partial_update (PUT and PATCH of `thing`, "a product"), for extend_schema_view."""
+    return {
+        "update": update_schema(f"Change {thing}", request, response),
+        "partial_update": update_schema(f"Change some fields of {thing}", request, response),
+    }
 
 
 def require_fields(data, *names):

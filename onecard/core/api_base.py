@@ -3,6 +3,7 @@
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from .api import HasPermissionCode, problem
@@ -71,3 +72,19 @@ class ApiViewSet(GenericViewSet):
         data = serializer_class(data=self.request.data)
         data.is_valid(raise_exception=True)
         return dict(data.validated_data)
+
+
+class PatchThroughServiceMixin:
+    # PATCH: the body read by `patch_serializer` goes to `update_record` (a service call); the changed
+    # record is answered as `serializer_class` shows it. A comment, not a docstring, since drf-spectacular
+    # would publish a docstring as every operation's description.
+
+    patch_serializer = None
+
+    def update_record(self, record, values):
+        """Call the service that changes `record` with the validated `values`; return the changed record."""
+        raise NotImplementedError
+
+    def partial_update(self, request, *args, **kwargs):
+        record = self.update_record(self.get_object(), self.validated(self.patch_serializer))
+        return Response(self.serializer_class(record).data)

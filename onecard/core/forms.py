@@ -85,6 +85,16 @@ class ServiceErrorsMixin:
         add_service_errors(self, errors)
 
 
+class StoreChoicesMixin:
+    """A form given the stores it may offer (`stores=`, a queryset) as the choices of its `stores_field`."""
+
+    stores_field = "stores"
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.stores_field].queryset = stores
+
+
 class GridLayoutMixin:
     """Forms shown by core/object_form.html: `grid` names the fields of its grid, in order.
 
@@ -113,6 +123,24 @@ class IdListField(forms.CharField):
         if any(not (p.isascii() and p.isdigit()) or int(p) <= 0 for p in parts):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return sorted({int(p) for p in parts})
+
+
+class CheckListField(forms.MultipleChoiceField):
+    """Choices ticked in a check list that may stay empty: nothing ticked means every choice (help_text says so)."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+
+class ModelCheckListField(forms.ModelMultipleChoiceField):
+    """Records (stores...) ticked in a check list that may stay empty: nothing ticked means every one."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, queryset=None, **kwargs):
+        super().__init__(queryset, required=False, **kwargs)
 
 
 def show_service_error(form, exc):

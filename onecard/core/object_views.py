@@ -93,9 +93,10 @@ class ObjectEditView(ManagedView):
     """Create (no `pk` in the URL) or edit (`pk`) one record through the service call in `save`.
 
     A page declares `form_class`, `template_name`, `permissions`, `model` (with `not_found`),
-    `success_url` (a URL name), `success_message` (may use %(name)s) and `object_name` (the template's
-    name for the record), and writes `save(form)`. A service refusal (BusinessError) rolls the whole
-    save back and is shown on the form: field errors next to their fields, anything else above it.
+    `success_url` (a URL name), `success_message` (may use %(name)s), `object_name` (the template's
+    name for the record), optionally the page titles `new_title` and `edit_title` (core/object_form.html
+    shows them), and writes `save(form)`. A service refusal (BusinessError) rolls the whole save back and
+    is shown on the form: field errors next to their fields, anything else above it.
     """
 
     http_method_names = ["get", "post"]
@@ -104,6 +105,8 @@ class ObjectEditView(ManagedView):
     object_name = "object"
     success_url = None
     success_message = _("Saved.")
+    new_title = None
+    edit_title = None
     extra_context = None
     # Edit forms that compare the input with what was shown (form.changed_data) get the initial on POST too.
     initial_on_post = False
@@ -155,7 +158,7 @@ class ObjectEditView(ManagedView):
         return {}
 
     def render_form(self, form, status=200):
-        context = {"form": form, self.object_name: self.object, **(self.extra_context or {})}
+        context = {"view": self, "form": form, self.object_name: self.object, **(self.extra_context or {})}
         context.update(self.get_context_data())
         return render(self.request, self.template_name, context, status=status)
 

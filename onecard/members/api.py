@@ -18,12 +18,13 @@ from onecard.core.api import (
     CappedCountPagination,
     IdField,
     MaskedField,
+    acting_merchant_field,
     create_schema,
     permission_map,
     problem,
     update_schema,
 )
-from onecard.core.api_base import ApiViewSet
+from onecard.core.api_base import ApiViewSet, PatchThroughServiceMixin
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_id_number, mask_phone
 from onecard.core.validators import InvalidValue, normalize_phone
@@ -130,7 +131,7 @@ class MemberWriteSerializer(serializers.Serializer):
 
 class MemberCreateSerializer(MemberWriteSerializer):
     name = serializers.CharField(max_length=100)
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class RevealRequestSerializer(serializers.Serializer):
@@ -208,7 +209,7 @@ class ContactCreateSerializer(ContactWriteSerializer):
 class TagCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=30)
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, default="#3b82f6")
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class CustomFieldSerializer(serializers.ModelSerializer):
@@ -227,7 +228,7 @@ class CustomFieldCreateSerializer(serializers.Serializer):
     choices = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     required = serializers.BooleanField(required=False, default=False)
     position = serializers.IntegerField(required=False, default=0, min_value=0, max_value=32767)
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 # ---- helpers ------------------------------------------------------------------------------------------
@@ -470,6 +471,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     destroy=extend_schema(summary="Remove a contact person"),
 )
 class ContactViewSet(
+    PatchThroughServiceMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -477,6 +479,7 @@ class ContactViewSet(
     ApiViewSet,
 ):
     serializer_class = ContactSerializer
+    patch_serializer = ContactWriteSerializer
     pagination_class = None
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     required_permissions = permission_map("members.view", "members.change")
@@ -496,11 +499,8 @@ class ContactViewSet(
         contact = services.add_contact(request.user, self.get_member(), values)
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
-    def partial_update(self, request, *args, **kwargs):
-        contact = self.get_object()
-        values = self.validated(ContactWriteSerializer)
-        contact = services.update_contact(request.user, contact, values)
-        return Response(ContactSerializer(contact).data)
+    def update_record(self, contact, values):
+        return services.update_contact(self.request.user, contact, values)
 
     def perform_destroy(self, instance):
         services.delete_contact(self.request.user, instance)

@@ -16,26 +16,10 @@ from .models import Member, PersonalDataAccess, PersonalDataAccessSubject
 
 # What each way of looking shows (field names of Member; phone and ID number masked unless revealed).
 LIST_FIELDS = ["name", "phone_masked", "home_store", "tags"]
-DETAIL_FIELDS = [
-    "name",
-    "phone_masked",
-    "id_number_masked",
-    "gender",
-    "birthday",
-    "email",
-    "address",
-    "custom_fields",
-]
-EXPORT_FIELDS = [
-    "name",
-    "phone_masked",
-    "id_number_masked",
-    "gender",
-    "birthday",
-    "email",
-    "home_store",
-    "tags",
-]
+# The person's own data, which both the member's page and the export show.
+PERSONAL_FIELDS = ["name", "phone_masked", "id_number_masked", "gender", "birthday", "email"]
+DETAIL_FIELDS = [*PERSONAL_FIELDS, "address", "custom_fields"]
+EXPORT_FIELDS = [*PERSONAL_FIELDS, "home_store", "tags"]
 PURPOSE_MAX = 100
 
 

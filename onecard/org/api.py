@@ -7,8 +7,16 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from onecard.core.api import BlankOrField, IdField, MaskedField, create_schema, permission_map, update_schema
-from onecard.core.api_base import ApiViewSet
+from onecard.core.api import (
+    BlankOrField,
+    IdField,
+    MaskedField,
+    acting_merchant_field,
+    create_schema,
+    permission_map,
+    update_schema,
+)
+from onecard.core.api_base import ApiViewSet, PatchThroughServiceMixin
 from onecard.core.errors import ValidationFailed
 from onecard.core.masking import mask_phone
 from onecard.core.scoping import scope
@@ -96,8 +104,15 @@ class OrgNodeUpdateSerializer(serializers.Serializer):
         "Rename, re-address or (de)activate a node", OrgNodeUpdateSerializer, OrgNodeSerializer
     ),
 )
-class OrgNodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet):
+class OrgNodeViewSet(
+    PatchThroughServiceMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    ApiViewSet,
+):
     serializer_class = OrgNodeSerializer
+    patch_serializer = OrgNodeUpdateSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     required_permissions = permission_map("org.view", "org.manage")
 
@@ -110,11 +125,8 @@ class OrgNodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         node = services.create_node(request.user, parent=parent, **values)
         return Response(OrgNodeSerializer(node).data, status=status.HTTP_201_CREATED)
 
-    def partial_update(self, request, *args, **kwargs):
-        node = self.get_object()
-        values = self.validated(OrgNodeUpdateSerializer)
-        node = services.update_node(request.user, node, **values)
-        return Response(OrgNodeSerializer(node).data)
+    def update_record(self, node, values):
+        return services.update_node(self.request.user, node, **values)
 
 
 # ---- staff --------------------------------------------------------------------------------------------
@@ -292,7 +304,7 @@ class RoleWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=60)
     permissions = serializers.ListField(child=serializers.CharField(), help_text="Permission codes.")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    merchant = IdField(required=False, help_text="Only for a superuser without an org node.")
+    merchant = acting_merchant_field()
 
 
 class RoleUpdateSerializer(serializers.Serializer):
@@ -319,6 +331,7 @@ class PermissionSerializer(serializers.Serializer):
     ),
 )
 class RoleViewSet(
+    PatchThroughServiceMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -326,6 +339,7 @@ class RoleViewSet(
     ApiViewSet,
 ):
     serializer_class = RoleSerializer
+    patch_serializer = RoleUpdateSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     # Any one of these reads roles: who manages staff assigns them, not only who manages roles.
     required_permissions = permission_map(_ROLE_READERS, "roles.manage", permission_catalogue=_ROLE_READERS)
@@ -339,11 +353,8 @@ class RoleViewSet(
         role = services.create_role(request.user, merchant=merchant, **values)
         return Response(RoleSerializer(role).data, status=status.HTTP_201_CREATED)
 
-    def partial_update(self, request, *args, **kwargs):
-        role = self.get_object()
-        values = self.validated(RoleUpdateSerializer)
-        role = services.update_role(request.user, role, **values)
-        return Response(RoleSerializer(role).data)
+    def update_record(self, role, values):
+        return services.update_role(self.request.user, role, **values)
 
     def perform_destroy(self, instance):
         services.delete_role(self.request.user, instance)

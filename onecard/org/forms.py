@@ -87,7 +87,17 @@ def _node_label(node):
     return f"{indent}{node.name} ({node.code})"
 
 
-class StaffCreateForm(StaffFormBase):
+class PasswordTwiceMixin:
+    """A form whose password1 and password2 must match (each form labels the two fields its own way)."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", _("The two passwords differ."))
+        return data
+
+
+class StaffCreateForm(PasswordTwiceMixin, StaffFormBase):
     """A new staff account."""
 
     field_order = ["username", "display_name", "phone", "email", "node", "roles", "password1", "password2"]
@@ -95,12 +105,6 @@ class StaffCreateForm(StaffFormBase):
     username = forms.CharField(label=_("Username"), max_length=150)
     password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput(render_value=False))
     password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput(render_value=False))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
-            self.add_error("password2", _("The two passwords differ."))
-        return data
 
 
 class StaffEditForm(StaffFormBase):
@@ -115,17 +119,11 @@ class StaffEditForm(StaffFormBase):
     )
 
 
-class PasswordForm(forms.Form):
+class PasswordForm(PasswordTwiceMixin, forms.Form):
     """A new password typed twice."""
 
     password1 = forms.CharField(label=_("New password"), widget=forms.PasswordInput(render_value=False))
     password2 = forms.CharField(label=_("New password again"), widget=forms.PasswordInput(render_value=False))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
-            self.add_error("password2", _("The two passwords differ."))
-        return data
 
 
 class RoleForm(forms.Form):

@@ -7,7 +7,7 @@ their refusals come back next to the fields through `add_service_errors`.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import MoneyField, ServiceErrorsMixin, yuan
+from onecard.core.forms import ModelCheckListField, MoneyField, ServiceErrorsMixin, StoreChoicesMixin, yuan
 from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.ledger.services import MAX_AMOUNT
 from onecard.loyalty.models.stored_value import ConsumptionOrder
@@ -20,7 +20,7 @@ PAYOUT_METHODS = [
 ]
 
 
-class ProductForm(ServiceErrorsMixin, forms.Form):
+class ProductForm(StoreChoicesMixin, ServiceErrorsMixin, forms.Form):
     """A card product (卡类型) and, for stored-value cards, the order charges take principal and bonus."""
 
     name = forms.CharField(label=_("Name"), max_length=60)
@@ -42,19 +42,11 @@ class ProductForm(ServiceErrorsMixin, forms.Form):
     consumption_order = forms.ChoiceField(
         label=_("Consumption order"), choices=ConsumptionOrder.choices, initial=ConsumptionOrder.PROPORTIONAL
     )
-    stores = forms.ModelMultipleChoiceField(
-        label=_("Accepted at"),
-        queryset=None,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every store of the merchant."),
+    stores = ModelCheckListField(
+        label=_("Accepted at"), help_text=_("None ticked: every store of the merchant.")
     )
     alliance_accepted = forms.BooleanField(label=_("Accepted at alliance merchants"), required=False)
     is_active = forms.BooleanField(label=_("On sale"), required=False, initial=True)
-
-    def __init__(self, *args, stores, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["stores"].queryset = stores
 
     @staticmethod
     def initial_for(product, order):

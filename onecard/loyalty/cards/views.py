@@ -413,6 +413,8 @@ class ProductEdit(ObjectEditView):
     extra_context = {"tab": "products"}
     success_url = "cards:products"
     success_message = gettext_lazy("Card product “%(name)s” saved.")
+    new_title = gettext_lazy("New card product")
+    edit_title = gettext_lazy("Edit card product")
 
     def form_kwargs(self):
         return {"stores": merchant_stores(self.merchant)}

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core import audit
+from onecard.core.batches import rows_in_pk_batches
 from onecard.core.errors import BusinessError, ValidationFailed, refuse_unknown_fields
 from onecard.core.idempotency import current_idempotency_key
 from onecard.core.money import MAX_AMOUNT
@@ -431,19 +432,15 @@ def expire_packages(now=None, *, batch=200) -> int:
     alongside a use or a refund) changes nothing more.
     """
     now = now or timezone.now()
-    count, after = 0, 0
+    count = 0
     due = MemberPackage.objects.filter(status=MemberPackageStatus.ACTIVE, valid_until__lte=now)
-    while True:
-        chunk = list(due.filter(pk__gt=after).select_related("card").order_by("pk")[:batch])
-        if not chunk:
-            return count
-        for row in chunk:
-            with transaction.atomic():
-                card, mp = _lock_package(row)
-                if mp.status == MemberPackageStatus.ACTIVE and is_expired(mp, now):
-                    _expire(card, mp, now)
-                    count += 1
-        after = chunk[-1].pk
+    for row in rows_in_pk_batches(due.select_related("card"), batch):
+        with transaction.atomic():
+            card, mp = _lock_package(row)
+            if mp.status == MemberPackageStatus.ACTIVE and is_expired(mp, now):
+                _expire(card, mp, now)
+                count += 1
+    return count
 
 
 def _expire(card, mp, now):

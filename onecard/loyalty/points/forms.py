@@ -3,7 +3,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin
+from onecard.core.forms import (
+    CheckListField,
+    GridLayoutMixin,
+    ModelCheckListField,
+    MoneyField,
+    ServiceErrorsMixin,
+    StoreChoicesMixin,
+)
 from onecard.loyalty.models.points import ExpiryMode
 
 WEEKDAYS = [
@@ -11,8 +18,11 @@ WEEKDAYS = [
     for n, label in enumerate([_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")], 1)
 ]
 
+# The fields of an earn rule the form shows as stored (the stores and weekdays are turned into lists).
+SHOWN_AS_STORED = ("name", "points_per_yuan", "birthday_multiplier", "valid_from", "valid_until", "priority")
 
-class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
+
+class EarnRuleForm(StoreChoicesMixin, GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """Points per ¥1 spent, per store and weekday, dated, with a birthday multiplier."""
 
     grid = (
@@ -33,20 +43,8 @@ class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     birthday_multiplier = forms.DecimalField(
         label=_("Birthday multiplier"), max_digits=5, decimal_places=2, initial="1"
     )
-    stores = forms.ModelMultipleChoiceField(
-        label=_("Stores"),
-        queryset=None,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every store."),
-    )
-    weekdays = forms.MultipleChoiceField(
-        label=_("Weekdays"),
-        choices=WEEKDAYS,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every day."),
-    )
+    stores = ModelCheckListField(label=_("Stores"), help_text=_("None ticked: every store."))
+    weekdays = CheckListField(label=_("Weekdays"), choices=WEEKDAYS, help_text=_("None ticked: every day."))
     valid_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -55,9 +53,10 @@ class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     )
     priority = forms.IntegerField(label=_("Priority"), initial=0)
 
-    def __init__(self, *args, stores, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["stores"].queryset = stores
+    @staticmethod
+    def initial_for(rule):
+        initial = {name: getattr(rule, name) for name in SHOWN_AS_STORED}
+        return {**initial, "stores": list(rule.stores.all()), "weekdays": list(rule.weekdays)}
 
     def rule_data(self):
         data = dict(self.cleaned_data)

@@ -14,8 +14,6 @@ from onecard.loyalty.stored_value import rule_settings
 from onecard.loyalty.stored_value.views import RulePage, RuleToggle
 from onecard.org.queries import merchant_stores
 
-EARN_RULE_FIELDS = ("name", "points_per_yuan", "birthday_multiplier", "valid_from", "valid_until", "priority")
-
 
 class EarnRuleEdit(RulePage, ObjectEditView):
     """Create or edit a points earn rule (rule_settings.create_earn_rule / update_earn_rule)."""
@@ -24,16 +22,11 @@ class EarnRuleEdit(RulePage, ObjectEditView):
     form_class = EarnRuleForm
     template_name = "loyalty/manage/earn_rule_form.html"
     success_message = gettext_lazy("Points rule saved.")
+    new_title = gettext_lazy("New points rule")
+    edit_title = gettext_lazy("Edit points rule")
 
     def form_kwargs(self):
         return {"stores": merchant_stores(self.merchant)}
-
-    def initial(self):
-        rule = self.object
-        if rule is None:
-            return None
-        initial = {name: getattr(rule, name) for name in EARN_RULE_FIELDS}
-        return {**initial, "stores": list(rule.stores.all()), "weekdays": list(rule.weekdays)}
 
     def save(self, form):
         if self.object is None:

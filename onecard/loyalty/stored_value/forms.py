@@ -3,14 +3,16 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin, yuan
+from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin, StoreChoicesMixin, yuan
 from onecard.loyalty.models.stored_value import RebateForm
 
 BONUS_ROWS = 4
 
 
-class BonusRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
+class BonusRuleForm(StoreChoicesMixin, GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """充值赠送: up to BONUS_ROWS tiers of (top up ¥X, get ¥Y), chain-wide or for one store, dated."""
+
+    stores_field = "store"
 
     name = forms.CharField(label=_("Name"), max_length=60)
     store = forms.ModelChoiceField(
@@ -24,9 +26,8 @@ class BonusRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     )
     priority = forms.IntegerField(label=_("Priority"), initial=0)
 
-    def __init__(self, *args, stores, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = stores
         for n in range(BONUS_ROWS):
             self.fields[f"tier{n}_threshold"] = MoneyField(label=_("Top up (¥)"), required=False)
             self.fields[f"tier{n}_bonus"] = MoneyField(label=_("Bonus (¥)"), required=False)
@@ -52,12 +53,14 @@ class BonusRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
         return data
 
 
-class RebateRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
+class RebateRuleForm(StoreChoicesMixin, GridLayoutMixin, ServiceErrorsMixin, forms.Form):
     """返利: percent of the amount due back as bonus value or points, chain-wide or for one store, dated.
 
     The percent is parsed as a Decimal only: its range and decimals are checked by
     rebates.create_rebate_rule / update_rebate_rule, whose message is shown next to the field.
     """
+
+    stores_field = "store"
 
     grid = ("name", "percent", "form", "min_amount", "store", "is_active", "valid_from", "valid_to")
 
@@ -85,10 +88,6 @@ class RebateRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format=DATETIME_FORMAT),
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
-
-    def __init__(self, *args, stores, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = stores
 
     @staticmethod
     def initial_for(rule):

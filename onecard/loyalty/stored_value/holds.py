@@ -9,6 +9,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from onecard.core.batches import rows_in_pk_batches
 from onecard.loyalty.cards.choices import CardStatus
 from onecard.loyalty.ledger.card_entries import (
     card_accounts,
@@ -139,16 +140,12 @@ def void(actor, hold_row, *, business_ref="") -> CardTransaction:
 def expire_holds(now=None, *, batch=200) -> int:
     """The job: release every open hold past its expiry, one transaction per hold. Running twice changes nothing."""
     now = now or timezone.now()
-    count, after = 0, 0
+    count = 0
     due = CardTransaction.objects.filter(kind=CardTxKind.HOLD, status=CardTxStatus.OPEN, expires_at__lte=now)
-    while True:
-        chunk = list(due.filter(pk__gt=after).select_related("card").order_by("pk")[:batch])
-        if not chunk:
-            return count
-        for hold_row in chunk:
-            with transaction.atomic():
-                card, row = _lock_hold(hold_row)
-                if row.status == CardTxStatus.OPEN and row.expires_at <= now:
-                    _release(None, card, row, CardTxKind.EXPIRE, CardTxStatus.EXPIRED)
-                    count += 1
-        after = chunk[-1].pk
+    for hold_row in rows_in_pk_batches(due.select_related("card"), batch):
+        with transaction.atomic():
+            card, row = _lock_hold(hold_row)
+            if row.status == CardTxStatus.OPEN and row.expires_at <= now:
+                _release(None, card, row, CardTxKind.EXPIRE, CardTxStatus.EXPIRED)
+                count += 1
+    return count

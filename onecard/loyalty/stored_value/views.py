@@ -114,6 +114,8 @@ class RebateRuleEdit(RulePage, ObjectEditView):
     form_class = RebateRuleForm
     template_name = "loyalty/manage/rebate_rule_form.html"
     success_message = gettext_lazy("Rebate rule saved.")
+    new_title = gettext_lazy("New rebate rule")
+    edit_title = gettext_lazy("Edit rebate rule")
     initial_on_post = True  # an edit saves only the fields the user changed
 
     def get_queryset(self):

@@ -52,34 +52,29 @@ def window_bounds(since: datetime.date, until: datetime.date) -> tuple[datetime.
     return start, end
 
 
-def _by_member(rows) -> dict:
+def _per_member(records, value) -> dict:
+    """{member: value} of `records` (rows with a card) grouped by the card's holder; zeros left out."""
+    rows = records.values(holder=F("card__member_id")).annotate(value=value).order_by()
     return {row["holder"]: row["value"] for row in rows if row["holder"] is not None and row["value"]}
+
+
+def _card_transactions(member_ids, start, end, **kinds):
+    """The members' card transactions of `kinds` made in [start, end)."""
+    return CardTransaction.objects.filter(
+        **kinds, card__member_id__in=member_ids, created_at__gte=start, created_at__lt=end
+    )
 
 
 def spend(member_ids, start, end) -> dict:
     """{member: fen} charged or captured in [start, end), net of refunds of those sales."""
-    rows = (
-        CardTransaction.objects.filter(
-            kind__in=SALE_KINDS, card__member_id__in=member_ids, created_at__gte=start, created_at__lt=end
-        )
-        .values(holder=F("card__member_id"))
-        .annotate(value=Sum(F("amount") - F("refunded_total")))
-        .order_by()
-    )
-    return _by_member(rows)
+    sales = _card_transactions(member_ids, start, end, kind__in=SALE_KINDS)
+    return _per_member(sales, Sum(F("amount") - F("refunded_total")))
 
 
 def topups(member_ids, start, end) -> dict:
     """{member: fen} of principal topped up in [start, end), net of principal refunded of those top-ups."""
-    rows = (
-        CardTransaction.objects.filter(
-            kind=CardTxKind.TOPUP, card__member_id__in=member_ids, created_at__gte=start, created_at__lt=end
-        )
-        .values(holder=F("card__member_id"))
-        .annotate(value=Sum(F("principal") - F("refunded_total")))
-        .order_by()
-    )
-    return _by_member(rows)
+    topped_up = _card_transactions(member_ids, start, end, kind=CardTxKind.TOPUP)
+    return _per_member(topped_up, Sum(F("principal") - F("refunded_total")))
 
 
 def points_earned(member_ids, start, end) -> dict:
@@ -90,28 +85,16 @@ def points_earned(member_ids, start, end) -> dict:
         .annotate(n=Sum("requested"))
         .values("n")
     )
-    rows = (
-        PointsLot.objects.filter(
-            source=LotSource.EARN, card__member_id__in=member_ids, earned_at__gte=start, earned_at__lt=end
-        )
-        .values(holder=F("card__member_id"))
-        .annotate(value=Sum(F("original") - Coalesce(Subquery(taken_back), 0)))
-        .order_by()
+    earned = PointsLot.objects.filter(
+        source=LotSource.EARN, card__member_id__in=member_ids, earned_at__gte=start, earned_at__lt=end
     )
-    return _by_member(rows)
+    return _per_member(earned, Sum(F("original") - Coalesce(Subquery(taken_back), 0)))
 
 
 def visits(member_ids, start, end) -> dict:
     """{member: days} with a charge, capture or top-up in [start, end), days counted in Asia/Shanghai."""
-    rows = (
-        CardTransaction.objects.filter(
-            kind__in=VISIT_KINDS, card__member_id__in=member_ids, created_at__gte=start, created_at__lt=end
-        )
-        .values(holder=F("card__member_id"))
-        .annotate(value=Count(TruncDate("created_at", tzinfo=SHANGHAI), distinct=True))
-        .order_by()
-    )
-    return _by_member(rows)
+    visited = _card_transactions(member_ids, start, end, kind__in=VISIT_KINDS)
+    return _per_member(visited, Count(TruncDate("created_at", tzinfo=SHANGHAI), distinct=True))
 
 
 METRICS = {

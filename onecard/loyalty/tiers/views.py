@@ -65,6 +65,8 @@ class TierEdit(ObjectEditView):
     extra_context = {"tab": "tiers"}
     success_url = "cards:tiers"
     success_message = gettext_lazy("Tier “%(name)s” saved.")
+    new_title = gettext_lazy("New tier")
+    edit_title = gettext_lazy("Edit tier")
 
     def save(self, form):
         data, rules = form.tier_data(), form.cleaned_data["rules"]

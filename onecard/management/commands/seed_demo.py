@@ -7,6 +7,24 @@ from django.core.management.base import BaseCommand, CommandError
 
 from onecard import demo
 
+# How much demo to build: (option, default, help).
+COUNT_OPTIONS = (
+    ("--members", 5000, "how many members (default 5,000)"),
+    ("--batch", 10_000, "members per transaction (default 10,000)"),
+    (
+        "--cards",
+        1500,
+        "members given a card with a year of ledger history, on the first run (default 1,500; 0: none)",
+    ),
+    ("--history-days", 365, "days of ledger history (default 365)"),
+    (
+        "--sales",
+        300,
+        "checkouts with promotions and coupons over the last 60 days, with the demo catalogue, "
+        "on the first run (default 300)",
+    ),
+)
+
 
 class Command(BaseCommand):
     help = "Build the demo chain (1 HQ, 3 regions, 12 stores, staff in every role) and its members."
@@ -14,26 +32,8 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("--members", type=int, default=5000, help="how many members (default 5,000)")
-        parser.add_argument(
-            "--batch", type=int, default=10_000, help="members per transaction (default 10,000)"
-        )
-        parser.add_argument(
-            "--cards",
-            type=int,
-            default=1500,
-            help="members given a card with a year of ledger history, on the first run (default 1,500; 0: none)",
-        )
-        parser.add_argument(
-            "--history-days", type=int, default=365, help="days of ledger history (default 365)"
-        )
-        parser.add_argument(
-            "--sales",
-            type=int,
-            default=300,
-            help="checkouts with promotions and coupons over the last 60 days, with the demo catalogue, "
-            "on the first run (default 300)",
-        )
+        for option, default, help_text in COUNT_OPTIONS:
+            parser.add_argument(option, type=int, default=default, help=help_text)
         parser.add_argument(
             "--force-next-to-real-data",
             action="store_true",

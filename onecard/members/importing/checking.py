@@ -85,15 +85,12 @@ class _Lookups:
 
     def store(self, text):
         """(store, error message)."""
-        store = self.store_by_code.get(text.upper())
-        if store is not None:
-            return store, None
-        named = self.stores_by_name.get(text, [])
-        if len(named) == 1:
-            return named[0], None
-        if len(named) > 1:
-            return None, _("Several stores have this name; use the store code.")
-        return None, _("Unknown store: no store with this code or name in your part of the organisation.")
+        return _by_key_or_unique_name(
+            self.store_by_code.get(text.upper()),
+            self.stores_by_name.get(text, []),
+            ambiguous=_("Several stores have this name; use the store code."),
+            unknown=_("Unknown store: no store with this code or name in your part of the organisation."),
+        )
 
     def tag_ids(self, text):
         ids, unknown = [], []
@@ -108,15 +105,22 @@ class _Lookups:
         return ids, (_("Unknown tag: %(names)s.") % {"names": "、".join(unknown)} if unknown else None)
 
     def owner(self, text):
-        person = self.staff_by_username.get(text.casefold())
-        if person is not None:
-            return person, None
-        named = self.staff_by_name.get(text, [])
-        if len(named) == 1:
-            return named[0], None
-        if len(named) > 1:
-            return None, _("Several staff have this name; use the username.")
-        return None, _("Unknown staff member: use an active username or display name.")
+        """(staff member, error message)."""
+        return _by_key_or_unique_name(
+            self.staff_by_username.get(text.casefold()),
+            self.staff_by_name.get(text, []),
+            ambiguous=_("Several staff have this name; use the username."),
+            unknown=_("Unknown staff member: use an active username or display name."),
+        )
+
+
+def _by_key_or_unique_name(found_by_key, named, *, ambiguous, unknown):
+    """(record, error message): the record found by its code, else the only one of that name."""
+    if found_by_key is not None:
+        return found_by_key, None
+    if len(named) == 1:
+        return named[0], None
+    return None, ambiguous if named else unknown
 
 
 def _parse_consent(text):
