@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from .errors import BusinessError
+from .flash import call_and_flash
 from .forms import show_service_error
 from .permissions import require_perms
 from .scoping import managed_merchant
@@ -194,12 +195,7 @@ class ObjectActionView(ManagedView):
 
     def post(self, request, *args, **kwargs):
         record = self.object_or_404(kwargs["pk"])
-        try:
-            self.act(record)
-        except BusinessError as exc:
-            messages.error(request, str(exc.message))
-        else:
-            messages.success(request, self.success_message % {"name": record.name})
+        call_and_flash(request, lambda: self.act(record), self.success_message % {"name": record.name})
         return redirect(self.success_url)
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
+from onecard.core.flash import call_and_flash
 from onecard.core.ids import id_or_404, parse_id
 from onecard.core.object_views import ObjectEditView
 from onecard.core.scoping import scoped_staff
@@ -347,16 +348,11 @@ def staff_sessions_end(request, pk):
 def staff_reset_second_factor(request, pk):
     """Reset someone's two-step verification (a lost phone): they enrol again at their next log-in."""
     staff = _staff_or_404(request.user, pk)
-    try:
-        second_factor.reset(request.user, staff)
-    except BusinessError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            _("The two-step verification of %(name)s was reset; their sessions were ended.")
-            % {"name": staff},
-        )
+    call_and_flash(
+        request,
+        lambda: second_factor.reset(request.user, staff),
+        _("The two-step verification of %(name)s was reset; their sessions were ended.") % {"name": staff},
+    )
     return redirect("org:staff_edit", pk=staff.pk)
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
+from onecard.core.flash import call_and_flash
 from onecard.core.scoping import scope_node_ids
 from onecard.org.choices import NodeKind
 from onecard.org.forms import apply_service_errors
@@ -102,13 +103,13 @@ def terminal_detail(request, pk):
 def terminal_rotate(request, pk):
     """A new secret; the old one stops working at once."""
     terminal = _terminal_or_404(request.user, pk)
-    try:
-        issued = services.rotate_secret(request.user, terminal)
-    except BusinessError as exc:
-        messages.error(request, exc.message)
-    else:
+    issued = call_and_flash(
+        request,
+        lambda: services.rotate_secret(request.user, terminal),
+        _("A new secret was issued; the old one no longer works."),
+    )
+    if issued is not None:
         _hand_over_secret(request, issued)
-        messages.success(request, _("A new secret was issued; the old one no longer works."))
     return redirect("pos:terminal_detail", pk=terminal.pk)
 
 
@@ -118,10 +119,9 @@ def terminal_rotate(request, pk):
 def terminal_deactivate(request, pk):
     """The terminal can no longer sign requests."""
     terminal = _terminal_or_404(request.user, pk)
-    try:
-        services.deactivate_terminal(request.user, terminal)
-    except BusinessError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Terminal %(id)s was deactivated.") % {"id": terminal.terminal_id})
+    call_and_flash(
+        request,
+        lambda: services.deactivate_terminal(request.user, terminal),
+        _("Terminal %(id)s was deactivated.") % {"id": terminal.terminal_id},
+    )
     return redirect("pos:terminal_detail", pk=terminal.pk)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from onecard.core.errors import BusinessError
+from onecard.core.flash import call_and_flash
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
@@ -229,12 +230,7 @@ def settle(request, pk):
     """Mark the statement settled: posts the settlement entry (services refuse a second time)."""
     require_perms(request.user, "settlement.settle")
     statement = _statement_or_404(request.user, pk)
-    try:
-        settlement.settle(request.user, statement)
-    except BusinessError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Statement settled."))
+    call_and_flash(request, lambda: settlement.settle(request.user, statement), _("Statement settled."))
     return redirect("settlement:detail", pk=statement.pk)
 
 
