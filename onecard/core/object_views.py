@@ -9,7 +9,6 @@ Views stay thin: every write is the declared `save` calling a service.
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from django.views import View
 from .errors import BusinessError
 from .flash import call_and_flash
 from .forms import show_service_error
+from .paging import page_of
 from .permissions import require_perms
 from .scoping import managed_merchant
 
@@ -83,7 +83,7 @@ class ObjectListView(ManagedView):
         records = self.get_queryset()
         context = dict(self.extra_context or {})
         if self.paginate_by:
-            page = Paginator(records, self.paginate_by).get_page(request.GET.get("page"))
+            page = page_of(request, records, self.paginate_by)
             context["page"], records = page, page.object_list
         context[self.context_object_name] = [self.row(record) for record in records]
         context.update(self.get_context_data())

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -17,6 +16,7 @@ from onecard.core.errors import BusinessError
 from onecard.core.flash import call_and_flash
 from onecard.core.ids import id_or_404, parse_id
 from onecard.core.object_views import ObjectEditView
+from onecard.core.paging import filters_query, page_of
 from onecard.core.scoping import scoped_staff
 
 from . import counts, lockout, second_factor, services, staff_sessions
@@ -205,9 +205,7 @@ def _filter_staff(user, params):
 def staff_list(request):
     """Staff of the viewer's node and below, searchable and filtered by node, role and status."""
     user = request.user
-    page = Paginator(_filter_staff(user, request.GET), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = page_of(request, _filter_staff(user, request.GET), 50)
     merchant_ids = merchants_of(user).values_list("id", flat=True)
     return render(
         request,
@@ -215,7 +213,7 @@ def staff_list(request):
         {
             "page": page,
             "params": request.GET,
-            "query": query.urlencode(),
+            "query": filters_query(request.GET),
             "nodes": scoped_nodes(user),
             "roles": _grantable_roles(user, merchant_ids),
         },

@@ -6,7 +6,6 @@ out of it when that page renders, so it is shown exactly once; that page is neve
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
 from onecard.core.flash import call_and_flash
+from onecard.core.paging import filters_query, page_of
 from onecard.core.scoping import scope_node_ids
 from onecard.org.choices import NodeKind
 from onecard.org.forms import apply_service_errors
@@ -55,11 +55,11 @@ def terminal_list(request):
     status = request.GET.get("status")
     if status in ("active", "inactive"):
         qs = qs.filter(is_active=(status == "active"))
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = page_of(request, qs, 50)
     return render(
-        request, "pos/terminal_list.html", {"page": page, "params": request.GET, "query": query.urlencode()}
+        request,
+        "pos/terminal_list.html",
+        {"page": page, "params": request.GET, "query": filters_query(request.GET)},
     )
 
 
