@@ -49,6 +49,10 @@ class PosSchema(ProblemAutoSchema):
     def _problem_codes(self):
         return [c for c in super()._problem_codes() if c != "403"]
 
+    def get_request_serializer(self):
+        # A money call declares its body once, as the view's request_serializer (None: no body).
+        return getattr(self.view, "request_serializer", None)
+
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
         keyed = operation and any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", []))
@@ -181,6 +185,12 @@ class PosMoneyView(PosApiView):
         """What a retry must repeat; the card password is left out (a hash of a short PIN would leak it)."""
         return {k: v for k, v in request.data.items() if k != "password"}
 
+    def run_once(self, request, work):
+        """The key, then the validated body, then `work(data)` run once per key (a retry gets the stored answer)."""
+        key = self.idempotency_key(request)
+        data = self.validated(request)
+        return self.run(request, key, lambda: work(data))
+
     def run(self, request, key, fn):
 
         fingerprint = {"method": request.method, "path": request.path, "body": self.fingerprint_body(request)}
@@ -196,11 +206,11 @@ class PosMoneyView(PosApiView):
         return resolve_card(card_no, store=self.terminal.store)
 
 
-def _money_schema(operation_id, summary, request, response=None, extra_problems=None, parameters=()):
+def _money_schema(operation_id, summary, response=None, extra_problems=None, parameters=()):
+    """A money call's schema; its body is the view's request_serializer (see PosSchema)."""
     return extend_schema(
         operation_id=operation_id,
         summary=summary,
-        request=request,
         parameters=[IDEMPOTENCY_HEADER, *parameters],
         responses={
             200: response or ser.MoneyResultSerializer,

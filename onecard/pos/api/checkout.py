@@ -211,7 +211,6 @@ class CheckoutView(PosMoneyView):
     @extend_schema(
         operation_id="pos_checkout",
         summary="Check out a cart: re-price it, redeem coupons, take every tender at once (all or nothing)",
-        request=CheckoutSerializer,
         parameters=[IDEMPOTENCY_HEADER],
         responses={
             201: CheckoutResultSerializer,
@@ -307,7 +306,6 @@ class SaleReturnView(PosMoneyView):
     @extend_schema(
         operation_id="pos_sale_return",
         summary="Return lines of a sale or all of it: tenders reversed in proportion, earned points taken back",
-        request=SaleReturnSerializer,
         parameters=[
             IDEMPOTENCY_HEADER,
             OpenApiParameter("business_ref", str, location=OpenApiParameter.PATH, description="The sale."),
@@ -323,11 +321,8 @@ class SaleReturnView(PosMoneyView):
         tags=["pos"],
     )
     def post(self, request, business_ref):
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-        store = self.terminal.store
-
-        def fn():
+        def fn(data):
+            store = self.terminal.store
             sale = _sale_of(store.merchant_id, business_ref)
             sale_return = returns.return_sale(
                 None, sale, store=store, lines=data.get("lines"), reason=data["reason"]
@@ -337,4 +332,4 @@ class SaleReturnView(PosMoneyView):
             sale_return.balances = _balances(card) if card is not None else None
             return 201, SaleReturnResultSerializer(sale_return).data
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)
