@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from onecard.core.paging import filters_query, page_of
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.queries import merchant_for_request, stores_in_scope
-from onecard.promotions.reports import period_from
+from onecard.promotions.reports import period_export_query, period_from
 from onecard.sales.invoice_report import invoice_report, visible_facts
 
 
@@ -34,8 +34,6 @@ def report(request):
     facts = facts.select_related("store", "sale", "card_transaction").order_by("-occurred_at", "-id")
     if request.GET.get("export") == "xlsx":
         return _xlsx(summary, facts, period, merchant)
-    query = request.GET.copy()
-    query["from"], query["to"], query["export"] = period.first.isoformat(), period.last.isoformat(), "xlsx"
     return render(
         request,
         "sales/reports/invoices.html",
@@ -46,7 +44,7 @@ def report(request):
             "merchant": merchant,
             "stores": stores_in_scope(request.user, merchant),
             "params": request.GET,
-            "export_query": query.urlencode(),
+            "export_query": period_export_query(request.GET, period),
             "query": filters_query(request.GET),
         },
     )
