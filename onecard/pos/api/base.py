@@ -206,6 +206,17 @@ class PosMoneyView(PosApiView):
         return resolve_card(card_no, store=self.terminal.store)
 
 
+def _read_schema(operation_id, summary, answer, problems=None, **more):
+    """A read call's schema: its 200 answer, its own problems, then the signature problems."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        responses={200: answer, **(problems or {}), **_AUTH_PROBLEMS},
+        tags=["pos"],
+        **more,
+    )
+
+
 def _money_schema(operation_id, summary, response=None, extra_problems=None, parameters=()):
     """A money call's schema; its body is the view's request_serializer (see PosSchema)."""
     return extend_schema(

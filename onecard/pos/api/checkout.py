@@ -25,7 +25,14 @@ from onecard.loyalty.cards.services import resolve_card
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Member
-from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView, _balances
+from onecard.pos.api.base import (
+    _AUTH_PROBLEMS,
+    IDEMPOTENCY_HEADER,
+    PosApiView,
+    PosMoneyView,
+    _balances,
+    _read_schema,
+)
 from onecard.pos.api.checkout_serializers import (
     CHECKOUT_ANSWER,
     CHECKOUT_REQUEST,
@@ -283,16 +290,14 @@ class CheckoutView(PosMoneyView):
 class SaleView(PosApiView):
     """One sale of the terminal's merchant with its lines, tenders and returns."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_sale",
         summary="A sale by its reference: lines, tenders, returns",
-        responses={
-            200: SaleSerializer,
+        answer=SaleSerializer,
+        problems={
             404: problem("sale_not_found (also a sale of another merchant)"),
-            **_AUTH_PROBLEMS,
         },
         examples=_examples(answer=SALE_ANSWER),
-        tags=["pos"],
     )
     def get(self, request, business_ref):
         return Response(SaleSerializer(_sale_of(self.terminal.store.merchant_id, business_ref)).data)

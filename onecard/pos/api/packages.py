@@ -18,7 +18,7 @@ from onecard.loyalty.cards.numbers import normalize_number
 from onecard.loyalty.models import Card, MemberPackage, ServicePackage
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.packages.services import PackageNotFound
-from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView
+from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView, _read_schema
 from onecard.pos.api.serializers import CardNoField
 from onecard.sales import services as sales
 
@@ -166,12 +166,12 @@ def _fresh(member_package):
 class CardPackagesView(PosApiView):
     """The card's packages with uses left and validity; ?all=1 adds closed ones (used up, refunded, expired)."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_card_packages",
         summary="The count and period cards (packages) of a card",
         parameters=[OpenApiParameter("all", OpenApiTypes.BOOL, description="Include closed packages.")],
-        responses={200: PackageListSerializer, 404: problem("card_not_found"), **_AUTH_PROBLEMS},
-        tags=["pos"],
+        answer=PackageListSerializer,
+        problems={404: problem("card_not_found")},
     )
     def get(self, request, card_no):
 
@@ -188,11 +188,10 @@ class CardPackagesView(PosApiView):
 class PackageCatalogView(PosApiView):
     """The packages on sale at the terminal's store."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_package_catalog",
         summary="Packages on sale at this store (what packages/sell takes as package_id)",
-        responses={200: CatalogSerializer, **_AUTH_PROBLEMS},
-        tags=["pos"],
+        answer=CatalogSerializer,
     )
     def get(self, request):
 
