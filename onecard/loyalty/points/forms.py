@@ -3,13 +3,16 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from onecard.core.forms import GridLayoutMixin, MoneyField, ServiceErrorsMixin
+from onecard.core.forms import (
+    GridLayoutMixin,
+    MoneyField,
+    ServiceErrorsMixin,
+    weekday_choices,
+    weekdays_field,
+)
 from onecard.loyalty.models.points import ExpiryMode
 
-WEEKDAYS = [
-    (str(n), label)
-    for n, label in enumerate([_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")], 1)
-]
+WEEKDAYS = weekday_choices()
 
 
 class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
@@ -40,13 +43,7 @@ class EarnRuleForm(GridLayoutMixin, ServiceErrorsMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every store."),
     )
-    weekdays = forms.MultipleChoiceField(
-        label=_("Weekdays"),
-        choices=WEEKDAYS,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every day."),
-    )
+    weekdays = weekdays_field()
     valid_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
