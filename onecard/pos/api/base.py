@@ -71,10 +71,19 @@ class PosApiView(APIView):
     parser_classes = [JSONParser]
     throttle_classes = []
     schema = PosSchema()
+    # The body a call takes (None: none); validated() checks it, PosSchema documents it.
+    request_serializer = None
 
     @property
     def terminal(self):
         return self.request.auth
+
+    def validated(self, request) -> dict:
+        if not isinstance(request.data, dict):
+            raise ValidationFailed({"non_field_errors": [_("Send a JSON object.")]})
+        serializer = self.request_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
@@ -159,8 +168,6 @@ def _money_result(tx) -> dict:
 class PosMoneyView(PosApiView):
     """Base of the money calls: the key, the validated body, run_idempotent, the stored answer."""
 
-    request_serializer = None
-
     @property
     def business_ref(self) -> str:
         return f"pos:{self.terminal.terminal_id}"
@@ -173,13 +180,6 @@ class PosMoneyView(PosApiView):
                 code="idempotency_key_required", message=_("An idempotency key is required.")
             )
         return key
-
-    def validated(self, request) -> dict:
-        if not isinstance(request.data, dict):
-            raise ValidationFailed({"non_field_errors": [_("Send a JSON object.")]})
-        serializer = self.request_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
     def fingerprint_body(self, request) -> dict:
         """What a retry must repeat; the card password is left out (a hash of a short PIN would leak it)."""
@@ -207,7 +207,7 @@ class PosMoneyView(PosApiView):
 
 
 def _read_schema(operation_id, summary, answer, problems=None, **more):
-    """A read call's schema: its 200 answer, its own problems, then the signature problems."""
+    """The schema of a call that writes nothing: its 200 answer, its own problems, the signature problems."""
     return extend_schema(
         operation_id=operation_id,
         summary=summary,

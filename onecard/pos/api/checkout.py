@@ -19,7 +19,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 
 from onecard.core.api import problem
-from onecard.core.errors import BusinessError, NotFound, ValidationFailed
+from onecard.core.errors import BusinessError, NotFound
 from onecard.loyalty.cards import qr
 from onecard.loyalty.cards.services import resolve_card
 from onecard.loyalty.stored_value import services as stored_value
@@ -165,28 +165,22 @@ def _examples(request=None, answer=None, status="200"):
 class QuoteView(PosApiView):
     """Price a cart for a card, a member or nobody: what is due, what may pay, what it may earn; no writes."""
 
-    @extend_schema(
+    request_serializer = CheckoutQuoteSerializer
+
+    @_read_schema(
         operation_id="pos_checkout_quote",
         summary="Quote a cart: member prices, promotions and coupons; the most points and stored value usable",
-        request=CheckoutQuoteSerializer,
-        responses={
-            200: QuoteSerializer,
+        answer=QuoteSerializer,
+        problems={
             400: problem(_INPUT_PROBLEMS + ", qr_invalid"),
             404: problem("card_not_found, member_not_found"),
             409: problem("qr_replayed"),
             422: problem("unknown_sku, " + _CARD_PROBLEMS),
-            **_AUTH_PROBLEMS,
         },
         examples=_examples(QUOTE_REQUEST, QUOTE_ANSWER),
-        tags=["pos"],
     )
     def post(self, request):
-
-        if not isinstance(request.data, dict):
-            raise ValidationFailed({"non_field_errors": [_("Send a JSON object.")]})
-        serializer = CheckoutQuoteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated(request)
         store = self.terminal.store
         card, member = None, None
         if (data.get("card_no") or "").strip():
