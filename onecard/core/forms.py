@@ -14,6 +14,7 @@ from .ids import parse_id
 from .money import MAX_AMOUNT, fen_to_yuan_str, yuan_str_to_fen
 
 BAD_AMOUNT = _("Enter an amount in yuan with at most two decimals, e.g. 19.99.")
+WEEKDAY_NAMES = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
 
 
 class MoneyField(forms.CharField):
@@ -70,6 +71,23 @@ def yuan(fen):
     return "" if fen is None else fen_to_yuan_str(fen)
 
 
+def weekday_choices(coerce=str):
+    """Monday (1) to Sunday (7), each number through `coerce`, with its short name."""
+    return [(coerce(n), name) for n, name in enumerate(WEEKDAY_NAMES, 1)]
+
+
+def weekdays_field(coerce=str):
+    """The weekdays a rule applies on, as check boxes cleaned through `coerce`; none ticked: every day."""
+    return forms.TypedMultipleChoiceField(
+        label=_("Weekdays"),
+        choices=weekday_choices(coerce),
+        coerce=coerce,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every day."),
+    )
+
+
 def add_service_errors(form, errors):
     """Put a service's {field: message or [messages]} next to the fields; unknown fields above the form."""
     for name, messages in errors.items():
@@ -123,15 +141,6 @@ class IdListField(forms.CharField):
         if any(not (p.isascii() and p.isdigit()) or int(p) <= 0 for p in parts):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return sorted({int(p) for p in parts})
-
-
-class CheckListField(forms.MultipleChoiceField):
-    """Choices ticked in a check list that may stay empty: nothing ticked means every choice (help_text says so)."""
-
-    widget = forms.CheckboxSelectMultiple
-
-    def __init__(self, **kwargs):
-        super().__init__(required=False, **kwargs)
 
 
 class ModelCheckListField(forms.ModelMultipleChoiceField):

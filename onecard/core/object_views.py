@@ -9,7 +9,6 @@ Views stay thin: every write is the declared `save` calling a service.
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -17,7 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from .errors import BusinessError
+from .flash import call_and_flash
 from .forms import show_service_error
+from .paging import page_of
 from .permissions import require_perms
 from .scoping import managed_merchant
 
@@ -82,7 +83,7 @@ class ObjectListView(ManagedView):
         records = self.get_queryset()
         context = dict(self.extra_context or {})
         if self.paginate_by:
-            page = Paginator(records, self.paginate_by).get_page(request.GET.get("page"))
+            page = page_of(request, records, self.paginate_by)
             context["page"], records = page, page.object_list
         context[self.context_object_name] = [self.row(record) for record in records]
         context.update(self.get_context_data())
@@ -197,12 +198,7 @@ class ObjectActionView(ManagedView):
 
     def post(self, request, *args, **kwargs):
         record = self.object_or_404(kwargs["pk"])
-        try:
-            self.act(record)
-        except BusinessError as exc:
-            messages.error(request, str(exc.message))
-        else:
-            messages.success(request, self.success_message % {"name": record.name})
+        call_and_flash(request, lambda: self.act(record), self.success_message % {"name": record.name})
         return redirect(self.success_url)
 
 

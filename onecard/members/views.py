@@ -29,6 +29,7 @@ from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.errors import PermissionDenied as BusinessForbidden
 from onecard.core.masking import mask_id_number, mask_phone
 from onecard.core.object_views import ObjectEditView
+from onecard.core.paging import filters_query
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
 from onecard.core.spreadsheets import xlsx_response
@@ -148,13 +149,6 @@ def show_business_error(request, error, form=None):
         messages.error(request, str(error.message))
 
 
-def _filter_query(params):
-    """The list's filters as a query string, without the page number."""
-    query = params.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 # ---- list, export ------------------------------------------------------------------------------------------
 
 
@@ -184,7 +178,7 @@ def member_list(request):
             "page": page,
             "rows": rows,
             "params": params,
-            "query": _filter_query(params),
+            "query": filters_query(params),
             "stores": _scoped_nodes(user),
             "tags": _tags_for(user),
             "owners": owners,

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -14,8 +13,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
+from onecard.core.flash import call_and_flash
 from onecard.core.ids import id_or_404, parse_id
 from onecard.core.object_views import ObjectEditView
+from onecard.core.paging import filters_query, page_of
 from onecard.core.scoping import scoped_staff
 
 from . import counts, lockout, second_factor, services, staff_sessions, till_login
@@ -205,9 +206,7 @@ def _filter_staff(user, params):
 def staff_list(request):
     """Staff of the viewer's node and below, searchable and filtered by node, role and status."""
     user = request.user
-    page = Paginator(_filter_staff(user, request.GET), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = page_of(request, _filter_staff(user, request.GET), 50)
     merchant_ids = merchants_of(user).values_list("id", flat=True)
     return render(
         request,
@@ -215,7 +214,7 @@ def staff_list(request):
         {
             "page": page,
             "params": request.GET,
-            "query": query.urlencode(),
+            "query": filters_query(request.GET),
             "nodes": scoped_nodes(user),
             "roles": _grantable_roles(user, merchant_ids),
         },
@@ -349,16 +348,11 @@ def staff_sessions_end(request, pk):
 def staff_reset_second_factor(request, pk):
     """Reset someone's two-step verification (a lost phone): they enrol again at their next log-in."""
     staff = _staff_or_404(request.user, pk)
-    try:
-        second_factor.reset(request.user, staff)
-    except BusinessError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            _("The two-step verification of %(name)s was reset; their sessions were ended.")
-            % {"name": staff},
-        )
+    call_and_flash(
+        request,
+        lambda: second_factor.reset(request.user, staff),
+        _("The two-step verification of %(name)s was reset; their sessions were ended.") % {"name": staff},
+    )
     return redirect("org:staff_edit", pk=staff.pk)
 
 

@@ -9,7 +9,6 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from onecard.core.errors import BusinessError
 from onecard.core.forms import show_service_error
+from onecard.core.paging import filters_query, page_of
 from onecard.core.permissions import require_perms
 from onecard.org.queries import merchant_for_request, stores_in_scope
 from onecard.pos import shifts
@@ -179,16 +179,14 @@ def shift_list(request):
         qs = qs.filter(opened_at__range=shifts.day_bounds(day))
     if request.GET.get("status") in ShiftStatus.values:
         qs = qs.filter(status=request.GET["status"])
-    page = Paginator(qs.order_by("-opened_at", "-id"), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = page_of(request, qs.order_by("-opened_at", "-id"), 50)
     return render(
         request,
         "pos/shifts/list.html",
         {
             "page": page,
             "params": request.GET,
-            "query": query.urlencode(),
+            "query": filters_query(request.GET),
             "stores": stores,
             "statuses": ShiftStatus.choices,
         },

@@ -6,7 +6,6 @@ out of it when that page renders, so it is shown exactly once; that page is neve
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -15,6 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
+from onecard.core.flash import call_and_flash
+from onecard.core.paging import filters_query, page_of
 from onecard.core.scoping import scope_node_ids
 from onecard.org.choices import NodeKind
 from onecard.org.forms import apply_service_errors
@@ -54,11 +55,11 @@ def terminal_list(request):
     status = request.GET.get("status")
     if status in ("active", "inactive"):
         qs = qs.filter(is_active=(status == "active"))
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = page_of(request, qs, 50)
     return render(
-        request, "pos/terminal_list.html", {"page": page, "params": request.GET, "query": query.urlencode()}
+        request,
+        "pos/terminal_list.html",
+        {"page": page, "params": request.GET, "query": filters_query(request.GET)},
     )
 
 
@@ -102,13 +103,13 @@ def terminal_detail(request, pk):
 def terminal_rotate(request, pk):
     """A new secret; the old one stops working at once."""
     terminal = _terminal_or_404(request.user, pk)
-    try:
-        issued = services.rotate_secret(request.user, terminal)
-    except BusinessError as exc:
-        messages.error(request, exc.message)
-    else:
+    issued = call_and_flash(
+        request,
+        lambda: services.rotate_secret(request.user, terminal),
+        _("A new secret was issued; the old one no longer works."),
+    )
+    if issued is not None:
         _hand_over_secret(request, issued)
-        messages.success(request, _("A new secret was issued; the old one no longer works."))
     return redirect("pos:terminal_detail", pk=terminal.pk)
 
 
@@ -118,10 +119,9 @@ def terminal_rotate(request, pk):
 def terminal_deactivate(request, pk):
     """The terminal can no longer sign requests."""
     terminal = _terminal_or_404(request.user, pk)
-    try:
-        services.deactivate_terminal(request.user, terminal)
-    except BusinessError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Terminal %(id)s was deactivated.") % {"id": terminal.terminal_id})
+    call_and_flash(
+        request,
+        lambda: services.deactivate_terminal(request.user, terminal),
+        _("Terminal %(id)s was deactivated.") % {"id": terminal.terminal_id},
+    )
     return redirect("pos:terminal_detail", pk=terminal.pk)

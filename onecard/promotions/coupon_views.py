@@ -12,7 +12,6 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.object_views import ObjectEditView
+from onecard.core.paging import filters_query, page_of
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope
 from onecard.loyalty.cards.barcodes import code128_svg, qr_svg
@@ -259,13 +259,11 @@ def coupon_list(request):
     if data.get("member"):
         text = data["member"].strip()
         rows = rows.filter(Q(member__phone=text) | Q(member__member_no=text))
-    page = Paginator(rows.order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = page_of(request, rows.order_by("-id"), PAGE_SIZE)
     context = {
         "page": page,
         "params": request.GET,
-        "query": query.urlencode(),
+        "query": filters_query(request.GET),
         "statuses": CouponStatus.choices,
         "templates": coupon_queries.visible_templates(user).order_by("name"),
     }

@@ -10,22 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from onecard.catalog.pickers import categories_field, product_field, products_field, show_names
-from onecard.core.forms import MoneyField
+from onecard.core.forms import MoneyField, weekdays_field
 from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
 
 from .models import PromotionKind
 
-WEEKDAYS = [
-    (1, _("Mon")),
-    (2, _("Tue")),
-    (3, _("Wed")),
-    (4, _("Thu")),
-    (5, _("Fri")),
-    (6, _("Sat")),
-    (7, _("Sun")),
-]
 RATE_HELP = _("The share of the price paid: 0.85 means 15 percent off (八五折).")
 
 # kind → the form fields that hold its parameters
@@ -86,14 +77,7 @@ class PromotionForm(forms.Form):
     valid_to = forms.DateTimeField(
         label=_("Valid to"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    weekdays = forms.TypedMultipleChoiceField(
-        label=_("Weekdays"),
-        choices=WEEKDAYS,
-        coerce=int,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every day."),
-    )
+    weekdays = weekdays_field(coerce=int)
     time_from = forms.TimeField(
         label=_("Daily from"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
     )

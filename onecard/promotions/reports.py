@@ -69,6 +69,13 @@ def period_from(params, today=None) -> Period:
     return Period(first, last)
 
 
+def period_export_query(params, period) -> str:
+    """The query string of the page's .xlsx export: its filters, with the period as it was read."""
+    query = params.copy()
+    query["from"], query["to"], query["export"] = period.first.isoformat(), period.last.isoformat(), "xlsx"
+    return query.urlencode()
+
+
 # ---- coupon liability ----------------------------------------------------------------------------------------
 
 

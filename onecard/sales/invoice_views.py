@@ -7,15 +7,15 @@ Needs invoices.view; the stores in the viewer's scope (sales.invoice_report).
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from onecard.core.paging import filters_query, page_of
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.queries import merchant_for_request, stores_in_scope
-from onecard.promotions.reports import period_from
+from onecard.promotions.reports import period_export_query, period_from
 from onecard.sales.invoice_report import invoice_report, visible_facts
 
 
@@ -34,22 +34,18 @@ def report(request):
     facts = facts.select_related("store", "sale", "card_transaction").order_by("-occurred_at", "-id")
     if request.GET.get("export") == "xlsx":
         return _xlsx(summary, facts, period, merchant)
-    query = request.GET.copy()
-    query["from"], query["to"], query["export"] = period.first.isoformat(), period.last.isoformat(), "xlsx"
-    pages = request.GET.copy()
-    pages.pop("page", None)
     return render(
         request,
         "sales/reports/invoices.html",
         {
             "report": summary,
-            "page": Paginator(facts, 100).get_page(request.GET.get("page")),
+            "page": page_of(request, facts, 100),
             "period": period,
             "merchant": merchant,
             "stores": stores_in_scope(request.user, merchant),
             "params": request.GET,
-            "export_query": query.urlencode(),
-            "query": pages.urlencode(),
+            "export_query": period_export_query(request.GET, period),
+            "query": filters_query(request.GET),
         },
     )
 

@@ -47,8 +47,6 @@ def report(request):
     data = report_data(request.user, merchant, period)
     if request.GET.get("export") == "xlsx":
         return _xlsx(data, period, merchant)
-    query = request.GET.copy()
-    query["from"], query["to"], query["export"] = period.first.isoformat(), period.last.isoformat(), "xlsx"
     return render(
         request,
         "sales/reports/promotions.html",
@@ -56,7 +54,7 @@ def report(request):
             **data,
             "period": period,
             "merchant": merchant,
-            "export_query": query.urlencode(),
+            "export_query": coupon_reports.period_export_query(request.GET, period),
             "today": timezone.localdate(),
             "now": timezone.localtime(),
         },

@@ -25,6 +25,7 @@ from onecard.core.forms import int_or_none, show_service_error, yuan
 from onecard.core.masking import mask_phone
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.object_views import ObjectEditView, ObjectListView
+from onecard.core.paging import filters_query
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import managed_merchant, scope
 from onecard.core.validators import InvalidValue, normalize_phone
@@ -102,8 +103,6 @@ def card_list(request):
     )
     page = paginator.get_page(params.get("page"))
     rows = [{"card": c, "phone": mask_phone(c.member.phone) if c.member_id else ""} for c in page.object_list]
-    query = params.copy()
-    query.pop("page", None)
     return render(
         request,
         "loyalty/manage/cards.html",
@@ -112,7 +111,7 @@ def card_list(request):
             "rows": rows,
             "params": params,
             "status": status,
-            "query": query.urlencode(),
+            "query": filters_query(params),
             "statuses": CardStatus.choices,
             "products": CardProduct.objects.filter(merchant=merchant).order_by("name"),
             "tab": "cards",

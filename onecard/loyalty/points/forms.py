@@ -4,19 +4,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from onecard.core.forms import (
-    CheckListField,
     GridLayoutMixin,
     ModelCheckListField,
     MoneyField,
     ServiceErrorsMixin,
     StoreChoicesMixin,
+    weekday_choices,
+    weekdays_field,
 )
 from onecard.loyalty.models.points import ExpiryMode
 
-WEEKDAYS = [
-    (str(n), label)
-    for n, label in enumerate([_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")], 1)
-]
+WEEKDAYS = weekday_choices()
 
 # The fields of an earn rule the form shows as stored (the stores and weekdays are turned into lists).
 SHOWN_AS_STORED = ("name", "points_per_yuan", "birthday_multiplier", "valid_from", "valid_until", "priority")
@@ -44,7 +42,7 @@ class EarnRuleForm(StoreChoicesMixin, GridLayoutMixin, ServiceErrorsMixin, forms
         label=_("Birthday multiplier"), max_digits=5, decimal_places=2, initial="1"
     )
     stores = ModelCheckListField(label=_("Stores"), help_text=_("None ticked: every store."))
-    weekdays = CheckListField(label=_("Weekdays"), choices=WEEKDAYS, help_text=_("None ticked: every day."))
+    weekdays = weekdays_field()
     valid_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -8,7 +8,6 @@ moves), so settlement.view is enough; it covers the pairs of the user's merchant
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Abs
 from django.http import Http404
@@ -19,7 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from onecard.core.errors import BusinessError
+from onecard.core.flash import call_and_flash
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.paging import page_of
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
 from onecard.core.spreadsheets import xlsx_response
@@ -141,7 +142,7 @@ def statement_list(request):
         content, rows = settlement_exports.statements_xlsx(statements)
         settlement.record_export(request.user, rows, filters=clean)
         return xlsx_response(content, f"settlement-{timezone.localtime():%Y%m%d-%H%M}.xlsx")
-    page = Paginator(statements, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, statements, PAGE_SIZE)
     query = "&".join(f"{k}={v}" for k, v in clean.items())
     today = timezone.localdate()
     return render(
@@ -229,12 +230,7 @@ def settle(request, pk):
     """Mark the statement settled: posts the settlement entry (services refuse a second time)."""
     require_perms(request.user, "settlement.settle")
     statement = _statement_or_404(request.user, pk)
-    try:
-        settlement.settle(request.user, statement)
-    except BusinessError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Statement settled."))
+    call_and_flash(request, lambda: settlement.settle(request.user, statement), _("Statement settled."))
     return redirect("settlement:detail", pk=statement.pk)
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError
+from onecard.core.flash import call_and_flash
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.permissions import require_perms
 from onecard.core.scoping import scope_node_ids
@@ -123,12 +124,11 @@ def store_status(request, pk):
     if not form.is_valid():
         messages.error(request, " ".join(str(m) for errors in form.errors.values() for m in errors))
     else:
-        try:
-            prepaid_rules.set_store_status(request.user, store, **form.cleaned_data)
-        except BusinessError as exc:
-            messages.error(request, str(exc.message))
-        else:
-            messages.success(request, _("%(name)s was saved.") % {"name": store.name})
+        call_and_flash(
+            request,
+            lambda: prepaid_rules.set_store_status(request.user, store, **form.cleaned_data),
+            _("%(name)s was saved.") % {"name": store.name},
+        )
     return redirect(_with_merchant(request, reverse("prepaid:settings"), store.merchant))
 
 

@@ -49,6 +49,10 @@ class PosSchema(ProblemAutoSchema):
     def _problem_codes(self):
         return [c for c in super()._problem_codes() if c != "403"]
 
+    def get_request_serializer(self):
+        # A money call declares its body once, as the view's request_serializer (None: no body).
+        return getattr(self.view, "request_serializer", None)
+
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
         keyed = operation and any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", []))
@@ -67,10 +71,19 @@ class PosApiView(APIView):
     parser_classes = [JSONParser]
     throttle_classes = []
     schema = PosSchema()
+    # The body a call takes (None: none); validated() checks it, PosSchema documents it.
+    request_serializer = None
 
     @property
     def terminal(self):
         return self.request.auth
+
+    def validated(self, request) -> dict:
+        if not isinstance(request.data, dict):
+            raise ValidationFailed({"non_field_errors": [_("Send a JSON object.")]})
+        serializer = self.request_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
@@ -155,8 +168,6 @@ def _money_result(tx) -> dict:
 class PosMoneyView(PosApiView):
     """Base of the money calls: the key, the validated body, run_idempotent, the stored answer."""
 
-    request_serializer = None
-
     @property
     def business_ref(self) -> str:
         return f"pos:{self.terminal.terminal_id}"
@@ -170,16 +181,15 @@ class PosMoneyView(PosApiView):
             )
         return key
 
-    def validated(self, request) -> dict:
-        if not isinstance(request.data, dict):
-            raise ValidationFailed({"non_field_errors": [_("Send a JSON object.")]})
-        serializer = self.request_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     def fingerprint_body(self, request) -> dict:
         """What a retry must repeat; the card password is left out (a hash of a short PIN would leak it)."""
         return {k: v for k, v in request.data.items() if k != "password"}
+
+    def run_once(self, request, work):
+        """The key, then the validated body, then `work(data)` run once per key (a retry gets the stored answer)."""
+        key = self.idempotency_key(request)
+        data = self.validated(request)
+        return self.run(request, key, lambda: work(data))
 
     def run(self, request, key, fn):
 
@@ -196,11 +206,22 @@ class PosMoneyView(PosApiView):
         return resolve_card(card_no, store=self.terminal.store)
 
 
-def _money_schema(operation_id, summary, request, response=None, extra_problems=None, parameters=()):
+def _read_schema(operation_id, summary, answer, problems=None, **more):
+    """The schema of a call that writes nothing: its 200 answer, its own problems, the signature problems."""
     return extend_schema(
         operation_id=operation_id,
         summary=summary,
-        request=request,
+        responses={200: answer, **(problems or {}), **_AUTH_PROBLEMS},
+        tags=["pos"],
+        **more,
+    )
+
+
+def _money_schema(operation_id, summary, response=None, extra_problems=None, parameters=()):
+    """A money call's schema; its body is the view's request_serializer (see PosSchema)."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
         parameters=[IDEMPOTENCY_HEADER, *parameters],
         responses={
             200: response or ser.MoneyResultSerializer,

@@ -19,13 +19,20 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 
 from onecard.core.api import problem
-from onecard.core.errors import BusinessError, NotFound, ValidationFailed
+from onecard.core.errors import BusinessError, NotFound
 from onecard.loyalty.cards import qr
 from onecard.loyalty.cards.services import resolve_card
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Member
-from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView, _balances
+from onecard.pos.api.base import (
+    _AUTH_PROBLEMS,
+    IDEMPOTENCY_HEADER,
+    PosApiView,
+    PosMoneyView,
+    _balances,
+    _read_schema,
+)
 from onecard.pos.api.checkout_serializers import (
     CHECKOUT_ANSWER,
     CHECKOUT_REQUEST,
@@ -158,28 +165,22 @@ def _examples(request=None, answer=None, status="200"):
 class QuoteView(PosApiView):
     """Price a cart for a card, a member or nobody: what is due, what may pay, what it may earn; no writes."""
 
-    @extend_schema(
+    request_serializer = CheckoutQuoteSerializer
+
+    @_read_schema(
         operation_id="pos_checkout_quote",
         summary="Quote a cart: member prices, promotions and coupons; the most points and stored value usable",
-        request=CheckoutQuoteSerializer,
-        responses={
-            200: QuoteSerializer,
+        answer=QuoteSerializer,
+        problems={
             400: problem(_INPUT_PROBLEMS + ", qr_invalid"),
             404: problem("card_not_found, member_not_found"),
             409: problem("qr_replayed"),
             422: problem("unknown_sku, " + _CARD_PROBLEMS),
-            **_AUTH_PROBLEMS,
         },
         examples=_examples(QUOTE_REQUEST, QUOTE_ANSWER),
-        tags=["pos"],
     )
     def post(self, request):
-
-        if not isinstance(request.data, dict):
-            raise ValidationFailed({"non_field_errors": [_("Send a JSON object.")]})
-        serializer = CheckoutQuoteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated(request)
         store = self.terminal.store
         card, member = None, None
         if (data.get("card_no") or "").strip():
@@ -211,7 +212,6 @@ class CheckoutView(PosMoneyView):
     @extend_schema(
         operation_id="pos_checkout",
         summary="Check out a cart: re-price it, redeem coupons, take every tender at once (all or nothing)",
-        request=CheckoutSerializer,
         parameters=[IDEMPOTENCY_HEADER],
         responses={
             201: CheckoutResultSerializer,
@@ -284,16 +284,14 @@ class CheckoutView(PosMoneyView):
 class SaleView(PosApiView):
     """One sale of the terminal's merchant with its lines, tenders and returns."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_sale",
         summary="A sale by its reference: lines, tenders, returns",
-        responses={
-            200: SaleSerializer,
+        answer=SaleSerializer,
+        problems={
             404: problem("sale_not_found (also a sale of another merchant)"),
-            **_AUTH_PROBLEMS,
         },
         examples=_examples(answer=SALE_ANSWER),
-        tags=["pos"],
     )
     def get(self, request, business_ref):
         return Response(SaleSerializer(_sale_of(self.terminal.store.merchant_id, business_ref)).data)
@@ -307,7 +305,6 @@ class SaleReturnView(PosMoneyView):
     @extend_schema(
         operation_id="pos_sale_return",
         summary="Return lines of a sale or all of it: tenders reversed in proportion, earned points taken back",
-        request=SaleReturnSerializer,
         parameters=[
             IDEMPOTENCY_HEADER,
             OpenApiParameter("business_ref", str, location=OpenApiParameter.PATH, description="The sale."),
@@ -323,11 +320,8 @@ class SaleReturnView(PosMoneyView):
         tags=["pos"],
     )
     def post(self, request, business_ref):
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-        store = self.terminal.store
-
-        def fn():
+        def fn(data):
+            store = self.terminal.store
             sale = _sale_of(store.merchant_id, business_ref)
             sale_return = returns.return_sale(
                 None, sale, store=store, lines=data.get("lines"), reason=data["reason"]
@@ -337,4 +331,4 @@ class SaleReturnView(PosMoneyView):
             sale_return.balances = _balances(card) if card is not None else None
             return 201, SaleReturnResultSerializer(sale_return).data
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)

@@ -27,16 +27,11 @@ class HoldView(PosMoneyView):
     @_money_schema(
         "pos_hold",
         "Reserve stored value (pre-authorisation) for a later capture or void",
-        ser.HoldRequestSerializer,
     )
     def post(self, request):
-
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-        seconds = data.get("expires_in_seconds")
-        expires_in = datetime.timedelta(seconds=seconds) if seconds else holds.DEFAULT_EXPIRY
-
-        def fn():
+        def fn(data):
+            seconds = data.get("expires_in_seconds")
+            expires_in = datetime.timedelta(seconds=seconds) if seconds else holds.DEFAULT_EXPIRY
             tx = holds.hold(
                 None,
                 self.card(data["card_no"]),
@@ -47,7 +42,7 @@ class HoldView(PosMoneyView):
             )
             return 200, _money_result(tx)
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)
 
 
 class _HoldFollowUp(PosMoneyView):
@@ -71,7 +66,6 @@ class CaptureView(_HoldFollowUp):
     @_money_schema(
         "pos_hold_capture",
         "Capture an open hold in full or in part; the rest goes back to the card",
-        ser.CaptureRequestSerializer,
         extra_problems={422: problem("hold_expired, hold_not_open, capture_exceeds_hold, card_frozen...")},
     )
     def post(self, request, hold_id):
@@ -115,7 +109,6 @@ class VoidView(_HoldFollowUp):
     @_money_schema(
         "pos_hold_void",
         "Void an open hold: everything reserved goes back to the card",
-        None,
         extra_problems={422: problem("hold_not_open")},
     )
     def post(self, request, hold_id):

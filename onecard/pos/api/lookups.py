@@ -3,7 +3,7 @@
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -22,12 +22,12 @@ from onecard.members.models import Member
 from onecard.members.queries import search_condition
 from onecard.pos.api import serializers as ser
 from onecard.pos.api.base import (
-    _AUTH_PROBLEMS,
     LOOKUP_LIMIT,
     PosApiView,
     StoreBriefSerializer,
     TerminalBriefSerializer,
     _balances,
+    _read_schema,
     _usable_here,
 )
 
@@ -41,11 +41,10 @@ class PingSerializer(serializers.Serializer):
 class PingView(PosApiView):
     """Answers who the server thinks is calling, from which store, and its clock: the first call to try."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_ping",
         summary="Check the signature set-up: which terminal and store the server sees, and its clock",
-        responses={200: PingSerializer, **_AUTH_PROBLEMS},
-        tags=["pos"],
+        answer=PingSerializer,
     )
     def get(self, request):
         terminal = self.terminal
@@ -75,7 +74,7 @@ class LookupSerializer(serializers.Serializer):
 class MemberLookupView(PosApiView):
     """Members of the terminal's merchant (any store: a card works chain-wide), phones masked, at most 20."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_member_lookup",
         summary="Find members of the terminal's merchant by phone, member number, pinyin or name",
         parameters=[
@@ -87,8 +86,8 @@ class MemberLookupView(PosApiView):
                 "number; latin letters = pinyin initials; else a name prefix.",
             )
         ],
-        responses={200: LookupSerializer, 400: problem("validation_error: q is missing"), **_AUTH_PROBLEMS},
-        tags=["pos"],
+        answer=LookupSerializer,
+        problems={400: problem("validation_error: q is missing")},
     )
     def get(self, request):
 
@@ -109,7 +108,7 @@ class MemberLookupView(PosApiView):
 class CardLookupView(PosApiView):
     """A card by number, RFID or dynamic QR, or every usable card of the member with this phone."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_card_lookup",
         summary="Find a card by number, dynamic QR or the member's phone: member, tier, balances, open holds",
         parameters=[
@@ -121,15 +120,13 @@ class CardLookupView(PosApiView):
                 "or an 11-digit phone (every card of that member).",
             )
         ],
-        responses={
-            200: ser.CardLookupSerializer,
+        answer=ser.CardLookupSerializer,
+        problems={
             400: problem("validation_error: q is missing; qr_invalid"),
             404: problem("card_not_found"),
             409: problem("qr_replayed"),
             422: problem("qr_expired"),
-            **_AUTH_PROBLEMS,
         },
-        tags=["pos"],
     )
     def get(self, request):
 
@@ -177,7 +174,7 @@ class CardLookupView(PosApiView):
 class CardHistoryView(PosApiView):
     """The card's transactions, newest first, a page at a time (?page=, ?page_size= up to 200)."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_card_history",
         summary="The card's stored-value transactions, newest first",
         parameters=[
@@ -188,12 +185,10 @@ class CardHistoryView(PosApiView):
                 description="1-200, default 50; a bigger one gives 200, a bad one the default.",
             ),
         ],
-        responses={
-            200: ser.TransactionPageSerializer,
+        answer=ser.TransactionPageSerializer,
+        problems={
             404: problem("card_not_found; not_found for a page past the last"),
-            **_AUTH_PROBLEMS,
         },
-        tags=["pos"],
     )
     def get(self, request, card_no):
 

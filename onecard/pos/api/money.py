@@ -26,15 +26,10 @@ class TopupView(PosMoneyView):
     @_money_schema(
         "pos_topup",
         "Top up a stored-value card (bonus rules apply)",
-        ser.TopupRequestSerializer,
         extra_problems={422: problem("balance_cap_exceeded, card_frozen, card_lost, card_expired...")},
     )
     def post(self, request):
-
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-
-        def fn():
+        def fn(data):
             tx = stored_value.topup(
                 None,
                 self.card(data["card_no"]),
@@ -45,7 +40,7 @@ class TopupView(PosMoneyView):
             )
             return 200, _money_result(tx)
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)
 
 
 class ChargeView(PosMoneyView):
@@ -54,7 +49,6 @@ class ChargeView(PosMoneyView):
     @_money_schema(
         "pos_charge",
         "Charge a stored-value card: the tier discount applied, principal and bonus consumed",
-        ser.ChargeRequestSerializer,
         extra_problems={
             422: problem(
                 "insufficient_balance, daily_limit_exceeded, card_frozen, card_not_accepted_here..."
@@ -88,19 +82,13 @@ class RefundView(PosMoneyView):
         "Refund a charge or capture, in full or in part: principal and bonus go back in proportion, "
         "the points earned and the rebate are taken back in proportion. Refund a top-up: its principal "
         "is paid back by `method` and the bonus it granted is withdrawn in proportion",
-        ser.RefundRequestSerializer,
         extra_problems={422: problem("over_refund, not_refundable, cash_refund_too_large")},
     )
     def post(self, request):
-
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-        merchant_id = self.terminal.store.merchant_id
-
-        def fn():
+        def fn(data):
             original = (
                 CardTransaction.objects.select_related("card")
-                .filter(_of_merchant(merchant_id), pk=data["transaction_id"])
+                .filter(_of_merchant(self.terminal.store.merchant_id), pk=data["transaction_id"])
                 .first()
             )
             if original is None:
@@ -125,7 +113,7 @@ class RefundView(PosMoneyView):
                 )
             return 200, _money_result(tx)
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)
 
 
 class PointsEarnView(PosMoneyView):
@@ -134,16 +122,11 @@ class PointsEarnView(PosMoneyView):
     @_money_schema(
         "pos_points_earn",
         "Earn points for a sale paid outside OneCard (cash, WeChat...): the merchant's earn rules apply",
-        ser.PointsEarnRequestSerializer,
         response=ser.PointsEarnResultSerializer,
         extra_problems={422: problem("points_rate_missing, card_frozen, card_not_accepted_here...")},
     )
     def post(self, request):
-
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-
-        def fn():
+        def fn(data):
             card = self.card(data["card_no"])
             earned = points.earn_for_spend(
                 None, card, data["amount"], store=self.terminal.store, business_ref=self.business_ref
@@ -162,7 +145,7 @@ class PointsEarnView(PosMoneyView):
             }
             return 200, ser.PointsEarnResultSerializer(body).data
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)
 
 
 class RedeemView(PosMoneyView):
@@ -171,15 +154,10 @@ class RedeemView(PosMoneyView):
     @_money_schema(
         "pos_points_redeem",
         "Spend points of a card (the lots that expire first are spent first)",
-        ser.RedeemRequestSerializer,
         response=ser.RedeemResultSerializer,
     )
     def post(self, request):
-
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-
-        def fn():
+        def fn(data):
             card = self.card(data["card_no"])
             uses = points.redeem(
                 None, card, data["points"], store=self.terminal.store, business_ref=self.business_ref
@@ -199,4 +177,4 @@ class RedeemView(PosMoneyView):
             }
             return 200, ser.RedeemResultSerializer(body).data
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)

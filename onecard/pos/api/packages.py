@@ -18,7 +18,7 @@ from onecard.loyalty.cards.numbers import normalize_number
 from onecard.loyalty.models import Card, MemberPackage, ServicePackage
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.packages.services import PackageNotFound
-from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView
+from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView, _read_schema
 from onecard.pos.api.serializers import CardNoField
 from onecard.sales import services as sales
 
@@ -134,11 +134,11 @@ class PackageResultSerializer(serializers.Serializer):
 # ---- views ------------------------------------------------------------------------------------------------
 
 
-def _package_schema(operation_id, summary, request, response, extra):
+def _package_schema(operation_id, summary, response, extra):
+    """A package money call's schema; its body is the view's request_serializer (see PosSchema)."""
     return extend_schema(
         operation_id=operation_id,
         summary=summary,
-        request=request,
         parameters=[IDEMPOTENCY_HEADER],
         responses={200: response, **_PACKAGE_PROBLEMS, 422: problem(extra)},
         tags=["pos"],
@@ -166,12 +166,12 @@ def _fresh(member_package):
 class CardPackagesView(PosApiView):
     """The card's packages with uses left and validity; ?all=1 adds closed ones (used up, refunded, expired)."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_card_packages",
         summary="The count and period cards (packages) of a card",
         parameters=[OpenApiParameter("all", OpenApiTypes.BOOL, description="Include closed packages.")],
-        responses={200: PackageListSerializer, 404: problem("card_not_found"), **_AUTH_PROBLEMS},
-        tags=["pos"],
+        answer=PackageListSerializer,
+        problems={404: problem("card_not_found")},
     )
     def get(self, request, card_no):
 
@@ -188,11 +188,10 @@ class CardPackagesView(PosApiView):
 class PackageCatalogView(PosApiView):
     """The packages on sale at the terminal's store."""
 
-    @extend_schema(
+    @_read_schema(
         operation_id="pos_package_catalog",
         summary="Packages on sale at this store (what packages/sell takes as package_id)",
-        responses={200: CatalogSerializer, **_AUTH_PROBLEMS},
-        tags=["pos"],
+        answer=CatalogSerializer,
     )
     def get(self, request):
 
@@ -209,16 +208,11 @@ class SellPackageView(PosMoneyView):
     @_package_schema(
         "pos_package_sell",
         "Sell a count or period card (package) to a card: its price is paid at this store",
-        SellRequestSerializer,
         PackageResultSerializer,
         "package_not_on_sale, package_not_accepted_here, card_frozen, card_not_accepted_here...",
     )
     def post(self, request):
-
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-
-        def fn():
+        def fn(data):
             card = self.card(data["card_no"])
             package = ServicePackage.objects.filter(
                 pk=data["package_id"], merchant_id=self.terminal.store.merchant_id
@@ -237,7 +231,7 @@ class SellPackageView(PosMoneyView):
                 {"entry_id": sold.sale_entry_id, "package": _fresh(sold)}
             ).data
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)
 
 
 class UsePackageView(_PackageMoneyView):
@@ -246,17 +240,12 @@ class UsePackageView(_PackageMoneyView):
     @_package_schema(
         "pos_package_use",
         "Use a package: count uses of one service; the value recognised is journalled",
-        UseRequestSerializer,
         UseResultSerializer,
         "package_used_up, package_expired, package_service_unknown, package_daily_cap_reached, package_closed, "
         "package_not_accepted_here, card_frozen, card_lost...",
     )
     def post(self, request, package_id):
-
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-
-        def fn():
+        def fn(data):
             use = sales.use_package(
                 None,
                 self.member_package(package_id),
@@ -267,7 +256,7 @@ class UsePackageView(_PackageMoneyView):
             )
             return 200, UseResultSerializer({"use": use, "package": _fresh(use.member_package)}).data
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)
 
 
 class RefundPackageView(_PackageMoneyView):
@@ -276,16 +265,11 @@ class RefundPackageView(_PackageMoneyView):
     @_package_schema(
         "pos_package_refund",
         "Refund what is unused of a package (pro rata, exact to the fen) and close it",
-        RefundPackageRequestSerializer,
         PackageResultSerializer,
         "package_closed, package_used_up, package_expired, cash_refund_too_large, card_lost...",
     )
     def post(self, request, package_id):
-
-        key = self.idempotency_key(request)
-        data = self.validated(request)
-
-        def fn():
+        def fn(data):
             refunded = packages.refund_package(
                 None,
                 self.member_package(package_id),
@@ -297,4 +281,4 @@ class RefundPackageView(_PackageMoneyView):
             body = {"entry_id": refunded.close_entry_id, "package": _fresh(refunded)}
             return 200, PackageResultSerializer(body).data
 
-        return self.run(request, key, fn)
+        return self.run_once(request, fn)

@@ -191,6 +191,15 @@ def _after_change(request, store, cart, *, error=None, error_code="", notice=Non
     return redirect("till_sale:sale")
 
 
+def _after_attempt(request, store, cart, change):
+    """Make `change()` to the cart, then answer as _after_change: with the notice it returns, or its refusal."""
+    try:
+        notice = change()
+    except BusinessError as exc:
+        return _after_change(request, store, cart, error=str(exc.message), error_code=exc.code)
+    return _after_change(request, store, cart, notice=notice)
+
+
 def with_store(view):
     """A view of the till's store: `view(request, store, ...)`; no store picked yet: back to the cashier desk."""
 
@@ -265,12 +274,11 @@ def drop_card(request, store, cart):
 @with_cart
 def scan_item(request, store, cart):
     """One unit of the product whose SKU or barcode was scanned: a new line, or one more on its line."""
-    try:
-        product = scanned_product(store, request.POST.get("code", ""))
-        cart.add(product.sku)
-    except BusinessError as exc:
-        return _after_change(request, store, cart, error=str(exc.message), error_code=exc.code)
-    return _after_change(request, store, cart)
+
+    def add_scanned():
+        cart.add(scanned_product(store, request.POST.get("code", "")).sku)
+
+    return _after_attempt(request, store, cart, add_scanned)
 
 
 @login_required
@@ -298,11 +306,11 @@ def set_quantity(request, store, cart):
     sku = request.POST.get("sku", "")
     if not cart.quantity_of(sku):
         return _after_change(request, store, cart, error=_("This line is no longer in the cart."))
-    try:
+
+    def set_typed_quantity():
         cart.set_quantity(sku, _quantity(request.POST.get("quantity")))
-    except BusinessError as exc:
-        return _after_change(request, store, cart, error=str(exc.message), error_code=exc.code)
-    return _after_change(request, store, cart)
+
+    return _after_attempt(request, store, cart, set_typed_quantity)
 
 
 @login_required
@@ -328,12 +336,11 @@ def add_coupon(request, store, cart):
     reason = refused.get(code)
     if reason and reason not in CART_DEPENDENT:
         return _after_change(request, store, cart, error=refusal_message(reason), error_code=reason)
-    try:
-        added = cart.add_coupon(code)
-    except BusinessError as exc:
-        return _after_change(request, store, cart, error=str(exc.message), error_code=exc.code)
-    notice = None if added else _("This coupon is applied already.")
-    return _after_change(request, store, cart, notice=notice)
+
+    def apply_coupon():
+        return None if cart.add_coupon(code) else _("This coupon is applied already.")
+
+    return _after_attempt(request, store, cart, apply_coupon)
 
 
 @login_required

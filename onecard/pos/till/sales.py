@@ -8,7 +8,6 @@ needs till.refund_large (till.actions.refund_approval_limit), checked in the sam
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from onecard.core.errors import BusinessError
 from onecard.core.masking import mask_phone
 from onecard.core.money import fen_to_yuan_str
+from onecard.core.paging import page_of
 from onecard.core.scoping import node_in_scope
 from onecard.core.spreadsheets import xlsx_bytes, xlsx_response
 from onecard.loyalty.cards.choices import CardKind
@@ -173,7 +173,7 @@ def sales_today(request, store):
         "pos/till/sales_today.html",
         {
             "store": store,
-            "page": Paginator(sales, 50).get_page(request.GET.get("page")),
+            "page": page_of(request, sales, 50),
             "totals": totals,
             "by_tender": [(labels[kind], by_tender[kind]) for kind in TenderKind.values if kind in by_tender],
         },
