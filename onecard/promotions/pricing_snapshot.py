@@ -14,9 +14,24 @@ is kept: its minimum spend is not checked again.
 
 import dataclasses
 import datetime
+import functools
 
 from .cart import Cart, CartLine, CouponOffer, Quote
 from .pricing import Rule, price_cart, to_rule, touching
+
+
+@functools.cache
+def _field_names(cls) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(cls))
+
+
+def _row(value) -> dict:
+    """A flat dataclass (Rule, CartLine, CouponOffer) as a dict of its fields, for JSON.
+
+    dataclasses.asdict deep-copies every value and cost most of a checkout's snapshot; these dataclasses
+    hold no dataclass inside, and the JSON encoder writes their tuples as lists all the same.
+    """
+    return {name: getattr(value, name) for name in _field_names(type(value))}
 
 
 def _rule_row(rule: Rule, applied: set) -> dict | None:
@@ -24,9 +39,7 @@ def _rule_row(rule: Rule, applied: set) -> dict | None:
     limited = rule.stock_total is not None or rule.per_member_limit is not None
     if limited and rule.id not in applied:
         return None
-    row = dataclasses.asdict(rule)
-    row.update(stock_total=None, per_member_limit=None)
-    return row
+    return {**_row(rule), "stock_total": None, "per_member_limit": None}
 
 
 def snapshot(cart: Cart, promotions, quote: Quote, gift_prices: dict) -> dict:
@@ -43,13 +56,9 @@ def snapshot(cart: Cart, promotions, quote: Quote, gift_prices: dict) -> dict:
         "tier_id": cart.tier_id,
         "tier_discount_rate": cart.tier_discount_rate,
         "birthday": cart.birthday.isoformat() if cart.birthday else None,
-        "lines": [
-            {k: v for k, v in dataclasses.asdict(line).items() if k != "quantity"} for line in cart.lines
-        ],
+        "lines": [{k: v for k, v in _row(line).items() if k != "quantity"} for line in cart.lines],
         "rules": [row for row in rules if row is not None],
-        "coupons": [
-            {**dataclasses.asdict(offer), "min_spend": 0} for offer in cart.coupons if offer.code in used
-        ],
+        "coupons": [{**_row(offer), "min_spend": 0} for offer in cart.coupons if offer.code in used],
         "gift_prices": {str(pk): price for pk, price in gift_prices.items()},
     }
 

@@ -238,8 +238,8 @@ def checkout(
     checked = _check_tenders(store, card, paid, quoted.total_due, cash_received)
     limited = _take_offers(actor, store, member, quoted, priced.promotions, business_ref, at)
     sale = _record_sale(actor, store, card, member, business_ref, priced, limited, checked.cash_received)
-    bonus_paid = _post_tenders(actor, sale, card, store, checked)
-    invoicing.record_sale(sale)
+    bonus_paid, tenders_written = _post_tenders(actor, sale, card, store, checked)
+    invoicing.record_sale(sale, tenders=tenders_written)
     _earn_points(actor, sale, card, store, checked.points_cash, bonus_paid)
     if member is not None and sale.total_due > 0:
         coupons.issue_after_spend(member, sale.total_due, business_ref, at=at)
@@ -390,9 +390,12 @@ def _record_sale(actor, store, card, member, business_ref, priced, limited, cash
     return sale
 
 
-def _post_tenders(actor, sale, card, store, checked: Tenders) -> int:
-    """Take the stored value and the points through the ledger and record every tender; the bonus value paid."""
-    business_ref, bonus_paid = sale.business_ref, 0
+def _post_tenders(actor, sale, card, store, checked: Tenders) -> tuple[int, list]:
+    """Take the stored value and the points through the ledger and record every tender.
+
+    Returns the bonus value paid and the tenders written as (kind, fen) pairs, for the invoice fact.
+    """
+    business_ref, bonus_paid, written = sale.business_ref, 0, []
     if checked.sv_amount:
         tx = stored_value.pay(actor, card, checked.sv_amount, store=store, business_ref=business_ref)
         bonus_paid = tx.bonus
@@ -403,6 +406,7 @@ def _post_tenders(actor, sale, card, store, checked: Tenders) -> int:
             bonus=tx.bonus,
             card_transaction=tx,
         )
+        written.append((TenderKind.STORED_VALUE, checked.sv_amount))
     if checked.points_spent:
         points.redeem(actor, card, checked.points_spent, store=store, business_ref=business_ref)
         SaleTender.objects.create(
@@ -412,10 +416,12 @@ def _post_tenders(actor, sale, card, store, checked: Tenders) -> int:
             points=checked.points_spent,
             points_entry=points.redemption_entry(card, business_ref),
         )
+        written.append((TenderKind.POINTS, checked.points_cash))
     for kind in EXTERNAL:
         if checked.paid.get(kind):
             SaleTender.objects.create(sale=sale, kind=kind, amount=checked.paid[kind])
-    return bonus_paid
+            written.append((kind, checked.paid[kind]))
+    return bonus_paid, written
 
 
 def _earn_points(actor, sale, card, store, points_cash, bonus_paid) -> None:
