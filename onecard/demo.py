@@ -15,7 +15,7 @@ from django.db import transaction
 from onecard import jobs
 from onecard.catalog.models import Product
 from onecard.core import audit
-from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET
+from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TILL_PIN, DEMO_TOTP_SECRET
 from onecard.loyalty.demo import seed_loyalty
 from onecard.loyalty.models import CardProduct
 from onecard.members.demo import BIG_LOAD, analyze_tables, bulk_load, seed_members
@@ -105,7 +105,8 @@ def print_demo_logins(out):
         out.write(f"  {username:<16} {role}")
     out.write(
         "Two-step verification (admin, hq, east, manager, marketer): the code from an authenticator app\n"
-        f"  with the key {DEMO_TOTP_SECRET}, or run: .venv/bin/onecard demo-code"
+        f"  with the key {DEMO_TOTP_SECRET}, or run: .venv/bin/onecard demo-code\n"
+        f"Quick cashier switch at the till (换人): cashier, cashier2 and every store's cashiers, till PIN {DEMO_TILL_PIN}"
     )
 
 

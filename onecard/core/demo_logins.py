@@ -5,6 +5,9 @@ DEMO_PASSWORD = "onecard2026"  # noqa: S105 - the demo's published password, onl
 # they share the published password: only on a demo install (docs/security.md). `onecard demo-code` prints
 # its current code for anyone without an authenticator app at hand.
 DEMO_TOTP_SECRET = "ONECARDDEMOAUTHENTICATORKEYXXXXX"  # noqa: S105 - published on purpose, demo installs only
+# The till PIN of the demo's cashiers (换人 at the till, the quick log-in): published like the password, so
+# the quick switch can be tried on a demo install; retired with it when a real merchant is created.
+DEMO_TILL_PIN = "246810"  # noqa: S105 - published on purpose, demo installs only
 
 # (username, what the account is)
 DEMO_LOGINS = [

@@ -8,10 +8,10 @@ import secrets
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET
+from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TILL_PIN, DEMO_TOTP_SECRET
 from onecard.core.errors import BusinessError
 
-from . import second_factor, services
+from . import second_factor, services, till_login
 from .choices import NodeKind
 from .models import Merchant, Role, Staff
 from .queries import real_merchants
@@ -66,6 +66,8 @@ def build_demo_chain(*, next_to_real_data=False):
         for account in new_logins:
             if second_factor.must_use_second_factor(account):
                 second_factor.enrol_demo_account(account, DEMO_TOTP_SECRET)
+        # And the cashiers' till PIN, so that 换人 at the till can be tried (docs/security.md).
+        till_login.give_published_pin(new_logins, DEMO_TILL_PIN)
     Role.objects.get_or_create(
         merchant=merchant,
         name="储值专员",

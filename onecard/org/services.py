@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from onecard.core import audit
-from onecard.core.demo_logins import DEMO_TOTP_SECRET
+from onecard.core.demo_logins import DEMO_TILL_PIN, DEMO_TOTP_SECRET
 from onecard.core.errors import BusinessError, PermissionDenied, ValidationFailed
 from onecard.core.scoping import node_in_scope
 
-from . import lockout, second_factor, staff_sessions
+from . import lockout, second_factor, staff_sessions, till_login
 from .choices import LockScope, NodeKind
 from .models import LoginFailure, LoginLock, Merchant, OrgNode, Role, Staff
 from .passwords import published_password_holders
@@ -29,8 +29,8 @@ _ALLOWED_CHILDREN = {
 
 @transaction.atomic
 def create_merchant(actor, *, name, code, hq_name=None, alliance=None, is_demo=False):
-    """A merchant with its headquarters node; a real one (not the demo's) ends the published demo password
-    and the published demo authenticator key."""
+    """A merchant with its headquarters node; a real one (not the demo's) ends the published demo password,
+    the published demo authenticator key and the published demo till PIN."""
     if Merchant.objects.filter(code=code).exists():
         raise ValidationFailed({"code": [_("This code is already used.")]})
     merchant = Merchant.objects.create(name=name, code=code, alliance=alliance, is_demo=is_demo)
@@ -42,6 +42,7 @@ def create_merchant(actor, *, name, code, hq_name=None, alliance=None, is_demo=F
         # The demo's authenticator key is published too (org.demo): no account keeps it as its second step,
         # whatever its password now is.
         second_factor.retire_published_key(actor, DEMO_TOTP_SECRET)
+        till_login.retire_published_pin(actor, DEMO_TILL_PIN)
     return merchant
 
 

@@ -88,6 +88,44 @@ def set_till_pin(actor, staff, pin, *, current_password):
     return staff
 
 
+def give_published_pin(accounts, pin) -> list:
+    """The demo's published till PIN for every account in `accounts` that may use the quick log-in; those given.
+
+    One hash for them all (a PBKDF2 hash takes a good part of a second), as the demo's password.
+    """
+    given = [staff for staff in accounts if staff_sessions.profile_for(staff) == staff_sessions.TILL]
+    hashed = make_password(pin)
+    Staff.objects.filter(pk__in=[staff.pk for staff in given]).update(till_pin=hashed)
+    for staff in given:
+        staff.till_pin = hashed
+    return given
+
+
+def retire_published_pin(actor, pin) -> list:
+    """Every till PIN that is the demo's published one is cleared and audited; the accounts cleared.
+
+    Run when a real merchant is created, with the published password and authenticator key; each distinct
+    hash is checked once.
+    """
+    verdict, retired = {}, []
+    for staff in Staff.objects.exclude(till_pin="").select_related("node").order_by("pk"):
+        if staff.till_pin not in verdict:
+            verdict[staff.till_pin] = check_password(pin, staff.till_pin)
+        if verdict[staff.till_pin]:
+            staff.till_pin = ""
+            staff.save(update_fields=["till_pin"])
+            audit.record(
+                actor,
+                "update",
+                staff,
+                node=staff.node,
+                after={"till_pin": "cleared"},
+                note="published demo till PIN removed",
+            )
+            retired.append(staff)
+    return retired
+
+
 def _require_manager(actor, staff):
     if actor is not None and not (actor.has_perm("staff.manage") and node_in_scope(actor, staff.node)):
         raise PermissionDenied()

@@ -6,16 +6,19 @@ import io
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.hashers import check_password
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from onecard.core.demo_logins import DEMO_PASSWORD, DEMO_TOTP_SECRET
+from onecard.core.demo_logins import DEMO_PASSWORD, DEMO_TILL_PIN, DEMO_TOTP_SECRET
 from onecard.core.errors import ValidationFailed
 from onecard.core.models import AuditEntry
 from onecard.demo import print_demo_logins
 from onecard.members.models import Member
-from onecard.org import services, totp
+from onecard.org import services, till_login, totp
 from onecard.org.models import Merchant, OrgNode, SecondFactor, Staff
 from onecard.org.passwords import published_password_holders
 
@@ -204,3 +207,46 @@ def test_the_upgrade_leaves_a_demo_install_alone():
     migration.mark_the_demo_and_retire_published_passwords(apps, None)
     assert Merchant.objects.get().is_demo
     assert Staff.objects.get(username="admin").check_password(DEMO_PASSWORD)
+
+
+def published_pin_holders():
+    """The usernames whose till PIN is the demo's published one."""
+    return {
+        s.username for s in Staff.objects.exclude(till_pin="") if check_password(DEMO_TILL_PIN, s.till_pin)
+    }
+
+
+def test_demo_cashiers_switch_at_the_till_with_the_published_pin_until_a_real_merchant_exists():
+    # given a demo install
+    output = seed()
+    # then every cashier, and nobody who needs the second step, has the published till PIN, which serve prints
+    cashiers = set(Staff.objects.filter(roles__code="cashier").values_list("username", flat=True))
+    assert {"cashier", "cashier2", "sh01c1"} <= cashiers
+    assert published_pin_holders() == cashiers
+    assert "manager" not in published_pin_holders() and "admin" not in published_pin_holders()
+    printed = io.StringIO()
+    print_demo_logins(printed)
+    assert f"till PIN {DEMO_TILL_PIN}" in printed.getvalue()
+    assert "WARNING" not in output
+    # and 换人's quick log-in takes the code and that PIN at the cashier's store
+    cashier = Staff.objects.get(username="cashier")
+    signed = till_login.signed_store(cashier.node)
+    form = {"till": signed, "next": "/till/", "entry": "cashier", "pin": DEMO_TILL_PIN}
+    answer = Client().post(reverse("till_login"), form)
+    assert answer.status_code == 302 and answer["Location"] == "/till/"
+    # when a real merchant is created
+    services.create_merchant(None, name="真实连锁", code="real")
+    # then no till PIN is the published one any more, each removal audited, and the quick log-in refuses it
+    assert published_pin_holders() == set()
+    removed = AuditEntry.objects.filter(note="published demo till PIN removed")
+    assert removed.count() == len(cashiers)
+    refused = Client().post(reverse("till_login"), form)
+    assert refused.status_code == 200 and "_auth_user_id" not in refused.wsgi_request.session
+
+
+def test_forced_next_to_real_data_gives_no_published_till_pin():
+    # given a real merchant; when seed-demo is told to run anyway
+    services.create_merchant(None, name="真实连锁", code="real")
+    seed("--force-next-to-real-data")
+    # then no cashier has the published till PIN
+    assert published_pin_holders() == set()
