@@ -24,6 +24,7 @@ from onecard.core.scoping import node_in_scope
 from . import second_factor, staff_sessions
 from .choices import NodeKind
 from .models import OrgNode, Staff
+from .passwords import hash_holders
 
 PIN_LENGTH = 6
 # The session key of the store a till works for (pos.till.cards reads it): set at a quick log-in of
@@ -33,6 +34,7 @@ PIN = "till PIN"
 STAFF_CARD = "staff card"
 _STORE_SALT = "onecard.org.till_login.store"
 _CARD_SALT = "onecard.org.till_login.staff_card"
+PIN_RETIRED = "published demo till PIN removed"
 _CARD_NUMBER = re.compile(r"^[0-9A-Za-z-]{4,40}$")
 
 
@@ -107,22 +109,11 @@ def retire_published_pin(actor, pin) -> list:
     Run when a real merchant is created, with the published password and authenticator key; each distinct
     hash is checked once.
     """
-    verdict, retired = {}, []
-    for staff in Staff.objects.exclude(till_pin="").select_related("node").order_by("pk"):
-        if staff.till_pin not in verdict:
-            verdict[staff.till_pin] = check_password(pin, staff.till_pin)
-        if verdict[staff.till_pin]:
-            staff.till_pin = ""
-            staff.save(update_fields=["till_pin"])
-            audit.record(
-                actor,
-                "update",
-                staff,
-                node=staff.node,
-                after={"till_pin": "cleared"},
-                note="published demo till PIN removed",
-            )
-            retired.append(staff)
+    retired = hash_holders(Staff.objects.exclude(till_pin="").select_related("node"), "till_pin", pin)
+    for staff in retired:
+        staff.till_pin = ""
+        staff.save(update_fields=["till_pin"])
+        audit.record(actor, "update", staff, node=staff.node, after={"till_pin": "cleared"}, note=PIN_RETIRED)
     return retired
 
 
