@@ -341,14 +341,20 @@ def issue_on_birthday(today=None, *, at=None) -> int:
     return issued
 
 
-@transaction.atomic
 def issue_after_spend(member, amount, sale_ref, *, at=None) -> list[Coupon]:
     """Coupons earned by a sale of `amount` fen (templates whose spend threshold it reaches); once per sale."""
     at = at or timezone.now()
-    member = Member.objects.select_related("home_store").get(pk=member.pk)
+    reached = [
+        template
+        for template in _rule_templates(member.merchant_id, IssueRule.SPEND, at)
+        if amount > 0 and amount >= (template.spend_threshold or 0)
+    ]
+    if not reached:  # most sales: no savepoint, no second read of the member
+        return []
     coupons = []
-    for template in _rule_templates(member.merchant_id, IssueRule.SPEND, at):
-        if amount > 0 and amount >= (template.spend_threshold or 0):
+    with transaction.atomic():
+        member = Member.objects.select_related("home_store").get(pk=member.pk)
+        for template in reached:
             key = f"spend:{sale_ref}"[:120]
             coupons += _issue_by_rule(template, [member], how=IssueHow.SPEND, rule_key=key, at=at)
     return coupons

@@ -238,9 +238,9 @@ def checkout(
     checked = _check_tenders(store, card, paid, quoted.total_due, cash_received)
     limited = _take_offers(actor, store, member, quoted, priced.promotions, business_ref, at)
     sale = _record_sale(actor, store, card, member, business_ref, priced, limited, checked.cash_received)
-    bonus_paid, tenders_written = _post_tenders(actor, sale, card, store, checked)
-    invoicing.record_sale(sale, tenders=tenders_written)
-    _earn_points(actor, sale, card, store, checked.points_cash, bonus_paid)
+    posted = _post_tenders(actor, sale, card, store, checked)
+    invoicing.record_sale(sale, tenders=posted.tenders)
+    _earn_points(actor, sale, card, store, checked.points_cash, posted)
     if member is not None and sale.total_due > 0:
         coupons.issue_after_spend(member, sale.total_due, business_ref, at=at)
     audit.record(
@@ -390,21 +390,28 @@ def _record_sale(actor, store, card, member, business_ref, priced, limited, cash
     return sale
 
 
-def _post_tenders(actor, sale, card, store, checked: Tenders) -> tuple[int, list]:
-    """Take the stored value and the points through the ledger and record every tender.
+@dataclasses.dataclass(frozen=True)
+class PostedTenders:
+    """What _post_tenders did: the bonus value paid, the tenders written and the stored-value charge's read."""
 
-    Returns the bonus value paid and the tenders written as (kind, fen) pairs, for the invoice fact.
-    """
-    business_ref, bonus_paid, written = sale.business_ref, 0, []
+    bonus_paid: int
+    tenders: list
+    charge: object = None  # stored_value.ChargeContext, when a stored-value tender was taken
+    points_redeemed: bool = False
+
+
+def _post_tenders(actor, sale, card, store, checked: Tenders) -> PostedTenders:
+    """Take the stored value and the points through the ledger and record every tender (as (kind, fen) pairs)."""
+    business_ref, bonus_paid, written, charge = sale.business_ref, 0, [], None
     if checked.sv_amount:
-        tx = stored_value.pay(actor, card, checked.sv_amount, store=store, business_ref=business_ref)
-        bonus_paid = tx.bonus
+        paid = stored_value.pay(actor, card, checked.sv_amount, store=store, business_ref=business_ref)
+        bonus_paid, charge = paid.transaction.bonus, paid.context
         SaleTender.objects.create(
             sale=sale,
             kind=TenderKind.STORED_VALUE,
             amount=checked.sv_amount,
-            bonus=tx.bonus,
-            card_transaction=tx,
+            bonus=paid.transaction.bonus,
+            card_transaction=paid.transaction,
         )
         written.append((TenderKind.STORED_VALUE, checked.sv_amount))
     if checked.points_spent:
@@ -421,27 +428,45 @@ def _post_tenders(actor, sale, card, store, checked: Tenders) -> tuple[int, list
         if checked.paid.get(kind):
             SaleTender.objects.create(sale=sale, kind=kind, amount=checked.paid[kind])
             written.append((kind, checked.paid[kind]))
-    return bonus_paid, written
+    return PostedTenders(bonus_paid, written, charge, points_redeemed=bool(checked.points_spent))
 
 
-def _earn_points(actor, sale, card, store, points_cash, bonus_paid) -> None:
+def _earn_points(actor, sale, card, store, points_cash, posted: PostedTenders) -> None:
     """Earn the sale's points on what the merchant's policy counts as paid (module doc), kept on the sale."""
     policy = points.policy_for(store.merchant_id)
     sale.earn_base = (
         sale.total_due
         - (0 if policy.earn_on_points else points_cash)
-        - (0 if policy.earn_on_bonus else bonus_paid)
+        - (0 if policy.earn_on_bonus else posted.bonus_paid)
     )
     if card is not None and sale.earn_base > 0:
         try:
             earned = points.earn_for_spend(
-                actor, card, sale.earn_base, store=store, business_ref=sale.business_ref
-            )
+                actor, card, sale.earn_base, store=store, business_ref=sale.business_ref,
+                **_locked_by_charge(posted),
+            )  # fmt: skip
         except points.PointsRateMissing:
             earned = None
         if earned is not None and earned.points:
             sale.points_earned, sale.points_lot = earned.points, earned.lot
     sale.save(update_fields=["earn_base", "points_earned", "points_lot"])
+
+
+def _locked_by_charge(posted: PostedTenders) -> dict:
+    """earn_for_spend's arguments for a card the stored-value tender already locked, checked and read.
+
+    Its lock of the points accounts is handed on too, unless a points tender has moved the member's
+    points since (that account's balance and chain head as read would then be stale).
+    """
+    context = posted.charge
+    if context is None:
+        return {}
+    return {
+        "card_locked": True,
+        "known": context.member_facts(),
+        "accounts": context.points_accounts,
+        "held": None if posted.points_redeemed else context.held,
+    }
 
 
 def adjustment_row(adjustment) -> dict:

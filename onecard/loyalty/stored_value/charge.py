@@ -100,22 +100,37 @@ def charge_within(actor, card, list_amount, *, store, business_ref="") -> CardTr
     The caller checked the password before (check_charge_password) and undoes its transaction or
     savepoint on a refusal: a savepoint here would be a second one around the same work.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise TransactionManagementError("charge_within runs inside the caller's transaction")
+    _require_callers_transaction("charge_within")
     return _charge(actor, card, list_amount, store=store, password_checked=True, business_ref=business_ref)
 
 
-def pay(actor, card, amount, *, store, business_ref="") -> CardTransaction:
+@dataclass(frozen=True)
+class Paid:
+    """A checkout's stored-value tender as taken: its card transaction, and what the charge read and locked."""
+
+    transaction: CardTransaction
+    context: ChargeContext
+
+
+def pay(actor, card, amount, *, store, business_ref="") -> Paid:
     """A checkout's stored-value tender: exactly `amount` fen taken, no tier discount, no points or rebate.
 
     The checkout prices already hold the member price and tier discount, and it earns points on the
-    whole sale itself, so this is a charge without either. The card password is not asked here (it
-    runs inside the checkout's transaction): the caller checks it before (check_pay_password).
-    Refused like charge(); refunded with refund() like any charge.
+    whole sale itself, so this is a charge without either; the context it returns lets the checkout
+    earn them on the card and accounts already locked. A step of the checkout's own transaction, with
+    no savepoint: a refusal undoes the whole checkout. The card password is not asked here: the
+    caller checks it before (check_pay_password). Refused like charge(); refunded with refund().
     """
-    with transaction.atomic():
-        return _charge(actor, card, amount, store=store, password_checked=True, business_ref=business_ref,
-                       discount=False, with_rewards=False)  # fmt: skip
+    _require_callers_transaction("pay")
+    context = fetch_charge_context(card.pk, store)
+    tx = _charge(actor, card, amount, store=store, password_checked=True, business_ref=business_ref,
+                 discount=False, with_rewards=False, context=context)  # fmt: skip
+    return Paid(tx, context)
+
+
+def _require_callers_transaction(name) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError(f"{name} runs inside the caller's transaction")
 
 
 def check_pay_password(card, amount, password=None) -> None:
@@ -125,9 +140,12 @@ def check_pay_password(card, amount, password=None) -> None:
 
 
 def _charge(actor, card, list_amount, *, store, password_checked, business_ref, discount=True,
-            with_rewards=True) -> CardTransaction:  # fmt: skip
-    """The charge itself, in the caller's transaction: one read (fetch_charge_context), the checks in order, one entry."""
-    context = fetch_charge_context(card.pk, store)
+            with_rewards=True, context=None) -> CardTransaction:  # fmt: skip
+    """The charge itself, in the caller's transaction: one read (fetch_charge_context), the checks in order, one entry.
+
+    `context`: that read, when the caller made it (pay() hands it on to the checkout).
+    """
+    context = context or fetch_charge_context(card.pk, store)
     card = context.card
     check_amount(list_amount)
     due = apply_rate(list_amount, context.discount_rate) if discount else list_amount
