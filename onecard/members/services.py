@@ -78,12 +78,17 @@ def duplicate_phone_error(existing):
     )
 
 
+def _row(value, queryset):
+    """`value` when it is already a row of the queryset's model, else the queryset's row with that pk (or None)."""
+    return value if isinstance(value, queryset.model) else queryset.filter(pk=value).first()
+
+
 def _resolve_relations(actor, merchant, data, errors, cleaned):
     """Turn home_store / owner / referrer / tags given as objects or ids into checked objects."""
     if "home_store" in data:
         node = data["home_store"]
-        if node is not None and not isinstance(node, OrgNode):
-            node = OrgNode.objects.filter(pk=node, merchant=merchant).first()
+        if node is not None:
+            node = _row(node, OrgNode.objects.filter(merchant=merchant))
         if node is None or node.merchant_id != merchant.pk:
             errors["home_store"] = _("Choose a store of this merchant.")
         elif actor is not None and not node_in_scope(actor, node):
@@ -92,8 +97,8 @@ def _resolve_relations(actor, merchant, data, errors, cleaned):
             cleaned["home_store"] = node
     if "owner" in data:
         owner = data["owner"]
-        if owner not in (None, "") and not isinstance(owner, Staff):
-            owner = Staff.objects.filter(pk=owner).select_related("node").first()
+        if owner not in (None, ""):
+            owner = _row(owner, Staff.objects.select_related("node"))
         if owner in (None, ""):
             cleaned["owner"] = None
         elif owner.node_id is None or owner.node.merchant_id != merchant.pk or not owner.is_active:
@@ -102,16 +107,15 @@ def _resolve_relations(actor, merchant, data, errors, cleaned):
             cleaned["owner"] = owner
     if "referrer" in data:
         referrer = data["referrer"]
-        if referrer not in (None, "") and not isinstance(referrer, Member):
-            referrer = Member.objects.filter(pk=referrer, merchant=merchant).first()
+        if referrer not in (None, ""):
+            referrer = _row(referrer, Member.objects.filter(merchant=merchant))
             if referrer is None:
                 errors["referrer"] = _("The referring member was not found.")
         cleaned["referrer"] = referrer or None
     if "tags" in data:
         tags = []
         for tag in data["tags"] or []:
-            if not isinstance(tag, Tag):
-                tag = Tag.objects.filter(pk=tag, merchant=merchant).first()
+            tag = _row(tag, Tag.objects.filter(merchant=merchant))
             if tag is None or tag.merchant_id != merchant.pk:
                 errors["tags"] = _("Unknown tag.")
                 break

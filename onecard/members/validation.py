@@ -117,6 +117,13 @@ def clean_member_input(data, *, definitions=(), partial=False):
     def has(key):
         return key in data
 
+    def normalized(key, normalize, raw):
+        """Keep `normalize(raw)` as the field's value, or its InvalidValue message as the field's error."""
+        try:
+            cleaned[key] = normalize(raw)
+        except InvalidValue as exc:
+            errors[key] = str(exc)
+
     if has("kind") or not partial:
         kind = data.get("kind") or MemberKind.PERSON
         if kind not in MemberKind.values:
@@ -135,10 +142,7 @@ def clean_member_input(data, *, definitions=(), partial=False):
         if raw in (None, "") and kind == MemberKind.COMPANY:
             cleaned["phone"] = None
         else:
-            try:
-                cleaned["phone"] = normalize_phone(raw)
-            except InvalidValue as exc:
-                errors["phone"] = str(exc)
+            normalized("phone", normalize_phone, raw)
     if has("gender"):
         gender = data.get("gender") or ""
         aliases = {"男": Gender.MALE, "女": Gender.FEMALE, "m": Gender.MALE, "f": Gender.FEMALE}
@@ -147,19 +151,13 @@ def clean_member_input(data, *, definitions=(), partial=False):
             errors["gender"] = _("Gender must be male, female or empty.")
         cleaned["gender"] = gender
     if has("birthday"):
-        try:
-            cleaned["birthday"] = parse_birthday(data.get("birthday"))
-        except InvalidValue as exc:
-            errors["birthday"] = str(exc)
+        normalized("birthday", parse_birthday, data.get("birthday"))
     if has("id_number"):
         raw = data.get("id_number")
         if raw in (None, ""):
             cleaned["id_number"] = ""
         else:
-            try:
-                cleaned["id_number"] = normalize_id_number(raw)
-            except InvalidValue as exc:
-                errors["id_number"] = str(exc)
+            normalized("id_number", normalize_id_number, raw)
     if has("email"):
         email = str(data.get("email") or "").strip()
         if email:
@@ -179,13 +177,8 @@ def clean_member_input(data, *, definitions=(), partial=False):
         if source not in Source.values:
             errors["source"] = _("Unknown source.")
         cleaned["source"] = source
-    if has("custom_fields"):
+    if has("custom_fields") or not partial:  # left out of a full input, they are checked as all empty
         values, field_errors = clean_custom_fields(definitions, data.get("custom_fields"), partial=partial)
-        cleaned["custom_fields"] = values
-        for key, message in field_errors.items():
-            errors[f"custom_fields.{key}"] = message
-    elif not partial:
-        values, field_errors = clean_custom_fields(definitions, {}, partial=False)
         cleaned["custom_fields"] = values
         for key, message in field_errors.items():
             errors[f"custom_fields.{key}"] = message

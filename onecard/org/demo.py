@@ -123,6 +123,10 @@ def _demo_staff(roles, hq, regions, stores, *, next_to_real_data):
         ("sales", "销售代表 刘洋", by_name["上海徐汇店"], "sales_rep"),
         ("service", "客服专员 吴婷", hq, "service_agent"),
     ]
+    for i, store in enumerate(stores):  # every store has a manager and two cashiers of its own
+        for suffix, role in (("m", "store_manager"), ("c1", "cashier"), ("c2", "cashier")):
+            display = f"{store.name[:-1]}{'店长' if suffix == 'm' else '收银'}{i + 1}"
+            accounts.append((f"{STORE_CODES[store.name].lower()}{suffix}", display, store, role))
     for username, display, node, role in accounts:
         staff[username] = services.create_staff(
             None,
@@ -132,17 +136,6 @@ def _demo_staff(roles, hq, regions, stores, *, next_to_real_data):
             roles=[roles[role]],
             display_name=display,
         )
-    for i, store in enumerate(stores):  # every store has a manager and two cashiers of its own
-        for suffix, role in (("m", "store_manager"), ("c1", "cashier"), ("c2", "cashier")):
-            username = f"{STORE_CODES[store.name].lower()}{suffix}"
-            staff[username] = services.create_staff(
-                None,
-                username=username,
-                password=None,
-                node=store,
-                roles=[roles[role]],
-                display_name=f"{store.name[:-1]}{'店长' if suffix == 'm' else '收银'}{i + 1}",
-            )
     new_logins += [s for name, s in staff.items() if name != "admin"]
     return staff, new_logins
 

@@ -95,6 +95,20 @@ def _actor(actor):
     return actor if actor is not None and actor.pk else None
 
 
+def _transfer(actor, card, source, destination, points, *, kind, node, **fields):
+    """Post `points` from `source` to `destination` under the card's merchant, by `actor` when it is saved."""
+    return ledger.transfer(
+        source,
+        destination,
+        points,
+        kind=kind,
+        merchant=card.merchant_id,
+        node=node,
+        actor=_actor(actor),
+        **fields,
+    )
+
+
 def _grant(actor, card, points, *, node, source, entry_kind, memo="", business_ref="", at=None,
            accounts=None, held=None) -> PointsLot:  # fmt: skip
     """Post expense → member points and create the lot (the card is locked by the caller).
@@ -106,14 +120,14 @@ def _grant(actor, card, points, *, node, source, entry_kind, memo="", business_r
         expense, member_points = accounts
     else:
         expense, member_points = _expense(card, node), card_account(card, AccountKind.MEMBER_POINTS)
-    posted = ledger.transfer(
+    posted = _transfer(
+        actor,
+        card,
         expense,
         member_points,
         points,
         kind=entry_kind,
-        merchant=card.merchant_id,
         node=node,
-        actor=_actor(actor),
         memo=memo,
         business_ref=business_ref,
         held=held,
@@ -141,14 +155,14 @@ def _spend(
     available = sum(lot.remaining for lot in lots)
     if available < points:
         raise InsufficientPoints(extra={"available": available, "requested": points})
-    posted = ledger.transfer(
+    posted = _transfer(
+        actor,
+        card,
         card_account(card, AccountKind.MEMBER_POINTS),
         destination,
         points,
         kind=entry_kind,
-        merchant=card.merchant_id,
         node=node,
-        actor=_actor(actor),
         memo=memo,
         business_ref=business_ref,
         refers_to=refers_to,
@@ -288,14 +302,14 @@ def reverse_earn(actor, lot_or_entry, points=None, *, business_ref="", memo="") 
         taken = sum(use.points for use in uses)
         entry = None
         if taken:
-            entry = ledger.transfer(
+            entry = _transfer(
+                actor,
+                card,
                 card_account(card, AccountKind.MEMBER_POINTS),
                 _expense(card, lot.store_id),
                 taken,
                 kind=EntryKind.REVERSAL,
-                merchant=card.merchant_id,
                 node=lot.store_id,
-                actor=_actor(actor),
                 memo=memo or f"points of lot {lot.pk} taken back",
                 business_ref=business_ref or lot.business_ref,
                 refers_to=lot.entry_id,
@@ -351,14 +365,14 @@ def reverse_redeem(actor, redemption, points, *, business_ref="", memo="") -> Gi
                 _("More points than the redemption has left to give back."), extra={"left": left}
             )
         node_id = JournalEntry.objects.only("id", "node_id").get(pk=redemption_id).node_id
-        posted = ledger.transfer(
+        posted = _transfer(
+            actor,
+            card,
             ledger.open_account(AccountKind.POINTS_REDEEMED, card.merchant_id, node=node_id),
             card_account(card, AccountKind.MEMBER_POINTS),
             points,
             kind=EntryKind.REVERSAL,
-            merchant=card.merchant_id,
             node=node_id,
-            actor=_actor(actor),
             memo=memo or f"points of redemption {redemption_id} given back",
             business_ref=business_ref,
             refers_to=redemption_id,
