@@ -1,5 +1,7 @@
 """Pages of the organisation: the org tree, staff and roles. Thin: parse, check, call a service, render."""
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required, permission_required
@@ -57,6 +59,21 @@ def _staff_or_404(user, pk):
     if staff is None:
         raise Http404
     return staff
+
+
+def _staff_action(view):
+    """A staff.manage POST on one account in scope: `view(request, staff)` flashes, then back to the account."""
+
+    @login_required
+    @permission_required("staff.manage", raise_exception=True)
+    @require_POST
+    @functools.wraps(view)
+    def action(request, pk):
+        staff = _staff_or_404(request.user, pk)
+        view(request, staff)
+        return redirect("org:staff_edit", pk=staff.pk)
+
+    return action
 
 
 def _grantable_roles(user, merchant_ids, *, keep=()):
@@ -324,72 +341,53 @@ def _access_context(user, staff):
     }
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_http_methods(["POST"])
-def staff_sessions_end(request, pk):
+@_staff_action
+def staff_sessions_end(request, staff):
     """End one of someone's sessions (`session`), or all of them and their API token (`all`)."""
-    staff = _staff_or_404(request.user, pk)
     if request.POST.get("all"):
         staff_sessions.end_all(request.user, staff, reason="ended by an administrator")
         messages.success(request, _("Every session of %(name)s was ended.") % {"name": staff})
     else:
-        pk = parse_id(request.POST.get("session"))
-        session = staff.sessions.filter(pk=pk).first() if pk else None
+        session_id = parse_id(request.POST.get("session"))
+        session = staff.sessions.filter(pk=session_id).first() if session_id else None
         if session is not None:
             staff_sessions.end(request.user, session, "ended by an administrator")
             messages.success(request, _("The session was ended."))
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_http_methods(["POST"])
-def staff_reset_second_factor(request, pk):
+@_staff_action
+def staff_reset_second_factor(request, staff):
     """Reset someone's two-step verification (a lost phone): they enrol again at their next log-in."""
-    staff = _staff_or_404(request.user, pk)
     call_and_flash(
         request,
         lambda: second_factor.reset(request.user, staff),
         _("The two-step verification of %(name)s was reset; their sessions were ended.") % {"name": staff},
     )
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_POST
-def staff_unlock(request, pk):
+@_staff_action
+def staff_unlock(request, staff):
     """Lift the log-in lock-out of an account in scope (too many wrong passwords); audited."""
-    staff = _staff_or_404(request.user, pk)
     if services.unlock_staff(request.user, staff):
         messages.success(request, _("%(name)s can log in again.") % {"name": staff})
     else:
         messages.info(request, _("%(name)s was not locked out.") % {"name": staff})
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_POST
-def staff_till_pin_clear(request, pk):
+@_staff_action
+def staff_till_pin_clear(request, staff):
     """Clear someone's till PIN (forgotten, or seen by others); they set a new one on their account."""
-    staff = _staff_or_404(request.user, pk)
     if till_login.clear_till_pin(request.user, staff):
         messages.success(request, _("The till PIN of %(name)s was cleared.") % {"name": staff})
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_POST
-def staff_card(request, pk):
+@_staff_action
+def staff_card(request, staff):
     """Assign a staff card (工牌) by its number, or take it away (`remove`); audited."""
-    staff = _staff_or_404(request.user, pk)
     if request.POST.get("remove"):
         if till_login.remove_staff_card(request.user, staff):
             messages.success(request, _("The staff card of %(name)s was removed.") % {"name": staff})
-        return redirect("org:staff_edit", pk=staff.pk)
+        return
     form = StaffCardForm(request.POST)
     try:
         if not form.is_valid():
@@ -400,7 +398,6 @@ def staff_card(request, pk):
             messages.error(request, str(text))
     else:
         messages.success(request, _("%(name)s has a new staff card.") % {"name": staff})
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
 def _transfer_url(staff):
