@@ -76,6 +76,13 @@ def _staff_action(view):
     return action
 
 
+def _show_password_refusal(form, exc):
+    """A service refusal on a form that asks for the password twice: the service's `password` is `password1`."""
+    if getattr(exc, "errors", None) and "password" in exc.errors:
+        exc.errors["password1"] = exc.errors.pop("password")
+    apply_service_errors(form, exc)
+
+
 def _grantable_roles(user, merchant_ids, *, keep=()):
     """Built-in roles and the merchants' custom roles (system administrator is a superuser, not a role)."""
     qs = Role.objects.filter(Q(merchant__isnull=True) | Q(merchant_id__in=list(merchant_ids)))
@@ -262,9 +269,7 @@ def staff_create(request):
                 email=data["email"],
             )
         except BusinessError as exc:
-            if getattr(exc, "errors", None) and "password" in exc.errors:
-                exc.errors["password1"] = exc.errors.pop("password")
-            apply_service_errors(form, exc)
+            _show_password_refusal(form, exc)
         else:
             messages.success(request, _("The account %(name)s was created.") % {"name": staff.username})
             return redirect("org:staff_edit", pk=staff.pk)
@@ -428,9 +433,7 @@ def staff_password(request, pk):
                 keep_session_key=request.session.session_key if own else None,
             )
         except BusinessError as exc:
-            if getattr(exc, "errors", None) and "password" in exc.errors:
-                exc.errors["password1"] = exc.errors.pop("password")
-            apply_service_errors(form, exc)
+            _show_password_refusal(form, exc)
         else:
             if own:
                 old_key = request.session.session_key
