@@ -7,7 +7,6 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from onecard.core.errors import BusinessError
 from onecard.core.flash import call_and_flash
 from onecard.core.ids import id_or_404, parse_id
+from onecard.core.lookups import first_or_404
 from onecard.core.object_views import ObjectEditView
 from onecard.core.paging import filters_query, page_of
 from onecard.core.scoping import scoped_staff
@@ -48,17 +48,11 @@ def merchants_of(user):
 
 
 def _node_or_404(user, pk):
-    node = scoped_nodes(user).filter(pk=id_or_404(pk)).first()
-    if node is None:  # out of scope looks exactly like missing: no hint that it exists
-        raise Http404
-    return node
+    return first_or_404(scoped_nodes(user).filter(pk=id_or_404(pk)))
 
 
 def _staff_or_404(user, pk):
-    staff = scoped_staff(user).select_related("node", "node__merchant").filter(pk=id_or_404(pk)).first()
-    if staff is None:
-        raise Http404
-    return staff
+    return first_or_404(scoped_staff(user).select_related("node", "node__merchant").filter(pk=id_or_404(pk)))
 
 
 def _staff_action(view):
@@ -452,10 +446,7 @@ def _visible_roles(user):
 
 
 def _role_or_404(user, pk):
-    role = _visible_roles(user).select_related("merchant").filter(pk=id_or_404(pk)).first()
-    if role is None:
-        raise Http404
-    return role
+    return first_or_404(_visible_roles(user).select_related("merchant").filter(pk=id_or_404(pk)))
 
 
 def _permission_table(codes):
