@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from onecard.core.errors import BusinessError
+from onecard.core.lookups import first_or_404
 from onecard.core.scoping import scope
 from onecard.core.spreadsheets import xlsx_response
 
@@ -52,10 +53,7 @@ def _job_or_404(user, pk):
     jobs = ImportJob.objects.filter(merchant_id__in=merchant_ids_for(user)).select_related(
         "merchant", "node", "created_by"
     )
-    job = scope(jobs, user, "node").filter(pk=pk).first()
-    if job is None:
-        raise Http404(_("No such import."))
-    return job
+    return first_or_404(scope(jobs, user, "node").filter(pk=pk), _("No such import."))
 
 
 @login_required

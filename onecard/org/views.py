@@ -1,11 +1,12 @@
 """Pages of the organisation: the org tree, staff and roles. Thin: parse, check, call a service, render."""
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from onecard.core.errors import BusinessError
 from onecard.core.flash import call_and_flash
 from onecard.core.ids import id_or_404, parse_id
+from onecard.core.lookups import first_or_404
 from onecard.core.object_views import ObjectEditView
 from onecard.core.paging import filters_query, page_of
 from onecard.core.scoping import scoped_staff
@@ -46,17 +48,33 @@ def merchants_of(user):
 
 
 def _node_or_404(user, pk):
-    node = scoped_nodes(user).filter(pk=id_or_404(pk)).first()
-    if node is None:  # out of scope looks exactly like missing: no hint that it exists
-        raise Http404
-    return node
+    return first_or_404(scoped_nodes(user).filter(pk=id_or_404(pk)))
 
 
 def _staff_or_404(user, pk):
-    staff = scoped_staff(user).select_related("node", "node__merchant").filter(pk=id_or_404(pk)).first()
-    if staff is None:
-        raise Http404
-    return staff
+    return first_or_404(scoped_staff(user).select_related("node", "node__merchant").filter(pk=id_or_404(pk)))
+
+
+def _staff_action(view):
+    """A staff.manage POST on one account in scope: `view(request, staff)` flashes, then back to the account."""
+
+    @login_required
+    @permission_required("staff.manage", raise_exception=True)
+    @require_POST
+    @functools.wraps(view)
+    def action(request, pk):
+        staff = _staff_or_404(request.user, pk)
+        view(request, staff)
+        return redirect("org:staff_edit", pk=staff.pk)
+
+    return action
+
+
+def _show_password_refusal(form, exc):
+    """A service refusal on a form that asks for the password twice: the service's `password` is `password1`."""
+    if getattr(exc, "errors", None) and "password" in exc.errors:
+        exc.errors["password1"] = exc.errors.pop("password")
+    apply_service_errors(form, exc)
 
 
 def _grantable_roles(user, merchant_ids, *, keep=()):
@@ -245,9 +263,7 @@ def staff_create(request):
                 email=data["email"],
             )
         except BusinessError as exc:
-            if getattr(exc, "errors", None) and "password" in exc.errors:
-                exc.errors["password1"] = exc.errors.pop("password")
-            apply_service_errors(form, exc)
+            _show_password_refusal(form, exc)
         else:
             messages.success(request, _("The account %(name)s was created.") % {"name": staff.username})
             return redirect("org:staff_edit", pk=staff.pk)
@@ -324,72 +340,53 @@ def _access_context(user, staff):
     }
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_http_methods(["POST"])
-def staff_sessions_end(request, pk):
+@_staff_action
+def staff_sessions_end(request, staff):
     """End one of someone's sessions (`session`), or all of them and their API token (`all`)."""
-    staff = _staff_or_404(request.user, pk)
     if request.POST.get("all"):
         staff_sessions.end_all(request.user, staff, reason="ended by an administrator")
         messages.success(request, _("Every session of %(name)s was ended.") % {"name": staff})
     else:
-        pk = parse_id(request.POST.get("session"))
-        session = staff.sessions.filter(pk=pk).first() if pk else None
+        session_id = parse_id(request.POST.get("session"))
+        session = staff.sessions.filter(pk=session_id).first() if session_id else None
         if session is not None:
             staff_sessions.end(request.user, session, "ended by an administrator")
             messages.success(request, _("The session was ended."))
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_http_methods(["POST"])
-def staff_reset_second_factor(request, pk):
+@_staff_action
+def staff_reset_second_factor(request, staff):
     """Reset someone's two-step verification (a lost phone): they enrol again at their next log-in."""
-    staff = _staff_or_404(request.user, pk)
     call_and_flash(
         request,
         lambda: second_factor.reset(request.user, staff),
         _("The two-step verification of %(name)s was reset; their sessions were ended.") % {"name": staff},
     )
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_POST
-def staff_unlock(request, pk):
+@_staff_action
+def staff_unlock(request, staff):
     """Lift the log-in lock-out of an account in scope (too many wrong passwords); audited."""
-    staff = _staff_or_404(request.user, pk)
     if services.unlock_staff(request.user, staff):
         messages.success(request, _("%(name)s can log in again.") % {"name": staff})
     else:
         messages.info(request, _("%(name)s was not locked out.") % {"name": staff})
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_POST
-def staff_till_pin_clear(request, pk):
+@_staff_action
+def staff_till_pin_clear(request, staff):
     """Clear someone's till PIN (forgotten, or seen by others); they set a new one on their account."""
-    staff = _staff_or_404(request.user, pk)
     if till_login.clear_till_pin(request.user, staff):
         messages.success(request, _("The till PIN of %(name)s was cleared.") % {"name": staff})
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
-@login_required
-@permission_required("staff.manage", raise_exception=True)
-@require_POST
-def staff_card(request, pk):
+@_staff_action
+def staff_card(request, staff):
     """Assign a staff card (工牌) by its number, or take it away (`remove`); audited."""
-    staff = _staff_or_404(request.user, pk)
     if request.POST.get("remove"):
         if till_login.remove_staff_card(request.user, staff):
             messages.success(request, _("The staff card of %(name)s was removed.") % {"name": staff})
-        return redirect("org:staff_edit", pk=staff.pk)
+        return
     form = StaffCardForm(request.POST)
     try:
         if not form.is_valid():
@@ -400,7 +397,6 @@ def staff_card(request, pk):
             messages.error(request, str(text))
     else:
         messages.success(request, _("%(name)s has a new staff card.") % {"name": staff})
-    return redirect("org:staff_edit", pk=staff.pk)
 
 
 def _transfer_url(staff):
@@ -431,9 +427,7 @@ def staff_password(request, pk):
                 keep_session_key=request.session.session_key if own else None,
             )
         except BusinessError as exc:
-            if getattr(exc, "errors", None) and "password" in exc.errors:
-                exc.errors["password1"] = exc.errors.pop("password")
-            apply_service_errors(form, exc)
+            _show_password_refusal(form, exc)
         else:
             if own:
                 old_key = request.session.session_key
@@ -452,10 +446,7 @@ def _visible_roles(user):
 
 
 def _role_or_404(user, pk):
-    role = _visible_roles(user).select_related("merchant").filter(pk=id_or_404(pk)).first()
-    if role is None:
-        raise Http404
-    return role
+    return first_or_404(_visible_roles(user).select_related("merchant").filter(pk=id_or_404(pk)))
 
 
 def _permission_table(codes):

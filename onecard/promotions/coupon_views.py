@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError, ValidationFailed
+from onecard.core.lookups import first_or_404
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.object_views import ObjectEditView
 from onecard.core.paging import filters_query, page_of
@@ -50,10 +51,7 @@ SESSION_BULK = "coupon_bulk"
 
 
 def _template_or_404(user, pk) -> CouponTemplate:
-    template = coupon_queries.visible_templates(user).filter(pk=pk).first()
-    if template is None:
-        raise Http404(_("No such coupon template."))
-    return template
+    return first_or_404(coupon_queries.visible_templates(user).filter(pk=pk), _("No such coupon template."))
 
 
 def describe(template) -> str:
@@ -270,19 +268,18 @@ def coupon_list(request):
     return render(request, "promotions/coupons/coupons.html", context)
 
 
+def _coupon_or_404(coupons, code):
+    """The coupon of `code` among `coupons` (those the user sees), or Http404."""
+    return first_or_404(coupons.filter(code=normalize_code(code)), _("No such coupon."))
+
+
 @login_required
 @require_GET
 def coupon_detail(request, code):
     """One coupon: what it gives, its state and window, its barcode and QR code."""
     require_perms(request.user, "promotions.view")
-    coupon = (
-        coupon_queries.visible_coupons(request.user)
-        .select_related("redeemed_store", "issue", "template__node")
-        .filter(code=normalize_code(code))
-        .first()
-    )
-    if coupon is None:
-        raise Http404(_("No such coupon."))
+    visible = coupon_queries.visible_coupons(request.user)
+    coupon = _coupon_or_404(visible.select_related("redeemed_store", "issue", "template__node"), code)
     context = {
         "coupon": coupon,
         "printed": display_code(coupon.code),
@@ -298,9 +295,7 @@ def coupon_detail(request, code):
 def coupon_void(request, code):
     """Cancel an unused coupon, with a reason (coupons.issue)."""
     require_perms(request.user, "coupons.issue")
-    coupon = coupon_queries.visible_coupons(request.user).filter(code=normalize_code(code)).first()
-    if coupon is None:
-        raise Http404(_("No such coupon."))
+    coupon = _coupon_or_404(coupon_queries.visible_coupons(request.user), code)
     try:
         coupons.void_coupon(request.user, coupon, reason=request.POST.get("reason", ""))
     except ValidationFailed as exc:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.forms import int_or_none, show_service_error, yuan
+from onecard.core.lookups import first_or_404
 from onecard.core.masking import mask_phone
 from onecard.core.money import fen_to_yuan_str
 from onecard.core.object_views import ObjectEditView, ObjectListView
@@ -120,15 +121,10 @@ def card_list(request):
 
 
 def _card_or_404(user, number):
-    card = (
-        card_service.cards_visible_to(user, Card.objects.all())
-        .select_related("product", "member", "member__home_store", "issued_store", "batch", "successor")
-        .filter(number=normalize_number(number))
-        .first()
+    cards = card_service.cards_visible_to(user, Card.objects.all()).select_related(
+        "product", "member", "member__home_store", "issued_store", "batch", "successor"
     )
-    if card is None:
-        raise Http404(_("No such card."))
-    return card
+    return first_or_404(cards.filter(number=normalize_number(number)), _("No such card."))
 
 
 def _find_member(user, card, text):
@@ -492,11 +488,8 @@ def batch_sheet(request, pk):
     """A printable A4 sheet of a batch: each card's number, Code 128 barcode and QR code, 3 × 8 per page."""
     user = request.user
     require_perms(user, "cards.view", "cards.issue")
-    batch = (
-        scope(CardBatch.objects.filter(merchant=managed_merchant(user)), user, "store").filter(pk=pk).first()
-    )
-    if batch is None:
-        raise Http404(_("No such batch."))
+    batches = scope(CardBatch.objects.filter(merchant=managed_merchant(user)), user, "store")
+    batch = first_or_404(batches.filter(pk=pk), _("No such batch."))
     paginator = Paginator(Card.objects.filter(batch=batch).order_by("number").only("number"), SHEET_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     labels = [
