@@ -234,20 +234,23 @@ class CustomFieldCreateSerializer(serializers.Serializer):
 # ---- helpers ------------------------------------------------------------------------------------------
 
 
-def _member_or_404(user, pk):
+def member_or_404(user, pk):
+    """The member `pk` if `user` may see it, else 404 (the member's sub-resources use it too)."""
     member = find_member(user, pk)
     if member is None:
         raise Http404
     return member
 
 
-def _member_for_output(user, pk):
-    return (
+def _member_answer(user, pk):
+    """The member `pk` read again after a write (merged records too), as the API answers it."""
+    member = (
         visible_members(user, include_merged=True)
         .select_related("home_store", "owner")
         .prefetch_related("tags")
         .get(pk=pk)
     )
+    return MemberSerializer(member).data
 
 
 def _guard_phone_race(merchant, phone, call):
@@ -359,7 +362,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         )
 
     def get_object(self):
-        return _member_or_404(self.request.user, self.kwargs["pk"])
+        return member_or_404(self.request.user, self.kwargs["pk"])
 
     def paginate_queryset(self, queryset):
         self.shown = super().paginate_queryset(queryset)
@@ -390,9 +393,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
             values.get("phone"),
             lambda: services.create_member(request.user, merchant, values, consent_source=consent_source),
         )
-        return Response(
-            MemberSerializer(_member_for_output(request.user, member.pk)).data, status=status.HTTP_201_CREATED
-        )
+        return Response(_member_answer(request.user, member.pk), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         member = self.get_object()
@@ -400,7 +401,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         _guard_phone_race(
             member.merchant, values.get("phone"), lambda: services.update_member(request.user, member, values)
         )
-        return Response(MemberSerializer(_member_for_output(request.user, member.pk)).data)
+        return Response(_member_answer(request.user, member.pk))
 
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
@@ -417,17 +418,17 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         member = self.get_object()
         values = self.validated(ConsentRequestSerializer)
         services.set_consent(request.user, member, values["granted"], source=values["source"])
-        return Response(MemberSerializer(_member_for_output(request.user, member.pk)).data)
+        return Response(_member_answer(request.user, member.pk))
 
     @action(detail=False, methods=["post"])
     def merge(self, request):
         values = self.validated(MergeRequestSerializer)
-        survivor = _member_or_404(request.user, values["survivor"])
-        merged = _member_or_404(request.user, values["merged"])
+        survivor = member_or_404(request.user, values["survivor"])
+        merged = member_or_404(request.user, values["merged"])
         merging.merge_members(request.user, survivor, merged)
         return Response(
             {
-                "survivor": MemberSerializer(_member_for_output(request.user, survivor.pk)).data,
+                "survivor": _member_answer(request.user, survivor.pk),
                 "merged": str(merged.pk),
             }
         )
@@ -486,7 +487,7 @@ class ContactViewSet(
 
     def get_member(self):
         if not hasattr(self, "_member"):
-            self._member = _member_or_404(self.request.user, self.kwargs["member_pk"])
+            self._member = member_or_404(self.request.user, self.kwargs["member_pk"])
         return self._member
 
     def get_queryset(self):

@@ -1,6 +1,5 @@
 """API of the personal-data access trail: GET /api/v1/members/{id}/access-log/ ("who saw my data", PIPL)."""
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.exceptions import PermissionDenied
@@ -9,9 +8,9 @@ from onecard.core.api import IdField
 from onecard.core.api_base import ApiViewSet
 
 from . import privacy
+from .api import member_or_404
 from .choices import AccessChannel, AccessKind
 from .models import PersonalDataAccess
-from .queries import find_member
 
 
 class PersonalDataAccessSerializer(serializers.ModelSerializer):
@@ -60,7 +59,4 @@ class MemberAccessLogViewSet(mixins.ListModelMixin, ApiViewSet):
             return PersonalDataAccess.objects.none()
         if not self.request.user.has_perm("members.view"):
             raise PermissionDenied()
-        member = find_member(self.request.user, self.kwargs["member_pk"])
-        if member is None:
-            raise Http404
-        return privacy.access_report(member)
+        return privacy.access_report(member_or_404(self.request.user, self.kwargs["member_pk"]))

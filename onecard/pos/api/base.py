@@ -15,8 +15,11 @@ from onecard.core.api_base import ProblemAutoSchema
 from onecard.core.errors import ValidationFailed
 from onecard.core.idempotency import InvalidIdempotencyKey, run_idempotent
 from onecard.core.problems import PROBLEM_CONTENT_TYPE
+from onecard.loyalty.cards.errors import CardNotFound
+from onecard.loyalty.cards.numbers import normalize_number
 from onecard.loyalty.cards.services import card_balances, resolve_card
 from onecard.loyalty.ledger.choices import AccountKind
+from onecard.loyalty.models import Card
 from onecard.pos.api import serializers as ser
 from onecard.pos.authentication import AUTH_SCHEME, IsSignedTerminal, TerminalSignatureAuthentication
 
@@ -84,6 +87,17 @@ class PosApiView(APIView):
         serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    def merchant_card(self, card_no):
+        """The card of the terminal's merchant with this printed number, else card_not_found."""
+        # The reads answer by printed number only, any status, only the merchant's own cards (unlike
+        # resolve_card, which also takes an RFID UID or a QR, finds alliance cards and refuses a frozen one).
+        card = Card.objects.filter(
+            merchant_id=self.terminal.store.merchant_id, number=normalize_number(card_no)
+        ).first()
+        if card is None:
+            raise CardNotFound(extra={"number": card_no[:40]})
+        return card
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

@@ -11,7 +11,12 @@ from rest_framework import serializers
 
 from onecard.catalog.errors import InvalidQuantity
 from onecard.core.api import IdField
-from onecard.pos.api.serializers import BalancesSerializer, CardNoField, PosCardMemberSerializer
+from onecard.pos.api.serializers import (
+    BalancesSerializer,
+    CardNoField,
+    CardPasswordField,
+    PosCardMemberSerializer,
+)
 from onecard.sales.checkout import CHECKOUT_TENDERS, MAX_SALE_REF
 from onecard.sales.errors import EmptyCart, InvalidReturnLines, InvalidTender, ReasonRequired
 from onecard.sales.models import TenderKind
@@ -121,11 +126,10 @@ class _CartSerializer(serializers.Serializer):
         return [((item.get("sku") or item.get("barcode")).strip(), item["quantity"]) for item in items]
 
 
-class CheckoutQuoteSerializer(_CartSerializer):
+class _CustomerCartSerializer(_CartSerializer):
+    # A cart and whose it is: the card, or (`member_id`, declared by each request) a member without one.
+    # A comment, not a docstring: drf-spectacular would publish it as the description of both requests.
     card_no = CardNoField(required=False, allow_blank=True)
-    member_id = IdField(
-        required=False, help_text="A member without a card (members/lookup); not with card_no."
-    )
 
     def validate(self, attrs):
         if attrs.get("card_no") and attrs.get("member_id"):
@@ -133,8 +137,13 @@ class CheckoutQuoteSerializer(_CartSerializer):
         return attrs
 
 
-class CheckoutSerializer(_CartSerializer):
-    card_no = CardNoField(required=False, allow_blank=True)
+class CheckoutQuoteSerializer(_CustomerCartSerializer):
+    member_id = IdField(
+        required=False, help_text="A member without a card (members/lookup); not with card_no."
+    )
+
+
+class CheckoutSerializer(_CustomerCartSerializer):
     member_id = IdField(
         required=False,
         help_text="A member without a card: member prices and coupons, no stored value or points; not with card_no.",
@@ -144,12 +153,8 @@ class CheckoutSerializer(_CartSerializer):
         min_value=0,
         help_text="Fen handed over for the cash tender (at least the cash tender); the sale keeps it for the change.",
     )
-    password = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=12,
-        write_only=True,
-        help_text="The card password, when the stored-value tender passes the card's threshold.",
+    password = CardPasswordField(
+        help_text="The card password, when the stored-value tender passes the card's threshold."
     )
     tenders = TendersField()
     business_ref = serializers.RegexField(
@@ -158,11 +163,6 @@ class CheckoutSerializer(_CartSerializer):
         required=False,
         help_text="The sale's reference (letters, digits, _ . : -); default pos:<terminal id>:<key>.",
     )
-
-    def validate(self, attrs):
-        if attrs.get("card_no") and attrs.get("member_id"):
-            raise serializers.ValidationError(_("Send the card or the member, not both."))
-        return attrs
 
 
 class SaleReturnSerializer(serializers.Serializer):

@@ -192,11 +192,7 @@ class CardHistoryView(PosApiView):
     )
     def get(self, request, card_no):
 
-        card = Card.objects.filter(
-            merchant_id=self.terminal.store.merchant_id, number=normalize_number(card_no)
-        ).first()
-        if card is None:
-            raise CardNotFound(extra={"number": card_no[:40]})
+        card = self.merchant_card(card_no)
         rows = CardTransaction.objects.filter(card=card).select_related("card").order_by("-created_at", "-pk")
         paginator = StandardPagination()
         page = paginator.paginate_queryset(rows, request, view=self)

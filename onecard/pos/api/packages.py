@@ -13,9 +13,7 @@ from rest_framework.response import Response
 
 from onecard.core.api import IdField, problem
 from onecard.core.errors import NotFound
-from onecard.loyalty.cards.errors import CardNotFound
-from onecard.loyalty.cards.numbers import normalize_number
-from onecard.loyalty.models import Card, MemberPackage, ServicePackage
+from onecard.loyalty.models import MemberPackage, ServicePackage
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.packages.services import PackageNotFound
 from onecard.pos.api.base import _AUTH_PROBLEMS, IDEMPOTENCY_HEADER, PosApiView, PosMoneyView, _read_schema
@@ -175,11 +173,7 @@ class CardPackagesView(PosApiView):
     )
     def get(self, request, card_no):
 
-        card = Card.objects.filter(
-            merchant_id=self.terminal.store.merchant_id, number=normalize_number(card_no)
-        ).first()
-        if card is None:
-            raise CardNotFound(extra={"number": card_no[:40]})
+        card = self.merchant_card(card_no)
         everything = request.query_params.get("all") in {"1", "true"}
         rows = packages.card_packages(card, include_closed=everything).select_related("card")
         return Response(PackageListSerializer({"results": list(rows[:100])}).data)

@@ -65,6 +65,13 @@ class CardNoField(serializers.CharField):
         super().__init__(**kwargs)
 
 
+class CardPasswordField(serializers.CharField):
+    """The card password a till may send with a payment: optional, at most 12 characters, never answered."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, max_length=12, write_only=True, **kwargs)
+
+
 class TopupRequestSerializer(serializers.Serializer):
     card_no = CardNoField()
     amount = AmountField(help_text="Principal paid in, fen.")
@@ -85,12 +92,8 @@ class TopupRequestSerializer(serializers.Serializer):
 class ChargeRequestSerializer(serializers.Serializer):
     card_no = CardNoField()
     amount = AmountField(help_text="List price in fen; the member's tier discount is applied.")
-    password = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=12,
-        write_only=True,
-        help_text="The card password, when the amount due passes the card's threshold.",
+    password = CardPasswordField(
+        help_text="The card password, when the amount due passes the card's threshold."
     )
 
 
