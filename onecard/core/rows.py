@@ -154,6 +154,33 @@ def insert(obj):
     return _saved(obj, key)
 
 
+def insert_many(objs, *, batch: int = 100) -> None:
+    """Write new instances of one model with multi-row INSERTs compiled once per model; their keys are not read back.
+
+    bulk_create() on PostgreSQL sends every column as an array (Django's UNNEST insert), and with
+    client-side binding psycopg quotes each element of each array in Python: for a checkout's 20
+    sale lines that cost more CPU than the statement itself. Plain rows of VALUES cost a fraction.
+    No signals, as `insert`; every value is prepared as save() prepares it.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    chosen, _sql, _returns = _insert_statement(model, connection.vendor)
+    q = connection.ops.quote_name
+    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - names from the model, values bound
+        q(model._meta.db_table), ", ".join(q(field.column) for field in chosen)
+    )
+    row = "({})".format(", ".join(["%s"] * len(chosen)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), batch):
+            part = objs[start : start + batch]
+            params = [value for obj in part for value in _prepared(obj)[3]]
+            cursor.execute(head + ", ".join([row] * len(part)), params)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
 def insert_family(parent, make_children, parent_key: str):
     """Insert `parent`, then the rows `make_children(parent)` returns, each pointing at it by field `parent_key`.
 

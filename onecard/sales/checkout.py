@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from onecard.catalog.errors import InvalidQuantity
 from onecard.catalog.models import Product
 from onecard.catalog.queries import products_for_codes
-from onecard.core import audit
+from onecard.core import audit, rows
 from onecard.core.money import fen_to_yuan_str
 from onecard.loyalty.cards.choices import CardKind
 from onecard.loyalty.cards.errors import CardNotAccepted
@@ -346,7 +346,7 @@ def _take_offers(actor, store, member, quoted, promotions, business_ref, at) -> 
 
 
 def _record_sale(actor, store, card, member, business_ref, priced, limited, cash_received) -> Sale:
-    """The sale row and its priced lines (one bulk insert), as the quote made them, and how it was priced."""
+    """The sale row and its priced lines (one multi-row insert), as the quote made them, and how it was priced."""
     quoted = priced.quote
     products = {product.pk: product for product in cart_products(quoted)}
     gift_prices = {
@@ -372,7 +372,7 @@ def _record_sale(actor, store, card, member, business_ref, priced, limited, cash
         cash_received=cash_received,
         pricing=pricing_snapshot.snapshot(priced.cart, priced.promotions, quoted, gift_prices),
     )
-    SaleLine.objects.bulk_create(
+    rows.insert_many([
         SaleLine(
             sale=sale,
             key=line.key,
@@ -386,7 +386,7 @@ def _record_sale(actor, store, card, member, business_ref, priced, limited, cash
             gift=line.gift,
         )
         for line in quoted.lines
-    )
+    ])  # fmt: skip
     return sale
 
 

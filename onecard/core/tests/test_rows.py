@@ -62,3 +62,31 @@ def test_value_converts_one_column_as_the_orm():
     # when / then
     assert str(rows.value(Member, "birthday", "1990-02-28")) == "1990-02-28"
     assert rows.value(Member, "birthday", None) is None
+
+
+def test_insert_many_writes_what_the_orm_reads_back_in_batches():
+    from django.test.utils import CaptureQueriesContext
+
+    from onecard.org.models import Merchant, Role
+
+    # given: a merchant (its created_at stamped on insert) and five roles, JSON and a foreign key among them
+    merchant = Merchant(name="一卡通测试", code="rows-test")
+    rows.insert(merchant)
+    roles = [
+        Role(name=f"角色{i}", merchant_id=merchant.pk, permissions=["till.operate", f"p{i}"], description="")
+        for i in range(5)
+    ]
+    # when: they are inserted two rows to a statement
+    with CaptureQueriesContext(connection) as captured:
+        rows.insert_many(roles, batch=2)
+    # then: three INSERTs, and the ORM reads every value back as written
+    assert [q["sql"].split(" ", 2)[:2] for q in captured.captured_queries] == [["INSERT", "INTO"]] * 3
+    stored = list(
+        Role.objects.filter(merchant_id=merchant.pk).order_by("name").values_list("name", "permissions")
+    )
+    assert stored == [(f"角色{i}", ["till.operate", f"p{i}"]) for i in range(5)]
+    assert Merchant.objects.get(pk=merchant.pk).created_at is not None
+    # and: the instances count as saved, as after bulk_create
+    assert not any(role._state.adding for role in roles)
+    # and: nothing at all is a no-op
+    rows.insert_many([])
