@@ -177,8 +177,7 @@ def insert_many(objs, *, batch: int = 100) -> None:
             params = [value for obj in part for value in _prepared(obj)[3]]
             cursor.execute(head + ", ".join([row] * len(part)), params)
     for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
+        _saved(obj, None)
 
 
 def insert_family(parent, make_children, parent_key: str):
