@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "onecard.catalog",
     "onecard.promotions",
     "onecard.sales",
+    "onecard.analytics",
 ]
 
 MIDDLEWARE = [

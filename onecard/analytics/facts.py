@@ -1,0 +1,5 @@
+"""Per-member facts."""
+
+
+def connect():
+    """Connect nothing yet."""

@@ -1,0 +1,9 @@
+"""What analytics hangs on lower apps: the facts kept current as sales, returns and top-ups are recorded,
+and the member page's analytics section. Imported once by AnalyticsConfig.ready."""
+
+from . import facts
+
+
+def connect():
+    """Listen to the sales and top-ups that change a member's facts."""
+    facts.connect()

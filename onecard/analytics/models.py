@@ -1,0 +1,176 @@
+"""What analytics keeps per member so that no page scans the sales or the journal to draw one.
+
+The fact tables (`MemberFacts`, `MemberMonth`, `MemberStoreFacts`, `MemberProductFacts`) are kept
+current by analytics.facts as sales, returns and top-ups are recorded, in the same transaction, and
+can be recomputed from the sales and card transactions at any time (`onecard analytics rebuild`).
+The scores on `MemberFacts` (RFM, ABCD, life cycle, predicted value) are written by analytics.scoring
+from those facts; `MemberClassSnapshot` keeps each month's classes for the migration matrix.
+See docs/analytics.md.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from onecard.core.fields import emptied_fk, merchant_field, node_field
+
+from .choices import AbcdClass, LifeStage, RfmClass, ScoreMethod
+
+
+class MemberFacts(models.Model):
+    """One member's purchase facts (lifetime, fen) and, as of the last scoring, their classes and predicted value."""
+
+    member = models.OneToOneField(
+        "members.Member", primary_key=True, on_delete=models.CASCADE, related_name="facts"
+    )
+    merchant = merchant_field(on_delete=models.CASCADE)
+    first_purchase_at = models.DateTimeField(_("first purchase"), null=True, blank=True)
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+    last_visit_day = models.DateField(null=True, blank=True)  # local date of the last purchase
+    purchases = models.IntegerField(_("purchases"), default=0)
+    visits = models.IntegerField(_("visits (days with a purchase)"), default=0)
+    spend = models.BigIntegerField(_("spend, net of returns"), default=0)
+    returned = models.BigIntegerField(_("returned"), default=0)
+    items = models.BigIntegerField(_("units bought"), default=0)
+    topups = models.IntegerField(_("top-ups"), default=0)
+    topup_amount = models.BigIntegerField(_("principal topped up, net of payouts"), default=0)
+    points_earned = models.BigIntegerField(_("points earned on purchases"), default=0)
+    # Written by analytics.scoring (all members of a merchant at once); empty until the first scoring.
+    window_purchases = models.IntegerField(default=0)
+    window_spend = models.BigIntegerField(default=0)
+    recency_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    frequency_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    monetary_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_class = models.CharField(_("RFM class"), max_length=20, choices=RfmClass.choices, blank=True)
+    abcd_class = models.CharField(_("ABCD class"), max_length=1, choices=AbcdClass.choices, blank=True)
+    life_stage = models.CharField(_("life-cycle stage"), max_length=20, choices=LifeStage.choices, blank=True)
+    favourite_store = emptied_fk("org.OrgNode", _("favourite store"))
+    favourite_category = emptied_fk("catalog.Category", _("favourite category"))
+    predicted_purchases = models.FloatField(_("predicted purchases, 12 months"), null=True, blank=True)
+    predicted_value = models.BigIntegerField(_("predicted value, 12 months"), null=True, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("member facts")
+        verbose_name_plural = _("member facts")
+        indexes = [
+            models.Index(fields=["merchant", "rfm_class"], name="analytics_facts_rfm"),
+            models.Index(fields=["merchant", "life_stage"], name="analytics_facts_stage"),
+        ]
+
+    def __str__(self):
+        return f"facts of {self.member_id}"
+
+    @property
+    def average_basket(self) -> int:
+        """Fen spent per purchase, net of returns (0 before the first)."""
+        return self.spend // self.purchases if self.purchases else 0
+
+
+class MemberMonth(models.Model):
+    """A member's purchases in one calendar month (local time): the buckets rolling windows and cohorts sum."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    merchant = merchant_field(on_delete=models.CASCADE)
+    month = models.DateField()  # the first day of the month
+    purchases = models.IntegerField(default=0)
+    visits = models.IntegerField(default=0)
+    spend = models.BigIntegerField(default=0)  # net of returns, counted in the month of the sale
+    last_visit_day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "month"], name="analytics_membermonth_unique"),
+        ]
+        indexes = [models.Index(fields=["merchant", "month"], name="analytics_month_merchant")]
+
+    def __str__(self):
+        return f"{self.member_id} {self.month:%Y-%m}"
+
+
+class MemberStoreFacts(models.Model):
+    """How often and how much a member bought at one store (their favourite store is the top one)."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    store = node_field()
+    purchases = models.IntegerField(default=0)
+    spend = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "store"], name="analytics_memberstore_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id} @ {self.store_id}"
+
+
+class MemberProductFacts(models.Model):
+    """Units of one product a member bought and what they paid for them, net of returns."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    quantity = models.BigIntegerField(default=0)
+    spend = models.BigIntegerField(default=0)
+    last_bought_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "product"], name="analytics_memberproduct_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id} × {self.product_id}"
+
+
+class AnalyticsSettings(models.Model):
+    """A merchant's choices for scoring: RFM window and boundaries, ABCD split, life-cycle thresholds."""
+
+    merchant = models.OneToOneField(
+        "org.Merchant", on_delete=models.CASCADE, related_name="analytics_settings"
+    )
+    window_months = models.PositiveSmallIntegerField(_("window (months)"), default=12)
+    score_method = models.CharField(
+        _("score boundaries"), max_length=10, choices=ScoreMethod.choices, default=ScoreMethod.QUINTILES
+    )
+    # Fixed boundaries, four each, for scores 2..5: recency in days (at most), frequency and money (at least).
+    recency_days = models.JSONField(_("recency boundaries (days)"), default=list, blank=True)
+    frequency_counts = models.JSONField(_("frequency boundaries (purchases)"), default=list, blank=True)
+    monetary_amounts = models.JSONField(_("money boundaries (fen)"), default=list, blank=True)
+    # ABCD: "high" frequency and amount are the top `abcd_top_percent` of buyers, or at least the fixed values.
+    abcd_method = models.CharField(
+        _("ABCD split"), max_length=10, choices=ScoreMethod.choices, default=ScoreMethod.QUINTILES
+    )
+    abcd_top_percent = models.PositiveSmallIntegerField(_("high = top percent"), default=20)
+    abcd_frequency = models.PositiveIntegerField(_("high frequency (purchases)"), default=4)
+    abcd_amount = models.BigIntegerField(_("high amount (fen)"), default=100000)
+    new_days = models.PositiveSmallIntegerField(_("new customer for (days)"), default=30)
+    active_days = models.PositiveSmallIntegerField(_("active within (days)"), default=90)
+    warning_days = models.PositiveSmallIntegerField(_("lapsing within (days)"), default=180)
+    dormant_days = models.PositiveSmallIntegerField(_("dormant within (days); lost after"), default=365)
+
+    class Meta:
+        verbose_name = _("analytics settings")
+        verbose_name_plural = _("analytics settings")
+
+    def __str__(self):
+        return f"analytics settings of {self.merchant_id}"
+
+
+class MemberClassSnapshot(models.Model):
+    """A member's classes at the end of a month (the migration matrix compares two months)."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # the first day of the month it closes
+    rfm_class = models.CharField(max_length=20, choices=RfmClass.choices, blank=True)
+    abcd_class = models.CharField(max_length=1, choices=AbcdClass.choices, blank=True)
+    life_stage = models.CharField(max_length=20, choices=LifeStage.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "month"], name="analytics_snapshot_unique"),
+        ]
+        indexes = [models.Index(fields=["merchant", "month"], name="analytics_snapshot_month")]
+
+    def __str__(self):
+        return f"{self.member_id} {self.month:%Y-%m} {self.rfm_class}"
