@@ -44,6 +44,10 @@ PERMISSIONS = {
     "promotions.view": _("View promotions and coupon templates"),
     "promotions.manage": _("Create and change promotions and coupon templates for the stores in scope"),
     "coupons.issue": _("Issue coupons to members, by hand or in bulk"),
+    "analytics.view": _("Read member analytics and dashboards of the stores in scope"),
+    "analytics.manage": _("Set the scoring thresholds and recompute members' classes and value"),
+    "reports.build": _("Build, save and share reports of the data in scope"),
+    "sales.import": _("Import historical sales from another system"),
 }
 
 PERMISSION_GROUPS = [
@@ -62,6 +66,7 @@ PERMISSION_GROUPS = [
         [p for p in PERMISSIONS if p.split(".")[0] in {"catalog", "promotions", "coupons"}],
     ),
     (_("Audit"), ["audit.view"]),
+    (_("Analytics"), ["analytics.view", "analytics.manage", "reports.build", "sales.import"]),
 ]
 
 ALL = list(PERMISSIONS)
@@ -115,6 +120,8 @@ BUILTIN_ROLES = {
             "catalog.view",
             "promotions.view",
             "coupons.issue",
+            "analytics.view",
+            "reports.build",
         ],
     ),
     "cashier": (
@@ -141,6 +148,8 @@ BUILTIN_ROLES = {
             "promotions.view",
             "promotions.manage",
             "coupons.issue",
+            "analytics.view",
+            "reports.build",
         ],
     ),
     "sales_rep": (
