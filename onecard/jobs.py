@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from onecard.analytics import scoring
 from onecard.core.audit_chain import seal_audit_log as seal_audit_records
 from onecard.core.idempotency import purge_idempotency_keys
 from onecard.loyalty.cards import qr
@@ -164,6 +165,19 @@ def expire_coupons(now):
 
 
 # The registry: name → job(now). Add a job with one line here and one entry in settings.CELERY_BEAT_SCHEDULE.
+def score_members(now):
+    """Score every member of every merchant (RFM, ABCD, life cycle, favourites) and keep this month's snapshot.
+
+    changed = members whose class or stage moved (a second run on the same day moves none).
+    """
+    today = timezone.localdate(now, SHANGHAI)
+    scored = changed = 0
+    for merchant in Merchant.objects.order_by("pk"):
+        result = scoring.score_merchant(merchant, today=today)
+        scored, changed = scored + result.members, changed + result.changed
+    return changed, f"{scored:,} members scored on {today}, {changed:,} changed class"
+
+
 JOBS = {
     "expire_holds": expire_holds,
     "expire_points": expire_points,
@@ -179,6 +193,7 @@ JOBS = {
     "build_monthly_statements": build_monthly_statements,
     "issue_birthday_coupons": issue_birthday_coupons,
     "expire_coupons": expire_coupons,
+    "score_members": score_members,
 }
 
 

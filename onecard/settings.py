@@ -181,6 +181,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge_sessions": {"task": "onecard.job.purge_sessions", "schedule": crontab(minute=35)},
     "seal_audit_log": {"task": "onecard.job.seal_audit_log", "schedule": crontab()},  # every minute
     "expire_packages": {"task": "onecard.job.expire_packages", "schedule": crontab(hour=3, minute=15)},
+    "score_members": {"task": "onecard.job.score_members", "schedule": crontab(hour=4, minute=0)},
     "build_daily_statements": {
         "task": "onecard.job.build_daily_statements",
         "schedule": crontab(hour=0, minute=30),

@@ -2,8 +2,10 @@
 and the member page's analytics section. Imported once by AnalyticsConfig.ready."""
 
 from . import facts
+from .member_section import register_member_section
 
 
 def connect():
-    """Listen to the sales and top-ups that change a member's facts."""
+    """Listen to the sales and top-ups that change a member's facts; add the member page's section."""
     facts.connect()
+    register_member_section()

@@ -33,7 +33,6 @@ class MemberFacts(models.Model):
     items = models.BigIntegerField(_("units bought"), default=0)
     topups = models.IntegerField(_("top-ups"), default=0)
     topup_amount = models.BigIntegerField(_("principal topped up, net of payouts"), default=0)
-    points_earned = models.BigIntegerField(_("points earned on purchases"), default=0)
     # Written by analytics.scoring (all members of a merchant at once); empty until the first scoring.
     window_purchases = models.IntegerField(default=0)
     window_spend = models.BigIntegerField(default=0)

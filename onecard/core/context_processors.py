@@ -26,6 +26,7 @@ NAVIGATION = [
     (_("Promotions"), "promotions:list", "promotions.view", "◎"),
     (_("Coupons"), "coupons:templates", "promotions.view", "✂"),
     (_("Prepaid-card rules"), "prepaid:settings", "prepaid.manage", "§"),
+    (_("Member classes"), "analytics:overview", "analytics.view", "◔"),
     (_("Audit log"), "core:audit_log", "audit.view", "✎"),
 ]
 

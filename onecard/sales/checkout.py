@@ -29,7 +29,7 @@ from onecard.members.models import Member
 from onecard.promotions import coupon_redemption, coupons, pricing, pricing_snapshot, rules
 from onecard.promotions.cart import Cart, Quote
 from onecard.promotions.cart_lines import cart_line
-from onecard.sales import invoicing
+from onecard.sales import invoicing, signals
 from onecard.sales.errors import (
     BusinessRefRequired,
     BusinessRefTooLong,
@@ -237,10 +237,13 @@ def checkout(
     quoted = priced.quote
     checked = _check_tenders(store, card, paid, quoted.total_due, cash_received)
     limited = _take_offers(actor, store, member, quoted, priced.promotions, business_ref, at)
-    sale = _record_sale(actor, store, card, member, business_ref, priced, limited, checked.cash_received)
+    sale, lines = _record_sale(
+        actor, store, card, member, business_ref, priced, limited, checked.cash_received
+    )
     posted = _post_tenders(actor, sale, card, store, checked)
     invoicing.record_sale(sale, tenders=posted.tenders)
     _earn_points(actor, sale, card, store, checked.points_cash, posted)
+    signals.sale_recorded.send(Sale, sale=sale, lines=lines)
     if member is not None and sale.total_due > 0:
         coupons.issue_after_spend(member, sale.total_due, business_ref, at=at)
     audit.record(
@@ -345,7 +348,7 @@ def _take_offers(actor, store, member, quoted, promotions, business_ref, at) -> 
     return limited
 
 
-def _record_sale(actor, store, card, member, business_ref, priced, limited, cash_received) -> Sale:
+def _record_sale(actor, store, card, member, business_ref, priced, limited, cash_received):
     """The sale row and its priced lines (one multi-row insert), as the quote made them, and how it was priced."""
     quoted = priced.quote
     products = {product.pk: product for product in cart_products(quoted)}
@@ -372,7 +375,7 @@ def _record_sale(actor, store, card, member, business_ref, priced, limited, cash
         cash_received=cash_received,
         pricing=pricing_snapshot.snapshot(priced.cart, priced.promotions, quoted, gift_prices),
     )
-    rows.insert_many([
+    lines = [
         SaleLine(
             sale=sale,
             key=line.key,
@@ -386,8 +389,9 @@ def _record_sale(actor, store, card, member, business_ref, priced, limited, cash
             gift=line.gift,
         )
         for line in quoted.lines
-    ])  # fmt: skip
-    return sale
+    ]  # fmt: skip
+    rows.insert_many(lines)
+    return sale, lines
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,7 +23,7 @@ from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.promotions import coupon_redemption, pricing, pricing_snapshot, rules
 from onecard.promotions.coupon_errors import CouponNotRedeemed
-from onecard.sales import invoicing
+from onecard.sales import invoicing, signals
 from onecard.sales.errors import InvalidReturnLines, OverReturn, ReasonRequired
 from onecard.sales.models import Sale, SaleReturn, SaleReturnLine, TenderKind
 
@@ -92,6 +92,8 @@ def return_sale(actor, sale, *, store, lines=None, reason) -> SaleReturn:
     invoicing.record_return(sale_return)
     sale.returned_due += amount
     sale.save(update_fields=["returned_due"])
+    returned = [(sale_lines[pk], units, quoted.shares[pk]) for pk, units in quoted.wanted.items()]
+    signals.sale_returned.send(Sale, sale=sale, sale_return=sale_return, lines=returned)
     if all(line.returned_quantity == line.quantity for line in sale_lines.values()):
         _restore_offers(actor, sale, store)
     audit.record(

@@ -14,7 +14,7 @@ from onecard.loyalty.models import Card, CardTransaction
 from onecard.loyalty.packages import services as packages
 from onecard.loyalty.stored_value import holds, voids
 from onecard.loyalty.stored_value import services as stored_value
-from onecard.sales import invoicing
+from onecard.sales import invoicing, signals
 from onecard.sales.models import (
     InvoiceFact,
     Sale,
@@ -128,17 +128,20 @@ def record_card_payment(kind, tx, store) -> Sale:
         total_due=tx.amount,
     )
 
+    line = SaleLine(
+        key=kind, name=LINE_NAMES[kind], quantity=1, list_total=list_total, adjustments=[], due=tx.amount
+    )
+
     def line_tender_and_fact(sale):
-        line = SaleLine(
-            key=kind, name=LINE_NAMES[kind], quantity=1, list_total=list_total, adjustments=[], due=tx.amount
-        )
         tender = SaleTender(
             kind=TenderKind.STORED_VALUE, amount=tx.amount, bonus=tx.bonus, card_transaction_id=tx.pk
         )
         fact = InvoiceFact(**invoicing.sale_fact_fields(sale, [(TenderKind.STORED_VALUE, tx.amount)]))
         return [line, tender, fact]
 
-    return rows.insert_family(sale, line_tender_and_fact, parent_key="sale_id")
+    sale = rows.insert_family(sale, line_tender_and_fact, parent_key="sale_id")
+    signals.sale_recorded.send(Sale, sale=sale, lines=[line])
+    return sale
 
 
 def record_package_use(use, store) -> Sale:
@@ -157,7 +160,7 @@ def record_package_use(use, store) -> Sale:
         discount_total=0,
         total_due=use.value,
     )
-    SaleLine.objects.create(
+    line = SaleLine.objects.create(
         sale=sale,
         key=f"package:{package.pk}",
         package_use=use,
@@ -172,6 +175,7 @@ def record_package_use(use, store) -> Sale:
     for kind, amount in tenders:
         SaleTender.objects.create(sale=sale, kind=kind, amount=amount)
     invoicing.record_sale(sale, tenders=tenders)
+    signals.sale_recorded.send(Sale, sale=sale, lines=[line])
     return sale
 
 
@@ -219,4 +223,5 @@ def record_refund(refund_tx, *, reason=None) -> SaleReturn | None:
     )
     SaleReturnLine.objects.create(sale_return=sale_return, line=line, quantity=units, due=amount)
     invoicing.record_return(sale_return)
+    signals.sale_returned.send(Sale, sale=sale, sale_return=sale_return, lines=[(line, units, amount)])
     return sale_return

@@ -98,6 +98,7 @@ def test_every_job_does_its_work_once_and_a_second_run_changes_nothing(chain, du
         "build_monthly_statements": 0,
         "issue_birthday_coupons": 0,  # promotions/tests/test_coupons.py covers these two
         "expire_coupons": 0,
+        "score_members": 2,  # acme's two members become prospects (analytics/tests/test_scoring.py covers it)
     }
     assert set(changes(second).values()) == {0}
     assert CardTransaction.objects.get(pk=due["expired_hold"].pk).status == CardTxStatus.EXPIRED

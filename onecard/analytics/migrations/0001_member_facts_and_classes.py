@@ -209,10 +209,6 @@ class Migration(migrations.Migration):
                     "topup_amount",
                     models.BigIntegerField(default=0, verbose_name="principal topped up, net of payouts"),
                 ),
-                (
-                    "points_earned",
-                    models.BigIntegerField(default=0, verbose_name="points earned on purchases"),
-                ),
                 ("window_purchases", models.IntegerField(default=0)),
                 ("window_spend", models.BigIntegerField(default=0)),
                 ("recency_score", models.PositiveSmallIntegerField(blank=True, null=True)),

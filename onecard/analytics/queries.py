@@ -1,0 +1,95 @@
+"""Reads of the member classes for the pages: distributions, the month-to-month migration matrix, the lists behind them.
+
+Every read starts from the members the user may see (members.queries.visible_members), so a store
+manager's counts and lists hold their store's members only.
+"""
+
+import datetime
+
+from django.db.models import Count, OuterRef, Subquery
+
+from onecard.members.queries import visible_members
+
+from .choices import AbcdClass, LifeStage, RfmClass
+from .models import MemberClassSnapshot, MemberFacts
+
+# The class fields a page may group or filter by, with their choices.
+CLASS_FIELDS = {"rfm_class": RfmClass, "abcd_class": AbcdClass, "life_stage": LifeStage}
+
+
+def visible_facts(user, merchant):
+    """The facts of the merchant's members in the user's scope."""
+    return MemberFacts.objects.filter(
+        merchant=merchant, member__in=visible_members(user).filter(merchant=merchant)
+    )
+
+
+def distribution(facts, field: str) -> list[dict]:
+    """[{value, label, count, percent}] of `field` over `facts`, every class listed (0 where none)."""
+    choices = CLASS_FIELDS[field]
+    counts = dict(facts.order_by().values_list(field).annotate(n=Count("pk")))
+    total = sum(counts.values())
+    return [
+        {
+            "value": value,
+            "label": label,
+            "count": counts.get(value, 0),
+            "percent": round(100 * counts.get(value, 0) / total, 1) if total else 0,
+        }
+        for value, label in choices.choices
+    ]
+
+
+def snapshot_months(merchant) -> list[datetime.date]:
+    """The months that have a snapshot, newest first."""
+    return list(
+        MemberClassSnapshot.objects.filter(merchant=merchant)
+        .order_by("-month")
+        .values_list("month", flat=True)
+        .distinct()
+    )
+
+
+def migration_matrix(user, merchant, month: datetime.date, previous: datetime.date, field: str) -> dict:
+    """How many members moved from each class at `previous` to each class at `month` (members in scope)."""
+    choices = CLASS_FIELDS[field]
+    before = MemberClassSnapshot.objects.filter(member=OuterRef("member"), month=previous).values(field)[:1]
+    rows = (
+        MemberClassSnapshot.objects.filter(
+            merchant=merchant, month=month, member__in=visible_members(user).filter(merchant=merchant)
+        )
+        .annotate(was=Subquery(before))
+        .order_by()
+        .values_list("was", field)
+        .annotate(n=Count("pk"))
+    )
+    cells = {(was or "", now or ""): n for was, now, n in rows}
+    labels = [("", "—")] + list(choices.choices)
+    return {
+        "columns": labels,
+        "rows": [
+            {
+                "value": was,
+                "label": was_label,
+                "cells": [{"value": now, "count": cells.get((was, now), 0)} for now, _label in labels],
+                "total": sum(cells.get((was, now), 0) for now, _label in labels),
+            }
+            for was, was_label in labels
+        ],
+        "total": sum(cells.values()),
+    }
+
+
+def members_in_class(user, merchant, field: str, value: str, *, month=None, was=None, previous=None):
+    """The facts of the members in scope in class `value` (now, or at `month`; moved from `was` at `previous`)."""
+    facts = visible_facts(user, merchant).select_related("member", "favourite_store")
+    if month is None:
+        return facts.filter(**{field: value}).order_by("-spend", "member_id")
+    at_month = MemberClassSnapshot.objects.filter(merchant=merchant, month=month, **{field: value})
+    if previous is not None and was is not None:
+        earlier = MemberClassSnapshot.objects.filter(merchant=merchant, month=previous)
+        if was:
+            at_month = at_month.filter(member__in=earlier.filter(**{field: was}).values("member"))
+        else:
+            at_month = at_month.exclude(member__in=earlier.exclude(**{field: ""}).values("member"))
+    return facts.filter(member__in=at_month.values("member")).order_by("-spend", "member_id")

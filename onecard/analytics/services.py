@@ -1,0 +1,24 @@
+"""The writes of the analytics pages: the merchant's settings, and a scoring started by hand."""
+
+from onecard.core import audit
+
+from .models import AnalyticsSettings
+from .scoring import ScoringResult, score_merchant
+
+
+def save_settings(actor, merchant, form) -> AnalyticsSettings:
+    """Save the scoring settings of `merchant` from a valid form, audited."""
+    settings = form.save(commit=False)
+    settings.merchant = merchant
+    settings.save()
+    audit.record(actor, "update", settings, after=form.cleaned_data, merchant=merchant)
+    return settings
+
+
+def rescore(actor, merchant, progress=None) -> ScoringResult:
+    """Score every member of `merchant` now (as the nightly job does), audited."""
+    result = score_merchant(merchant, progress=progress)
+    audit.record(
+        actor, "update", merchant, note=f"analytics rescored: {result.members} members", merchant=merchant
+    )
+    return result

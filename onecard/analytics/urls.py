@@ -1,0 +1,13 @@
+"""The member-class pages under /analytics/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "analytics"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("members/", views.members, name="members"),
+    path("settings/", views.settings_page, name="settings"),
+    path("rescore/", views.rescore, name="rescore"),
+]

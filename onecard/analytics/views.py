@@ -1,0 +1,141 @@
+"""The member-class pages: distributions and the migration matrix, the members behind each figure, settings."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from onecard.core.masking import mask_phone
+from onecard.core.paging import filters_query, page_of
+from onecard.core.permissions import permission_required
+from onecard.core.spreadsheets import XlsxWriter
+from onecard.org.queries import merchant_for_request
+
+from . import queries, services
+from .forms import AnalyticsSettingsForm
+from .scoring import month_start, settings_for
+
+
+def _month(text):
+    try:
+        return month_start(datetime.date.fromisoformat(f"{text}-01")) if text else None
+    except ValueError:
+        return None
+
+
+@login_required
+@permission_required(all_of=["analytics.view"])
+def overview(request):
+    """RFM, ABCD and life-cycle distribution of the members in scope, and how they moved since last month."""
+    merchant = merchant_for_request(request)
+    facts = queries.visible_facts(request.user, merchant)
+    field = request.GET.get("by") if request.GET.get("by") in queries.CLASS_FIELDS else "rfm_class"
+    months = queries.snapshot_months(merchant)
+    month = _month(request.GET.get("month")) or (months[0] if months else None)
+    previous = month_start(month, 1) if month else None
+    matrix = queries.migration_matrix(request.user, merchant, month, previous, field) if month else None
+    return render(
+        request,
+        "analytics/overview.html",
+        {
+            "merchant": merchant,
+            "rfm": queries.distribution(facts, "rfm_class"),
+            "abcd": queries.distribution(facts, "abcd_class"),
+            "stages": queries.distribution(facts, "life_stage"),
+            "scored_at": facts.exclude(scored_at=None)
+            .order_by("-scored_at")
+            .values_list("scored_at", flat=True)
+            .first(),
+            "field": field,
+            "fields": [
+                ("rfm_class", _("RFM class")),
+                ("abcd_class", _("ABCD class")),
+                ("life_stage", _("Life cycle")),
+            ],
+            "months": months,
+            "month": month,
+            "previous": previous,
+            "matrix": matrix,
+            "settings": settings_for(merchant),
+        },
+    )
+
+
+@login_required
+@permission_required(all_of=["analytics.view"])
+def members(request):
+    """The members in scope in one class (now, or at a month, or moved from a class): the list behind a figure."""
+    merchant = merchant_for_request(request)
+    field = request.GET.get("field")
+    if field not in queries.CLASS_FIELDS:
+        raise Http404
+    value = request.GET.get("value", "")
+    month = _month(request.GET.get("month"))
+    was = request.GET.get("was")
+    previous = month_start(month, 1) if month and was is not None else None
+    rows = queries.members_in_class(
+        request.user, merchant, field, value, month=month, was=was, previous=previous
+    )
+    if request.GET.get("export") == "xlsx":
+        return _members_xlsx(rows)
+    page = page_of(request, rows, 50)
+    for facts in page:
+        facts.member.masked_phone = mask_phone(facts.member.phone)  # lists show phones masked (PIPL)
+    label = dict(queries.CLASS_FIELDS[field].choices).get(value, "—")
+    return render(
+        request,
+        "analytics/members.html",
+        {
+            "page": page,
+            "query": filters_query(request.GET),
+            "label": label,
+            "was_label": dict(queries.CLASS_FIELDS[field].choices).get(was, "—") if was is not None else None,
+            "month": month,
+        },
+    )
+
+
+def _members_xlsx(rows):
+    book = XlsxWriter()
+    sheet = book.sheet(
+        _("Members"),
+        [_("Member no."), _("Name"), _("Phone"), _("Purchases"), _("Spend (yuan)"), _("Last purchase"),
+         _("RFM class"), _("ABCD class"), _("Life-cycle stage"), _("Favourite store")],
+    )  # fmt: skip
+    for facts in rows.iterator(chunk_size=2000):
+        member = facts.member
+        sheet.append([
+            member.member_no, member.name, mask_phone(member.phone),
+            facts.purchases, facts.spend / 100, facts.last_purchase_at, facts.get_rfm_class_display(),
+            facts.abcd_class, facts.get_life_stage_display(), facts.favourite_store.name if facts.favourite_store else "",
+        ])  # fmt: skip
+    return book.response("members-by-class.xlsx")
+
+
+@login_required
+@permission_required(all_of=["analytics.manage"])
+@require_http_methods(["GET", "POST"])
+def settings_page(request):
+    """The merchant's scoring window, boundaries and life-cycle thresholds."""
+    merchant = merchant_for_request(request)
+    form = AnalyticsSettingsForm(request.POST or None, instance=settings_for(merchant))
+    if request.method == "POST" and form.is_valid():
+        services.save_settings(request.user, merchant, form)
+        messages.success(request, _("Analytics settings saved; they apply from the next scoring."))
+        return redirect("analytics:overview")
+    return render(request, "analytics/settings.html", {"form": form, "merchant": merchant})
+
+
+@login_required
+@permission_required(all_of=["analytics.manage"])
+@require_POST
+def rescore(request):
+    """Score every member of the merchant now, as the nightly job does."""
+    merchant = merchant_for_request(request)
+    result = services.rescore(request.user, merchant)
+    messages.success(request, _("%(n)s members scored.") % {"n": result.members})
+    return redirect("analytics:overview")
