@@ -6,16 +6,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from onecard.core.errors import BusinessError
 from onecard.core.masking import mask_phone
 from onecard.core.paging import filters_query, page_of
 from onecard.core.permissions import permission_required
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.queries import merchant_for_request
 
-from . import queries, services
+from . import queries, rescoring, services
 from .forms import AnalyticsSettingsForm
 from .scoring import month_start, settings_for
 
@@ -61,6 +63,7 @@ def overview(request):
             "previous": previous,
             "matrix": matrix,
             "settings": settings_for(merchant),
+            "rescore": rescoring.state_of(merchant),
         },
     )
 
@@ -134,8 +137,23 @@ def settings_page(request):
 @permission_required(all_of=["analytics.manage"])
 @require_POST
 def rescore(request):
-    """Score every member of the merchant now, as the nightly job does."""
+    """Start scoring every member of the merchant now (as the nightly job does); the page shows its progress."""
     merchant = merchant_for_request(request)
-    result = services.rescore(request.user, merchant)
-    messages.success(request, _("%(n)s members scored.") % {"n": result.members})
-    return redirect("analytics:overview")
+    try:
+        rescoring.start_rescore(request.user, merchant)
+    except BusinessError as error:
+        messages.error(request, error.message)
+    return redirect(f"{reverse('analytics:overview')}?merchant={merchant.pk}#rescore")
+
+
+@login_required
+@permission_required(all_of=["analytics.view"])
+@require_GET
+def rescore_progress(request):
+    """The progress bar of a scoring started by hand (htmx polls it every second while it runs)."""
+    merchant = merchant_for_request(request)
+    return render(
+        request,
+        "analytics/_rescore_progress.html",
+        {"state": rescoring.state_of(merchant), "merchant": merchant},
+    )

@@ -1,39 +1,24 @@
-"""Where a running import is, for the progress bar.
+"""Where a running import is, for the progress bar (the state is kept by core.progress).
 
-Progress goes to the cache, not the database: on SQLite the import transaction holds the write lock, and the
-job row only changes (to done) inside that same transaction. A per-process cache (LocMemCache, the default
-without Redis) is not seen by the other gunicorn workers that answer the polls, so then the progress is also
-written to a small file under VAR_DIR. Once an import ends, the job row is what counts.
+The bar covers the re-check (first 40 %) and the insert (the rest); once an import ends, the job row is
+what counts.
 """
 
-import json
-import logging
-import os
-from pathlib import Path
-
-from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.locmem import LocMemCache
+from onecard.core import progress
 
 from ..choices import ImportStatus
 
-logger = logging.getLogger(__name__)
-
-
-PROGRESS_TTL = 6 * 3600
 # Share of the progress bar given to the re-check before the insert.
 CHECK_SHARE = 40
 
 
-def progress_key(job_id):
-    return f"onecard:members:import:{job_id}:progress"
+def _name(job_id) -> str:
+    return f"members-import-{job_id}"
 
 
 def progress_file(job_id):
     """Where progress is also kept when the cache is private to one process; None with a shared cache."""
-    if not isinstance(caches["default"], LocMemCache):
-        return None
-    return Path(settings.VAR_DIR) / "import-progress" / f"{job_id}.json"
+    return progress.progress_file(_name(job_id))
 
 
 def set_progress(job_id, phase, done=0, total=0):
@@ -47,35 +32,15 @@ def set_progress(job_id, phase, done=0, total=0):
         percent = 100
     else:
         percent = 0
-    state = {"phase": phase, "done": done, "total": total, "percent": percent}
-    cache.set(progress_key(job_id), state, PROGRESS_TTL)
-    path = progress_file(job_id)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(state))
-            os.replace(temporary, path)  # atomic: a reader sees the old or the new state, never half
-        except OSError:
-            logger.warning("Cannot write import progress to %s", path, exc_info=True)
+    progress.publish(_name(job_id), {"phase": phase, "done": done, "total": total, "percent": percent})
 
 
 def read_progress(job_id):
-    state = cache.get(progress_key(job_id))
-    path = progress_file(job_id)
-    if state is None and path is not None:
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, ValueError):
-            state = None
-    return state
+    return progress.read(_name(job_id))
 
 
 def clear_progress(job_id):
-    cache.delete(progress_key(job_id))
-    path = progress_file(job_id)
-    if path is not None:
-        path.unlink(missing_ok=True)
+    progress.clear(_name(job_id))
 
 
 def progress_of(job):

@@ -9,10 +9,10 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from onecard.core import background as core_background
 from onecard.core.errors import PermissionDenied
 from onecard.members import importing, tasks
 from onecard.members.choices import ImportStatus
-from onecard.members.importing import background
 from onecard.members.models import ImportJob, Member
 from onecard.testing.member_imports import HEADERS, ROWS, checked_job, csv_file, same_file, xlsx_file
 
@@ -215,20 +215,20 @@ def test_upload_errors_are_shown_on_the_form(chain, login):
 
 
 def test_without_a_broker_the_import_runs_in_a_thread(chain, settings, django_capture_on_commit_callbacks):
-    settings.ONECARD_IMPORT_INLINE = False
+    settings.ONECARD_RUN_INLINE = False
     settings.CELERY_TASK_ALWAYS_EAGER = True
     with (
-        mock.patch.object(background.threading, "Thread") as thread,
+        mock.patch.object(core_background.threading, "Thread") as thread,
         django_capture_on_commit_callbacks(execute=True),
     ):
         tasks.dispatch_import(7, 9)
-    assert thread.call_args.kwargs["args"][1:] == (7, 9)
+    assert thread.call_args.kwargs["args"][2] == (7, 9)
     assert thread.call_args.kwargs["daemon"] is True
     thread.return_value.start.assert_called_once_with()
 
 
 def test_with_a_broker_the_import_is_queued(chain, settings, django_capture_on_commit_callbacks):
-    settings.ONECARD_IMPORT_INLINE = False
+    settings.ONECARD_RUN_INLINE = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
     with (
         mock.patch.object(tasks.run_import_task, "delay") as delay,
@@ -308,7 +308,7 @@ def test_two_simultaneous_confirms_import_once(chain):
 @pytest.mark.django_db(transaction=True)
 def test_without_a_broker_the_request_returns_and_the_thread_imports(chain, settings):
     # given the default of a single shop: no broker, so no inline import
-    settings.ONECARD_IMPORT_INLINE = False
+    settings.ONECARD_RUN_INLINE = False
     settings.CELERY_TASK_ALWAYS_EAGER = True
     rows = [[f"会员{i}", f"1370000{i:04d}", "", "", "A1", "", ""] for i in range(3000)]
     job = checked_job(chain.region_manager, xlsx_file(rows))
