@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from django.db import transaction
 
 from onecard import jobs
+from onecard.analytics import facts, scoring
 from onecard.catalog.models import Product
 from onecard.core import audit
 from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TILL_PIN, DEMO_TOTP_SECRET
@@ -83,6 +84,14 @@ def seed_demo(out, style, *, members, batch, cards, history_days, sales, next_to
     # payments their sales, as the till would have recorded them.
     record_earlier_payments()
     record_missing_facts()  # and those sales their invoice facts
+    _seed_analytics(out, merchant)
+
+
+def _seed_analytics(out, merchant):
+    """The members' facts counted again from every sale (the backfilled ones sent no signal), then scored."""
+    counted = facts.rebuild(merchant=merchant)
+    scored = scoring.score_merchant(merchant)
+    out.write(f"analytics: {counted.members:,} buyers' facts counted, {scored.members:,} members scored")
 
 
 def _print_once(out, style, passwords):
