@@ -14,7 +14,7 @@ from onecard.core import audit
 from onecard.core.errors import BusinessError
 from onecard.core.rows import insert_many
 from onecard.members.choices import ImportStatus
-from onecard.org.models import Staff
+from onecard.org.models import Merchant, Staff
 
 from ..models import Sale, SaleImport, SaleKind, SaleLine
 from ..signals import sales_imported
@@ -123,6 +123,10 @@ def run_import(job_id, actor_id):
     result = None
     try:
         with transaction.atomic():
+            # Two imports of one merchant queue here, so the second sees the first's sales as imported
+            # before (SQLite's BEGIN IMMEDIATE already serialises; no_key leaves inserts that name the
+            # merchant free to run).
+            Merchant.objects.select_for_update(no_key=True).filter(pk=job.merchant_id).first()
             total = job.total_rows
             set_progress(job.pk, "checking", 0, total)
             result = check_rows(

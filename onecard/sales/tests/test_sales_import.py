@@ -3,6 +3,7 @@ rows imported before, scope, the signal, and takings that leave imported sales o
 
 import datetime
 import io
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -12,15 +13,16 @@ from django.utils import timezone
 
 from onecard.catalog import services as catalog
 from onecard.catalog.models import Product
-from onecard.core.errors import BusinessError, PermissionDenied
+from onecard.core.errors import BusinessError, Conflict, PermissionDenied
 from onecard.core.models import AuditEntry
 from onecard.loyalty.models import CardTransaction, JournalEntry
 from onecard.members.choices import ImportStatus
 from onecard.org import services as org
 from onecard.org.permissions import BUILTIN_ROLES
 from onecard.pos.shift_takings import Window, takings
-from onecard.sales import checkout, importing
-from onecard.sales.models import InvoiceFact, Sale, SaleLine, SaleTender
+from onecard.sales import checkout, importing, tasks
+from onecard.sales.importing import background
+from onecard.sales.models import InvoiceFact, Sale, SaleImport, SaleLine, SaleTender
 from onecard.sales.queries import checkout_sales
 from onecard.sales.signals import sales_imported
 from onecard.testing.member_imports import csv_file, same_file, xlsx_file
@@ -455,3 +457,81 @@ def test_the_template_has_the_columns_and_an_example_row_that_imports(chain, his
     # and the template, as downloaded, imports its example row
     job = imported(chain.hq_admin, xlsx_file([example], header, "template.xlsx"), chain.merchant)
     assert (job.errors, job.imported_rows) == ([], 1)
+
+
+# ---- background, progress, size ---------------------------------------------------------------------------------
+
+
+def test_with_a_broker_the_import_is_queued_after_commit(db, settings, django_capture_on_commit_callbacks):
+    settings.ONECARD_IMPORT_INLINE = False
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with mock.patch.object(tasks.run_import_task, "delay") as delay:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            tasks.dispatch_import(7, 9)
+        delay.assert_not_called()  # not before the confirming transaction commits
+        for callback in callbacks:
+            callback()
+    delay.assert_called_once_with(7, 9)
+
+
+def test_without_a_broker_the_import_runs_in_a_thread(db, settings, django_capture_on_commit_callbacks):
+    settings.ONECARD_IMPORT_INLINE = False
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with (
+        mock.patch.object(background.threading, "Thread") as thread,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        tasks.dispatch_import(7, 9)
+    assert thread.call_args.kwargs["args"][1:] == (7, 9)
+    thread.return_value.start.assert_called_once_with()
+
+
+def test_a_second_confirm_or_a_redelivered_task_imports_once(chain, history):
+    job = imported(chain.hq_admin, xlsx_file(ROWS, HEADERS, "sales.xlsx"), chain.merchant)
+    with pytest.raises(Conflict):
+        importing.start_import(chain.hq_admin, job)
+    tasks.run_import_task(job.pk, chain.hq_admin.pk)
+    assert Sale.objects.count() == 3
+
+
+def test_progress_polls_while_running(chain, history, login):
+    # given an import that is running, half-way through its writes
+    job = checked(chain.hq_admin, xlsx_file(ROWS, HEADERS, "sales.xlsx"), chain.merchant)
+    SaleImport.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    importing.set_progress(job.pk, "importing", 500, 1000)
+    # when the page polls
+    html = login(chain.hq_admin).get(reverse("sales_import:progress", args=[job.pk])).content.decode()
+    # then it shows 40 % for the check plus half of the remaining 60 %, and polls again
+    assert 'hx-trigger="every 1s"' in html and 'style="width: 70%"' in html
+    assert "Importing: 500 of 1,000 sales…" in html
+
+
+def test_a_large_file_is_checked_and_written_in_a_bounded_number_of_queries(
+    chain, history, django_assert_max_num_queries
+):
+    # given 3,000 sales of the two members, half with items
+    rows = [
+        [
+            f"1000000{1 + i % 2}",
+            "",
+            f"2024-01-01 {i // 60 % 24:02d}:{i % 60:02d}",
+            "30",
+            "",
+            "A1",
+            "CAKE-1" if i % 2 else "",
+        ]
+        for i in range(3000)
+    ]
+    job = importing.create_import_job(chain.hq_admin, chain.merchant, csv_file(rows, HEADERS, name="big.csv"))
+    # when / then: the check asks the database in chunks, not once per row
+    with django_assert_max_num_queries(12):
+        result = importing.check_rows(job, chain.hq_admin)
+    assert (result.total, len(result.rows), result.error_rows) == (3000, 3000, 0)
+    # and the import writes in batches
+    importing.check_import(chain.hq_admin, job)
+    with django_assert_max_num_queries(200):
+        importing.start_import(chain.hq_admin, job)
+    job.refresh_from_db()
+    assert (job.status, job.imported_rows, job.imported_amount) == (ImportStatus.DONE, 3000, 3000 * 3000)
+    assert SaleLine.objects.filter(sku="CAKE-1").count() == 1500
+    assert SaleLine.objects.filter(name="历史消费").count() == 1500
