@@ -39,6 +39,7 @@ urlpatterns = [
     path("cards/", include("onecard.loyalty.cards.urls")),
     path("reports/promotions/", include("onecard.sales.report_urls")),
     path("reports/invoices/", include("onecard.sales.invoice_urls")),
+    path("sales/import/", include("onecard.sales.import_urls")),
     path("reports/", include("onecard.loyalty.stored_value.liability_urls")),
     path("settlement/", include("onecard.loyalty.settlement.urls")),
     path("coupons/", include("onecard.promotions.coupon_urls")),

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onecard.loyalty.models import CardTransaction, MemberPackage
 from onecard.loyalty.models.stored_value import CardTxKind
-from onecard.sales.models import SaleReturn, SaleTender, TenderKind
+from onecard.sales.models import SaleKind, SaleReturn, SaleTender, TenderKind
 
 # Tenders in the order the report lists them; "bank" and "original" only pay prepaid value back.
 TENDER_LABELS = {
@@ -149,7 +149,10 @@ def takings(window: Window) -> Takings:
 
 
 def _sales(result, window):
-    tenders = SaleTender.objects.filter(window.where("sale__store_id", "sale__actor_id", "sale__created_at"))
+    # An imported sale has no tenders; excluded by name all the same, since it took no money at this till.
+    tenders = SaleTender.objects.filter(
+        window.where("sale__store_id", "sale__actor_id", "sale__created_at")
+    ).exclude(sale__kind=SaleKind.IMPORTED)
     for row in tenders.values("kind").annotate(amount=Sum("amount"), points=Sum("points")):
         result.add(row["kind"], "sales", row["amount"])
         result.points += row["points"] or 0

@@ -10,10 +10,20 @@ which app owns the models, not a row or a table (migrations 0001 here, pos 0007)
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from onecard.core.constraints import unique_per_merchant
-from onecard.core.fields import member_field, merchant_field, node_field, protected_fk, protected_staff_field
+from onecard.core.fields import (
+    member_field,
+    merchant_field,
+    node_field,
+    protected_fk,
+    protected_staff_field,
+    staff_field,
+)
+from onecard.members.choices import ImportStatus
 
 
 class TenderKind(models.TextChoices):
@@ -35,6 +45,8 @@ class SaleKind(models.TextChoices):
     CHARGE = "charge", _("Charge")
     CAPTURE = "capture", _("Hold capture")
     PACKAGE_USE = "package_use", _("Package use")
+    # Brought over from another system (sales.importing): dated in the past, no money moved, no tenders.
+    IMPORTED = "imported", pgettext_lazy("sale kind", "Imported")
 
 
 class Sale(models.Model):
@@ -68,7 +80,8 @@ class Sale(models.Model):
     returned_due = models.BigIntegerField(_("returned"), default=0)
     # Notes handed over for the cash tender (0: not recorded); the change is what exceeds the tender.
     cash_received = models.BigIntegerField(_("cash received"), default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A default rather than auto_now_add, so that an imported sale carries the time it was made.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         db_table = "pos_sale"
@@ -77,6 +90,8 @@ class Sale(models.Model):
         verbose_name_plural = _("sales")
         constraints = [
             unique_per_merchant("business_ref", "pos_sale_ref_unique", condition=Q(kind="checkout")),
+            # "import:<import id>:<row>": a row is imported once.
+            unique_per_merchant("business_ref", "sales_imported_ref_unique", condition=Q(kind="imported")),
         ]
 
     def __str__(self):
@@ -278,3 +293,47 @@ class InvoiceFact(models.Model):
     @property
     def not_invoiceable(self) -> int:
         return self.stored_value + self.points + self.package
+
+
+class SaleImport(models.Model):
+    """An upload of historical sales from .xlsx/.csv: checked row by row, then imported whole or not at all.
+
+    `errors` are the rows that stop the import ({"row", "column", "value", "message"}); `skipped` the rows
+    that repeat a sale an earlier import brought in ({"row", "message"}), left out so a file imported twice
+    adds nothing. The sales it writes carry `business_ref` "import:<id>:<row>".
+    """
+
+    audit_node_path = "node"
+
+    merchant = merchant_field(related_name="+", on_delete=models.CASCADE)
+    node = node_field(related_name="+")
+    created_by = staff_field(blank=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    file = models.FileField(upload_to="sales-imports/%Y/%m/")
+    original_name = models.CharField(max_length=200)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    headers = models.JSONField(default=list)
+    columns = models.JSONField(default=list)  # per column of the file: the field it fills, or ""
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.PositiveIntegerField(default=0)
+    error_rows = models.PositiveIntegerField(default=0)
+    skipped_rows = models.PositiveIntegerField(default=0)
+    imported_rows = models.PositiveIntegerField(default=0)
+    imported_amount = models.BigIntegerField(default=0)  # fen
+    errors = models.JSONField(default=list, blank=True)
+    skipped = models.JSONField(default=list, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("sales import")
+        verbose_name_plural = _("sales imports")
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def business_ref_prefix(self) -> str:
+        return f"import:{self.pk}:"
