@@ -150,3 +150,30 @@ def test_an_anonymous_sale_makes_no_facts(chain, shop):
     )
     assert not MemberFacts.objects.exists()
     assert not MemberMonth.objects.exists()
+
+
+def test_imported_history_rebuilds_its_members_facts(chain, member_factory, import_settings):
+    """Given a member who bought once at the till today, when two older purchases (2024) are imported,
+    then their facts count 3 purchases, 3 visits, the imported spend, and the first purchase of 2024."""
+    from onecard.catalog import services as catalog
+    from onecard.sales import importing
+    from onecard.testing.member_imports import xlsx_file
+
+    catalog.create_product(None, chain.merchant, sku="TEA-1", name="乌龙茶", list_price=500)
+    member = member_factory(name="张三")
+    card = sv_card(chain, member)
+    put_value(chain, card, principal=10_000)
+    sales.charge_card(chain.cashier_a1, card, 1_000, store=chain.a1)
+    rows = [
+        [member.member_no, "", "2024-03-05 14:30", "68.50", "", "A1", "TEA-1×2"],
+        [member.member_no, "", "2024-03-09 10:00", "20", "", "A1", ""],
+    ]
+    upload = xlsx_file(rows, ["会员号", "手机号", "消费时间", "金额", "数量", "门店编码", "商品"], "sales.xlsx")
+    job = importing.create_import_job(chain.hq_admin, chain.merchant, upload)
+    importing.check_import(chain.hq_admin, job)
+    importing.start_import(chain.hq_admin, job)
+
+    kept = MemberFacts.objects.get(member=member)
+    assert (kept.purchases, kept.visits, kept.spend) == (3, 3, 1_000 + 6_850 + 2_000)
+    assert facts.local_day(kept.first_purchase_at) == datetime.date(2024, 3, 5)
+    assert MemberMonth.objects.filter(member=member, month=datetime.date(2024, 3, 1)).get().purchases == 2

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from onecard.catalog import services as catalog
 from onecard.catalog.models import Product
+from onecard.core import background as core_background
 from onecard.core.errors import BusinessError, Conflict, PermissionDenied
 from onecard.core.models import AuditEntry
 from onecard.loyalty.models import CardTransaction, JournalEntry
@@ -21,7 +22,6 @@ from onecard.org import services as org
 from onecard.org.permissions import BUILTIN_ROLES
 from onecard.pos.shift_takings import Window, takings
 from onecard.sales import checkout, importing, tasks
-from onecard.sales.importing import background
 from onecard.sales.models import InvoiceFact, Sale, SaleImport, SaleLine, SaleTender
 from onecard.sales.queries import checkout_sales
 from onecard.sales.signals import sales_imported
@@ -463,7 +463,7 @@ def test_the_template_has_the_columns_and_an_example_row_that_imports(chain, his
 
 
 def test_with_a_broker_the_import_is_queued_after_commit(db, settings, django_capture_on_commit_callbacks):
-    settings.ONECARD_IMPORT_INLINE = False
+    settings.ONECARD_RUN_INLINE = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
     with mock.patch.object(tasks.run_import_task, "delay") as delay:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -475,14 +475,14 @@ def test_with_a_broker_the_import_is_queued_after_commit(db, settings, django_ca
 
 
 def test_without_a_broker_the_import_runs_in_a_thread(db, settings, django_capture_on_commit_callbacks):
-    settings.ONECARD_IMPORT_INLINE = False
+    settings.ONECARD_RUN_INLINE = False
     settings.CELERY_TASK_ALWAYS_EAGER = True
     with (
-        mock.patch.object(background.threading, "Thread") as thread,
+        mock.patch.object(core_background.threading, "Thread") as thread,
         django_capture_on_commit_callbacks(execute=True),
     ):
         tasks.dispatch_import(7, 9)
-    assert thread.call_args.kwargs["args"][1:] == (7, 9)
+    assert thread.call_args.kwargs["args"][2] == (7, 9)
     thread.return_value.start.assert_called_once_with()
 
 
