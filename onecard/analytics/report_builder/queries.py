@@ -13,18 +13,18 @@ from onecard.org.queries import merchant_ids_for
 def _shared_condition(user) -> Q:
     if not user.has_perm("analytics.view"):
         return Q(pk__in=[])
-    return Q(shared_with_roles__in=list(user.roles.values_list("pk", flat=True)))
+    # A subquery, not a list read first: the home page asks this on every view.
+    return Q(shared_with_roles__in=user.roles.all())
+
+
+def _openable(user):
+    qs = SavedReport.objects.filter(merchant_id__in=merchant_ids_for(user))
+    return qs.filter(Q(owner=user) | _shared_condition(user)).distinct().select_related("owner", "merchant")
 
 
 def visible_reports(user):
     """The saved reports the user may open, of the merchants they work for, by name."""
-    qs = SavedReport.objects.filter(merchant_id__in=merchant_ids_for(user))
-    return (
-        qs.filter(Q(owner=user) | _shared_condition(user))
-        .distinct()
-        .select_related("owner", "merchant")
-        .prefetch_related("shared_with_roles")
-    )
+    return _openable(user).prefetch_related("shared_with_roles")
 
 
 def find_report(user, pk):
@@ -34,7 +34,7 @@ def find_report(user, pk):
 
 def pinned_reports(user):
     """The reports on the user's home page: their own pinned ones and the pinned ones shared with their roles."""
-    return visible_reports(user).filter(pinned=True)
+    return _openable(user).filter(pinned=True)
 
 
 def is_owner(user, report) -> bool:
