@@ -47,6 +47,15 @@ class Result:
         for row in self.rows:
             yield self.values(row)
 
+    def export_header(self) -> list:
+        """The column labels of the workbook; amounts are in yuan there."""
+        return [f"{c.label} (¥)" if c.type == FieldType.MONEY else c.label for c in self.columns]
+
+    def export_rows(self):
+        """Every row as the workbook holds it: amounts as yuan (Decimal), choices by label."""
+        for values in self.all_values():
+            yield [_export_cell(c, v) for c, v in zip(self.columns, values, strict=True)]
+
     def _plain(self, column, value):
         if column.field is not None and column.field.masked and not self.reveal:
             return mask_phone(value)
@@ -59,6 +68,16 @@ class Result:
         if isinstance(value, datetime.datetime):
             return timezone.localtime(value).replace(tzinfo=None)
         return value
+
+
+def _export_cell(column, value):
+    if value is None:
+        return None
+    if column.type == FieldType.MONEY:
+        return Decimal(value) / 100
+    if column.type == FieldType.CHOICE:
+        return column.field.choice_label(value)
+    return value
 
 
 def _text(column, value) -> str:

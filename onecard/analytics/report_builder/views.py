@@ -73,14 +73,20 @@ def _builder_context(request, params, report=None):
     return context
 
 
+def _sheet_title(title) -> str:
+    """A sheet name Excel accepts: at most 31 characters, none of []:*?/\\."""
+    cleaned = "".join(" " if ch in "[]:*?/\\" else ch for ch in str(title)).strip()
+    return cleaned[:31] or _("Report")
+
+
 def _respond(request, template, context, title):
     """The page, or with ?export=xlsx the whole result as a workbook, or with ?print=1 the print view."""
     result = context.get("result")
     if result is not None and request.GET.get("export") == "xlsx":
         services.record_export(request.user, title, result.definition)
         workbook = XlsxWriter()
-        sheet = workbook.sheet(title[:31] or _("Report"), [c.label for c in result.columns])
-        sheet.extend(result.all_values())
+        sheet = workbook.sheet(_sheet_title(title), result.export_header())
+        sheet.extend(result.export_rows())
         return workbook.response(f"report-{result.definition.dataset.key}.xlsx")
     if result is not None:
         printing = request.GET.get("print") == "1"
@@ -110,6 +116,8 @@ def builder(request):
         if "dataset" not in params:
             params = params_from_definition(report.definition)
             params["report"] = str(report.pk)
+            if "run" in request.GET:
+                params["run"] = "1"
     context = _builder_context(request, params, report)
     return _respond(request, "analytics/report_builder/builder.html", context, _("Report"))
 

@@ -518,7 +518,7 @@ def test_a_report_shared_with_a_role_opens_for_that_role_only(chain, login, sale
 
 def test_export_opens_with_openpyxl_and_holds_the_page_figures(chain, login, sales):
     """Given a saved report of sales by store, when exported, then the workbook opens with openpyxl, its header
-    is the columns and its rows are each store's count and sum in fen, as pandas computes them."""
+    is the columns and its rows are each store's count and sum in yuan, as pandas computes them."""
     raw = {
         "dataset": "sales",
         "group_by": [{"field": "store"}],
@@ -530,8 +530,8 @@ def test_export_opens_with_openpyxl_and_holds_the_page_figures(chain, login, sal
 
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     frame = pd.DataFrame(sales).groupby("store")["total_due"].agg(["size", "sum"]).sort_index()
-    assert rows[0] == ("Store", "Count", "Sum of Amount due")
-    assert rows[1:] == [(store, n, total) for store, (n, total) in frame.iterrows()]
+    assert rows[0] == ("Store", "Count", "Sum of Amount due (¥)")
+    assert rows[1:] == [(store, n, total / 100) for store, (n, total) in frame.iterrows()]
     assert AuditEntry.objects.filter(action="export", subject_type="analytics.savedreport").exists()
 
 
