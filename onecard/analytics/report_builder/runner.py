@@ -62,7 +62,9 @@ class Result:
         if column.type == FieldType.MONEY and isinstance(value, (Decimal, float)):
             return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         if isinstance(value, (Decimal, float)):
-            return float(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+            # PostgreSQL sums integers as numeric: a whole number stays an int; an average keeps 2 decimals.
+            exact = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            return int(exact) if exact == exact.to_integral_value() else float(exact)
         if isinstance(value, datetime.datetime) and (column.trunc or not column.field.moment):
             return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
         if isinstance(value, datetime.datetime):

@@ -1,86 +1,28 @@
 """The report builder: each dataset's groupings and totals against pandas over the same generated rows,
-scoping, refusals of bad definitions, sharing with roles, export, print and pinning to the home page."""
+scoping, and the refusal of bad definitions. The pages, sharing, export and pinning: test_report_builder_pages.py."""
 
 import datetime
-import io
 import random
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 from django.utils import translation
-from openpyxl import load_workbook
 
 from onecard.analytics.models import MemberFacts, SavedReport
 from onecard.analytics.report_builder import services
 from onecard.analytics.report_builder.definition import validate
 from onecard.analytics.report_builder.runner import run
 from onecard.catalog import services as catalog_services
-from onecard.core.errors import PermissionDenied, ValidationFailed
-from onecard.core.models import AuditEntry
+from onecard.core.errors import ValidationFailed
 from onecard.loyalty.models import CardTransaction
 from onecard.promotions.models import Coupon
 from onecard.sales.models import Sale, SaleLine
 from onecard.testing.coupons import make_template
 from onecard.testing.stored_value import sv_card
 
+from .report_builder_data import SHANGHAI, URL, local, make_sales, run_raw, table
+
 pytestmark = pytest.mark.usefixtures("english")
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-URL = "/analytics/reports/"
-
-
-def _local(year, month, day, hour=12, minute=0):
-    return datetime.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
-
-
-def _table(result):
-    """The result's rows as tuples of plain values, in the order the report gives them."""
-    return [tuple(row) for row in result.all_values()]
-
-
-def _run(user, merchant, raw):
-    return run(validate(raw), user, merchant)
-
-
-def make_sales(chain, seed=7, count=60):
-    """`count` checkouts at A1, A2 and B1 in the first half of 2026 (plus one at 00:30 on 1 April, local).
-
-    Returns the rows as pandas sees them: store name, time (Shanghai), amounts in fen.
-    """
-    rng = random.Random(seed)
-    stores = [chain.a1, chain.a2, chain.b1]
-    times = [
-        _local(2026, 1, 1) + datetime.timedelta(minutes=rng.randrange(0, 181 * 24 * 60)) for _ in range(count)
-    ]
-    times.append(_local(2026, 4, 1, 0, 30))  # UTC 31 March: counts in April, local time
-    rows = []
-    for n, moment in enumerate(times):
-        store = stores[n % 3] if n < count else chain.a1
-        list_total = rng.randrange(100, 50_000)
-        discount = rng.randrange(0, list_total // 5 + 1)
-        sale = Sale.objects.create(
-            merchant=chain.merchant,
-            store=store,
-            business_ref=f"T{n:04d}",
-            list_total=list_total,
-            discount_total=discount,
-            total_due=list_total - discount,
-            returned_due=rng.choice([0, 0, 0, 50]),
-            points_earned=rng.randrange(0, 100),
-        )
-        Sale.objects.filter(pk=sale.pk).update(created_at=moment)
-        sale.created_at = moment
-        rows.append(
-            {
-                "sale": sale,
-                "store": store.name,
-                "at": moment,
-                "total_due": list_total - discount,
-                "discount": discount,
-            }
-        )
-    return rows
 
 
 @pytest.fixture
@@ -91,7 +33,7 @@ def sales(chain):
 def test_sales_by_month_and_store_sum_and_count_as_pandas(chain, sales):
     """Given sixty-one sales at three stores, when head office groups them by month and store with a count and
     the sums of amount due and discount, then every figure equals pandas over the same rows (local months)."""
-    result = _run(
+    result = run_raw(
         chain.hq_admin,
         chain.merchant,
         {
@@ -113,7 +55,7 @@ def test_sales_by_month_and_store_sum_and_count_as_pandas(chain, sales):
         .reset_index()
         .sort_values(["month", "store"])
     )
-    assert _table(result) == [
+    assert table(result) == [
         (r.month, r.store, r.n, r.due, r.discount) for r in expected.itertuples(index=False)
     ]
     assert [c.key for c in result.columns] == [
@@ -123,7 +65,7 @@ def test_sales_by_month_and_store_sum_and_count_as_pandas(chain, sales):
         "sum_total_due",
         "sum_discount",
     ]
-    april_a1 = [row for row in _table(result) if row[0] == datetime.date(2026, 4, 1) and row[1] == "徐汇店"]
+    april_a1 = [row for row in table(result) if row[0] == datetime.date(2026, 4, 1) and row[1] == "徐汇店"]
     assert april_a1 and april_a1[0][2] >= 1  # the 00:30 sale of 1 April (UTC: 31 March) is April's
 
 
@@ -153,7 +95,7 @@ def test_sales_filters_by_date_range_money_and_store_as_pandas(chain, sales):
     ]
     assert len(picked) > 2
 
-    [(count, total, average)] = _table(_run(chain.hq_admin, chain.merchant, raw))
+    [(count, total, average)] = table(run_raw(chain.hq_admin, chain.merchant, raw))
 
     assert (count, total) == (len(picked), int(picked["total_due"].sum()))
     assert average == int((picked["total_due"].mean() + 0.5) // 1)
@@ -161,13 +103,14 @@ def test_sales_filters_by_date_range_money_and_store_as_pandas(chain, sales):
     recent = sales[0]["sale"]
     Sale.objects.filter(pk=recent.pk).update(created_at=datetime.datetime.now(datetime.UTC))
     last_30 = {"dataset": "sales", "filters": [{"field": "date", "op": "last_days", "value": 30}]}
-    [(n,)] = _table(_run(chain.hq_admin, chain.merchant, {**last_30, "aggregates": [{"fn": "count"}]}))
+    [(n,)] = table(run_raw(chain.hq_admin, chain.merchant, {**last_30, "aggregates": [{"fn": "count"}]}))
     assert n == 1
 
 
 def test_sale_lines_by_category_as_pandas(chain, cat, sales):
     """Given lines of two products in two categories and unitemised lines, when grouped by category with the
-    sums of units and amount due, then the figures equal pandas (the lines without a product under no category)."""
+    sums of units and amount due and the average units per line, then the figures equal pandas (lines without a
+    product under no category)."""
     biscuit = catalog_services.create_product(
         None, chain.merchant, sku="BIS-1", name="饼干", category=cat.food, list_price=800
     )
@@ -190,13 +133,17 @@ def test_sale_lines_by_category_as_pandas(chain, cat, sales):
             {"category": product.category.name if product else None, "quantity": quantity, "due": due}
         )
 
-    result = _run(
+    result = run_raw(
         chain.hq_admin,
         chain.merchant,
         {
             "dataset": "sale_lines",
             "group_by": [{"field": "category"}],
-            "aggregates": [{"fn": "sum", "field": "quantity"}, {"fn": "sum", "field": "due"}],
+            "aggregates": [
+                {"fn": "sum", "field": "quantity"},
+                {"fn": "sum", "field": "due"},
+                {"fn": "avg", "field": "quantity"},
+            ],
             "order": [{"column": "sum_due", "desc": True}],
         },
     )
@@ -204,15 +151,15 @@ def test_sale_lines_by_category_as_pandas(chain, cat, sales):
     expected = (
         pd.DataFrame(rows)
         .groupby("category", dropna=False)
-        .agg(units=("quantity", "sum"), due=("due", "sum"))
+        .agg(units=("quantity", "sum"), due=("due", "sum"), per_line=("quantity", "mean"))
         .reset_index()
         .sort_values("due", ascending=False)
     )
-    assert _table(result) == [
-        (None if pd.isna(r.category) else r.category, r.units, r.due)
+    assert table(result) == [
+        (None if pd.isna(r.category) else r.category, r.units, r.due, round(r.per_line, 2))
         for r in expected.itertuples(index=False)
     ]
-    assert {row[0] for row in _table(result)} == {"茶饮", "食品", None}
+    assert {row[0] for row in table(result)} == {"茶饮", "食品", None}
 
 
 def test_members_by_rfm_class_with_facts_as_pandas(chain, member_factory):
@@ -233,7 +180,7 @@ def test_members_by_rfm_class_with_facts_as_pandas(chain, member_factory):
     member_factory(store=chain.a2)  # no facts yet: an empty class, nothing spent
     rows.append({"spend": None, "visits": None, "rfm_class": None})
 
-    result = _run(
+    result = run_raw(
         chain.hq_admin,
         chain.merchant,
         {
@@ -255,7 +202,7 @@ def test_members_by_rfm_class_with_facts_as_pandas(chain, member_factory):
         cls: (len(g), int(g["spend"].sum()), int((g["spend"].mean() + 0.5) // 1), int(g["visits"].sum()))
         for cls, g in frame[frame["rfm_class"] != ""].groupby("rfm_class")
     }
-    got = {row[0]: row[1:] for row in _table(result)}
+    got = {row[0]: row[1:] for row in table(result)}
     assert {k: v for k, v in got.items() if k} == expected
     assert got[None] == (1, None, None, None)
 
@@ -278,7 +225,7 @@ def test_card_movements_by_kind_and_store_as_pandas(chain, member_factory):
         )
         rows.append({"kind": kind, "store": store.name, "amount": amount, "principal": principal})
 
-    result = _run(
+    result = run_raw(
         chain.hq_admin,
         chain.merchant,
         {
@@ -299,7 +246,7 @@ def test_card_movements_by_kind_and_store_as_pandas(chain, member_factory):
         .reset_index()
         .sort_values(["kind", "store"])
     )
-    assert _table(result) == [
+    assert table(result) == [
         (r.kind, r.store, r.n, r.amount, r.top) for r in expected.itertuples(index=False)
     ]
 
@@ -311,7 +258,7 @@ def test_coupons_by_template_and_status_as_pandas(chain, member_factory):
     members = [member_factory(store=chain.a1), member_factory(store=chain.b1)]
     rng = random.Random(9)
     rows = []
-    start = _local(2026, 3, 1)
+    start = local(2026, 3, 1)
     for n in range(30):
         template, status = templates[n % 2], rng.choice(["issued", "redeemed", "expired"])
         uses = rng.randrange(0, 4)
@@ -327,7 +274,7 @@ def test_coupons_by_template_and_status_as_pandas(chain, member_factory):
         )
         rows.append({"template": template.name, "status": status, "uses": uses})
 
-    result = _run(
+    result = run_raw(
         chain.hq_admin,
         chain.merchant,
         {
@@ -344,7 +291,7 @@ def test_coupons_by_template_and_status_as_pandas(chain, member_factory):
         .reset_index()
         .sort_values(["template", "status"])
     )
-    assert _table(result) == [(r.template, r.status, r.n, r.uses) for r in expected.itertuples(index=False)]
+    assert table(result) == [(r.template, r.status, r.n, r.uses) for r in expected.itertuples(index=False)]
     with translation.override("en"):
         texts = [result.texts(row) for row in result.rows]
     assert {t[1] for t in texts} <= {"Issued", "Redeemed", "Expired"}  # choices shown by label
@@ -361,8 +308,8 @@ def test_one_saved_definition_sums_the_store_for_its_manager_and_everything_for_
     frame = pd.DataFrame(sales)
     definition = validate(report.definition)
 
-    [(a1_count, a1_total)] = _table(run(definition, chain.store_manager, report.merchant))
-    [(all_count, all_total)] = _table(run(definition, chain.hq_admin, report.merchant))
+    [(a1_count, a1_total)] = table(run(definition, chain.store_manager, report.merchant))
+    [(all_count, all_total)] = table(run(definition, chain.hq_admin, report.merchant))
 
     a1 = frame[frame["store"] == "徐汇店"]
     assert (a1_count, a1_total) == (len(a1), int(a1["total_due"].sum()))
@@ -375,8 +322,8 @@ def test_a_store_manager_lists_only_the_members_of_their_store(chain, member_fac
     member_factory(store=chain.a1, name="甲")
     member_factory(store=chain.b1, name="乙")
 
-    rows = _table(
-        _run(chain.store_manager, chain.merchant, {"dataset": "members", "fields": ["name", "home_store"]})
+    rows = table(
+        run_raw(chain.store_manager, chain.merchant, {"dataset": "members", "fields": ["name", "home_store"]})
     )
 
     assert rows == [("甲", "徐汇店")]
@@ -388,8 +335,8 @@ def test_phone_numbers_are_masked_unless_the_viewer_may_reveal_them(chain, membe
     member_factory(store=chain.a1, phone="13912345678")
     raw = {"dataset": "members", "fields": ["phone"]}
 
-    assert _table(_run(chain.marketer, chain.merchant, raw)) == [("139****5678",)]
-    assert _table(_run(chain.store_manager, chain.merchant, raw)) == [("13912345678",)]
+    assert table(run_raw(chain.marketer, chain.merchant, raw)) == [("139****5678",)]
+    assert table(run_raw(chain.store_manager, chain.merchant, raw)) == [("13912345678",)]
 
 
 # ---- refusals ------------------------------------------------------------------------------------------------
@@ -458,139 +405,3 @@ def test_the_builder_page_shows_the_refusal_and_saving_a_bad_definition_stores_n
     assert "is not an amount in yuan" in page.content.decode()
     assert "has no field “member__phone”" in forged.content.decode()
     assert not SavedReport.objects.exists()
-
-
-# ---- pages, sharing, export, pinning ---------------------------------------------------------------------------
-
-
-def test_the_builder_runs_saves_and_the_saved_report_shows_the_same_figures(chain, login, sales):
-    """Given the builder form grouping sales by store with the sum of amount due, when it runs and is saved,
-    then the page and the saved report show each store's sum in yuan, as pandas computes them."""
-    client = login(chain.hq_admin)
-    params = {"dataset": "sales", "g0_field": "store", "a0_fn": "sum", "a0_field": "total_due", "run": "1"}
-
-    page = client.get(f"{URL}new/", params)
-    result = page.context["result"]
-    saved = client.post(
-        f"{URL}save/", {"name": "门店销售", "definition": page.context["definition_json"]}, follow=True
-    )
-
-    frame = pd.DataFrame(sales).groupby("store")["total_due"].sum()
-    expected = {store: f"{total // 100}.{total % 100:02d}" for store, total in frame.items()}
-    assert {row[0]: row[1] for row in (result.texts(r) for r in result.rows)} == expected
-    html = saved.content.decode()
-    report = SavedReport.objects.get()
-    assert (report.owner, report.name, report.definition["group_by"]) == (
-        chain.hq_admin,
-        "门店销售",
-        [{"field": "store", "trunc": ""}],
-    )
-    assert all(text in html for text in expected.values())
-    assert AuditEntry.objects.filter(subject_type="analytics.savedreport", action="create").count() == 1
-
-
-def test_a_cashier_cannot_open_the_builder(chain, login):
-    """Given a cashier (no reports.build), when they open the builder, then it is refused (403)."""
-    assert login(chain.cashier_a1).get(f"{URL}new/").status_code == 403
-
-
-def test_a_report_shared_with_a_role_opens_for_that_role_only(chain, login, sales):
-    """Given head office's report shared with the store-manager role, when A1's manager opens it, then it shows
-    A1's sales only; the marketer (another role) cannot open it; sharing is only the owner's."""
-    raw = {"dataset": "sales", "aggregates": [{"fn": "sum", "field": "total_due"}]}
-    report = services.save_report(chain.hq_admin, chain.merchant, name="销售总额", definition=raw)
-    services.share_report(chain.hq_admin, report, [chain.roles["store_manager"]])
-
-    manager_page = login(chain.store_manager).get(f"{URL}{report.pk}/")
-    manager_list = login(chain.store_manager).get(URL).content.decode()
-    marketer_page = login(chain.marketer).get(f"{URL}{report.pk}/")
-
-    a1_total = sum(s["total_due"] for s in sales if s["store"] == "徐汇店")
-    assert manager_page.status_code == 200
-    assert _table(manager_page.context["result"]) == [(a1_total,)]
-    assert "销售总额" in manager_list
-    assert marketer_page.status_code == 404
-    with pytest.raises(PermissionDenied):
-        services.share_report(chain.store_manager, report, [chain.roles["marketer"]])
-    with pytest.raises(PermissionDenied):
-        services.delete_report(chain.store_manager, report)
-
-
-def test_export_opens_with_openpyxl_and_holds_the_page_figures(chain, login, sales):
-    """Given a saved report of sales by store, when exported, then the workbook opens with openpyxl, its header
-    is the columns and its rows are each store's count and sum in yuan, as pandas computes them."""
-    raw = {
-        "dataset": "sales",
-        "group_by": [{"field": "store"}],
-        "aggregates": [{"fn": "count"}, {"fn": "sum", "field": "total_due"}],
-    }
-    report = services.save_report(chain.hq_admin, chain.merchant, name="门店", definition=raw)
-
-    response = login(chain.hq_admin).get(f"{URL}{report.pk}/", {"export": "xlsx"})
-
-    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
-    frame = pd.DataFrame(sales).groupby("store")["total_due"].agg(["size", "sum"]).sort_index()
-    assert rows[0] == ("Store", "Count", "Sum of Amount due (¥)")
-    assert rows[1:] == [(store, n, total / 100) for store, (n, total) in frame.iterrows()]
-    assert AuditEntry.objects.filter(action="export", subject_type="analytics.savedreport").exists()
-
-
-def test_the_print_view_lists_every_row(chain, login, sales):
-    """Given a saved report listing sales, when printed, then all 61 references are on the page (no pages)."""
-    report = services.save_report(
-        chain.hq_admin, chain.merchant, name="明细", definition={"dataset": "sales", "fields": ["reference"]}
-    )
-
-    html = login(chain.hq_admin).get(f"{URL}{report.pk}/", {"print": "1"}).content.decode()
-
-    assert all(f"T{n:04d}" in html for n in range(61))
-
-
-def test_a_pinned_report_shows_on_the_home_page_of_its_owner_and_its_shared_roles(chain, login):
-    """Given the marketer's report pinned and shared with store managers, when the marketer, A1's manager and
-    the region manager open the home page, then the first two see it and the region manager does not."""
-    report = services.save_report(
-        chain.marketer,
-        chain.merchant,
-        name="会员RFM",
-        definition={"dataset": "members", "group_by": ["rfm_class"]},
-    )
-    services.share_report(chain.marketer, report, [chain.roles["store_manager"]])
-    services.pin_report(chain.marketer, report, True)
-
-    homes = {
-        user.username: login(user).get("/").content.decode()
-        for user in (chain.marketer, chain.store_manager, chain.region_manager)
-    }
-
-    link = f'href="{URL}{report.pk}/"'
-    assert link in homes["mkt"] and "Pinned reports" in homes["mkt"]
-    assert link in homes["a1mgr"]
-    assert link not in homes["eastmgr"]
-    services.pin_report(chain.marketer, report, False)
-    assert link not in login(chain.marketer).get("/").content.decode()
-
-
-def test_pinning_sharing_and_deleting_through_the_pages(chain, login):
-    """Given the marketer's saved report, when they pin it, share it with store managers and then delete it
-    through the page's forms, then each change is stored and audited."""
-    report = services.save_report(
-        chain.marketer,
-        chain.merchant,
-        name="优惠券",
-        definition={"dataset": "coupons", "aggregates": [{"fn": "count"}]},
-    )
-    client = login(chain.marketer)
-
-    client.post(f"{URL}{report.pk}/pin/", {"pinned": "1"})
-    client.post(f"{URL}{report.pk}/share/", {"roles": [chain.roles["store_manager"].pk]})
-    report.refresh_from_db()
-    pinned, shared = report.pinned, list(report.shared_with_roles.all())
-    client.post(f"{URL}{report.pk}/delete/")
-
-    assert pinned is True and shared == [chain.roles["store_manager"]]
-    assert not SavedReport.objects.exists()
-    actions = list(
-        AuditEntry.objects.filter(subject_type="analytics.savedreport").values_list("action", flat=True)
-    )
-    assert sorted(actions) == ["create", "delete", "update", "update"]
