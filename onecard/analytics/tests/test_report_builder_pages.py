@@ -152,3 +152,26 @@ def test_pinning_sharing_and_deleting_through_the_pages(chain, login):
         AuditEntry.objects.filter(subject_type="analytics.savedreport").values_list("action", flat=True)
     )
     assert sorted(actions) == ["create", "delete", "update", "update"]
+
+
+def test_a_row_limit_with_a_sort_lists_the_largest_sales_on_the_page(chain, login, sales):
+    """Given the sales, when the builder lists reference and amount due, largest first, at most 5 rows, then the
+    page holds exactly the 5 largest sales as pandas picks them, amounts in yuan."""
+    params = {
+        "dataset": "sales",
+        "fields": ["reference", "total_due"],
+        "order": "total_due",
+        "desc": "1",
+        "limit": "5",
+        "run": "1",
+    }
+
+    page = login(chain.hq_admin).get(f"{URL}new/", params)
+
+    top = pd.DataFrame(sales).nlargest(5, "total_due")
+    expected = [
+        [s.business_ref, f"{d // 100}.{d % 100:02d}"]
+        for s, d in zip(top["sale"], top["total_due"], strict=True)
+    ]
+    assert page.context["page"].paginator.count == 5
+    assert [[cell for _column, cell in row] for row in page.context["rows"]] == expected
