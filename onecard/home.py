@@ -14,6 +14,7 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import render
 from django.utils import timezone
 
+from onecard.analytics.report_builder.queries import pinned_reports
 from onecard.core.masking import mask_phone
 from onecard.core.queries import local_midnight
 from onecard.core.scoping import scope_node_ids
@@ -158,6 +159,7 @@ def home_dashboard(user):
         "can_see_members": can_see_members,
         "store_count": figures["store_count"],
         "staff_count": figures["staff_count"],
+        "pinned_reports": list(pinned_reports(user)),
     }
     if not can_see_members:
         return context

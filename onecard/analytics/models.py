@@ -8,6 +8,7 @@ from those facts; `MemberClassSnapshot` keeps each month's classes for the migra
 See docs/analytics.md.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -173,3 +174,37 @@ class MemberClassSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.member_id} {self.month:%Y-%m} {self.rfm_class}"
+
+
+class SavedReport(models.Model):
+    """A report built with the report builder: its definition (JSON, analytics.report_builder), owner and sharing.
+
+    `pinned` puts it on the home page of its owner and, when it is shared, of the staff holding one of
+    the roles it is shared with. Whoever runs it sees the rows of their own scope.
+    """
+
+    audit_node_path = "owner.node"
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_reports",
+        verbose_name=_("owner"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    definition = models.JSONField(_("definition"))
+    shared_with_roles = models.ManyToManyField(
+        "org.Role", verbose_name=_("shared with roles"), blank=True, related_name="shared_reports"
+    )
+    pinned = models.BooleanField(_("pinned to the home page"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved report")
+        verbose_name_plural = _("saved reports")
+
+    def __str__(self):
+        return self.name

@@ -27,6 +27,8 @@ NAVIGATION = [
     (_("Coupons"), "coupons:templates", "promotions.view", "✂"),
     (_("Prepaid-card rules"), "prepaid:settings", "prepaid.manage", "§"),
     (_("Member classes"), "analytics:overview", "analytics.view", "◔"),
+    (_("Reports"), "report_builder:list", "analytics.view", "▥"),
+    (_("Import sales"), "sales_import:start", "sales.import", "⇪"),
     (_("Audit log"), "core:audit_log", "audit.view", "✎"),
 ]
 
