@@ -168,7 +168,9 @@ def test_imported_history_rebuilds_its_members_facts(chain, member_factory, impo
         [member.member_no, "", "2024-03-05 14:30", "68.50", "", "A1", "TEA-1×2"],
         [member.member_no, "", "2024-03-09 10:00", "20", "", "A1", ""],
     ]
-    upload = xlsx_file(rows, ["会员号", "手机号", "消费时间", "金额", "数量", "门店编码", "商品"], "sales.xlsx")
+    upload = xlsx_file(
+        rows, ["会员号", "手机号", "消费时间", "金额", "数量", "门店编码", "商品"], "sales.xlsx"
+    )
     job = importing.create_import_job(chain.hq_admin, chain.merchant, upload)
     importing.check_import(chain.hq_admin, job)
     importing.start_import(chain.hq_admin, job)
