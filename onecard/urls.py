@@ -45,6 +45,7 @@ urlpatterns = [
     path("promotions/", include("onecard.promotions.promotion_urls")),
     path("catalog/", include("onecard.catalog.urls")),
     path("analytics/cohorts/", include("onecard.analytics.cohort_urls")),
+    path("analytics/roi/", include("onecard.analytics.roi_urls")),
     path("api/v1/", include("onecard.api_urls")),
     path("admin/", admin.site.urls),
     # Pages without an icon link (the admin, the API docs) make the browser ask for /favicon.ico.
