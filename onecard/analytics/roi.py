@@ -25,7 +25,7 @@ comparison is always a matched control, built as follows. All amounts are intege
   control before)) × matched treated members, rounded half up to the fen.
 - cost = discounts (the line adjustments whose source names it: "promotion:<id>", or "coupon:<code>" of
   its coupons; order-level amounts are already spread over the lines) + gifts (the list value at the sale
-  of the gift lines it added) on the matched treated members' sales in scope in the run (the members the
+  of the gift lines it added, from the sale's pricing snapshot; for older sales, the list price now) on the matched treated members' sales in scope in the run (the members the
   incremental sales are measured on); gross of returns.
 - ROI = (incremental sales − cost) ÷ cost; none when the cost is 0.
 
@@ -41,6 +41,7 @@ from fractions import Fraction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
+from onecard.catalog.models import Product
 from onecard.core.scoping import scope
 from onecard.members.queries import visible_members
 from onecard.promotions.coupon_queries import visible_templates
@@ -179,12 +180,24 @@ def _estimate(line, cells):
     line.incremental = half_up(((t_during - t_pre) - (c_during - c_pre)) * line.matched)
 
 
+CHUNK = 5_000  # ids per IN list: SQLite limits the parameters of one statement
+
+
+def _eligible_among(eligible, member_ids) -> set:
+    """The ids of `member_ids` that are eligible members (in chunks, however many there are)."""
+    ids = sorted(member_ids)
+    found = set()
+    for i in range(0, len(ids), CHUNK):
+        found.update(eligible.filter(id__in=ids[i : i + CHUNK]).values_list("id", flat=True))
+    return found
+
+
 def evaluate(line, universe, treated_ids) -> set:
     """Fills `line`'s groups and incremental sales for `treated_ids` (filtered here); the matched treated ids."""
     pre_start = line.start - datetime.timedelta(days=PRE_DAYS)
     eligible = universe.members.filter(created_at__lt=line.start)
     line.treated = len(treated_ids)
-    treated = set(eligible.filter(id__in=list(treated_ids)).values_list("id", flat=True))
+    treated = _eligible_among(eligible, treated_ids)
     pre = _spend(universe, eligible, pre_start, line.start)
     during = _spend(universe, eligible, line.start, line.end)
     cells = _cells(eligible.count(), treated, pre, during)
@@ -197,17 +210,29 @@ def evaluate(line, universe, treated_ids) -> set:
 
 def _cost(line, sales, sources: set):
     """Adds to `line` the discounts and gift values that the adjustments of `sources` gave on `sales`."""
-    gifts = {f"gift:{source}" for source in sources}
-    rows = SaleLine.objects.filter(sale__in=sales).values_list(
-        "adjustments", "gift", "key", "product_id", "quantity", "sale__pricing"
-    )
-    for adjustments, gift, key, product_id, quantity, pricing in rows.iterator():
-        if gift:
-            if key in gifts:
-                price = ((pricing or {}).get("gift_prices") or {}).get(str(product_id), 0)
+    gifts = [f"gift:{source}" for source in sources]
+    for i in range(0, len(sales), CHUNK):
+        lines = SaleLine.objects.filter(sale_id__in=sales[i : i + CHUNK])
+        for adjustments in lines.filter(gift=False).values_list("adjustments", flat=True).iterator():
+            line.discounts += sum(
+                int(a.get("amount") or 0) for a in adjustments if a.get("source") in sources
+            )
+        # A gift line costs 0 on the sale; its value is the gift's list price the sale kept (pricing snapshot).
+        gift_lines = lines.filter(gift=True, key__in=gifts).values_list(
+            "product_id", "quantity", "sale__pricing"
+        )
+        missing = []
+        for product_id, quantity, pricing in gift_lines:
+            price = ((pricing or {}).get("gift_prices") or {}).get(str(product_id))
+            if price is None:
+                missing.append((product_id, quantity))
+            else:
                 line.gifts += int(price) * quantity
-            continue
-        line.discounts += sum(int(a.get("amount") or 0) for a in adjustments if a.get("source") in sources)
+        if missing:  # sales made before the snapshot was kept: the product's list price now
+            prices = dict(
+                Product.objects.filter(pk__in={p for p, _q in missing}).values_list("pk", "list_price")
+            )
+            line.gifts += sum(prices.get(product_id, 0) * quantity for product_id, quantity in missing)
 
 
 # ---- promotions and coupon templates -------------------------------------------------------------------------

@@ -27,7 +27,8 @@ from onecard.testing.promotions import make_promotion
 pytestmark = pytest.mark.django_db
 URL = "/analytics/roi/"
 DAY = datetime.timedelta(days=1)
-GIFT_PRICE = 1500
+GIFT_PRICE = 1500  # the gift's list price at the sale (kept in the sale's pricing snapshot)
+GIFT_PRICE_NOW = 1800  # its list price now: what a sale made before snapshots were kept counts
 
 
 def _write_sales(chain, gift, sales, lines):
@@ -36,7 +37,7 @@ def _write_sales(chain, gift, sales, lines):
         Sale(kind=SaleKind.CHECKOUT, merchant=chain.merchant, store_id=s["store"], member_id=s["member"],
              actor=chain.cashier_a1, business_ref=f"R-{s['n']}", list_total=s["due"], discount_total=0,
              total_due=s["due"], returned_due=s["returned"], promotions=s["promotions"], coupons=s["coupons"],
-             pricing={"gift_prices": {str(gift.pk): GIFT_PRICE}})
+             pricing={"gift_prices": {str(gift.pk): GIFT_PRICE}} if s["n"] % 3 else {})
         for s in sales
     )  # fmt: skip
     ids = {s["n"]: row.pk for s, row in zip(sales, rows, strict=True)}
@@ -55,14 +56,15 @@ def shop(chain, member_factory):
     """120 members of A1, A2 and B1 and 4 months of their sales (seed 7), with two promotions and a coupon.
 
     10 members joined during the runs (not eligible). Promotion "八折" ran from 30 to 2 days ago (discount
-    lines); "满赠" from 60 to 20 days ago (a gift of list value ¥15 per sale); "早已结束" ended 150 days ago.
+    lines); "满赠" from 60 to 20 days ago (a gift, list value ¥15 at the sale and ¥18 now; a third of the
+    sales kept no pricing snapshot); "早已结束" ended 150 days ago.
     Coupon "满100减20" was issued 40 days ago to 40 members, valid 30 days; used coupons took ¥20 off.
     Members who used something spend more in the run; some sales are partly returned; a few sales at
     another store than the member's own, and anonymous sales with the promotion, are mixed in.
     """
     rng = random.Random(7)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
-    gift = catalog.create_product(None, chain.merchant, sku="GIFT-1", name="赠品", list_price=GIFT_PRICE)
+    gift = catalog.create_product(None, chain.merchant, sku="GIFT-1", name="赠品", list_price=GIFT_PRICE_NOW)
     p1 = make_promotion(chain, "discount", name="八折", valid_from=now - 30 * DAY, valid_to=now - 2 * DAY)
     p2 = make_promotion(chain, "threshold_gift", name="满赠", valid_from=now - 60 * DAY, valid_to=now - 20 * DAY,
                         params={"min": 20000, "gift_product_id": gift.pk})  # fmt: skip
@@ -193,7 +195,8 @@ def _expected(shop, kind, subject, store_ids):
         if a["source"] in sources
     )
     gift_keys = {f"gift:{s}" for s in sources}
-    gifts = int((cost_lines["gift"] & cost_lines["key"].isin(gift_keys)).sum()) * GIFT_PRICE
+    gift_lines = cost_lines[cost_lines["gift"] & cost_lines["key"].isin(gift_keys)]
+    gifts = int(sum(GIFT_PRICE if n % 3 else GIFT_PRICE_NOW for n in gift_lines["n"]))
     incremental = ((t_dur - t_pre) - (c_dur - c_pre)) * matched_n
     cost = discounts + gifts
     return {
