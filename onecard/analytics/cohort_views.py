@@ -5,6 +5,7 @@ Needs analytics.view. Scope: the members of the viewer's node and below (a store
 the store filter offers the stores in that scope only.
 """
 
+import re
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
@@ -45,6 +46,12 @@ def _store_from(request, merchant):
     if not node_in_scope(request.user, store):
         raise PermissionDenied(PERMISSION)
     return store
+
+
+def _offset(text) -> int | None:
+    """k of ?k= (months after joining, 0..MONTHS − 1), or None."""
+    text = str(text).strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,2}", text) and int(text) < cohorts.MONTHS else None
 
 
 def _stores_any(merchant):
@@ -130,8 +137,8 @@ def members(request):
         }[params["flow"]] % {"month": f"{month:%Y-%m}"}
     else:
         cohort = cohorts.parse_month(params.get("cohort"))
-        k = parse_id(params["k"]) if params.get("k") else None
-        if cohort is None or (params.get("k") and (k is None or k >= cohorts.MONTHS)):
+        k = _offset(params["k"]) if params.get("k") else None
+        if cohort is None or (params.get("k") and k is None):
             raise Http404
         rows = cohorts.cell_members(request.user, merchant, cohort, k, store=store)
         if k is None:

@@ -243,6 +243,16 @@ def test_member_list_page_shows_the_cell_members_masked(chain, history, login, e
     )
     assert len(re.findall(r'data-member="', html)) == cell.count
     assert "****" in html and "13800000001" not in html
+    # and the join month's own cell (month 0) opens too, as does the whole cohort; a month past 11 does not
+    client = login(chain.hq_admin)
+    row = next(r for r in report.rows if r.cells[0].count)
+    for params in ({"k": 0}, {}):
+        response = client.get(MEMBERS_URL, {"cohort": f"{row.month:%Y-%m}", **params})
+        assert response.status_code == 200
+        expected = cohorts.cell_members(chain.hq_admin, chain.merchant, row.month, params.get("k"))
+        shown = sorted(int(i) for i in re.findall(r'data-member="(\d+)"', response.content.decode()))
+        assert shown == sorted(expected.values_list("id", flat=True)) and shown
+    assert client.get(MEMBERS_URL, {"cohort": f"{row.month:%Y-%m}", "k": 12}).status_code == 404
 
 
 def test_store_manager_page_is_scoped_and_other_stores_refused(chain, history, login, english):
