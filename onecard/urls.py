@@ -45,6 +45,8 @@ urlpatterns = [
     path("coupons/", include("onecard.promotions.coupon_urls")),
     path("promotions/", include("onecard.promotions.promotion_urls")),
     path("catalog/", include("onecard.catalog.urls")),
+    path("analytics/cohorts/", include("onecard.analytics.cohort_urls")),
+    path("analytics/roi/", include("onecard.analytics.roi_urls")),
     path("analytics/reports/", include("onecard.analytics.report_urls")),
     path("analytics/", include("onecard.analytics.urls")),
     path("api/v1/", include("onecard.api_urls")),
