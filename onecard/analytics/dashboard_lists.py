@@ -11,12 +11,16 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from onecard.analytics.choices import LifeStage, RfmClass
 from onecard.analytics.models import MemberFacts
+from onecard.catalog.models import Category, Product
 from onecard.loyalty.ledger.choices import AccountKind
-from onecard.loyalty.models import CardTransaction, Posting
+from onecard.loyalty.models import CardTransaction, Posting, Tier
 from onecard.loyalty.stored_value.liability import LIABILITY_KINDS
 from onecard.members.models import Member
+from onecard.org.models import OrgNode
 from onecard.sales.models import Sale, SaleLine, TenderKind
 
 from .dashboards import DashboardScope, Period
@@ -185,7 +189,7 @@ LISTS = {
         "members", _("Members"), ("joined", "rfm", "stage", "tier"),
         (
             Column(_("Member no."), lambda m: m.member_no),
-            Column(_("Name"), lambda m: m.name),
+            Column(pgettext_lazy("person", "Name"), lambda m: m.name),
             Column(_("Home store"), lambda m: m.home_store.name if m.home_store else ""),
             Column(_("Joined"), lambda m: m.created_at, "time"),
             Column(_("RFM class"), lambda m: _facts(m, "rfm_class") or ""),
@@ -214,3 +218,54 @@ LISTS = {
 def drill_rows(drill: DrillList, scope, period, params):
     """The rows of `drill` for the scope, period and filters (a QueryDict or dict)."""
     return drill.rows(scope, period, {name: params.get(name) for name in drill.params})
+
+
+def _name_of(model, scope, value, **extra):
+    if not (value or "").isdigit():
+        return value
+    name = model.objects.filter(pk=int(value), merchant_id=scope.merchant_id, **extra).values_list("name", flat=True)
+    return name.first() or value
+
+
+def _filter_value(name, value, scope, period):
+    """What a filter's value means to a reader: a day, a tender's, store's, product's or class's name."""
+    if name in ("bucket", "sv_bucket", "joined", "points_bucket"):
+        bucket = period.bucket(value)
+        return period.label(bucket) if bucket else value
+    if name == "tender":
+        return dict(TenderKind.choices).get(value, value)
+    if name == "store":
+        nodes = {} if scope.node_ids is None else {"pk__in": scope.node_ids}
+        return _name_of(OrgNode, scope, value, **nodes)
+    if name in ("rfm", "stage"):
+        if value == "none":
+            return _("Not scored yet")
+        return dict((RfmClass if name == "rfm" else LifeStage).choices).get(value, value)
+    if name == "category" and value == "none":
+        return _("(no category)")
+    models = {"product": Product, "category": Category, "tier": Tier}
+    return _name_of(models[name], scope, value) if name in models else value
+
+
+FILTER_LABELS = {
+    "bucket": _("Period"),
+    "sv_bucket": _("Paid with stored value in"),
+    "points_bucket": _("Points moved in"),
+    "joined": _("Joined in"),
+    "tender": _("Tender"),
+    "store": _("Store"),
+    "product": _("Product"),
+    "category": _("Category"),
+    "rfm": _("RFM class"),
+    "stage": _("Life-cycle stage"),
+    "tier": _("Tier"),
+}
+
+
+def describe_filters(drill: DrillList, scope, period, params) -> list:
+    """[(label, value as a reader knows it)] of the filters given to `drill`."""
+    return [
+        (FILTER_LABELS[name], _filter_value(name, params[name], scope, period))
+        for name in drill.params
+        if params.get(name)
+    ]

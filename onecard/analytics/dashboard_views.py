@@ -174,7 +174,7 @@ def drill_list(request, name):
             "drill": drill,
             "page": page,
             "rows": [[(c, _cell(c, row)) for c in drill.columns] for row in page.object_list],
-            "filters": filters,
+            "filters": dashboard_lists.describe_filters(drill, scope, period, filters),
             "period": period,
             "query": query,
             "back_query": urlencode(_base_query(request, period)),

@@ -52,6 +52,15 @@ def test_store_dashboard_draws_and_drills_down_to_a_days_sales(chain, member_fac
     assert any("partial" in name or "未结束" in name for name in legend), legend
     screenshot("dashboard-store")
 
+    # when it is printed
+    page.emulate_media(media="print")
+    # then the menu is gone, and each chart is on paper with its table of figures
+    assert not page.locator(".sidebar").is_visible()
+    assert page.locator("table[data-table=takings]").is_visible()
+    assert page.locator("#chart-takings canvas").is_visible()
+    page.pdf(path=str(screenshot("dashboard-store-print")).replace(".png", ".pdf"), format="A4")
+    page.emulate_media(media="screen")
+
     # when they click the bar of the day with the most takings
     x, y = page.evaluate(BAR_CENTRE, [best])
     page.mouse.click(x, y)

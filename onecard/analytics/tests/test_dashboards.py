@@ -461,3 +461,16 @@ def test_a_bucket_outside_the_period_or_an_unknown_filter_lists_nothing(chain, d
     assert not dashboard_lists.drill_rows(sales, scope, period, {"bucket": old}).exists()
     assert not dashboard_lists.drill_rows(sales, scope, period, {"tender": "gold"}).exists()
     assert dashboard_lists.drill_rows(sales, scope, period, {}).exists()
+
+
+def test_a_list_names_its_filter_as_the_reader_knows_it(chain, data, client, login):
+    """Given head office clicking the Alipay slice and a store's bar
+    when the lists open
+    then they say "Tender: Alipay" and "Store: <the store's name>", not the codes in the address."""
+    login(chain.hq_admin)
+    alipay = _list(client, "sales", tender="alipay").content.decode()
+    assert "Tender: Alipay" in alipay
+    store = _list(client, "sales", store=chain.b1.pk).content.decode()
+    assert f"Store: {chain.b1.name}" in store
+    rfm = _list(client, "members", rfm="important_value").content.decode()
+    assert "RFM class: 重要价值 Important value" in rfm

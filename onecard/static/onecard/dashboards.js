@@ -141,4 +141,5 @@
   // On paper the charts are narrower than on screen: draw them again at the printed size, and back after.
   window.addEventListener("beforeprint", () => instances.forEach(c => c.resize()));
   window.addEventListener("afterprint", () => instances.forEach(c => c.resize()));
+  window.matchMedia("print").addEventListener("change", () => instances.forEach(c => c.resize()));
 })();
