@@ -17,7 +17,8 @@
       : Number(value).toLocaleString();
   };
 
-  // One series split in two: the complete buckets, and the last (partial) one alone.
+  // One series split in two: the complete buckets, and the last (partial) one alone. Every partial part bears the
+  // one name "partial", so the legend shows it once.
   function splitBars(chart, s, index, axis) {
     const last = s.values.length - 1;
     const color = palette[index % palette.length];
@@ -28,7 +29,7 @@
     }];
     if (chart.partial) {
       drawn.push({
-        name: s.label + " (" + chart.partialLabel + ")", type: "bar", stack: "s" + index, yAxisIndex: axis,
+        name: chart.partialLabel, type: "bar", stack: "s" + index, yAxisIndex: axis,
         data: s.values.map((v, i) => i === last ? shown(v, s.unit) : "-"),
         itemStyle: {color, opacity: .35, borderColor: color, borderWidth: 1.5, borderType: "dashed"},
         meta: {drill: s.drill, unit: s.unit, partial: true}
@@ -47,7 +48,7 @@
     }];
     if (chart.partial && last > 0) {
       drawn.push({
-        name: s.label + " (" + chart.partialLabel + ")", type, yAxisIndex: axis, symbol: "emptyCircle", symbolSize: 7,
+        name: chart.partialLabel, type, yAxisIndex: axis, symbol: "emptyCircle", symbolSize: 7,
         itemStyle: {color}, lineStyle: {color, type: "dashed"},
         data: values.map((v, i) => i >= last - 1 ? v : "-"), meta: {drill: s.drill, unit: s.unit, partial: true}
       });
