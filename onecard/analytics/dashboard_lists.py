@@ -223,7 +223,9 @@ def drill_rows(drill: DrillList, scope, period, params):
 def _name_of(model, scope, value, **extra):
     if not (value or "").isdigit():
         return value
-    name = model.objects.filter(pk=int(value), merchant_id=scope.merchant_id, **extra).values_list("name", flat=True)
+    name = model.objects.filter(pk=int(value), merchant_id=scope.merchant_id, **extra).values_list(
+        "name", flat=True
+    )
     return name.first() or value
 
 
