@@ -62,6 +62,7 @@ class DashboardScope:
 
     @property
     def is_cashier(self) -> bool:
+        """True for the cashier dashboard: only the user's own sales and top-ups."""
         return self.actor_id is not None
 
     def _nodes(self, path) -> Q:
@@ -131,14 +132,17 @@ class Period:
         return cls(code, grain, buckets)
 
     def next_bucket(self, day):
+        """The first day of the bucket after the one starting on `day`."""
         return day + datetime.timedelta(days=1) if self.grain == "day" else _month_add(day, 1)
 
     @property
     def start(self):
+        """The period's first moment: local midnight of its first bucket."""
         return local_midnight(self.buckets[0])
 
     @property
     def end(self):
+        """The moment after the period: local midnight after its last bucket (still to come)."""
         return local_midnight(self.next_bucket(self.buckets[-1]))
 
     def bucket(self, text):
@@ -154,6 +158,7 @@ class Period:
         return local_midnight(day), local_midnight(self.next_bucket(day))
 
     def label(self, day) -> str:
+        """The bucket as shown: 2026-12-07 for a day, 2026-12 for a month."""
         return day.isoformat() if self.grain == "day" else day.strftime("%Y-%m")
 
     def trunc(self, path):

@@ -2,7 +2,7 @@
 
 Spread over the last 40 days (so some lie before a 30-day period and move the liability's opening balance),
 at the three acme stores and at the other merchant's store (which no acme dashboard may count), with a few
-sales made moments ago: the day not over yet has figures of its own.
+sales made moments ago (the day not over yet has figures of its own) and a few imported ones (not takings).
 """
 
 import datetime
@@ -24,6 +24,7 @@ from onecard.testing.cards import active_card, make_product, stock
 
 SEED = 7
 MONEY_KINDS = [SaleKind.CHECKOUT, SaleKind.CHARGE, SaleKind.CAPTURE, SaleKind.PACKAGE_USE]
+IMPORTED = "imported"  # the historical import's kind (sales.import): history, not takings
 
 
 def _moment(rng, now, days=40):
@@ -116,7 +117,7 @@ def _sale_rows(chain, members, rng, now, count):
         member = rng.choice(members) if merchant == chain.merchant and rng.random() < 0.7 else None
         sales.append(
             Sale(
-                kind=rng.choice(MONEY_KINDS), merchant=merchant, store=store, member=member,
+                kind=IMPORTED if n % 40 == 5 else rng.choice(MONEY_KINDS), merchant=merchant, store=store, member=member,
                 actor=rng.choice(staff[store.pk]), business_ref=f"T{n:04d}", list_total=total, discount_total=0,
                 total_due=total, returned_due=returned,
             )
