@@ -3,7 +3,7 @@
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-# (label, url name, permission or None, icon)
+# (label, url name, permission (or a tuple: any of them) or None, icon)
 NAVIGATION = [
     (_("Home"), "home", None, "⌂"),
     (_("Cashier desk"), "till:cashier", "till.operate", "¥"),
@@ -26,7 +26,10 @@ NAVIGATION = [
     (_("Promotions"), "promotions:list", "promotions.view", "◎"),
     (_("Coupons"), "coupons:templates", "promotions.view", "✂"),
     (_("Prepaid-card rules"), "prepaid:settings", "prepaid.manage", "§"),
+    (_("Dashboards"), "dashboards:dashboard", ("analytics.view", "till.operate"), "▦"),
     (_("Member classes"), "analytics:overview", "analytics.view", "◔"),
+    (_("Cohorts and retention"), "cohorts:report", "analytics.view", "▤"),
+    (_("Promotion and coupon ROI"), "roi:report", "analytics.view", "₪"),
     (_("Reports"), "report_builder:list", "analytics.view", "▥"),
     (_("Import sales"), "sales_import:start", "sales.import", "⇪"),
     (_("Audit log"), "core:audit_log", "audit.view", "✎"),
@@ -42,7 +45,7 @@ def navigation(request):
     nav_names = {name for _label, name, _perm, _icon in NAVIGATION}
     area_lit = False
     for label, name, perm, icon in NAVIGATION:
-        if perm and not user.has_perm(perm):
+        if perm and not any(user.has_perm(p) for p in ((perm,) if isinstance(perm, str) else perm)):
             continue
         try:
             url = reverse(name)

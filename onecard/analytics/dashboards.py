@@ -1,0 +1,488 @@
+"""The sales dashboards' figures (issue 11, A6): one grouped query per chart, scoped like every other page.
+
+A scope is the user's org node (HQ and region: the stores below; a store: itself) or, for a cashier, the
+sales they made themselves (`actor`). A period is the last 30 local days by day or the last 12 local
+months by month (Asia/Shanghai); its last bucket is the one not over yet (`Chart.partial`), drawn as such.
+
+All amounts are integer fen. Takings are a sale's amount due less what was returned since, over the sales
+of the four money kinds (checkout, charge, hold capture, package use): an imported history is not takings.
+Liability over time is the balance at the end of each bucket of the same accounts the prepaid-liability
+report sums today (loyalty.stored_value.liability: principal, bonus, held, packages; points apart), by the
+card's issuing store: today's balance less the movements posted after the bucket's end.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, DateField, F, Q, Sum
+from django.db.models.functions import Trunc
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from onecard.analytics.choices import LifeStage, RfmClass
+from onecard.analytics.models import MemberFacts
+from onecard.core.queries import local_midnight
+from onecard.core.scoping import scope_node_ids
+from onecard.loyalty.ledger.choices import AccountKind
+from onecard.loyalty.models import Account, Card, CardTransaction, MemberTier, Posting
+from onecard.loyalty.models.stored_value import CardTxKind
+from onecard.loyalty.stored_value.liability import LIABILITY_KINDS
+from onecard.members.choices import MemberStatus
+from onecard.members.models import Member
+from onecard.sales.models import Sale, SaleKind, SaleLine, SaleTender, TenderKind
+
+# The kinds that took money; an imported history (a kind added for the historical import) is left out.
+MONEY_KINDS = (SaleKind.CHECKOUT, SaleKind.CHARGE, SaleKind.CAPTURE, SaleKind.PACKAGE_USE)
+TOP_COUNT = 10
+PERIODS = {"30d": ("day", 30), "12m": ("month", 12)}
+DEFAULT_PERIOD = "30d"
+
+
+# ---- scope and period ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardScope:
+    """Whose figures: a merchant's, at the nodes `node_ids` (None: all), and for a cashier only their own."""
+
+    audience: str  # "hq", "region", "store" or "cashier"
+    merchant_id: int
+    node_ids: tuple | None
+    actor_id: int | None = None
+
+    @classmethod
+    def for_user(cls, user, merchant, *, cashier=False):
+        """The scope of `user`'s dashboard; `cashier`: the sales they made themselves."""
+        ids = scope_node_ids(user)
+        node_ids = None if ids is None else tuple(ids)
+        if cashier:
+            return cls("cashier", merchant.pk, node_ids, actor_id=user.pk)
+        node = user.node if user.node_id else None
+        return cls(node.kind if node is not None else "hq", merchant.pk, node_ids)
+
+    @property
+    def is_cashier(self) -> bool:
+        """True for the cashier dashboard: only the user's own sales and top-ups."""
+        return self.actor_id is not None
+
+    def _nodes(self, path) -> Q:
+        return Q() if self.node_ids is None else Q(**{f"{path}__in": self.node_ids})
+
+    def sales(self, period, prefix=""):
+        """A Q over `Sale` (or a model reaching it by `prefix`, e.g. "sale__"): money sales in scope and period."""
+        q = Q(
+            **{
+                f"{prefix}merchant_id": self.merchant_id,
+                f"{prefix}kind__in": MONEY_KINDS,
+                f"{prefix}created_at__gte": period.start,
+                f"{prefix}created_at__lt": period.end,
+            }
+        ) & self._nodes(f"{prefix}store_id")
+        if self.actor_id is not None:
+            q &= Q(**{f"{prefix}actor_id": self.actor_id})
+        return q
+
+    def topups(self, period):
+        """A Q over `CardTransaction`: top-ups made in scope (a cashier: by them) in the period."""
+        q = Q(
+            kind=CardTxKind.TOPUP,
+            card__merchant_id=self.merchant_id,
+            created_at__gte=period.start,
+            created_at__lt=period.end,
+        ) & self._nodes("store_id")
+        if self.actor_id is not None:
+            q &= Q(actor_id=self.actor_id)
+        return q
+
+    def members(self, prefix=""):
+        """A Q over `Member` (or through `prefix`): active members whose home store is in scope."""
+        return Q(
+            **{f"{prefix}merchant_id": self.merchant_id, f"{prefix}status": MemberStatus.ACTIVE}
+        ) & self._nodes(f"{prefix}home_store_id")
+
+    def liability_accounts(self, kinds, prefix=""):
+        """A Q over `Account` (or through `prefix`): the card accounts of `kinds` issued in scope."""
+        cards = Card.objects.filter(Q(merchant_id=self.merchant_id) & self._nodes("issued_store_id"))
+        return Q(**{f"{prefix}kind__in": kinds, f"{prefix}card_id__in": cards.values("pk")})
+
+
+def _month_add(day, months):
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return datetime.date(year, month + 1, 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The buckets drawn: `grain` ("day" or "month"), their first days, and [start, end) in aware time."""
+
+    code: str
+    grain: str
+    buckets: tuple
+
+    @classmethod
+    def last(cls, code=DEFAULT_PERIOD, today=None):
+        """The last 30 days or 12 months up to `today` (local) included; an unknown code is the default."""
+        code = code if code in PERIODS else DEFAULT_PERIOD
+        grain, count = PERIODS[code]
+        today = today or timezone.localdate()
+        if grain == "day":
+            buckets = tuple(today - datetime.timedelta(days=n) for n in range(count - 1, -1, -1))
+        else:
+            buckets = tuple(_month_add(today.replace(day=1), -n) for n in range(count - 1, -1, -1))
+        return cls(code, grain, buckets)
+
+    def next_bucket(self, day):
+        """The first day of the bucket after the one starting on `day`."""
+        return day + datetime.timedelta(days=1) if self.grain == "day" else _month_add(day, 1)
+
+    @property
+    def start(self):
+        """The period's first moment: local midnight of its first bucket."""
+        return local_midnight(self.buckets[0])
+
+    @property
+    def end(self):
+        """The moment after the period: local midnight after its last bucket (still to come)."""
+        return local_midnight(self.next_bucket(self.buckets[-1]))
+
+    def bucket(self, text):
+        """The bucket named by `text` (its first day, ISO), or None when it is not one of the period's."""
+        try:
+            day = datetime.date.fromisoformat(text or "")
+        except ValueError:
+            return None
+        return day if day in self.buckets else None
+
+    def bounds(self, day):
+        """[start, end) of one bucket, in aware time."""
+        return local_midnight(day), local_midnight(self.next_bucket(day))
+
+    def label(self, day) -> str:
+        """The bucket as shown: 2026-12-07 for a day, 2026-12 for a month."""
+        return day.isoformat() if self.grain == "day" else day.strftime("%Y-%m")
+
+    def trunc(self, path):
+        """The local day or month of the datetime at `path`, computed by the database."""
+        return Trunc(path, self.grain, output_field=DateField(), tzinfo=timezone.get_current_timezone())
+
+
+# ---- the figures of a chart ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    """One series of a chart; `drill`: (list name, query parameter) a click on a point opens."""
+
+    name: str
+    label: str
+    values: list
+    unit: str = "fen"  # "fen", "count" or "points"
+    drill: tuple | None = None
+
+
+@dataclass
+class Chart:
+    """What one chart draws: its categories (`keys` for the drill-down, `labels` shown) and series."""
+
+    name: str
+    title: str
+    shape: str  # "time" (buckets, the last partial), "bar", "pie" or "line"
+    keys: list
+    labels: list
+    series: list = field(default_factory=list)
+    partial: bool = False  # the last category is a period not over yet
+
+    def as_json(self, drill_urls=None) -> dict:
+        """The plain data dashboards.js draws; `drill_urls`: {list name: URL prefix ending in "param="}."""
+        drill_urls = drill_urls or {}
+        return {
+            "name": self.name,
+            "title": str(self.title),
+            "shape": self.shape,
+            "keys": [str(k) for k in self.keys],
+            "labels": [str(label) for label in self.labels],
+            "partial": self.partial,
+            "partialLabel": _("partial: not over yet"),
+            "series": [
+                {
+                    "name": s.name,
+                    "label": str(s.label),
+                    "unit": s.unit,
+                    "values": s.values,
+                    "drill": drill_urls.get(s.drill) if s.drill else None,
+                }
+                for s in self.series
+            ],
+        }
+
+
+def _int(value) -> int:
+    return int(value or 0)  # PostgreSQL sums bigints as numeric
+
+
+def _by_bucket(rows, value="total") -> dict:
+    return {row["bucket"]: _int(row[value]) for row in rows}
+
+
+def _time_chart(name, title, period, series) -> Chart:
+    return Chart(
+        name, title, "time", [b.isoformat() for b in period.buckets],
+        [period.label(b) for b in period.buckets], series, partial=True,
+    )  # fmt: skip
+
+
+NET_DUE = F("total_due") - F("returned_due")
+
+
+def takings_by_period(scope, period) -> Chart:
+    """Takings (amount due less returned) per day or month: one query grouped by the local bucket."""
+    rows = (
+        Sale.objects.filter(scope.sales(period))
+        .annotate(bucket=period.trunc("created_at"))
+        .values("bucket")
+        .annotate(total=Sum(NET_DUE), n=Count("pk"))
+        .order_by()
+    )
+    totals = {row["bucket"]: (_int(row["total"]), _int(row["n"])) for row in rows}
+    return _time_chart(
+        "takings", _("Takings"), period,
+        [
+            Series("takings", _("Takings"), [totals.get(b, (0, 0))[0] for b in period.buckets], drill=("sales", "bucket")),
+            Series("sales", _("Sales"), [totals.get(b, (0, 0))[1] for b in period.buckets], unit="count", drill=("sales", "bucket")),
+        ],
+    )  # fmt: skip
+
+
+def takings_by_tender(scope, period) -> Chart:
+    """Takings per tender (the tender's amount less what it gave back), largest first."""
+    rows = (
+        SaleTender.objects.filter(scope.sales(period, "sale__"))
+        .values("kind")
+        .annotate(total=Sum(F("amount") - F("returned_amount")))
+        .order_by("-total", "kind")
+    )
+    rows = list(rows)
+    names = dict(TenderKind.choices)
+    return Chart(
+        "tenders", _("Takings by tender"), "pie", [r["kind"] for r in rows],
+        [names.get(r["kind"], r["kind"]) for r in rows],
+        [Series("takings", _("Takings"), [_int(r["total"]) for r in rows], drill=("sales", "tender"))],
+    )  # fmt: skip
+
+
+def takings_by_store(scope, period) -> Chart:
+    """Takings per store in scope, largest first."""
+    rows = list(
+        Sale.objects.filter(scope.sales(period))
+        .values("store_id", "store__name")
+        .annotate(total=Sum(NET_DUE))
+        .order_by("-total", "store_id")
+    )
+    return Chart(
+        "stores", _("Takings by store"), "bar", [r["store_id"] for r in rows], [r["store__name"] for r in rows],
+        [Series("takings", _("Takings"), [_int(r["total"]) for r in rows], drill=("sales", "store"))],
+    )  # fmt: skip
+
+
+def topups_against_consumption(scope, period) -> Chart:
+    """Principal topped up and stored value spent (stored-value tenders less returned), per bucket."""
+    topups = _by_bucket(
+        CardTransaction.objects.filter(scope.topups(period))
+        .annotate(bucket=period.trunc("created_at"))
+        .values("bucket")
+        .annotate(total=Sum("principal"))
+        .order_by()
+    )
+    spent = _by_bucket(
+        SaleTender.objects.filter(scope.sales(period, "sale__"), kind=TenderKind.STORED_VALUE)
+        .annotate(bucket=period.trunc("sale__created_at"))
+        .values("bucket")
+        .annotate(total=Sum(F("amount") - F("returned_amount")))
+        .order_by()
+    )
+    return _time_chart(
+        "topups", _("Top-ups against consumption"), period,
+        [
+            Series("topups", _("Top-ups (principal)"), [topups.get(b, 0) for b in period.buckets], drill=("topups", "bucket")),
+            Series("consumption", _("Paid with stored value"), [spent.get(b, 0) for b in period.buckets], drill=("sales", "sv_bucket")),
+        ],
+    )  # fmt: skip
+
+
+def _balances_over_time(scope, period, kinds) -> list:
+    """The summed balance of the scope's card accounts of `kinds` at the end of each bucket (the last: now).
+
+    Two grouped queries: today's balances, and the movements since the period's start per bucket; the
+    balance at the start is today's less every movement since.
+    """
+    now = Account.objects.filter(Q(merchant_id=scope.merchant_id) & scope.liability_accounts(kinds))
+    current = _int(now.aggregate(total=Sum("balance"))["total"])
+    moved = _by_bucket(
+        Posting.objects.filter(
+            scope.liability_accounts(kinds, "account__"),
+            account__merchant_id=scope.merchant_id,
+            entry__created_at__gte=period.start,
+        )
+        .annotate(bucket=period.trunc("entry__created_at"))
+        .values("bucket")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    balance = current - sum(moved.values())
+    values = []
+    for bucket in period.buckets:
+        balance += moved.get(bucket, 0)
+        values.append(balance)
+    return values
+
+
+def stored_value_liability(scope, period) -> Chart:
+    """Stored value owed (principal, bonus, held, packages) at the end of each bucket."""
+    values = _balances_over_time(scope, period, LIABILITY_KINDS)
+    chart = _time_chart(
+        "liability", _("Stored-value liability"), period,
+        [Series("liability", _("Stored-value liability"), values, drill=("movements", "bucket"))],
+    )  # fmt: skip
+    chart.shape = "line"
+    return chart
+
+
+def points_liability(scope, period) -> Chart:
+    """Points outstanding at the end of each bucket."""
+    values = _balances_over_time(scope, period, (AccountKind.MEMBER_POINTS,))
+    chart = _time_chart(
+        "points", _("Points liability"), period,
+        [Series("points", _("Points outstanding"), values, unit="points", drill=("movements", "points_bucket"))],
+    )  # fmt: skip
+    chart.shape = "line"
+    return chart
+
+
+def member_growth(scope, period) -> Chart:
+    """New members (joined, home store in scope) per bucket."""
+    joined = _by_bucket(
+        Member.objects.filter(scope.members(), created_at__gte=period.start, created_at__lt=period.end)
+        .annotate(bucket=period.trunc("created_at"))
+        .values("bucket")
+        .annotate(total=Count("pk"))
+        .order_by()
+    )
+    return _time_chart(
+        "members", _("New members"), period,
+        [Series("members", _("New members"), [joined.get(b, 0) for b in period.buckets], unit="count", drill=("members", "joined"))],
+    )  # fmt: skip
+
+
+def _class_chart(name, title, column, choices, scope, param) -> Chart:
+    """Members in scope per value of a MemberFacts class column, every class shown (0 too), then unscored."""
+    counts = {
+        row[column]: row["n"]
+        for row in MemberFacts.objects.filter(scope.members("member__"))
+        .values(column)
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    keys = [value for value, _label in choices]
+    labels = [str(label) for _value, label in choices]
+    if counts.get(""):
+        keys.append("none")
+        labels.append(_("Not scored yet"))
+    values = [counts.get(k if k != "none" else "", 0) for k in keys]
+    return Chart(
+        name,
+        title,
+        "pie",
+        keys,
+        labels,
+        [Series(name, title, values, unit="count", drill=("members", param))],
+    )
+
+
+def rfm_distribution(scope) -> Chart:
+    """Members per RFM class."""
+    return _class_chart("rfm", _("RFM classes"), "rfm_class", RfmClass.choices, scope, "rfm")
+
+
+def life_stage_distribution(scope) -> Chart:
+    """Members per life-cycle stage."""
+    return _class_chart("stages", _("Life-cycle stages"), "life_stage", LifeStage.choices, scope, "stage")
+
+
+def tier_distribution(scope) -> Chart:
+    """Members in scope per tier they hold, lowest tier first."""
+    rows = list(
+        MemberTier.objects.filter(scope.members("member__"))
+        .values("tier_id", "tier__name", "tier__rank")
+        .annotate(n=Count("pk"))
+        .order_by("tier__rank", "tier_id")
+    )
+    return Chart(
+        "tiers", _("Tiers"), "bar", [r["tier_id"] for r in rows], [r["tier__name"] for r in rows],
+        [Series("tiers", _("Members"), [r["n"] for r in rows], unit="count", drill=("members", "tier"))],
+    )  # fmt: skip
+
+
+def _top_lines(scope, period, key, name):
+    return list(
+        SaleLine.objects.filter(scope.sales(period, "sale__"), product__isnull=False)
+        .values(key, name)
+        .annotate(total=Sum(F("due") - F("returned_due")), units=Sum(F("quantity") - F("returned_quantity")))
+        .order_by("-total", key)[:TOP_COUNT]
+    )
+
+
+def top_products(scope, period) -> Chart:
+    """The ten products with the most takings (line due less returned) and their units kept."""
+    rows = _top_lines(scope, period, "product_id", "product__name")
+    return Chart(
+        "products", _("Top products"), "bar", [r["product_id"] for r in rows], [r["product__name"] for r in rows],
+        [
+            Series("takings", _("Takings"), [_int(r["total"]) for r in rows], drill=("lines", "product")),
+            Series("units", _("Units"), [_int(r["units"]) for r in rows], unit="count", drill=("lines", "product")),
+        ],
+    )  # fmt: skip
+
+
+def top_categories(scope, period) -> Chart:
+    """The ten categories (of the products sold) with the most takings; products without one together."""
+    rows = _top_lines(scope, period, "product__category_id", "product__category__name")
+    return Chart(
+        "categories", _("Top categories"), "bar",
+        [r["product__category_id"] or "none" for r in rows],
+        [r["product__category__name"] or _("(no category)") for r in rows],
+        [Series("takings", _("Takings"), [_int(r["total"]) for r in rows], drill=("lines", "category"))],
+    )  # fmt: skip
+
+
+# name → (function of (scope, period), shown to a cashier), in page order.
+CHARTS = {
+    "takings": (takings_by_period, True),
+    "tenders": (takings_by_tender, True),
+    "stores": (takings_by_store, False),
+    "topups": (topups_against_consumption, True),
+    "liability": (stored_value_liability, False),
+    "points": (points_liability, False),
+    "members": (member_growth, False),
+    "rfm": (lambda scope, _period: rfm_distribution(scope), False),
+    "tiers": (lambda scope, _period: tier_distribution(scope), False),
+    "stages": (lambda scope, _period: life_stage_distribution(scope), False),
+    "products": (top_products, True),
+    "categories": (top_categories, True),
+}
+
+
+def chart_names(scope) -> list:
+    """The charts of the scope's dashboard, in page order (a cashier: only their own sales and top-ups)."""
+    return [name for name, (_function, cashier) in CHARTS.items() if cashier or not scope.is_cashier]
+
+
+def chart_named(scope, period, name):
+    """The chart `name` of the scope's dashboard, or None (also for a chart the audience does not have)."""
+    if name not in chart_names(scope):
+        return None
+    return CHARTS[name][0](scope, period)
+
+
+def dashboard_charts(scope, period) -> list:
+    """Every chart of the scope's dashboard, in page order."""
+    return [CHARTS[name][0](scope, period) for name in chart_names(scope)]
