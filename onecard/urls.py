@@ -44,6 +44,7 @@ urlpatterns = [
     path("coupons/", include("onecard.promotions.coupon_urls")),
     path("promotions/", include("onecard.promotions.promotion_urls")),
     path("catalog/", include("onecard.catalog.urls")),
+    path("analytics/basket/", include("onecard.analytics.basket_urls")),
     path("api/v1/", include("onecard.api_urls")),
     path("admin/", admin.site.urls),
     # Pages without an icon link (the admin, the API docs) make the browser ask for /favicon.ico.
