@@ -150,7 +150,8 @@ def _whole_sales(scope, period):
     # A chunked cursor is a server-side cursor on PostgreSQL: rows arrive as fetched, not all at once.
     with connection.chunked_cursor() as cursor:
         cursor.execute(
-            f"SELECT l.sale_id, l.product_id FROM {_item_lines_from()} WHERE {where} ORDER BY l.sale_id",  # noqa: S608 - names from the models, values bound
+            # In the sale's order, not the line's: SQLite then walks the sales in id order, with no sort.
+            f"SELECT s.id, l.product_id FROM {_item_lines_from()} WHERE {where} ORDER BY s.id",  # noqa: S608 - names from the models, values bound
             params,
         )
         while rows := cursor.fetchmany(FETCH_ROWS):
