@@ -227,9 +227,11 @@ def test_window_and_scope_filter_the_sales(chain, shop):
     assert everyone.sales > total
 
 
-def test_bought_with_matches_pandas(chain, shop):
+def test_bought_with_matches_pandas(chain, shop, monkeypatch):
     """Given the baskets, when head office asks what the most sold product is bought with (at least 10 sales
-    together), then each partner's sales together, confidence and lift are pandas', ranked by confidence."""
+    together; 7 rows a fetch), then each partner's sales together, confidence and lift are pandas', ranked
+    by confidence."""
+    monkeypatch.setattr(basket, "FETCH_ROWS", 7)
     period = period_from({})
     product = shop.products[0]
     total, per_product, expected = _expected(shop.frame, chain.merchant, period)
