@@ -29,6 +29,7 @@ from . import basket
 MEMBERS_PER_PAGE = 50
 MAX_TOP_PAIRS = 500
 MAX_TOP_PRODUCTS = 20
+CHART_BARS = 15
 PAIR_RANKINGS = [("lift", gettext_lazy("Lift")), ("support", gettext_lazy("Support"))]
 PARTNER_RANKINGS = [("confidence", gettext_lazy("Confidence")), ("lift", gettext_lazy("Lift"))]
 
@@ -108,6 +109,10 @@ def product(request, pk):
         "rank_by": rank_by,
         "rankings": PARTNER_RANKINGS,
         "today": timezone.localdate(),
+        "chart": [
+            {"name": p.product_b.name, "confidence": round(p.confidence_ab_percent, 1)}
+            for p in result.partners[:CHART_BARS]
+        ],
     }
     return render(request, "analytics/basket/product.html", {**context, **window})
 

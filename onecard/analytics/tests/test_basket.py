@@ -4,6 +4,7 @@ members' top products, the .xlsx exports, and who may read the pages."""
 
 import datetime
 import io
+import json
 import random
 from types import SimpleNamespace
 
@@ -318,6 +319,14 @@ def test_product_page_shows_what_it_is_bought_with(chain, shop, login):
     assert page.status_code == 200
     assert page.content.decode().count('<tr data-product="') == len(result.partners) == 7
     assert [(r[0], r[2]) for r in rows[1:]] == [(p.product_b.sku, p.both) for p in result.partners]
+    # and the chart's bars are the partners' confidence in percent, best first
+    chart = json.loads(
+        page.content.decode().split('id="bought-with-data" type="application/json">')[1].split("<")[0]
+    )
+    assert chart == [
+        {"name": p.product_b.name, "confidence": round(100 * p.both / result.sales_with, 1)}
+        for p in result.partners
+    ]
     # and another merchant's product is not found
     other = catalog.create_product(None, chain.other, sku="Z", name="别家", list_price=1)
     assert client.get(reverse("basket:product", args=[other.pk])).status_code == 404
