@@ -30,6 +30,7 @@ NAVIGATION = [
     (_("Member classes"), "analytics:overview", "analytics.view", "◔"),
     (_("Cohorts and retention"), "cohorts:report", "analytics.view", "▤"),
     (_("Promotion and coupon ROI"), "roi:report", "analytics.view", "₪"),
+    (_("Products bought together"), "basket:pairs", "analytics.view", "⇄"),
     (_("Reports"), "report_builder:list", "analytics.view", "▥"),
     (_("Import sales"), "sales_import:start", "sales.import", "⇪"),
     (_("Audit log"), "core:audit_log", "audit.view", "✎"),
