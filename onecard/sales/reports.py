@@ -135,7 +135,8 @@ def _sales_where(scope, period, alias="s"):
     """WHERE conditions (and their parameters) for the sales of `scope` made in `period`."""
     # Only checkouts use promotions and coupons; a plain charge's reference may repeat across its terminal.
     sql = f"{alias}.kind = %s AND {alias}.merchant_id = %s AND {alias}.created_at >= %s AND {alias}.created_at < %s"
-    params = [SaleKind.CHECKOUT, scope.merchant_id, period.start, period.end]
+    adapt = connection.ops.adapt_datetimefield_value  # SQLite compares UTC text: bind the times as stored
+    params = [SaleKind.CHECKOUT, scope.merchant_id, adapt(period.start), adapt(period.end)]
     if scope.node_path is not None:
         sql += f" AND {alias}.store_id IN (SELECT n.id FROM {NODE} n WHERE n.path LIKE %s)"  # noqa: S608 - names from the models, values bound
         params.append(f"{scope.node_path}%" if scope.node_path else "-")  # "-" matches no path

@@ -216,6 +216,24 @@ def test_the_period_takes_whole_local_days(chain, promotion_history):
     assert _by_template(data["coupons"])["满100减20"].issued == 0
 
 
+def test_a_sale_just_after_local_midnight_is_in_its_own_day(chain, promotion_history):
+    """Given a 满100减10 sale at 00:30 Shanghai time 10 days ago (16:30 UTC the day before),
+    when the report covers that day alone, then the sale is in it; the day before alone, it is not."""
+    day = timezone.localdate() - datetime.timedelta(days=10)
+    at = timezone.make_aware(datetime.datetime(day.year, day.month, day.day, 0, 30))
+    with moved_now(at):
+        checkout.checkout(chain.cashier_a1, store=chain.a1, card=None, items=[("CAKE-1", 4)],
+                          tenders={"cash": 11_000}, business_ref="MIDNIGHT-1")  # fmt: skip
+
+    def sales_on(first, last):
+        period = coupon_reports.period_from({"from": first.isoformat(), "to": last.isoformat()})
+        line = _by_promotion(_report(chain.hq_admin, chain.merchant, period)["promotions"]).get("满100减10")
+        return line.sales if line else 0
+
+    assert sales_on(day, day) == 1
+    assert sales_on(day - datetime.timedelta(days=1), day - datetime.timedelta(days=1)) == 0
+
+
 def test_period_parsing_defaults_swaps_and_caps():
     today = datetime.date(2026, 11, 25)
     # default: the last 30 days to today
