@@ -40,6 +40,7 @@ urlpatterns = [
     path("reports/promotions/", include("onecard.sales.report_urls")),
     path("reports/invoices/", include("onecard.sales.invoice_urls")),
     path("reports/", include("onecard.loyalty.stored_value.liability_urls")),
+    path("analytics/value/", include("onecard.analytics.value_urls")),
     path("settlement/", include("onecard.loyalty.settlement.urls")),
     path("coupons/", include("onecard.promotions.coupon_urls")),
     path("promotions/", include("onecard.promotions.promotion_urls")),

@@ -1,0 +1,89 @@
+"""`onecard analytics <action>`: analytics from the shell. One action per subcommand.
+
+`clv --calibration-end YYYY-MM-DD [--merchant ID]` fits the lifetime-value models of every merchant (or the
+one named, by id or code) to the sales before that date and prints one JSON line per merchant. A fit whose
+calibration ends today also writes the members' predicted purchases and value (analytics.clv_services).
+"""
+
+import datetime
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from onecard.analytics.clv_services import fit_merchant
+from onecard.core.errors import BusinessError
+from onecard.org.models import Merchant
+
+FIT_FIELDS = (
+    "r", "alpha", "a", "b", "p", "q", "gamma", "bgnbd_log_likelihood", "gamma_gamma_log_likelihood",
+)  # fmt: skip
+
+
+def _date(text):
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"Not a date (YYYY-MM-DD): {text!r}.") from None
+
+
+def _merchants(text):
+    """The merchant named by id or code, or every merchant."""
+    if not text:
+        return list(Merchant.objects.order_by("pk"))
+    found = Merchant.objects.filter(code=text).first()
+    if found is None and text.isascii() and text.isdigit():
+        found = Merchant.objects.filter(pk=int(text)).first()
+    if found is None:
+        raise CommandError(f"No merchant has the id or code {text!r}.")
+    return [found]
+
+
+def fit_line(fit) -> dict:
+    """The JSON the `clv` action prints for one fit."""
+    line = {
+        "merchant": fit.merchant_id,
+        "calibration_end": fit.calibration_end.isoformat(),
+        "members": fit.members,
+    }
+    line.update({name: getattr(fit, name) for name in FIT_FIELDS})
+    return line
+
+
+class Command(BaseCommand):
+    help = (
+        "Analytics from the shell. `clv` fits the lifetime-value models and prints their parameters as JSON."
+    )
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        clv = actions.add_parser("clv", help="fit BG/NBD and Gamma-Gamma; one JSON line per merchant")
+        clv.add_argument(
+            "--calibration-end",
+            type=_date,
+            default=None,
+            metavar="YYYY-MM-DD",
+            help="use the sales before this local date (default: today, which also writes the predictions)",
+        )
+        clv.add_argument(
+            "--merchant", metavar="ID", help="the merchant's id or code (default: every merchant)"
+        )
+
+    def handle(self, *args, action, **options):
+        if action == "clv":
+            self.clv(options["calibration_end"], options["merchant"])
+
+    def clv(self, calibration_end, merchant_text):
+        merchants = _merchants(merchant_text)
+        if not merchants:
+            raise CommandError("There is no merchant.")
+        failed = []
+        for merchant in merchants:
+            try:
+                fit = fit_merchant(merchant, calibration_end)
+            except BusinessError as refusal:
+                failed.append(merchant.pk)
+                self.stderr.write(f"merchant {merchant.pk} ({merchant.code}): {refusal.message}")
+                continue
+            self.stdout.write(json.dumps(fit_line(fit), ensure_ascii=False))
+        if failed:
+            raise CommandError(f"No fit for merchant(s) {', '.join(map(str, failed))}.")
