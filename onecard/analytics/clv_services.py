@@ -2,7 +2,7 @@
 
 `fit_merchant` builds the summary (analytics.clv_summary), fits BG/NBD and Gamma-Gamma (analytics.clv), saves a
 `ClvFit` and, when the calibration ends today, writes predicted_purchases and predicted_value (12 months)
-on every summarised member's `MemberFacts`. See docs/analytics.md, "Lifetime value".
+on every summarised member's `MemberFacts` and recomputes their cost to serve (analytics.cost). See docs/analytics.md, "Lifetime value".
 """
 
 import datetime
@@ -17,6 +17,7 @@ from onecard.core import audit
 
 from . import clv
 from .clv_summary import ClvSummary, merchant_summary
+from .cost import compute_costs
 from .errors import ModelNotUsable, TooFewBuyers
 from .models import ClvFit, MemberFacts
 
@@ -83,6 +84,7 @@ def fit_merchant(merchant, calibration_end: datetime.date | None = None, *, acto
         )
         if calibration_end == today:
             write_predictions(merchant, predict(summary, purchases.params, spend.params))
+            compute_costs(merchant)
         audit.record(actor, "create", fit, merchant=merchant, note=f"clv fit to {calibration_end}")
     return fit
 

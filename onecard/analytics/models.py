@@ -233,5 +233,5 @@ class MemberValue(models.Model):
 
     @property
     def cost_to_serve(self) -> int:
-        """Everything given to the member, fen."""
-        return self.cost_bonus + self.cost_points + self.cost_coupons + self.cost_discounts
+        """Everything given to the member, fen: bonus, points and discounts (coupons are part of the discounts)."""
+        return self.cost_bonus + self.cost_points + self.cost_discounts
