@@ -2,7 +2,7 @@
 
 `fit_merchant` builds the summary (analytics.clv_summary), fits BG/NBD and Gamma-Gamma (analytics.clv), saves a
 `ClvFit` and, when the calibration ends today, writes predicted_purchases and predicted_value (12 months)
-on every summarised member's `MemberFacts` and recomputes their cost to serve (analytics.cost). See docs/analytics.md, "Lifetime value".
+on every summarised member's `MemberFacts` and recomputes their cost to serve (analytics.cost). See docs/lifetime-value.md.
 """
 
 import datetime
