@@ -61,9 +61,10 @@ def value_bands(user, merchant) -> list[ValueBand]:
 
 
 def top_members(user, merchant, limit=TOP_MEMBERS):
-    """The members in scope with the highest predicted value (ties: the lower member id first)."""
+    """The members in scope with the highest predicted value (ties: the lower member id first), with their
+    cost to serve (member.value, analytics.cost) where it has been computed."""
     return list(
         visible_predictions(user, merchant)
-        .select_related("member", "member__home_store")
+        .select_related("member", "member__home_store", "member__value")
         .order_by("-predicted_value", "member_id")[:limit]
     )

@@ -80,6 +80,16 @@ def fit_again(request):
     return redirect("analytics_value:fit")
 
 
+COST_COLUMNS = (
+    "historic_value",
+    "cost_bonus",
+    "cost_points",
+    "cost_coupons",
+    "cost_discounts",
+    "cost_to_serve",
+)
+
+
 def _yuan(fen) -> Decimal:
     return Decimal(fen or 0) / 100
 
@@ -99,12 +109,19 @@ def _xlsx(data, merchant):
     top = workbook.sheet(_("Top members"))
     top.append([
         _("Member no."), _("Name"), _("Home store"), _("Predicted purchases, 12 months"),
-        _("Predicted value, 12 months (¥)"),
+        _("Predicted value, 12 months (¥)"), _("Spend so far (¥)"), _("Bonus (¥)"), _("Points (¥)"),
+        _("Coupons (¥)"), _("Discounts (¥)"), _("Cost to serve (¥)"),
     ])  # fmt: skip
     for facts in data["top"]:
         member = facts.member
+        value = getattr(member, "value", None)
+        costs = (
+            [_yuan(getattr(value, name)) for name in COST_COLUMNS]
+            if value is not None
+            else [None] * len(COST_COLUMNS)
+        )
         top.append([
             member.member_no, member.name, member.home_store.name, round(facts.predicted_purchases, 2),
-            _yuan(facts.predicted_value),
+            _yuan(facts.predicted_value), *costs,
         ])  # fmt: skip
     return workbook.response(f"member-value-{merchant.code}-{timezone.localdate():%Y%m%d}.xlsx")

@@ -17,6 +17,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -363,6 +364,18 @@ def test_the_command_prints_one_json_line_with_the_parameters(chain, member_fact
     assert line["r"] == fit.r and line["gamma_gamma_log_likelihood"] == fit.gamma_gamma_log_likelihood
 
 
+def test_the_command_without_merchant_skips_those_it_cannot_fit(chain, member_factory):
+    """Given sales at acme and none at the second merchant, when `analytics clv` runs without --merchant, then
+    acme's line is printed and the other merchant is named on stderr as skipped; naming it alone fails."""
+    generated_sales(chain, member_factory)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("analytics", "clv", stdout=out, stderr=err)
+    assert [json.loads(line)["merchant"] for line in out.getvalue().splitlines()] == [chain.merchant.pk]
+    assert f"merchant {chain.other.pk} (other) skipped" in err.getvalue()
+    with pytest.raises(CommandError, match="at least 20"):
+        call_command("analytics", "clv", "--merchant", str(chain.other.pk), stdout=out, stderr=err)
+
+
 def _bands_by_pandas(values):
     """Members per band of predicted value, computed by pandas.cut over the same limits."""
     edges = [-np.inf, *BAND_LIMITS, np.inf]
@@ -373,8 +386,8 @@ def _bands_by_pandas(values):
 def test_the_page_shows_the_fit_and_the_store_managers_members_only(chain, fitted, login):
     """Given a fit, when head office opens the page, then it shows r, α and the log-likelihood of the fit,
     every member in the bands (as pandas counts them) and the top member; a store manager of A1 sees bands
-    and a top list of A1's members only."""
-    _rows, fit = fitted
+    and a top list of A1's members only, each with their spend so far as pandas sums it."""
+    rows, fit = fitted
     page = login(chain.hq_admin).get(reverse("analytics_value:fit"))
     assert page.status_code == 200
     html = page.content.decode()
@@ -392,6 +405,17 @@ def test_the_page_shows_the_fit_and_the_store_managers_members_only(chain, fitte
     assert {f.member_id for f in page.context["top"]} == set(a1)
     assert [b.members for b in page.context["bands"]] == _bands_by_pandas(list(a1.values()))
     assert [f.predicted_value for f in page.context["top"]] == sorted(a1.values(), reverse=True)
+    # Spend so far (MemberValue, written with today's fit) against the sale rows summed by pandas.
+    frame = pd.DataFrame(
+        [(m.pk, due - returned) for m, _when, due, returned in rows], columns=["member", "net"]
+    )
+    spend = frame.groupby("member")["net"].sum()
+    assert {f.member_id: f.member.value.historic_value for f in page.context["top"]} == {
+        pk: int(spend[pk]) for pk in a1
+    }
+    html = page.content.decode()
+    best = page.context["top"][0]
+    assert f"¥{best.member.value.historic_value / 100:.2f}" in html
 
 
 def test_the_page_refuses_a_cashier_and_fitting_again_needs_manage(chain, fitted, login):

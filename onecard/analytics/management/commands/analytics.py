@@ -1,7 +1,9 @@
 """`onecard analytics <action>`: analytics from the shell. One action per subcommand.
 
 `clv --calibration-end YYYY-MM-DD [--merchant ID]` fits the lifetime-value models of every merchant (or the
-one named, by id or code) to the sales before that date and prints one JSON line per merchant. A fit whose
+one named, by id or code) to the sales before that date and prints one JSON line per merchant. Without
+--merchant, a merchant with too few repeat buyers is skipped with a note on stderr (exit status 1 only when
+none could be fitted); a named one that cannot be fitted is an error. A fit whose
 calibration ends today also writes the members' predicted purchases and value (analytics.clv_services).
 """
 
@@ -73,17 +75,20 @@ class Command(BaseCommand):
             self.clv(options["calibration_end"], options["merchant"])
 
     def clv(self, calibration_end, merchant_text):
+        """Fit each merchant; a refusal (too few buyers) is an error for a named merchant, a note otherwise."""
         merchants = _merchants(merchant_text)
         if not merchants:
             raise CommandError("There is no merchant.")
-        failed = []
+        fitted = 0
         for merchant in merchants:
             try:
                 fit = fit_merchant(merchant, calibration_end)
             except BusinessError as refusal:
-                failed.append(merchant.pk)
-                self.stderr.write(f"merchant {merchant.pk} ({merchant.code}): {refusal.message}")
+                if merchant_text:
+                    raise CommandError(str(refusal.message)) from None
+                self.stderr.write(f"merchant {merchant.pk} ({merchant.code}) skipped: {refusal.message}")
                 continue
+            fitted += 1
             self.stdout.write(json.dumps(fit_line(fit), ensure_ascii=False))
-        if failed:
-            raise CommandError(f"No fit for merchant(s) {', '.join(map(str, failed))}.")
+        if not fitted:
+            raise CommandError("No merchant could be fitted.")
