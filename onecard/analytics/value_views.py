@@ -42,9 +42,11 @@ def fit(request):
     """The last fit's parameters, the distribution of predicted value and the top members."""
     merchant = merchant_for_request(request)
     data = page_data(request.user, merchant)
-    privacy.record_list(request.user, [facts.member for facts in data["top"]])
     if request.GET.get("export") == "xlsx":
         return _xlsx(data, merchant)
+    # The page shows members' names: a look at personal data (PIPL). The sheet carries member numbers only,
+    # so it needs neither members.export nor a purpose.
+    privacy.record_list(request.user, [facts.member for facts in data["top"]])
     band_rows = [(_band_label(band), band) for band in data["bands"]]
     chart = [{"band": label, "members": band.members} for label, band in band_rows]
     return render(
@@ -108,7 +110,7 @@ def _xlsx(data, merchant):
         sheet.append([_band_label(band), band.members, _yuan(band.value)])
     top = workbook.sheet(_("Top members"))
     top.append([
-        _("Member no."), _("Name"), _("Home store"), _("Predicted purchases, 12 months"),
+        _("Member no."), _("Home store"), _("Predicted purchases, 12 months"),
         _("Predicted value, 12 months (¥)"), _("Spend so far (¥)"), _("Bonus (¥)"), _("Points (¥)"),
         _("Coupons (¥)"), _("Discounts (¥)"), _("Cost to serve (¥)"),
     ])  # fmt: skip
@@ -121,7 +123,7 @@ def _xlsx(data, merchant):
             else [None] * len(COST_COLUMNS)
         )
         top.append([
-            member.member_no, member.name, member.home_store.name, round(facts.predicted_purchases, 2),
+            member.member_no, member.home_store.name, round(facts.predicted_purchases, 2),
             _yuan(facts.predicted_value), *costs,
         ])  # fmt: skip
     return workbook.response(f"member-value-{merchant.code}-{timezone.localdate():%Y%m%d}.xlsx")
