@@ -93,16 +93,27 @@ def probability_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
 def expected_purchases(params: BgNbdParams, t, x, t_x, T) -> np.ndarray:
     """E[Y(t) | x, t_x, T]: purchases expected in the next `t` periods (FHL 2005, equation 10).
 
-    ((a + b + x − 1) / (a − 1)) · [1 − ((α + T) / (α + T + t))^(r+x) · ₂F₁(r + x, b + x; a + b + x − 1;
-    t / (α + T + t))] / (1 + [x > 0] · a / (b + x − 1) · ((α + T) / (α + t_x))^(r + x)).
-    When a < 1 both the fraction and the bracket are negative, so the product stays positive.
+    ((a + b + x − 1) / (a − 1)) · [1 − ((α + T) / (α + T + t))^(r+x) · ₂F₁(r + x, b + x; a + b + x − 1; z)]
+    / (1 + [x > 0] · a / (b + x − 1) · ((α + T) / (α + t_x))^(r + x)), with z = t / (α + T + t).
+    The bracket is computed after Euler's transformation ₂F₁(A, B; C; z) = (1 − z)^(C−A−B) ₂F₁(C − A, C − B;
+    C; z): the product becomes (1 − z)^(a−1) · ₂F₁(a + b − 1 − r, a − 1; a + b + x − 1; z), whose series
+    converges fast and whose factors stay near 1 however many purchases x counts (the paper's form multiplies
+    a vanishing power by an exploding series); the paper's form is the fallback where scipy cannot evaluate
+    the transformed one. When a < 1 both the fraction and the bracket are negative.
     """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     z = t / (alpha + T + t)
-    hypergeometric = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-    discount = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    bracket = 1.0 - discount * hypergeometric
+    with np.errstate(invalid="ignore", over="ignore"):
+        bracket = 1.0 - np.power(1.0 - z, a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+    # With a and b in the thousands (a fit on its bound: no visible dropout) scipy cannot evaluate the
+    # transformed series; the paper's own form is then well behaved.
+    direct = ~np.isfinite(bracket)
+    if np.any(direct):
+        xd, zd = np.broadcast_to(x, bracket.shape)[direct], np.broadcast_to(z, bracket.shape)[direct]
+        power = np.exp((r + xd) * np.log1p(-zd))
+        bracket = np.array(bracket, dtype=float)
+        bracket[direct] = 1.0 - power * special.hyp2f1(r + xd, b + xd, a + b + xd - 1, zd)
     leading = (a + b + x - 1) / (a - 1)
     return leading * bracket / (1.0 + _dropout_odds(params, x, t_x, T))
 
@@ -213,13 +224,13 @@ def _minimise(negative, starts):
 
 
 def predicted_value(bgnbd: BgNbdParams, spend: GammaGammaParams, x, t_x, T, m, *, horizon=YEAR_WEEKS):
-    """(purchases expected within `horizon`, their value in fen rounded to whole fen) per customer.
+    """(purchases expected within `horizon`, their value in fen rounded to whole fen) per customer, as floats.
 
     A customer whose repeat purchases net to nothing (returns, m ≤ 0) is valued at the population mean
-    spend, as if they had no repeat purchase.
+    spend, as if they had no repeat purchase. A value that cannot be computed is NaN (the caller stores none).
     """
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     purchases = expected_purchases(bgnbd, horizon, x, t_x, T)
     usable = (x >= 1) & (m > 0)
     spend_per_purchase = expected_spend(spend, np.where(usable, x, 0.0), np.where(usable, m, 0.0))
-    return purchases, np.rint(purchases * spend_per_purchase).astype(np.int64)
+    return purchases, np.rint(purchases * spend_per_purchase)

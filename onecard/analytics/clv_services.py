@@ -102,7 +102,7 @@ def write_predictions(merchant, prediction: MemberPrediction):
         ids = [int(pk) for pk in prediction.member_ids[start : start + BATCH]]
         purchases = prediction.purchases[start : start + BATCH]
         values = prediction.value[start : start + BATCH]
-        by_member = {pk: (float(p), int(v)) for pk, p, v in zip(ids, purchases, values, strict=True)}
+        by_member = {pk: _stored(p, v) for pk, p, v in zip(ids, purchases, values, strict=True)}
         existing = list(MemberFacts.objects.filter(member_id__in=ids))
         for facts in existing:
             facts.predicted_purchases, facts.predicted_value = by_member.pop(facts.member_id)
@@ -113,3 +113,10 @@ def write_predictions(merchant, prediction: MemberPrediction):
                 for pk, (p, v) in by_member.items()
             ]
         )
+
+
+def _stored(purchases, value):
+    """(predicted_purchases, predicted_value) as stored: None for a figure the arithmetic could not give."""
+    if not (np.isfinite(purchases) and np.isfinite(value)):
+        return None, None
+    return float(purchases), int(value)

@@ -68,8 +68,9 @@ def local_day_numbers(epoch_seconds: np.ndarray) -> np.ndarray:
 def sales_rows(merchant, calibration_end: datetime.date):
     """(member ids, epoch seconds, net fen) of the merchant's member sales before the calibration end, one query."""
     rows = (
+        # The merchant's own members only: an alliance partner's member who bought here is valued by theirs.
         Sale.objects.filter(
-            merchant=merchant, member__isnull=False, created_at__lt=calibration_start_of(calibration_end)
+            merchant=merchant, member__merchant=merchant, created_at__lt=calibration_start_of(calibration_end)
         )
         .order_by()
         .values_list("member_id", "created_at", "total_due", "returned_due")

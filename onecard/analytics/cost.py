@@ -1,6 +1,7 @@
 """Cost to serve per member: what a merchant gave each member, next to what they spent (MemberValue).
 
-Per member, in fen, over their whole history, from five grouped queries (never one per member):
+Per member of the merchant (an alliance partner's member who bought here is left to theirs), in fen, over
+their whole history, from six grouped queries (never one per member):
 - historic_value: net spend, Σ (total_due − returned_due) of their sales;
 - cost_bonus: bonus value granted by top-ups (CardTransaction kind topup, `bonus`) and by rebates on
   charges and captures (`rebate_bonus`), less the bonus withdrawn by refunds (`bonus` of a top-up's refund,
@@ -45,7 +46,7 @@ def member_costs(merchant) -> dict[int, dict]:
     """{member id: {historic_value, cost_bonus, cost_points, cost_coupons, cost_discounts}} of the merchant."""
     costs = defaultdict(lambda: dict.fromkeys(COST_FIELDS, 0))
     sales = _grouped(
-        Sale.objects.filter(merchant=merchant),
+        Sale.objects.filter(merchant=merchant, member__merchant=merchant),
         "member_id",
         spend=Sum(F("total_due") - F("returned_due")),
         discounts=Sum("discount_total"),
@@ -53,7 +54,7 @@ def member_costs(merchant) -> dict[int, dict]:
     for member_id, row in sales.items():
         costs[member_id]["historic_value"] = row["spend"] or 0
         costs[member_id]["cost_discounts"] = row["discounts"] or 0
-    card_transactions = CardTransaction.objects.filter(card__merchant=merchant)
+    card_transactions = CardTransaction.objects.filter(card__merchant=merchant, member__merchant=merchant)
     granted = _grouped(
         card_transactions.filter(kind__in=[CardTxKind.TOPUP, CardTxKind.CHARGE, CardTxKind.CAPTURE]),
         "member_id",
@@ -71,12 +72,14 @@ def member_costs(merchant) -> dict[int, dict]:
         for member_id, row in rows.items():
             costs[member_id]["cost_bonus"] += sign * ((row["topup_bonus"] or 0) + (row["rebate"] or 0))
     earned = _grouped(
-        PointsLot.objects.filter(merchant=merchant, source=LotSource.EARN),
+        PointsLot.objects.filter(merchant=merchant, card__member__merchant=merchant, source=LotSource.EARN),
         "card__member_id",
         points=Sum("original"),
     )
     reversed_ = _grouped(
-        PointsLotUse.objects.filter(lot__merchant=merchant, kind=LotUseKind.REVERSE),
+        PointsLotUse.objects.filter(
+            lot__merchant=merchant, lot__card__member__merchant=merchant, kind=LotUseKind.REVERSE
+        ),
         "lot__card__member_id",
         points=Sum("points"),
     )

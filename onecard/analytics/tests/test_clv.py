@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
+from scipy.special import hyp2f1
 
 from onecard.analytics import clv
 from onecard.analytics.clv_services import fit_merchant
@@ -156,6 +157,43 @@ def test_expected_purchases_match_what_simulated_customers_then_buy():
     assert alive[1] > 0.9 > 0.5 > alive[2]
 
 
+def direct_expected_purchases(r, alpha, a, b, t, x, t_x, T):
+    """E[Y(t) | x, t_x, T] written straight from the paper's equation (10), one customer at a time."""
+    z = t / (alpha + T + t)
+    bracket = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    odds = (a / (b + x - 1)) * ((alpha + T) / (alpha + t_x)) ** (r + x) if x > 0 else 0.0
+    return (a + b + x - 1) / (a - 1) * bracket / (1 + odds)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [(0.24, 4.41, 0.79, 2.43), (1.2, 8.0, 1625.8, 8103.1)],
+    ids=["CDNOW", "dropout on the search bound"],
+)
+def test_expected_purchases_match_the_papers_formula(params):
+    """Given the CDNOW parameters, and a and b in the thousands (a fit on its bound, where the transformed
+    series cannot be evaluated), when purchases in the next 52.18 weeks are predicted for members with 0 to
+    7 repeat purchases, then each equals the paper's equation (10) evaluated directly."""
+    customers = [(0, 0.0, 30.0), (1, 5.0, 30.0), (3, 20.0, 35.0), (7, 30.0, 40.0)]
+    x, t_x, T = (np.array(column, dtype=float) for column in zip(*customers, strict=True))
+    computed = clv.expected_purchases(clv.BgNbdParams(*params), clv.YEAR_WEEKS, x, t_x, T)
+    for value, (n, last, observed) in zip(computed, customers, strict=True):
+        assert value == pytest.approx(direct_expected_purchases(*params, clv.YEAR_WEEKS, n, last, observed))
+
+
+def test_expected_purchases_stay_finite_for_very_frequent_buyers():
+    """Given members who bought on 300 and 1,000 days over 150 weeks and were seen lately, when their next year
+    is predicted, then it is finite, positive and below their past yearly pace (dropout can only lower it)."""
+    x = np.array([300.0, 1000.0])
+    expected = clv.expected_purchases(
+        TRUE_BGNBD, clv.YEAR_WEEKS, x, np.array([149.0, 149.9]), np.array([150.0, 150.0])
+    )
+    assert np.all(np.isfinite(expected))
+    assert np.all(expected > 0)
+    assert np.all(expected < x / 150 * clv.YEAR_WEEKS * 1.05)
+    assert expected[1] > expected[0]
+
+
 def test_predicted_value_is_purchases_times_conditional_spend_in_whole_fen():
     """Given a member with 3 repeat purchases worth 2,000 fen on average and one without, when valued, then
     the value is the expected purchases × (γ + m x) p / (p x + q − 1), and × γp/(q − 1) for the other."""
@@ -202,23 +240,28 @@ def add_sales(chain, rows):
 
 
 def test_summary_of_real_sales_counts_local_days_and_repeat_spend(chain, member_factory):
-    """Given a member who bought on 1 March twice (local 23:30 is still 1 March though UTC says 15:30), on
-    15 March (8,000 fen, 1,000 returned) and on 29 March (3,000), with a sale after the calibration end, a
-    member with one day, a sale without member and another merchant's sale, when summarised to 1 April,
-    then x = 2, t_x = 4 weeks, T = 31/7 weeks, m = (7,000 + 3,000) / 2, and the one-day member has x = 0."""
+    """Given a member who bought twice on 1 March, on 15 March (8,000 fen with 1,000 returned, and 500 at
+    00:30, which is 14 March in UTC) and on 29 March (3,000), with a sale on the calibration end, a member
+    with one day, a sale without member, another merchant's sale and that merchant's member buying at A1 (an
+    alliance visitor, valued by their own merchant), when summarised to 1 April, then x = 2, t_x = 4 weeks,
+    T = 31/7 weeks, m = (7,500 + 3,000) / 2, and the one-day member has x = 0, T = 12/7."""
     regular, once = member_factory(), member_factory()
     stranger = member_factory(store=chain.other_store)
     day = datetime.date(2026, 3, 1)
     add_sales(chain, [
         (regular, _at(day, 10), 5000, 0), (regular, _at(day, 23, 30), 2000, 0),
         (regular, _at(datetime.date(2026, 3, 15), 9), 8000, 1000),
+        (regular, _at(datetime.date(2026, 3, 15), 0, 30), 500, 0),  # 14 March 16:30 UTC: still 15 March here
         (regular, _at(datetime.date(2026, 3, 29), 18), 3000, 0),
         (regular, _at(datetime.date(2026, 4, 1), 0, 5), 9900, 0),  # on the calibration end: not used
         (once, _at(datetime.date(2026, 3, 20), 12), 4000, 0),
         (stranger, _at(datetime.date(2026, 3, 2), 12), 4000, 0),
     ])  # fmt: skip
-    anonymous = add_sales(chain, [(regular, _at(datetime.date(2026, 3, 3), 12), 7700, 0)])[0]
+    anonymous, visitor = add_sales(chain, [
+        (regular, _at(datetime.date(2026, 3, 3), 12), 7700, 0), (regular, _at(datetime.date(2026, 3, 4), 12), 500, 0),
+    ])  # fmt: skip
     Sale.objects.filter(pk=anonymous.pk).update(member=None)
+    Sale.objects.filter(pk=visitor.pk).update(member=stranger)  # the other merchant's member buying at A1
 
     summary = merchant_summary(chain.merchant, datetime.date(2026, 4, 1))
 
@@ -230,7 +273,7 @@ def test_summary_of_real_sales_counts_local_days_and_repeat_spend(chain, member_
         )
     )
     assert set(rows) == {regular.pk, once.pk}
-    assert rows[regular.pk] == pytest.approx((2, 4.0, 31 / 7, 5000.0))
+    assert rows[regular.pk] == pytest.approx((2, 4.0, 31 / 7, 5250.0))
     assert rows[once.pk] == pytest.approx((0, 0.0, 12 / 7, 0.0))
 
 
