@@ -28,6 +28,7 @@ from onecard.analytics.clv_summary import merchant_summary
 from onecard.analytics.errors import TooFewBuyers
 from onecard.analytics.models import ClvFit, MemberFacts
 from onecard.analytics.value_queries import BAND_LIMITS
+from onecard.members.models import PersonalDataAccess
 from onecard.sales.models import Sale
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -462,14 +463,31 @@ def test_the_page_shows_the_fit_and_the_store_managers_members_only(chain, fitte
 
 
 def test_the_page_refuses_a_cashier_and_fitting_again_needs_manage(chain, fitted, login):
-    """Given a fit, when a cashier opens the page it is refused (403); a store manager (view only) may not fit
-    again (403) and head office may: a second fit is saved."""
+    """Given a fit, when a cashier opens the page it is refused (403); a store manager (view only) sees it
+    (in Chinese, the default) but may not fit again (403), and the look at the names shown is recorded
+    (PIPL); head office may fit again: a second fit is saved."""
     assert login(chain.cashier_a1).get(reverse("analytics_value:fit")).status_code == 403
+    assert login(chain.store_manager).get(reverse("analytics_value:fit")).status_code == 200
+    seen = PersonalDataAccess.objects.get(actor=chain.store_manager)
+    assert seen.subjects.count() == 24
     assert login(chain.store_manager).post(reverse("analytics_value:fit_again")).status_code == 403
     assert ClvFit.objects.count() == 1
     response = login(chain.hq_admin).post(reverse("analytics_value:fit_again"))
     assert response.status_code == 302
     assert ClvFit.objects.count() == 2
+
+
+@pytest.mark.usefixtures("english")
+def test_fitting_again_with_too_few_buyers_shows_the_refusal(chain, member_factory, login):
+    """Given 10 members with sales (too few repeat buyers), when head office presses "Fit again now", then the
+    page comes back with the refusal's message, says the models have not been fitted, and saves nothing."""
+    generated_sales(chain, member_factory, members=10)
+    page = login(chain.hq_admin).post(reverse("analytics_value:fit_again"), follow=True)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "the lifetime-value models need at least 20" in html
+    assert 'id="value-no-fit"' in html
+    assert ClvFit.objects.count() == 0
 
 
 def test_the_page_exports_the_bands_and_top_members(chain, fitted, login):
