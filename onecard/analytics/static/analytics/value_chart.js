@@ -6,8 +6,8 @@
   const bands = JSON.parse(source.textContent);
   const chart = echarts.init(element);
   chart.setOption({
-    color: ["#1d4ed8"], tooltip: {trigger: "axis"}, grid: {left: 50, right: 20, top: 20, bottom: 40},
-    xAxis: {type: "category", data: bands.map(b => b.band), axisLabel: {interval: 0, fontSize: 11}},
+    color: ["#1d4ed8"], tooltip: {trigger: "axis"}, grid: {left: 50, right: 20, top: 20, bottom: 60},
+    xAxis: {type: "category", data: bands.map(b => b.band), axisLabel: {interval: 0, fontSize: 11, rotate: 20}},
     yAxis: {type: "value", minInterval: 1},
     series: [{type: "bar", data: bands.map(b => b.members)}]
   });
