@@ -13,10 +13,11 @@ from types import SimpleNamespace
 from django.db import transaction
 
 from onecard import jobs
-from onecard.analytics import facts, scoring
+from onecard.analytics import clv_services, facts, scoring
 from onecard.catalog.models import Product
 from onecard.core import audit
 from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TILL_PIN, DEMO_TOTP_SECRET
+from onecard.core.errors import BusinessError
 from onecard.loyalty.demo import seed_loyalty
 from onecard.loyalty.models import CardProduct
 from onecard.members.demo import BIG_LOAD, analyze_tables, bulk_load, seed_members
@@ -92,6 +93,12 @@ def _seed_analytics(out, merchant):
     counted = facts.rebuild(merchant=merchant)
     scored = scoring.score_merchant(merchant)
     out.write(f"analytics: {counted.members:,} buyers' facts counted, {scored.members:,} members scored")
+    try:
+        fit = clv_services.fit_merchant(merchant)
+    except BusinessError as refusal:  # a small demo may have too few repeat buyers to fit
+        out.write(f"lifetime value not fitted: {refusal.message}")
+    else:
+        out.write(f"lifetime value fitted over {fit.members:,} buyers")
 
 
 def _print_once(out, style, passwords):

@@ -35,8 +35,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from onecard.analytics import scoring
+from onecard.analytics import clv_services, scoring
 from onecard.core.audit_chain import seal_audit_log as seal_audit_records
+from onecard.core.errors import BusinessError
 from onecard.core.idempotency import purge_idempotency_keys
 from onecard.loyalty.cards import qr
 from onecard.loyalty.cards import services as cards
@@ -178,6 +179,22 @@ def score_members(now):
     return changed, f"{scored:,} members scored on {today}, {changed:,} changed class"
 
 
+def fit_lifetime_value(now):
+    """Fit the lifetime-value models of every merchant with enough repeat buyers; changed = merchants fitted.
+
+    Weekly: a fit reads every sale; a merchant with too few repeat buyers is skipped, as the command does.
+    """
+    fitted = skipped = 0
+    for merchant in Merchant.objects.order_by("pk"):
+        try:
+            clv_services.fit_merchant(merchant)
+        except BusinessError:
+            skipped += 1
+            continue
+        fitted += 1
+    return fitted, f"{fitted} merchants fitted, {skipped} with too few repeat buyers"
+
+
 JOBS = {
     "expire_holds": expire_holds,
     "expire_points": expire_points,
@@ -194,6 +211,7 @@ JOBS = {
     "issue_birthday_coupons": issue_birthday_coupons,
     "expire_coupons": expire_coupons,
     "score_members": score_members,
+    "fit_lifetime_value": fit_lifetime_value,
 }
 
 

@@ -182,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
     "seal_audit_log": {"task": "onecard.job.seal_audit_log", "schedule": crontab()},  # every minute
     "expire_packages": {"task": "onecard.job.expire_packages", "schedule": crontab(hour=3, minute=15)},
     "score_members": {"task": "onecard.job.score_members", "schedule": crontab(hour=4, minute=0)},
+    # Weekly, Monday 04:30: a fit reads every sale of the merchant.
+    "fit_lifetime_value": {
+        "task": "onecard.job.fit_lifetime_value",
+        "schedule": crontab(hour=4, minute=30, day_of_week=1),
+    },
     "build_daily_statements": {
         "task": "onecard.job.build_daily_statements",
         "schedule": crontab(hour=0, minute=30),

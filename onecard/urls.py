@@ -45,6 +45,7 @@ urlpatterns = [
     path("coupons/", include("onecard.promotions.coupon_urls")),
     path("promotions/", include("onecard.promotions.promotion_urls")),
     path("catalog/", include("onecard.catalog.urls")),
+    path("analytics/value/", include("onecard.analytics.value_urls")),
     path("analytics/basket/", include("onecard.analytics.basket_urls")),
     path("analytics/dashboards/", include("onecard.analytics.dashboard_urls")),
     path("analytics/cohorts/", include("onecard.analytics.cohort_urls")),

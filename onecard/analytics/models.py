@@ -208,3 +208,64 @@ class SavedReport(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ClvFit(models.Model):
+    """One fit of the lifetime-value models to a merchant's sales: BG/NBD (purchases) and Gamma-Gamma (spend).
+
+    Written by analytics.clv_services.fit_merchant; the latest one per merchant is the one in force. Time in
+    weeks, money in fen: α is in weeks, γ in fen.
+    """
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    fitted_at = models.DateTimeField(_("fitted at"))
+    calibration_end = models.DateField(_("calibration end"))  # sales before this local date were used
+    members = models.IntegerField(_("members"))  # members with at least one purchase day
+    repeat_buyers = models.IntegerField(_("members with a repeat purchase"), default=0)
+    r = models.FloatField()
+    alpha = models.FloatField()
+    a = models.FloatField()
+    b = models.FloatField()
+    p = models.FloatField()
+    q = models.FloatField()
+    gamma = models.FloatField()
+    bgnbd_log_likelihood = models.FloatField(_("BG/NBD log-likelihood"))
+    gamma_gamma_log_likelihood = models.FloatField(_("Gamma-Gamma log-likelihood"))
+    bgnbd_converged = models.BooleanField(_("BG/NBD converged"), default=True)
+    gamma_gamma_converged = models.BooleanField(_("Gamma-Gamma converged"), default=True)
+
+    class Meta:
+        ordering = ["-fitted_at", "-id"]
+        verbose_name = _("lifetime value fit")
+        verbose_name_plural = _("lifetime value fits")
+        indexes = [models.Index(fields=["merchant", "fitted_at"], name="analytics_clvfit_merchant")]
+
+    def __str__(self):
+        return f"CLV fit of {self.merchant_id} to {self.calibration_end}"
+
+
+class MemberValue(models.Model):
+    """What a member brought in (net spend) and what serving them cost: bonus, points, coupons, discounts (fen)."""
+
+    member = models.OneToOneField(
+        "members.Member", primary_key=True, on_delete=models.CASCADE, related_name="value"
+    )
+    merchant = merchant_field(on_delete=models.CASCADE)
+    historic_value = models.BigIntegerField(_("spend, net of returns"), default=0)
+    cost_bonus = models.BigIntegerField(_("bonus value granted"), default=0)
+    cost_points = models.BigIntegerField(_("points earned, at their cash value"), default=0)
+    cost_coupons = models.BigIntegerField(_("coupon face value used"), default=0)
+    cost_discounts = models.BigIntegerField(_("sale discounts"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("member value")
+        verbose_name_plural = _("member values")
+
+    def __str__(self):
+        return f"value of {self.member_id}"
+
+    @property
+    def cost_to_serve(self) -> int:
+        """Everything given to the member, fen: bonus, points and discounts (coupons are part of the discounts)."""
+        return self.cost_bonus + self.cost_points + self.cost_discounts

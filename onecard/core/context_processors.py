@@ -28,6 +28,7 @@ NAVIGATION = [
     (_("Prepaid-card rules"), "prepaid:settings", "prepaid.manage", "§"),
     (_("Dashboards"), "dashboards:dashboard", ("analytics.view", "till.operate"), "▦"),
     (_("Member classes"), "analytics:overview", "analytics.view", "◔"),
+    (_("Lifetime value"), "analytics_value:fit", "analytics.view", "◆"),
     (_("Cohorts and retention"), "cohorts:report", "analytics.view", "▤"),
     (_("Promotion and coupon ROI"), "roi:report", "analytics.view", "₪"),
     (_("Products bought together"), "basket:pairs", "analytics.view", "⇄"),

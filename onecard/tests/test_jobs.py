@@ -99,6 +99,7 @@ def test_every_job_does_its_work_once_and_a_second_run_changes_nothing(chain, du
         "issue_birthday_coupons": 0,  # promotions/tests/test_coupons.py covers these two
         "expire_coupons": 0,
         "score_members": 2,  # acme's two members become prospects (analytics/tests/test_scoring.py covers it)
+        "fit_lifetime_value": 0,  # no merchant has 20 repeat buyers (analytics/tests/test_clv.py covers fits)
     }
     assert set(changes(second).values()) == {0}
     assert CardTransaction.objects.get(pk=due["expired_hold"].pk).status == CardTxStatus.EXPIRED
@@ -154,6 +155,7 @@ def test_the_command_prints_a_table_and_lists_the_schedule(db):
     assert "every minute" in listed["expire_holds"]
     assert "daily at 03:30" in listed["evaluate_tiers"]
     assert "hourly at :25" in listed["purge_idempotency"]
+    assert "weekly on Monday at 04:30" in listed["fit_lifetime_value"]
     with pytest.raises(CommandError, match="unknown job"):
         call_command("jobs", "run", "--only", "nope", stdout=io.StringIO())
 

@@ -179,3 +179,27 @@ def test_imported_history_rebuilds_its_members_facts(chain, member_factory, impo
     assert (kept.purchases, kept.visits, kept.spend) == (3, 3, 1_000 + 6_850 + 2_000)
     assert facts.local_day(kept.first_purchase_at) == datetime.date(2024, 3, 5)
     assert MemberMonth.objects.filter(member=member, month=datetime.date(2024, 3, 1)).get().purchases == 2
+
+
+def test_the_command_rebuilds_and_scores(chain, shop):
+    """Given one checkout of 李雷, when `onecard analytics rebuild` then `score` run,
+    then each names the merchant with its counts and 李雷 is a first-purchase member."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    checkout.checkout(
+        chain.cashier_a1,
+        store=chain.a1,
+        card=shop.card,
+        items=[("TEA-1", 2)],
+        tenders={"cash": 1000},
+        business_ref="S-C",
+    )
+    out = StringIO()
+    call_command("analytics", "rebuild", "--merchant", str(chain.merchant.pk), stdout=out)
+    call_command("analytics", "score", "--merchant", str(chain.merchant.pk), stdout=out)
+
+    assert f"merchant {chain.merchant.pk} ({chain.merchant.code}): 1 members' facts" in out.getvalue()
+    assert "members scored" in out.getvalue()
+    assert MemberFacts.objects.get(member=shop.member).life_stage == "first_purchase"

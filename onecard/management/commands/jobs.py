@@ -83,6 +83,10 @@ def _crontab_text(cron) -> str:
     days = sorted(cron.day_of_month)
     if len(minutes) == 1 and len(hours) == 1 and len(days) == 1:
         return f"monthly on day {days[0]} at {hours[0]:02d}:{minutes[0]:02d}"
+    weekdays = sorted(cron.day_of_week)  # crontab counts Sunday as 0
+    if len(minutes) == 1 and len(hours) == 1 and len(weekdays) == 1:
+        name = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")[weekdays[0]]
+        return f"weekly on {name} at {hours[0]:02d}:{minutes[0]:02d}"
     if len(minutes) == 1 and len(hours) == 1:
         return f"daily at {hours[0]:02d}:{minutes[0]:02d}"
     return str(cron)
