@@ -13,7 +13,8 @@ from types import SimpleNamespace
 from django.db import transaction
 
 from onecard import jobs
-from onecard.analytics import clv_services, facts, scoring
+from onecard.analytics import facts, scoring
+from onecard.analytics.value import services as clv_services
 from onecard.catalog.models import Product
 from onecard.core import audit
 from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TILL_PIN, DEMO_TOTP_SECRET

@@ -35,7 +35,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from onecard.analytics import clv_services, scoring
+from onecard.analytics import scoring
+from onecard.analytics.value import services as clv_services
 from onecard.core.audit_chain import seal_audit_log as seal_audit_records
 from onecard.core.errors import BusinessError
 from onecard.core.idempotency import purge_idempotency_keys

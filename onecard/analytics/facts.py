@@ -20,10 +20,9 @@ from django.db.models import F
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from onecard.analytics.models import MemberFacts, MemberMonth, MemberProductFacts, MemberStoreFacts
 from onecard.sales import signals as sale_signals
 from onecard.sales.models import InvoiceFact, InvoiceFactKind, Sale, SaleLine
-
-from .models import MemberFacts, MemberMonth, MemberProductFacts, MemberStoreFacts
 
 FACTS = MemberFacts._meta.db_table
 MONTHS = MemberMonth._meta.db_table

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import AnalyticsSettings
+from onecard.analytics.models import AnalyticsSettings
 
 
 def _four_ascending(value, name):

@@ -1,8 +1,8 @@
 """What analytics hangs on lower apps: the facts kept current as sales, returns and top-ups are recorded,
 and the member page's analytics section. Imported once by AnalyticsConfig.ready."""
 
-from . import facts
-from .member_section import register_member_section
+from onecard.analytics import facts
+from onecard.analytics.member_section import register_member_section
 
 
 def connect():

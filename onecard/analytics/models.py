@@ -12,9 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from onecard.analytics.choices import AbcdClass, LifeStage, RfmClass, ScoreMethod
 from onecard.core.fields import emptied_fk, merchant_field, node_field
-
-from .choices import AbcdClass, LifeStage, RfmClass, ScoreMethod
 
 
 class MemberFacts(models.Model):
@@ -213,7 +212,7 @@ class SavedReport(models.Model):
 class ClvFit(models.Model):
     """One fit of the lifetime-value models to a merchant's sales: BG/NBD (purchases) and Gamma-Gamma (spend).
 
-    Written by analytics.clv_services.fit_merchant; the latest one per merchant is the one in force. Time in
+    Written by analytics.value.services.fit_merchant; the latest one per merchant is the one in force. Time in
     weeks, money in fen: α is in weeks, γ in fen.
     """
 

@@ -8,10 +8,9 @@ import datetime
 
 from django.db.models import Count, OuterRef, Subquery
 
+from onecard.analytics.choices import AbcdClass, LifeStage, RfmClass
+from onecard.analytics.models import MemberClassSnapshot, MemberFacts
 from onecard.members.queries import visible_members
-
-from .choices import AbcdClass, LifeStage, RfmClass
-from .models import MemberClassSnapshot, MemberFacts
 
 # The class fields a page may group or filter by, with their choices.
 CLASS_FIELDS = {"rfm_class": RfmClass, "abcd_class": AbcdClass, "life_stage": LifeStage}

@@ -9,12 +9,11 @@ import time
 from celery import shared_task
 from django.utils.translation import gettext_lazy as _
 
+from onecard.analytics import services
 from onecard.core import progress
 from onecard.core.background import dispatch
 from onecard.core.errors import Conflict
 from onecard.org.models import Merchant, Staff
-
-from . import services
 
 STALE_AFTER = 30 * 60  # seconds: a scoring said to run longer than this died with its process
 

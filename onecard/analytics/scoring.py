@@ -18,10 +18,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from onecard.members.models import Member
-
-from .choices import AbcdClass, LifeStage, RfmClass, ScoreMethod
-from .models import (
+from onecard.analytics.choices import AbcdClass, LifeStage, RfmClass, ScoreMethod
+from onecard.analytics.models import (
     AnalyticsSettings,
     MemberClassSnapshot,
     MemberFacts,
@@ -29,6 +27,7 @@ from .models import (
     MemberProductFacts,
     MemberStoreFacts,
 )
+from onecard.members.models import Member
 
 # (R high, F high, M high) → class
 RFM_CLASSES = {

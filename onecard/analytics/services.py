@@ -1,9 +1,8 @@
 """The writes of the analytics pages: the merchant's settings, and a scoring started by hand."""
 
+from onecard.analytics.models import AnalyticsSettings
+from onecard.analytics.scoring import ScoringResult, score_merchant
 from onecard.core import audit
-
-from .models import AnalyticsSettings
-from .scoring import ScoringResult, score_merchant
 
 
 def save_settings(actor, merchant, form) -> AnalyticsSettings:

@@ -10,16 +10,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from onecard.analytics import queries, rescoring, services
+from onecard.analytics.forms import AnalyticsSettingsForm
+from onecard.analytics.scoring import month_start, settings_for
 from onecard.core.errors import BusinessError
 from onecard.core.masking import mask_phone
 from onecard.core.paging import filters_query, page_of
 from onecard.core.permissions import permission_required
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.queries import merchant_for_request
-
-from . import queries, rescoring, services
-from .forms import AnalyticsSettingsForm
-from .scoring import month_start, settings_for
 
 
 def _month(text):

@@ -21,9 +21,15 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from onecard.analytics.report_builder.catalogue import (
+    AGGREGATES_WITHOUT_FIELD,
+    DATASETS,
+    TRUNCATION_LABELS,
+    Dataset,
+    Field,
+    FieldType,
+)
 from onecard.core.errors import ValidationFailed
-
-from .catalogue import AGGREGATES_WITHOUT_FIELD, DATASETS, TRUNCATION_LABELS, Dataset, Field, FieldType
 
 MAX_COLUMNS = 30
 MAX_FILTERS = 10

@@ -9,9 +9,8 @@ of" takes values separated by commas. The definition it gives is checked by defi
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
+from onecard.analytics.report_builder.catalogue import DATASETS, FieldType
 from onecard.core.money import fen_to_yuan_str, yuan_str_to_fen
-
-from .catalogue import DATASETS, FieldType
 
 FILTER_ROWS = 4
 GROUP_ROWS = 2

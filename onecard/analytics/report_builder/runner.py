@@ -15,10 +15,9 @@ from django.db.models import Avg, Count, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncYear
 from django.utils import timezone
 
+from onecard.analytics.report_builder.catalogue import FieldType
 from onecard.core.masking import mask_phone
 from onecard.core.money import fen_to_yuan_str
-
-from .catalogue import FieldType
 
 AGGREGATE_FUNCTIONS = {"sum": Sum, "avg": Avg, "min": Min, "max": Max}
 TRUNCATE = {"month": TruncMonth, "year": TruncYear}

@@ -9,12 +9,11 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from onecard.analytics.models import SavedReport
+from onecard.analytics.report_builder.definition import validate
+from onecard.analytics.report_builder.queries import is_owner
 from onecard.core import audit
 from onecard.core.errors import PermissionDenied, ValidationFailed
 from onecard.org.models import Role
-
-from .definition import validate
-from .queries import is_owner
 
 MAX_NAME = 100
 

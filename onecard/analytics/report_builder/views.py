@@ -15,6 +15,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from onecard.analytics.report_builder import services
+from onecard.analytics.report_builder.catalogue import (
+    AGGREGATE_LABELS,
+    DATASETS,
+    OPERATOR_LABELS,
+    TRUNCATION_LABELS,
+)
+from onecard.analytics.report_builder.definition import validate
+from onecard.analytics.report_builder.forms import definition_from_params, form_rows, params_from_definition
+from onecard.analytics.report_builder.queries import find_report, is_owner, visible_reports
+from onecard.analytics.report_builder.runner import run
 from onecard.core.errors import BusinessError, ValidationFailed
 from onecard.core.ids import parse_id
 from onecard.core.paging import filters_query, page_of
@@ -22,13 +33,6 @@ from onecard.core.permissions import permission_required
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.models import Role
 from onecard.org.queries import merchant_for_request
-
-from . import services
-from .catalogue import AGGREGATE_LABELS, DATASETS, OPERATOR_LABELS, TRUNCATION_LABELS
-from .definition import validate
-from .forms import definition_from_params, form_rows, params_from_definition
-from .queries import find_report, is_owner, visible_reports
-from .runner import run
 
 PAGE_SIZE = 50
 PRINT_ROWS = 2000

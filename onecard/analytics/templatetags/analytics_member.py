@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..models import MemberClassSnapshot, MemberFacts, MemberProductFacts
+from onecard.analytics.models import MemberClassSnapshot, MemberFacts, MemberProductFacts
 
 register = template.Library()
 

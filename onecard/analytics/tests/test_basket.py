@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from onecard.analytics import basket
+from onecard.analytics.basket import queries as basket
 from onecard.analytics.models import MemberProductFacts
 from onecard.catalog import services as catalog
 from onecard.promotions.reports import Period, period_from

@@ -3,7 +3,7 @@ takings opens that day's sales, and the cashier's dashboard draws their own figu
 
 import pytest
 
-from .dashboard_data import generate
+from onecard.analytics.tests.dashboard_data import generate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,7 +28,7 @@ def _charts_drawn(page):
 
 
 def test_store_dashboard_draws_and_drills_down_to_a_days_sales(chain, member_factory, page, screenshot):
-    from onecard.analytics import dashboards
+    from onecard.analytics.dashboards import queries as dashboards
 
     # given generated sales at every store, and the A1 manager's takings by day
     generate(chain, member_factory)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from onecard.analytics.clv_services import fit_merchant
 from onecard.analytics.tests.test_clv import generated_sales
+from onecard.analytics.value.services import fit_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from onecard.analytics import cohorts
+from onecard.analytics.cohorts import queries as cohorts
 from onecard.analytics.models import AnalyticsSettings, MemberMonth
 from onecard.members.models import Member
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from onecard.analytics.cost import compute_costs
 from onecard.analytics.models import MemberValue
+from onecard.analytics.value.cost import compute_costs
 from onecard.loyalty.models import PointsPolicy
 from onecard.loyalty.points import services as points
 from onecard.loyalty.stored_value.refunds import refund_topup

@@ -14,15 +14,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from onecard.analytics import dashboard_lists, dashboards
+from onecard.analytics.dashboards import lists as dashboard_lists
+from onecard.analytics.dashboards import queries as dashboards
 from onecard.analytics.models import MemberFacts
+from onecard.analytics.tests.dashboard_data import generate
 from onecard.catalog.models import Product
 from onecard.loyalty.models import Account, Card, CardTransaction, JournalEntry, MemberTier, Posting
 from onecard.loyalty.stored_value.liability import liability_by_store
 from onecard.members.models import Member
 from onecard.sales.models import Sale, SaleLine, SaleTender
-
-from .dashboard_data import generate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 

@@ -12,6 +12,7 @@ from onecard.analytics.models import MemberFacts, SavedReport
 from onecard.analytics.report_builder import services
 from onecard.analytics.report_builder.definition import validate
 from onecard.analytics.report_builder.runner import run
+from onecard.analytics.tests.report_builder_data import SHANGHAI, URL, local, make_sales, run_raw, table
 from onecard.catalog import services as catalog_services
 from onecard.core.errors import ValidationFailed
 from onecard.loyalty.models import CardTransaction
@@ -19,8 +20,6 @@ from onecard.promotions.models import Coupon
 from onecard.sales.models import Sale, SaleLine
 from onecard.testing.coupons import make_template
 from onecard.testing.stored_value import sv_card
-
-from .report_builder_data import SHANGHAI, URL, local, make_sales, run_raw, table
 
 pytestmark = pytest.mark.usefixtures("english")
 

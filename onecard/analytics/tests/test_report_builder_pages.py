@@ -8,10 +8,9 @@ from openpyxl import load_workbook
 
 from onecard.analytics.models import SavedReport
 from onecard.analytics.report_builder import services
+from onecard.analytics.tests.report_builder_data import URL, make_sales, table
 from onecard.core.errors import PermissionDenied
 from onecard.core.models import AuditEntry
-
-from .report_builder_data import URL, make_sales, table
 
 pytestmark = pytest.mark.usefixtures("english")
 

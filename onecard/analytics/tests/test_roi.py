@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from onecard.analytics import roi
+from onecard.analytics.roi import queries as roi
 from onecard.catalog import services as catalog
 from onecard.members.models import Member
 from onecard.promotions import coupons

@@ -7,7 +7,7 @@
 one named, by id or code) to the sales before that date and prints one JSON line per merchant. Without
 --merchant, a merchant with too few repeat buyers is skipped with a note on stderr (exit status 1 only when
 none could be fitted); a named one that cannot be fitted is an error. A fit whose
-calibration ends today also writes the members' predicted purchases and value (analytics.clv_services).
+calibration ends today also writes the members' predicted purchases and value (analytics.value.services).
 """
 
 import datetime
@@ -16,7 +16,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from onecard.analytics import facts, scoring
-from onecard.analytics.clv_services import fit_merchant
+from onecard.analytics.value.services import fit_merchant
 from onecard.core.errors import BusinessError
 from onecard.org.models import Merchant
 

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from . import value_views
+from . import views
 
 app_name = "analytics_value"
 urlpatterns = [
-    path("", value_views.fit, name="fit"),
-    path("fit/", value_views.fit_again, name="fit_again"),
+    path("", views.fit, name="fit"),
+    path("fit/", views.fit_again, name="fit_again"),
 ]

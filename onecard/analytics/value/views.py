@@ -2,7 +2,7 @@
 value, the top members by predicted value, the same as .xlsx, and a button to fit again.
 
 Needs analytics.view (fitting again: analytics.manage). Members: those in the viewer's scope
-(analytics.value_queries); the fit's parameters are the merchant's.
+(analytics.value.queries); the fit's parameters are the merchant's.
 """
 
 from decimal import Decimal
@@ -14,14 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from onecard.analytics.value import queries as value_queries
+from onecard.analytics.value.services import fit_merchant
 from onecard.core.errors import BusinessError
 from onecard.core.permissions import permission_required
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.members import privacy
 from onecard.org.queries import merchant_for_request
-
-from . import value_queries
-from .clv_services import fit_merchant
 
 
 def page_data(user, merchant) -> dict:

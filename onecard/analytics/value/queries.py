@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
 
+from onecard.analytics.models import ClvFit, MemberFacts
 from onecard.members.queries import visible_members
-
-from .models import ClvFit, MemberFacts
 
 # Upper bounds (fen, exclusive) of the bands of predicted 12-month value; the last band is open.
 BAND_LIMITS = (10000, 50000, 100000, 500000)

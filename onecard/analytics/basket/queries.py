@@ -42,12 +42,11 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Window
 from django.db.models.functions import RowNumber
 
+from onecard.analytics.models import MemberProductFacts
 from onecard.catalog.models import Product
 from onecard.members.queries import visible_members
 from onecard.org.models import OrgNode
 from onecard.sales.models import Sale, SaleLine
-
-from .models import MemberProductFacts
 
 DEFAULT_MIN_BOTH = 3
 DEFAULT_TOP_PAIRS = 50

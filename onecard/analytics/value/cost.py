@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from onecard.analytics.models import MemberValue
 from onecard.loyalty.models import CardTransaction, PointsLot, PointsLotUse
 from onecard.loyalty.models.points import LotSource, LotUseKind
 from onecard.loyalty.models.stored_value import CardTxKind
@@ -28,8 +29,6 @@ from onecard.loyalty.points.rules import points_to_cash
 from onecard.promotions.coupon_choices import CouponKind, CouponStatus
 from onecard.promotions.models import Coupon
 from onecard.sales.models import Sale
-
-from .models import MemberValue
 
 BATCH = 1000
 

@@ -3,7 +3,7 @@
 Who sees which: a holder of analytics.view sees the stores of their org node (HQ: every store, a region
 its stores, a store itself); a holder of till.operate without it sees the cashier dashboard, only the
 sales and top-ups they made themselves. Figures: analytics.dashboards; the lists a click opens:
-analytics.dashboard_lists. Every chart exports its figures and every list its rows as .xlsx.
+analytics.dashboards.lists. Every chart exports its figures and every list its rows as .xlsx.
 """
 
 from decimal import Decimal
@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from onecard.analytics.dashboards import lists as dashboard_lists
+from onecard.analytics.dashboards import queries as dashboards
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.queries import merchant_for_request
-
-from . import dashboard_lists, dashboards
 
 PAGE_SIZE = 50
 AUDIENCE_TITLES = {

@@ -1,6 +1,6 @@
 """Fitting the lifetime-value models to a merchant's sales and writing each member's predicted value.
 
-`fit_merchant` builds the summary (analytics.clv_summary), fits BG/NBD and Gamma-Gamma (analytics.clv), saves a
+`fit_merchant` builds the summary (analytics.value.summary), fits BG/NBD and Gamma-Gamma (analytics.clv), saves a
 `ClvFit` and, when the calibration ends today, writes predicted_purchases and predicted_value (12 months)
 on every summarised member's `MemberFacts` and recomputes their cost to serve (analytics.cost). See docs/lifetime-value.md.
 """
@@ -13,13 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from onecard.analytics.errors import ModelNotUsable, TooFewBuyers
+from onecard.analytics.models import ClvFit, MemberFacts
+from onecard.analytics.value import clv
+from onecard.analytics.value.cost import compute_costs
+from onecard.analytics.value.summary import ClvSummary, merchant_summary
 from onecard.core import audit
-
-from . import clv
-from .clv_summary import ClvSummary, merchant_summary
-from .cost import compute_costs
-from .errors import ModelNotUsable, TooFewBuyers
-from .models import ClvFit, MemberFacts
 
 MIN_REPEAT_BUYERS = 20
 BATCH = 1000

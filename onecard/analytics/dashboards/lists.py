@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from onecard.analytics.choices import LifeStage, RfmClass
+from onecard.analytics.dashboards.queries import DashboardScope, Period
 from onecard.analytics.models import MemberFacts
 from onecard.catalog.models import Category, Product
 from onecard.loyalty.ledger.choices import AccountKind
@@ -22,8 +23,6 @@ from onecard.loyalty.stored_value.liability import LIABILITY_KINDS
 from onecard.members.models import Member
 from onecard.org.models import OrgNode
 from onecard.sales.models import Sale, SaleLine, TenderKind
-
-from .dashboards import DashboardScope, Period
 
 NOTHING = Q(pk__in=[])
 

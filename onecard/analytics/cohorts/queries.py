@@ -29,9 +29,8 @@ from django.db.models import Count, DateField, Exists, OuterRef, Subquery
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from onecard.analytics.models import AnalyticsSettings, MemberMonth
 from onecard.members.queries import visible_members
-
-from .models import AnalyticsSettings, MemberMonth
 
 MONTHS = 12  # cohorts shown, months after joining (k = 0..11), months of the new/returning/lost chart
 DEFAULT_DORMANT_DAYS = 365

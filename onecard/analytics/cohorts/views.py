@@ -1,5 +1,5 @@
 """The cohort page (/analytics/cohorts/): retention by join month as a heat map, new/returning/lost per month,
-the members behind each figure, and the same as .xlsx. Definitions of every figure: analytics/cohorts.py.
+the members behind each figure, and the same as .xlsx. Definitions of every figure: analytics/cohorts/queries.py.
 
 Needs analytics.view. Scope: the members of the viewer's node and below (a store manager: their store's);
 the store filter offers the stores in that scope only.
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from onecard.analytics.cohorts import queries as cohorts
 from onecard.core.ids import parse_id
 from onecard.core.masking import mask_phone
 from onecard.core.paging import filters_query, page_of
@@ -24,8 +25,6 @@ from onecard.core.scoping import node_in_scope
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.choices import NodeKind
 from onecard.org.queries import merchant_for_request, scoped_nodes
-
-from . import cohorts
 
 PERMISSION = "analytics.view"
 MEMBERS_PER_PAGE = 50

@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from . import roi_views
+from . import views
 
 app_name = "roi"
 urlpatterns = [
-    path("", roi_views.report, name="report"),
+    path("", views.report, name="report"),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .report_builder import views
+from onecard.analytics.report_builder import views
 
 app_name = "report_builder"
 urlpatterns = [

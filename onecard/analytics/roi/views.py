@@ -1,6 +1,6 @@
 """The promotion and coupon ROI page (/analytics/roi/): per promotion and coupon template, the treated and matched
 control groups, their spend per member before and during the run, the incremental sales, the cost and the ROI,
-with the method in words; the same as .xlsx. The method and every figure: analytics/roi.py.
+with the method in words; the same as .xlsx. The method and every figure: analytics/roi/queries.py.
 
 Needs analytics.view. Scope: the members the viewer may see and their sales at the stores the viewer may see
 (a store manager: their store's members and sales).
@@ -14,12 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from onecard.analytics.roi import queries as roi
 from onecard.core.permissions import permission_required
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.queries import merchant_for_request
 from onecard.promotions.reports import period_export_query, period_from
-
-from . import roi
 
 
 @login_required

@@ -2,7 +2,7 @@
 and each member's top products for campaigns, each also as .xlsx.
 
 Needs analytics.view. Scope: sales at the stores in the viewer's scope (sales.reports.SaleScope), members
-the viewer may see (members.queries.visible_members). The rules of every figure: analytics/basket.py.
+the viewer may see (members.queries.visible_members). The rules of every figure: analytics/basket/queries.py.
 """
 
 from decimal import Decimal
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 
+from onecard.analytics.basket import queries as basket
 from onecard.catalog.models import Product
 from onecard.core.masking import mask_phone
 from onecard.core.permissions import permission_required
@@ -23,8 +24,6 @@ from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.queries import merchant_for_request
 from onecard.promotions.reports import period_from
 from onecard.sales.reports import SaleScope
-
-from . import basket
 
 MEMBERS_PER_PAGE = 50
 MAX_TOP_PAIRS = 500
