@@ -8,8 +8,10 @@ Reading yields the first sheet's rows as plain values; a file openpyxl cannot op
 
 import io
 import zipfile
+from decimal import Decimal
 
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.functional import Promise
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -71,6 +73,16 @@ class XlsxWriter:
     def response(self, filename) -> HttpResponse:
         """The workbook as a download named `filename`."""
         return xlsx_response(self.to_bytes(), filename)
+
+
+def yuan_cell(fen) -> Decimal:
+    """An amount in fen as a yuan cell (a number Excel sums, not text)."""
+    return Decimal(fen or 0) / 100
+
+
+def time_cell(moment) -> str:
+    """A stored time as the shop reads it: local, to the minute."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def xlsx_bytes(title, header, rows) -> bytes:

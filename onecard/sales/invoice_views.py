@@ -4,8 +4,6 @@ goods and services and what must not be invoiced, the facts one by one, and the 
 Needs invoices.view; the stores in the viewer's scope (sales.invoice_report).
 """
 
-from decimal import Decimal
-
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from onecard.core.paging import filters_query, page_of
-from onecard.core.spreadsheets import XlsxWriter
+from onecard.core.spreadsheets import XlsxWriter, yuan_cell
 from onecard.org.queries import merchant_for_request, stores_in_scope
 from onecard.promotions.reports import period_export_query, period_from
 from onecard.sales.invoice_report import invoice_report, visible_facts
@@ -50,10 +48,6 @@ def report(request):
     )
 
 
-def _yuan(fen) -> Decimal:
-    return Decimal(fen or 0) / 100
-
-
 def _summary_sheet(workbook, summary):
     sheet = workbook.sheet(_("By store"))
     sheet.append([
@@ -63,9 +57,9 @@ def _summary_sheet(workbook, summary):
     ])  # fmt: skip
     for name, line in [*((line.store.name, line) for line in summary.lines), (_("Total"), summary.total)]:
         sheet.append([
-            name, _yuan(line.topups), _yuan(line.topups_paid_back), _yuan(line.prepaid_net), _yuan(line.sales),
-            _yuan(line.returns), _yuan(line.goods_net), _yuan(line.stored_value), _yuan(line.points),
-            _yuan(line.package), _yuan(line.bonus),
+            name, yuan_cell(line.topups), yuan_cell(line.topups_paid_back), yuan_cell(line.prepaid_net), yuan_cell(line.sales),
+            yuan_cell(line.returns), yuan_cell(line.goods_net), yuan_cell(line.stored_value), yuan_cell(line.points),
+            yuan_cell(line.package), yuan_cell(line.bonus),
         ])  # fmt: skip
 
 
@@ -80,8 +74,8 @@ def _facts_sheet(workbook, facts):
         sheet.append([
             timezone.localtime(fact.occurred_at).strftime("%Y-%m-%d %H:%M:%S"), fact.store.name,
             fact.get_kind_display(), reference(fact), fact.get_category_display(), str(fact.tax_treatment),
-            _yuan(fact.amount), _yuan(fact.invoiceable), _yuan(fact.stored_value), _yuan(fact.points),
-            _yuan(fact.package), _yuan(fact.bonus),
+            yuan_cell(fact.amount), yuan_cell(fact.invoiceable), yuan_cell(fact.stored_value), yuan_cell(fact.points),
+            yuan_cell(fact.package), yuan_cell(fact.bonus),
         ])  # fmt: skip
 
 

@@ -7,8 +7,6 @@ nodes above them), sales at the stores in their scope, coupons of the members in
 coupons (coupon_queries).
 """
 
-from decimal import Decimal
-
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, pgettext
 from django.views.decorators.http import require_GET
 
-from onecard.core.spreadsheets import XlsxWriter
+from onecard.core.spreadsheets import XlsxWriter, time_cell, yuan_cell
 from onecard.org.queries import merchant_for_request
 from onecard.promotions import reports as coupon_reports
 from onecard.promotions.coupon_queries import visible_coupons, visible_templates
@@ -64,18 +62,10 @@ def report(request):
 # ---- .xlsx ---------------------------------------------------------------------------------------------------
 
 
-def _yuan(fen) -> Decimal:
-    return Decimal(fen or 0) / 100
-
-
-def _stamp(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
 def _sales_cells(line):
     return [
-        line.sales, line.members, _yuan(line.amount), _yuan(line.returned), _yuan(line.discount),
-        _yuan(line.discount_net),
+        line.sales, line.members, yuan_cell(line.amount), yuan_cell(line.returned), yuan_cell(line.discount),
+        yuan_cell(line.discount_net),
     ]  # fmt: skip
 
 
@@ -95,7 +85,7 @@ def _promotion_sheet(workbook, report):
     for line in report.lines:
         p = line.promotion
         sheet.append([
-            p.name, p.get_kind_display(), p.node.name, _stamp(p.valid_from), _stamp(p.valid_to),
+            p.name, p.get_kind_display(), p.node.name, time_cell(p.valid_from), time_cell(p.valid_to),
             *_sales_cells(line), line.gifts, line.stock_used, p.stock_total, line.stock_left,
         ])  # fmt: skip
     total = report.total
@@ -125,13 +115,13 @@ def _liability_sheet(workbook, report):
         _("Liability (¥)"),
     ])  # fmt: skip
     for line in report.lines:
-        face = None if line.face_value is None else _yuan(line.face_value)
+        face = None if line.face_value is None else yuan_cell(line.face_value)
         sheet.append([
             line.template.name, line.template.get_kind_display(), line.outstanding, line.uses_left, face,
-            _yuan(line.liability),
+            yuan_cell(line.liability),
         ])  # fmt: skip
     total = report.total
-    sheet.append([_("Total"), "", total.outstanding, total.uses_left, None, _yuan(total.liability)])
+    sheet.append([_("Total"), "", total.outstanding, total.uses_left, None, yuan_cell(total.liability)])
 
 
 def _xlsx(data, period, merchant):

@@ -6,8 +6,6 @@ Needs analytics.view. Scope: the members the viewer may see and their sales at t
 (a store manager: their store's members and sales).
 """
 
-from decimal import Decimal
-
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from onecard.analytics.roi import queries as roi
 from onecard.core.permissions import permission_required
-from onecard.core.spreadsheets import XlsxWriter
+from onecard.core.spreadsheets import XlsxWriter, time_cell, yuan_cell
 from onecard.org.queries import merchant_for_request
 from onecard.promotions.reports import period_export_query, period_from
 
@@ -45,20 +43,12 @@ def report(request):
     )
 
 
-def _yuan(fen) -> Decimal:
-    return Decimal(fen or 0) / 100
-
-
-def _stamp(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
 def _row(line):
     return [
-        _stamp(line.start), _stamp(line.end), line.treated, line.matched, line.not_matched, line.control,
-        _yuan(line.treated_before), _yuan(line.treated_during), _yuan(line.control_before),
-        _yuan(line.control_during), _yuan(line.incremental), _yuan(line.discounts), _yuan(line.gifts),
-        _yuan(line.cost), line.roi,
+        time_cell(line.start), time_cell(line.end), line.treated, line.matched, line.not_matched, line.control,
+        yuan_cell(line.treated_before), yuan_cell(line.treated_during), yuan_cell(line.control_before),
+        yuan_cell(line.control_during), yuan_cell(line.incremental), yuan_cell(line.discounts), yuan_cell(line.gifts),
+        yuan_cell(line.cost), line.roi,
     ]  # fmt: skip
 
 

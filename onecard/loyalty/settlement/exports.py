@@ -4,17 +4,11 @@ Amounts appear in yuan (fen ÷ 100 as a Decimal: no rounding) and, where a recon
 the exact ledger figure, in integer fen too.
 """
 
-from decimal import Decimal
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onecard.core.spreadsheets import XlsxWriter
+from onecard.core.spreadsheets import XlsxWriter, yuan_cell
 from onecard.loyalty.settlement.services import statement_lines
-
-
-def _yuan(fen: int) -> Decimal:
-    return Decimal(fen) / 100
 
 
 def payer_and_payee(statement):
@@ -36,9 +30,9 @@ def _statement_row(s):
         s.part,
         s.party_a_name,
         s.party_b_name,
-        _yuan(s.gross_a_owes_b),
-        _yuan(s.gross_b_owes_a),
-        _yuan(s.net),
+        yuan_cell(s.gross_a_owes_b),
+        yuan_cell(s.gross_b_owes_a),
+        yuan_cell(s.net),
         s.net,
         payer or "",
         payee or "",
@@ -107,7 +101,7 @@ def statement_xlsx(statement) -> tuple[bytes, int]:
                 row.kind,
                 row.store,
                 row.card_number,
-                _yuan(row.amount),
+                yuan_cell(row.amount),
                 row.amount,
                 row.debtor,
                 row.creditor,
