@@ -1,11 +1,15 @@
-"""What analytics hangs on lower apps: the facts kept current as sales, returns and top-ups are recorded,
-and the member page's analytics section. Imported once by AnalyticsConfig.ready."""
+"""What analytics hangs on lower apps: the facts kept current as sales, returns and top-ups are recorded, the
+member page's analytics section and each product's "bought with" link. Imported once by AnalyticsConfig.ready."""
+
+from django.utils.translation import gettext_lazy as _
 
 from onecard.analytics import facts
 from onecard.analytics.member_section import register_member_section
+from onecard.catalog.product_links import add_product_link
 
 
 def connect():
-    """Listen to the sales and top-ups that change a member's facts; add the member page's section."""
+    """Listen to the sales and top-ups that change a member's facts; add the member page's section and links."""
     facts.connect()
     register_member_section()
+    add_product_link(_("Bought with"), "basket:product", "analytics.view")

@@ -33,6 +33,7 @@ from onecard.loyalty.models import Tier
 from . import importing, services
 from .forms import CategoryForm, ImportForm, ProductForm
 from .models import Category, Product
+from .product_links import links_for
 from .queries import category_subtree, product_label, search_categories, search_filter, search_products
 
 PAGE_SIZE = 50
@@ -64,6 +65,7 @@ def product_list(request):
         "products": page.object_list,
         "params": params,
         "query": query,
+        "product_links": links_for(request.user),
         "categories": [
             (c.pk, "— " * c.depth + c.name)
             for c in Category.objects.filter(merchant=merchant).order_by("path")

@@ -407,3 +407,17 @@ def test_top_products_per_member_count(chain, bought):
     assert [f.product for f in ranked[bought.jia.pk]] == [bought.products[1], bought.products[5]]
     assert [f.spend for f in ranked[bought.yi.pk]] == [200, 50]
     assert [f.spend for f in ranked[bought.bing.pk]] == [100]
+
+
+def test_the_catalogue_links_each_product_to_what_it_is_bought_with(chain, login):
+    """Given a product, when HQ opens the catalogue, its row links to the product's "bought with" page;
+    a cashier (no analytics.view) sees no such link."""
+    from onecard.catalog import services as catalog
+
+    tea = catalog.create_product(None, chain.merchant, sku="TEA-9", name="红茶", list_price=500)
+
+    page = login(chain.hq_admin).get(reverse("catalog:products")).content.decode()
+    assert f'href="{reverse("basket:product", args=[tea.pk])}" data-product-link="basket:product"' in page
+    assert (
+        "data-product-link" not in login(chain.cashier_a1).get(reverse("catalog:products")).content.decode()
+    )
