@@ -30,3 +30,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 # The older page tests ask for English pages with Accept-Language (client.get(..., HTTP_ACCEPT_LANGUAGE="en"));
 # the tests of the language rule itself turn this off (onecard/core/tests/test_language.py).
 ONECARD_PAGES_FOLLOW_ACCEPT_LANGUAGE = True
+
+# Work started by hand in the background (imports, recomputations) runs in the request, so a test sees its
+# outcome; the tests of the background dispatch itself turn this off.
+ONECARD_RUN_INLINE = True

@@ -10,5 +10,5 @@ urlpatterns = [
     path("members/", views.members, name="members"),
     path("settings/", views.settings_page, name="settings"),
     path("rescore/", views.rescore, name="rescore"),
-    path("rescore/progress/", views.rescore_progress, name="rescore_progress"),
+    path("recompute/<str:kind>/progress/", views.recompute_progress, name="recompute_progress"),
 ]

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from onecard.analytics import queries, rescoring, services
+from onecard.analytics import queries, recompute, services
 from onecard.analytics.forms import AnalyticsSettingsForm
 from onecard.analytics.scoring import month_start, settings_for
 from onecard.core.errors import BusinessError
@@ -62,7 +62,7 @@ def overview(request):
             "previous": previous,
             "matrix": matrix,
             "settings": settings_for(merchant),
-            "rescore": rescoring.state_of(merchant),
+            "recompute": recompute.state_of(merchant, "score"),
         },
     )
 
@@ -139,20 +139,22 @@ def rescore(request):
     """Start scoring every member of the merchant now (as the nightly job does); the page shows its progress."""
     merchant = merchant_for_request(request)
     try:
-        rescoring.start_rescore(request.user, merchant)
+        recompute.start(request.user, merchant, "score")
     except BusinessError as error:
         messages.error(request, error.message)
-    return redirect(f"{reverse('analytics:overview')}?merchant={merchant.pk}#rescore")
+    return redirect(f"{reverse('analytics:overview')}?merchant={merchant.pk}")
 
 
 @login_required
 @permission_required(all_of=["analytics.view"])
 @require_GET
-def rescore_progress(request):
-    """The progress bar of a scoring started by hand (htmx polls it every second while it runs)."""
+def recompute_progress(request, kind):
+    """The progress bar of a recomputation started by hand (htmx polls it every second while it runs)."""
+    if kind not in recompute.KINDS:
+        raise Http404
     merchant = merchant_for_request(request)
     return render(
         request,
-        "analytics/_rescore_progress.html",
-        {"state": rescoring.state_of(merchant), "merchant": merchant},
+        "analytics/_recompute_progress.html",
+        {"state": recompute.state_of(merchant, kind), "merchant": merchant, "kind": kind},
     )

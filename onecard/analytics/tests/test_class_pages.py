@@ -131,7 +131,6 @@ def test_score_now_runs_in_the_background_and_shows_its_result(
 ):
     """Given HQ and two members, when HQ presses Score now (run inline here, as a worker would),
     then both members are scored and the progress fragment says done with 2 members."""
-    settings.ONECARD_RUN_INLINE = True
     settings.VAR_DIR = tmp_path
     member_factory(), member_factory()
     client = login(chain.hq_admin)
@@ -139,7 +138,7 @@ def test_score_now_runs_in_the_background_and_shows_its_result(
     assert client.post(reverse("analytics:rescore")).status_code == 302
 
     assert MemberFacts.objects.filter(merchant=chain.merchant, life_stage="prospect").count() == 2
-    fragment = client.get(reverse("analytics:rescore_progress"))
+    fragment = client.get(reverse("analytics:recompute_progress", args=["score"]))
     assert fragment.context["state"]["phase"] == "done"
     assert fragment.context["state"]["members"] == 2
 
@@ -147,18 +146,18 @@ def test_score_now_runs_in_the_background_and_shows_its_result(
 def test_a_second_scoring_while_one_runs_is_refused(chain, login, settings, tmp_path):
     """Given a scoring queued by hand (no worker has taken it), when HQ presses Score now again,
     then it is refused with a message and nothing else is queued."""
-    from onecard.analytics import rescoring
+    from onecard.analytics import recompute
     from onecard.core import progress
 
     settings.VAR_DIR = tmp_path
     progress.publish(
-        rescoring.progress_name(chain.merchant.pk),
+        recompute.progress_name("score", chain.merchant.pk),
         {"phase": "queued", "percent": 0, "started": time.time()},
     )
     client = login(chain.hq_admin)
 
     answer = client.post(reverse("analytics:rescore"), follow=True)
 
-    assert rescoring.state_of(chain.merchant)["phase"] == "queued"
+    assert recompute.state_of(chain.merchant, "score")["phase"] == "queued"
     assert any(m.level_tag == "error" for m in answer.context["messages"])
-    progress.clear(rescoring.progress_name(chain.merchant.pk))
+    progress.clear(recompute.progress_name("score", chain.merchant.pk))

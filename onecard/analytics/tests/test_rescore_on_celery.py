@@ -13,7 +13,7 @@ import pytest
 import redis
 from django.db import connection
 
-from onecard.analytics import rescoring
+from onecard.analytics import recompute
 from onecard.analytics.models import MemberFacts
 from onecard.celery import app as celery_app
 
@@ -64,6 +64,7 @@ def worker(settings, tmp_path):
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS}
     }
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.ONECARD_RUN_INLINE = False
     before = (
         celery_app.conf.broker_url,
         celery_app.conf.task_always_eager,
@@ -88,13 +89,13 @@ def test_a_worker_scores_the_members_and_publishes_its_progress(
     for _ in range(3):
         member_factory()
 
-    rescoring.start_rescore(chain.hq_admin, chain.merchant)
+    recompute.start(chain.hq_admin, chain.merchant, "score")
 
     deadline = time.monotonic() + 90
-    state = rescoring.state_of(chain.merchant)
+    state = recompute.state_of(chain.merchant, "score")
     while state["phase"] in ("queued", "running") and time.monotonic() < deadline and worker.poll() is None:
         time.sleep(0.5)
-        state = rescoring.state_of(chain.merchant)
+        state = recompute.state_of(chain.merchant, "score")
     assert state["phase"] == "done", (state, worker.poll())
     assert state["members"] == 3
     assert MemberFacts.objects.filter(merchant=chain.merchant, life_stage="prospect").count() == 3

@@ -10,12 +10,13 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from onecard.analytics import recompute
 from onecard.analytics.value import queries as value_queries
-from onecard.analytics.value.services import fit_merchant
 from onecard.core.errors import BusinessError
 from onecard.core.permissions import permission_required
 from onecard.core.spreadsheets import XlsxWriter
@@ -57,6 +58,7 @@ def fit(request):
             "band_rows": band_rows,
             "chart": chart,
             "can_fit": request.user.has_perm("analytics.manage"),
+            "recompute": recompute.state_of(merchant, "fit"),
             "today": timezone.localdate(),
         },
     )
@@ -66,19 +68,13 @@ def fit(request):
 @permission_required(all_of=("analytics.manage",))
 @require_POST
 def fit_again(request):
-    """Fit the models to every sale up to today and write the members' predictions."""
+    """Start fitting the models to every sale up to today (in the background); the page shows its progress."""
     merchant = merchant_for_request(request)
     try:
-        done = fit_merchant(merchant, actor=request.user)
+        recompute.start(request.user, merchant, "fit")
     except BusinessError as refusal:
         messages.error(request, str(refusal.message))
-    else:
-        messages.success(
-            request,
-            _("Fitted to the sales of %(members)d members before %(end)s.")
-            % {"members": done.members, "end": done.calibration_end.isoformat()},
-        )
-    return redirect("analytics_value:fit")
+    return redirect(f"{reverse('analytics_value:fit')}?merchant={merchant.pk}")
 
 
 COST_COLUMNS = (
