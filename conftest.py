@@ -48,3 +48,15 @@ def _fresh_rules_cache():
     yield
     forget_cached_rules()
     forget_cached_promotions()
+
+
+@pytest.fixture(autouse=True)
+def _shop_language():
+    """Each test starts in the shop's language (LANGUAGE_CODE): a page asked for in English by an earlier test
+    leaves English active in the thread, and a service's message must not depend on which test ran before."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

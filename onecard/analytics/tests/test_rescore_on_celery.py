@@ -27,6 +27,13 @@ def _redis_answers() -> bool:
         return False
 
 
+def _worker_answers(queue) -> bool:
+    """Whether the worker named after `queue` answers a ping over the broker."""
+    return any(
+        name.startswith(f"{queue}@") for answer in celery_app.control.ping(timeout=1) for name in answer
+    )
+
+
 @pytest.fixture
 def worker(settings, tmp_path):
     """A Celery worker process on a queue of this test's own, with this process's database and a shared Redis cache."""
@@ -53,6 +60,8 @@ def worker(settings, tmp_path):
             "solo",
             "-Q",
             queue,
+            "-n",
+            f"{queue}@%h",
             "--loglevel",
             "WARNING",
         ],
@@ -71,6 +80,13 @@ def worker(settings, tmp_path):
         celery_app.conf.task_default_queue,
     )
     celery_app.conf.update(broker_url=REDIS, task_always_eager=False, task_default_queue=queue)
+    # A loaded machine may take a minute to start a worker: wait until it answers before sending it work.
+    deadline = time.monotonic() + 180
+    while not _worker_answers(queue):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the Celery worker did not start: {process.stdout.read().decode()[-2000:]}")
+        time.sleep(1)
     yield process
     celery_app.conf.update(broker_url=before[0], task_always_eager=before[1], task_default_queue=before[2])
     process.terminate()
@@ -91,7 +107,7 @@ def test_a_worker_scores_the_members_and_publishes_its_progress(
 
     recompute.start(chain.hq_admin, chain.merchant, "score")
 
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     state = recompute.state_of(chain.merchant, "score")
     while state["phase"] in ("queued", "running") and time.monotonic() < deadline and worker.poll() is None:
         time.sleep(0.5)
