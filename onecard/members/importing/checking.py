@@ -13,12 +13,12 @@ from onecard.org.models import OrgNode, Staff
 from ..choices import Source
 from ..models import Member, Tag
 from ..validation import clean_member_input
-from .files import date_or_text, is_blank, open_job_table, text_of
+from .files import date_or_text, is_blank, text_of
+from .lifecycle import check_each_row
 from .mapping import REQUIRED_TARGETS, custom_field_definitions, target_label
 
 # SQLite allows 999 parameters per statement; 900 phones leave room for the merchant id.
 PHONE_QUERY_CHUNK = 900
-PROGRESS_EVERY = 1000
 # Fields passed to clean_member_input as they are (birthday keeps an Excel date as a date).
 _PLAIN_FIELDS = ("name", "phone", "gender", "birthday", "address", "id_number", "email", "notes")
 _SOURCE_ALIASES = {
@@ -168,12 +168,7 @@ def check_rows(job, actor, *, progress=None):
     _require_usable_mapping(job, list((job.mapping or {}).get("columns") or []), default_store)
     checker = _RowChecker(job, actor, default_store)
     result = CheckResult()
-    with open_job_table(job) as (_headers, rows):
-        for number, cells in rows:
-            result.total += 1
-            if progress is not None and result.total % PROGRESS_EVERY == 0:
-                progress(result.total)
-            checker.check_row(number, cells)
+    check_each_row(job, checker, result, progress)
     checker.check_existing_phones()
     result.valid = [
         (number, member) for number, member in checker.candidates if number not in checker.row_errors
