@@ -17,7 +17,6 @@ from onecard.core.scoping import scope
 from onecard.core.spreadsheets import xlsx_response
 
 from . import import_pages, importing
-from .choices import ImportStatus
 from .import_pages import ImportFileForm
 from .importing.lifecycle import CHECKABLE
 from .models import ImportJob
@@ -126,7 +125,6 @@ def import_detail(request, pk):
             "default_store": importing.default_store_of(job),
             **import_pages.error_list(job.errors or []),
             "earlier": list(importing.earlier_imports_of_same_file(job)[:3]),
-            "checked": job.status != ImportStatus.UPLOADED,
             "progress": importing.progress_of(job),
         },
     )
