@@ -66,14 +66,9 @@ class _Lookups:
     """Stores, tags and staff of the merchant, loaded once, so a row costs no query."""
 
     def __init__(self, actor, merchant):
-        stores = OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE, is_active=True)
-        ids = scope_node_ids(actor) if actor is not None else None
-        if ids is not None:
-            stores = stores.filter(id__in=ids)
-        self.store_by_code, self.stores_by_name = {}, {}
-        for store in stores:
-            self.store_by_code[store.code.strip().upper()] = store
-            self.stores_by_name.setdefault(store.name.strip(), []).append(store)
+        self.store_by_code, self.stores_by_name = stores_by_code_and_name(
+            actor, OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE, is_active=True)
+        )
         self.tags = dict(Tag.objects.filter(merchant=merchant).values_list("name", "id"))
         self.tags_folded = {name.casefold(): pk for name, pk in self.tags.items()}
         staff = Staff.objects.filter(node__merchant=merchant, is_active=True)
@@ -158,6 +153,18 @@ def _require_usable_mapping(job, columns, default_store):
         raise BusinessError(
             _("Choose a default store, or a column that names the store."), code="import_mapping"
         )
+
+
+def stores_by_code_and_name(actor, stores):
+    """Those of `stores` in the actor's scope (all without an actor), by upper-case code and by name (a name may repeat)."""
+    ids = scope_node_ids(actor) if actor is not None else None
+    if ids is not None:
+        stores = stores.filter(id__in=ids)
+    by_code, by_name = {}, {}
+    for store in stores:
+        by_code[store.code.strip().upper()] = store
+        by_name.setdefault(store.name.strip(), []).append(store)
+    return by_code, by_name
 
 
 def check_rows(job, actor, *, progress=None):

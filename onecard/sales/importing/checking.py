@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from onecard.catalog.models import Product
 from onecard.core.money import MAX_AMOUNT, fen_to_yuan_str, yuan_str_to_fen
-from onecard.core.scoping import scope_node_ids
 from onecard.core.validators import InvalidValue, normalize_phone
+from onecard.members.importing.checking import stores_by_code_and_name
 from onecard.members.importing.files import text_of
 from onecard.members.importing.lifecycle import check_each_row
 from onecard.members.models import Member
@@ -134,14 +134,10 @@ class _Lookups:
     """The stores in the importer's scope and the merchant's products, loaded once, so a row costs no query."""
 
     def __init__(self, actor, merchant):
-        stores = OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE)
-        ids = scope_node_ids(actor) if actor is not None else None
-        if ids is not None:
-            stores = stores.filter(id__in=ids)
-        self.store_by_code, self.stores_by_name = {}, {}
-        for store in stores:
-            self.store_by_code[store.code.strip().upper()] = store
-            self.stores_by_name.setdefault(store.name.strip(), []).append(store)
+        # Closed stores too: a historical sale may well have been made in a store closed since.
+        self.store_by_code, self.stores_by_name = stores_by_code_and_name(
+            actor, OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE)
+        )
         self.product_by_sku = {}
         for product in Product.objects.filter(merchant=merchant).only("id", "sku", "name", "list_price"):
             self.product_by_sku[product.sku] = product
