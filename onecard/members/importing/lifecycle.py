@@ -156,9 +156,11 @@ class ImportRun:
         return job
 
     def check_rows(self, job, actor, *, progress):
+        """The import's own check of every row (a subclass sets its module's `check_rows`)."""
         raise NotImplementedError
 
     def write(self):
+        """Inside the transaction: re-check (`check_again`), write the rows, end with `finish`."""
         raise NotImplementedError
 
     def check_again(self):
