@@ -14,6 +14,7 @@ from onecard.core.errors import BusinessError
 from onecard.core.spreadsheets import xlsx_response
 
 from .choices import ImportStatus
+from .importing.lifecycle import earlier_imports_of_same_file
 
 ERRORS_SHOWN = 200
 
@@ -52,6 +53,17 @@ def detail_action(request, job, actions, detail_url):
     except BusinessError as exc:
         messages.error(request, str(exc.message))
     return redirect(detail_url, pk=job.pk)
+
+
+def detail_page(request, job, *, actions, detail_url, template, progress_of, page_context):
+    """A job's page: a POST runs one of `actions`; a GET shows the import's own `page_context()` and the
+    check's errors, the earlier imports of the same file and the progress."""
+    if request.method == "POST":
+        return detail_action(request, job, actions, detail_url)
+    context = {"job": job, **page_context(), **error_list(job.errors or [])}
+    context["earlier"] = list(earlier_imports_of_same_file(job)[:3])
+    context["progress"] = progress_of(job)
+    return render(request, template, context)
 
 
 def error_list(errors):

@@ -6,7 +6,6 @@ staff whose scope contains the node it was uploaded at.
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -103,30 +102,27 @@ def import_detail(request, pk):
     """Mapping, the check (dry run) and its error report, the confirm button and the progress."""
     user = request.user
     job = _job_or_404(user, pk)
-    if request.method == "POST":
-        return import_pages.detail_action(
-            request,
-            job,
-            {
-                "check": lambda: _map_and_check(request, job),
-                "confirm": lambda: importing.start_import(user, job),
-            },
-            "members:import_detail",
-        )
-    choices = importing.target_choices(job.merchant)
-    return render(
-        request,
-        "members/import_detail.html",
-        {
-            "job": job,
+
+    def page_context():
+        choices = importing.target_choices(job.merchant)
+        return {
             "choices": choices,
             "mapping_rows": _mapping_rows(job, choices) if job.status in CHECKABLE else [],
             "stores": importing.stores_for(user, job.merchant),
             "default_store": importing.default_store_of(job),
-            **import_pages.error_list(job.errors or []),
-            "earlier": list(importing.earlier_imports_of_same_file(job)[:3]),
-            "progress": importing.progress_of(job),
+        }
+
+    return import_pages.detail_page(
+        request,
+        job,
+        actions={
+            "check": lambda: _map_and_check(request, job),
+            "confirm": lambda: importing.start_import(user, job),
         },
+        detail_url="members:import_detail",
+        template="members/import_detail.html",
+        progress_of=importing.progress_of,
+        page_context=page_context,
     )
 
 

@@ -6,7 +6,6 @@ staff whose scope contains the node it was uploaded at; its rows may only name s
 """
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -57,32 +56,29 @@ def import_detail(request, pk):
     """The columns recognised, the check's result and its errors, the confirm button and the progress."""
     user = request.user
     job = _job_or_404(user, pk)
-    if request.method == "POST":
-        return import_pages.detail_action(
-            request,
-            job,
-            {
-                "check": lambda: importing.check_import(user, job),
-                "confirm": lambda: importing.start_import(user, job),
-            },
-            "sales_import:detail",
-        )
-    columns = [
-        {"header": header, "field": label(field) if field else ""}
-        for header, field in zip(job.headers, job.columns or [], strict=False)
-    ]
-    return render(
-        request,
-        "sales/import_detail.html",
-        {
-            "job": job,
+
+    def page_context():
+        columns = [
+            {"header": header, "field": label(field) if field else ""}
+            for header, field in zip(job.headers, job.columns or [], strict=False)
+        ]
+        return {
             "columns": columns,
-            **import_pages.error_list(job.errors or []),
             "skipped_shown": (job.skipped or [])[: import_pages.ERRORS_SHOWN],
-            "earlier": list(importing.earlier_imports_of_same_file(job)[:3]),
             "checkable": job.status in CHECKABLE,
-            "progress": importing.progress_of(job),
+        }
+
+    return import_pages.detail_page(
+        request,
+        job,
+        actions={
+            "check": lambda: importing.check_import(user, job),
+            "confirm": lambda: importing.start_import(user, job),
         },
+        detail_url="sales_import:detail",
+        template="sales/import_detail.html",
+        progress_of=importing.progress_of,
+        page_context=page_context,
     )
 
 
