@@ -5,10 +5,7 @@ staff whose scope contains the node it was uploaded at.
 """
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404
-from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,22 +15,14 @@ from onecard.core.lookups import first_or_404
 from onecard.core.scoping import scope
 from onecard.core.spreadsheets import xlsx_response
 
-from . import importing
-from .choices import ImportStatus
+from . import import_pages, importing
+from .import_pages import ImportFileForm
+from .importing.lifecycle import CHECKABLE
 from .models import ImportJob
 from .queries import merchant_ids_for
 
-ERRORS_SHOWN = 200
 
-
-class UploadForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("File"),
-        help_text=gettext_lazy(
-            "An .xlsx or .csv file (UTF-8 or GBK) with the column names in the first row, up to 200,000 rows."
-        ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
-    )
+class UploadForm(ImportFileForm):
     default_store = forms.ModelChoiceField(
         label=gettext_lazy("Default store"),
         queryset=None,
@@ -62,18 +51,17 @@ def _job_or_404(user, pk):
 def import_start(request):
     """Upload form (file, default store) and the recent imports the user may see."""
     user = request.user
-    stores = importing.stores_for(user)
-    form = UploadForm(request.POST or None, request.FILES or None, stores=stores)
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = importing.create_import_job(
-                user, form.cleaned_data["file"], default_store=form.cleaned_data["default_store"]
-            )
-        except BusinessError as exc:
-            form.add_error("default_store" if exc.field == "default_store" else "file", str(exc.message))
-        else:
-            return redirect("members:import_detail", pk=job.pk)
-    return render(request, "members/import_start.html", {"form": form, "jobs": importing.recent_jobs(user)})
+    form = UploadForm(request.POST or None, request.FILES or None, stores=importing.stores_for(user))
+    return import_pages.start_page(
+        request,
+        form,
+        create=lambda data: importing.create_import_job(
+            user, data["file"], default_store=data["default_store"]
+        ),
+        recent=importing.recent_jobs,
+        template="members/import_start.html",
+        detail_url="members:import_detail",
+    )
 
 
 def _mapping_rows(job, choices):
@@ -95,6 +83,18 @@ def _mapping_rows(job, choices):
     return rows
 
 
+def _map_and_check(request, job):
+    """The "check" action: take the mapping and the default store from the form, then the dry run."""
+    user = request.user
+    store_id = request.POST.get("default_store") or None
+    store = importing.stores_for(user, job.merchant).filter(pk=store_id).first() if store_id else None
+    if store_id and store is None:
+        raise BusinessError(_("You can only import members into your own stores."))
+    columns = [request.POST.get(f"col_{i}", "") for i in range(len(job.headers))]
+    importing.set_mapping(user, job, columns, default_store=store)
+    importing.check_import(user, job)
+
+
 @login_required
 @permission_required("members.import", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -102,46 +102,27 @@ def import_detail(request, pk):
     """Mapping, the check (dry run) and its error report, the confirm button and the progress."""
     user = request.user
     job = _job_or_404(user, pk)
-    if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action == "check":
-                store_id = request.POST.get("default_store") or None
-                store = (
-                    importing.stores_for(user, job.merchant).filter(pk=store_id).first() if store_id else None
-                )
-                if store_id and store is None:
-                    raise BusinessError(_("You can only import members into your own stores."))
-                columns = [request.POST.get(f"col_{i}", "") for i in range(len(job.headers))]
-                importing.set_mapping(user, job, columns, default_store=store)
-                importing.check_import(user, job)
-            elif action == "confirm":
-                importing.start_import(user, job)
-            else:
-                raise BusinessError(_("Unknown action."))
-        except BusinessError as exc:
-            messages.error(request, str(exc.message))
-        return redirect("members:import_detail", pk=job.pk)
 
-    choices = importing.target_choices(job.merchant)
-    errors = job.errors or []
-    return render(
-        request,
-        "members/import_detail.html",
-        {
-            "job": job,
+    def page_context():
+        choices = importing.target_choices(job.merchant)
+        return {
             "choices": choices,
-            "mapping_rows": _mapping_rows(job, choices)
-            if job.status in (ImportStatus.UPLOADED, ImportStatus.VALIDATED, ImportStatus.FAILED)
-            else [],
+            "mapping_rows": _mapping_rows(job, choices) if job.status in CHECKABLE else [],
             "stores": importing.stores_for(user, job.merchant),
             "default_store": importing.default_store_of(job),
-            "errors_shown": errors[:ERRORS_SHOWN],
-            "errors_hidden": max(0, len(errors) - ERRORS_SHOWN),
-            "earlier": list(importing.earlier_imports_of_same_file(job)[:3]),
-            "checked": job.status != ImportStatus.UPLOADED,
-            "progress": importing.progress_of(job),
+        }
+
+    return import_pages.detail_page(
+        request,
+        job,
+        actions={
+            "check": lambda: _map_and_check(request, job),
+            "confirm": lambda: importing.start_import(user, job),
         },
+        detail_url="members:import_detail",
+        template="members/import_detail.html",
+        progress_of=importing.progress_of,
+        page_context=page_context,
     )
 
 
@@ -151,9 +132,7 @@ def import_detail(request, pk):
 def import_progress(request, pk):
     """The progress bar (htmx polls it every second while the import runs), then the result."""
     job = _job_or_404(request.user, pk)
-    return render(
-        request, "members/import_progress.html", {"job": job, "progress": importing.progress_of(job)}
-    )
+    return import_pages.progress_page(request, job, "members/import_progress.html", importing.progress_of)
 
 
 @login_required
@@ -162,9 +141,7 @@ def import_progress(request, pk):
 def import_error_report(request, pk):
     """The rows with errors as .xlsx: their original values, the row number and what is wrong."""
     job = _job_or_404(request.user, pk)
-    if job.status == ImportStatus.UPLOADED:
-        raise Http404(_("Check the file first."))
-    return xlsx_response(importing.error_report_xlsx(job), f"import-{job.pk}-errors.xlsx")
+    return import_pages.error_report(job, importing.error_report_xlsx, f"import-{job.pk}-errors.xlsx")
 
 
 @login_required

@@ -13,12 +13,12 @@ from onecard.org.models import OrgNode, Staff
 from ..choices import Source
 from ..models import Member, Tag
 from ..validation import clean_member_input
-from .files import date_or_text, is_blank, open_job_table, text_of
+from .files import date_or_text, is_blank, text_of
+from .lifecycle import check_each_row
 from .mapping import REQUIRED_TARGETS, custom_field_definitions, target_label
 
 # SQLite allows 999 parameters per statement; 900 phones leave room for the merchant id.
 PHONE_QUERY_CHUNK = 900
-PROGRESS_EVERY = 1000
 # Fields passed to clean_member_input as they are (birthday keeps an Excel date as a date).
 _PLAIN_FIELDS = ("name", "phone", "gender", "birthday", "address", "id_number", "email", "notes")
 _SOURCE_ALIASES = {
@@ -66,14 +66,9 @@ class _Lookups:
     """Stores, tags and staff of the merchant, loaded once, so a row costs no query."""
 
     def __init__(self, actor, merchant):
-        stores = OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE, is_active=True)
-        ids = scope_node_ids(actor) if actor is not None else None
-        if ids is not None:
-            stores = stores.filter(id__in=ids)
-        self.store_by_code, self.stores_by_name = {}, {}
-        for store in stores:
-            self.store_by_code[store.code.strip().upper()] = store
-            self.stores_by_name.setdefault(store.name.strip(), []).append(store)
+        self.store_by_code, self.stores_by_name = stores_by_code_and_name(
+            actor, OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE, is_active=True)
+        )
         self.tags = dict(Tag.objects.filter(merchant=merchant).values_list("name", "id"))
         self.tags_folded = {name.casefold(): pk for name, pk in self.tags.items()}
         staff = Staff.objects.filter(node__merchant=merchant, is_active=True)
@@ -160,6 +155,18 @@ def _require_usable_mapping(job, columns, default_store):
         )
 
 
+def stores_by_code_and_name(actor, stores):
+    """Those of `stores` in the actor's scope (all without an actor), by upper-case code and by name (a name may repeat)."""
+    ids = scope_node_ids(actor) if actor is not None else None
+    if ids is not None:
+        stores = stores.filter(id__in=ids)
+    by_code, by_name = {}, {}
+    for store in stores:
+        by_code[store.code.strip().upper()] = store
+        by_name.setdefault(store.name.strip(), []).append(store)
+    return by_code, by_name
+
+
 def check_rows(job, actor, *, progress=None):
     """Check every row of the job's file with its mapping; reads the database, changes nothing."""
     default_store = default_store_of(job)
@@ -168,12 +175,7 @@ def check_rows(job, actor, *, progress=None):
     _require_usable_mapping(job, list((job.mapping or {}).get("columns") or []), default_store)
     checker = _RowChecker(job, actor, default_store)
     result = CheckResult()
-    with open_job_table(job) as (_headers, rows):
-        for number, cells in rows:
-            result.total += 1
-            if progress is not None and result.total % PROGRESS_EVERY == 0:
-                progress(result.total)
-            checker.check_row(number, cells)
+    check_each_row(job, checker, result, progress)
     checker.check_existing_phones()
     result.valid = [
         (number, member) for number, member in checker.candidates if number not in checker.row_errors

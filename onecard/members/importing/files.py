@@ -1,4 +1,4 @@
-"""Reading .xlsx and .csv files row by row, and writing the error report."""
+"""Reading .xlsx and .csv files row by row (the error report is written by `lifecycle`)."""
 
 import codecs
 import csv
@@ -10,7 +10,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from onecard.core.errors import BusinessError
-from onecard.core.spreadsheets import UnreadableSpreadsheet, XlsxWriter, read_rows
+from onecard.core.spreadsheets import UnreadableSpreadsheet, read_rows
 
 MAX_ROWS = 200_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -131,21 +131,3 @@ def date_or_text(value):
     if isinstance(value, datetime.date):
         return value
     return text_of(value)
-
-
-# ---- downloads ---------------------------------------------------------------------------------------------
-
-
-def error_report_xlsx(job):
-    """The rows with errors, with their original values plus the row number and the error messages."""
-    messages = {}
-    for error in job.errors or []:
-        messages.setdefault(error["row"], []).append(f"{error['column']}: {error['message']}")
-    workbook = XlsxWriter()
-    with open_job_table(job) as (headers, rows):
-        sheet = workbook.sheet(_("Errors"), [*headers, _("Row"), _("Errors")])
-        for number, cells in rows:
-            if number in messages:
-                values = [v.replace(tzinfo=None) if isinstance(v, datetime.datetime) else v for v in cells]
-                sheet.append([*values, number, "; ".join(messages[number])])
-    return workbook.to_bytes()

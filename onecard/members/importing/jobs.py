@@ -1,19 +1,28 @@
-"""The steps of an import job: upload, map, check (dry run), confirm, import; plus the template and history."""
+"""The steps of a member import job: upload, map, check (dry run), confirm; plus the template and history.
 
-import hashlib
+The life cycle it shares with the sales import is in `lifecycle`; this module adds the member specifics."""
+
 import io
-from pathlib import Path
 
 from django.utils.translation import gettext as _
 
-from onecard.core.errors import BusinessError, Conflict, PermissionDenied
-from onecard.core.scoping import scope
+from onecard.core.errors import BusinessError, PermissionDenied
 
 from ..choices import ImportStatus
 from ..models import ImportJob, Tag
 from .background import dispatch_import
 from .checking import check_rows
-from .files import MAX_FILE_BYTES, open_job_table, open_table, text_of
+from .files import open_job_table, text_of
+from .lifecycle import (
+    claim_start,
+    errors_by_row,
+    new_job,
+    problem_report_xlsx,
+    read_upload,
+    refuse_if_started,
+    save_check,
+    visible_jobs,
+)
 from .mapping import (
     auto_mapping,
     check_default_store,
@@ -22,56 +31,32 @@ from .mapping import (
     target_choices,
     target_label,
 )
-from .progress import set_progress
+from .progress import MEMBER_IMPORTS
+
+PERMISSION = "members.import"
 
 # ---- upload ------------------------------------------------------------------------------------------------
 
 
 def create_import_job(actor, uploaded_file, *, default_store=None):
     """Store an uploaded file as a new import job, with its headers and a guessed column mapping."""
-    if not actor.has_perm("members.import"):
+    if not actor.has_perm(PERMISSION):
         raise PermissionDenied()
     merchant = actor.merchant or (default_store.merchant if default_store is not None else None)
     if merchant is None:
         raise BusinessError(_("Choose a default store."), code="import_no_merchant", field="default_store")
     check_default_store(actor, merchant, default_store)
-    if uploaded_file.size > MAX_FILE_BYTES:
-        raise BusinessError(
-            _("The file is larger than %(mb)s MB; split it into smaller files.")
-            % {"mb": MAX_FILE_BYTES // (1024 * 1024)},
-            code="import_too_large",
-        )
-    digest = hashlib.sha256()
-    for chunk in uploaded_file.chunks():
-        digest.update(chunk)
-    uploaded_file.seek(0)
-    with open_table(uploaded_file, uploaded_file.name) as (headers, _rows):
-        pass
-    uploaded_file.seek(0)
-    node = actor.node if actor.node_id else merchant.nodes.filter(parent__isnull=True).first()
-    job = ImportJob(
-        merchant=merchant,
-        node=node,
-        created_by=actor,
-        original_name=Path(uploaded_file.name).name[:200],
-        file_sha256=digest.hexdigest(),
-        headers=headers,
-        mapping={
-            "columns": auto_mapping(headers, custom_field_definitions(merchant)),
-            "default_store": default_store.pk if default_store is not None else None,
-        },
-    )
-    job.file.save(
-        f"{job.file_sha256[:16]}{Path(uploaded_file.name).suffix.lower()}", uploaded_file, save=False
-    )
-    job.save()
-    return job
+    sha256, headers = read_upload(uploaded_file)
+    mapping = {
+        "columns": auto_mapping(headers, custom_field_definitions(merchant)),
+        "default_store": default_store.pk if default_store is not None else None,
+    }
+    return new_job(ImportJob, actor, merchant, uploaded_file, sha256, headers, mapping=mapping)
 
 
 def set_mapping(actor, job, columns, *, default_store=None):
     """Change which member field each column fills, and the store for rows that name none."""
-    if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED, ImportStatus.FAILED):
-        raise Conflict(_("This import has already been started."), code="import_already_started")
+    refuse_if_started(job)
     check_default_store(actor, job.merchant, default_store)
     allowed = {value for value, _label in target_choices(job.merchant)}
     columns = [c if c in allowed else "" for c in list(columns)[: len(job.headers)]]
@@ -108,52 +93,35 @@ def preview_rows(job, count=3):
 
 def check_import(actor, job):
     """The dry run: check every row and store the counts and the error report on the job; no member changes."""
-    if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED, ImportStatus.FAILED):
-        raise Conflict(_("This import has already been started."), code="import_already_started")
+    refuse_if_started(job)
     result = check_rows(job, actor)
-    job.total_rows = result.total
-    job.valid_rows = len(result.valid)
-    job.error_rows = result.error_rows
-    job.errors = result.errors
-    job.processed_rows = job.imported_rows = 0
-    job.status = ImportStatus.VALIDATED
-    job.message = ""
-    job.save(
-        update_fields=[
-            "total_rows",
-            "valid_rows",
-            "error_rows",
-            "errors",
-            "processed_rows",
-            "imported_rows",
-            "status",
-            "message",
-        ]
+    save_check(
+        job,
+        total_rows=result.total,
+        valid_rows=len(result.valid),
+        error_rows=result.error_rows,
+        errors=result.errors,
+        processed_rows=0,
+        imported_rows=0,
     )
     return result
 
 
-def earlier_imports_of_same_file(job):
-    """Finished imports of a file with the same content (sha256), for a warning before importing it again."""
-    return ImportJob.objects.filter(
-        merchant=job.merchant, file_sha256=job.file_sha256, status=ImportStatus.DONE
-    ).exclude(pk=job.pk)
-
-
 def start_import(actor, job):
     """The user confirms: mark the job running and hand it to the background. A second click is refused."""
-    if not actor.has_perm("members.import"):
-        raise PermissionDenied()
-    # One conditional UPDATE: of two clicks (or two tabs) exactly one finds the job still "validated".
-    started = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.VALIDATED).update(
-        status=ImportStatus.RUNNING, message="", processed_rows=0, imported_rows=0
+    return claim_start(
+        actor,
+        job,
+        permission=PERMISSION,
+        progress=MEMBER_IMPORTS,
+        dispatch=dispatch_import,
+        reset={"processed_rows": 0, "imported_rows": 0},
     )
-    if not started:
-        raise Conflict(_("This import has already been started."), code="import_already_started")
-    job.status = ImportStatus.RUNNING
-    set_progress(job.pk, "queued", 0, job.valid_rows)
-    dispatch_import(job.pk, actor.pk)
-    return job
+
+
+def error_report_xlsx(job):
+    """The rows with errors, with their original values plus the row number and the error messages."""
+    return problem_report_xlsx(job, errors_by_row(job), _("Errors"))
 
 
 TEMPLATE_HEADERS = (
@@ -202,7 +170,4 @@ def template_xlsx(actor, merchant):
 
 def recent_jobs(actor, limit=20):
     """The latest imports the user may see (made at their node or below)."""
-    qs = ImportJob.objects.select_related("created_by", "node")
-    if not actor.sees_everything:
-        qs = qs.filter(merchant_id=actor.merchant.pk if actor.merchant else None)
-    return scope(qs, actor, "node")[:limit]
+    return visible_jobs(ImportJob, actor, "created_by", "node")[:limit]

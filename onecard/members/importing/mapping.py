@@ -97,9 +97,14 @@ def auto_mapping(headers, definitions=()):
     for d in definitions:
         aliases.setdefault(_normalise_header(d.label), f"custom:{d.key}")
         aliases.setdefault(_normalise_header(d.key), f"custom:{d.key}")
+    return first_column_wins(headers, aliases, _normalise_header)
+
+
+def first_column_wins(headers, aliases, normalise):
+    """Per header: what its normalised name is an alias of ("" for none); each target for its first column only."""
     used, columns = set(), []
     for header in headers:
-        target = aliases.get(_normalise_header(header), "")
+        target = aliases.get(normalise(header), "")
         if target in used:
             target = ""
         used.add(target)

@@ -63,6 +63,4 @@ class ImportProgress:
 MEMBER_IMPORTS = ImportProgress("members-import")
 progress_file = MEMBER_IMPORTS.file
 set_progress = MEMBER_IMPORTS.set
-read_progress = MEMBER_IMPORTS.read
-clear_progress = MEMBER_IMPORTS.clear
 progress_of = MEMBER_IMPORTS.of

@@ -13,12 +13,13 @@ An imported sale is kind "imported": dated by the file, no tenders, no ledger en
 fact; reports of takings leave it out, the analyses count it (`signals.sales_imported`).
 """
 
+from onecard.members.importing.lifecycle import earlier_imports_of_same_file
+
 from .checking import CheckResult, check_rows, parse_amount, parse_time
 from .columns import FIELDS, TEMPLATE, recognise, template_xlsx
 from .jobs import (
     check_import,
     create_import_job,
-    earlier_imports_of_same_file,
     error_report_xlsx,
     recent_jobs,
     start_import,

@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 
 from onecard.catalog.models import Product
 from onecard.core.money import MAX_AMOUNT, fen_to_yuan_str, yuan_str_to_fen
-from onecard.core.scoping import scope_node_ids
 from onecard.core.validators import InvalidValue, normalize_phone
-from onecard.members.importing.files import open_job_table, text_of
+from onecard.members.importing.checking import stores_by_code_and_name
+from onecard.members.importing.files import text_of
+from onecard.members.importing.lifecycle import check_each_row
 from onecard.members.models import Member
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
@@ -28,7 +29,6 @@ from .columns import label
 
 # SQLite allows 999 parameters per statement; 900 keys leave room for the merchant id.
 QUERY_CHUNK = 900
-PROGRESS_EVERY = 1000
 MAX_QUANTITY = 100_000
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _DATE = re.compile(
@@ -134,14 +134,10 @@ class _Lookups:
     """The stores in the importer's scope and the merchant's products, loaded once, so a row costs no query."""
 
     def __init__(self, actor, merchant):
-        stores = OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE)
-        ids = scope_node_ids(actor) if actor is not None else None
-        if ids is not None:
-            stores = stores.filter(id__in=ids)
-        self.store_by_code, self.stores_by_name = {}, {}
-        for store in stores:
-            self.store_by_code[store.code.strip().upper()] = store
-            self.stores_by_name.setdefault(store.name.strip(), []).append(store)
+        # Closed stores too: a historical sale may well have been made in a store closed since.
+        self.store_by_code, self.stores_by_name = stores_by_code_and_name(
+            actor, OrgNode.objects.filter(merchant=merchant, kind=NodeKind.STORE)
+        )
         self.product_by_sku = {}
         for product in Product.objects.filter(merchant=merchant).only("id", "sku", "name", "list_price"):
             self.product_by_sku[product.sku] = product
@@ -192,12 +188,7 @@ def check_rows(job, actor, *, progress=None, now=None):
     """Check every row of the job's file; the rows to import, the rows skipped and the errors (module doc)."""
     checker = _RowChecker(job, actor, now or timezone.now())
     result = CheckResult()
-    with open_job_table(job) as (_headers, rows):
-        for number, cells in rows:
-            result.total += 1
-            if progress is not None and result.total % PROGRESS_EVERY == 0:
-                progress(result.total)
-            checker.check_row(number, cells)
+    check_each_row(job, checker, result, progress)
     checker.find_members()
     good = [row for row in checker.rows if row.number not in checker.row_errors]
     result.rows, result.skipped = _without_earlier_imports(job.merchant, good)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from onecard.catalog.models import Product
 from onecard.core.scoping import scope
+from onecard.members.importing.mapping import first_column_wins
 from onecard.org.choices import NodeKind
 from onecard.org.models import OrgNode
 
@@ -85,14 +86,7 @@ def label(field) -> str:
 def recognise(headers) -> list:
     """Per header: the field it fills ("" for none); a field is taken by its first column only."""
     aliases = {_normalise(alias): key for key, (_label, names) in FIELDS.items() for alias in names}
-    used, columns = set(), []
-    for header in headers:
-        field = aliases.get(_normalise(header), "")
-        if field in used:
-            field = ""
-        used.add(field)
-        columns.append(field)
-    return columns
+    return first_column_wins(headers, aliases, _normalise)
 
 
 def missing_fields(columns) -> list:

@@ -4,8 +4,5 @@
 from onecard.members.importing.progress import ImportProgress
 
 SALES_IMPORTS = ImportProgress("sales-import")
-progress_file = SALES_IMPORTS.file
 set_progress = SALES_IMPORTS.set
-read_progress = SALES_IMPORTS.read
-clear_progress = SALES_IMPORTS.clear
 progress_of = SALES_IMPORTS.of

@@ -6,20 +6,17 @@ no ledger entry, no points, no invoice fact; it is kind "imported", dated when i
 
 import logging
 
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onecard.core import audit
 from onecard.core.errors import BusinessError
 from onecard.core.rows import insert_many
-from onecard.members.choices import ImportStatus
-from onecard.org.models import Merchant, Staff
+from onecard.members.importing.lifecycle import ImportRun
+from onecard.org.models import Merchant
 
 from ..models import Sale, SaleImport, SaleKind, SaleLine
 from ..signals import sales_imported
 from .checking import check_rows
-from .progress import clear_progress, set_progress
+from .progress import SALES_IMPORTS
 
 logger = logging.getLogger(__name__)
 
@@ -111,85 +108,58 @@ def _refuse_errors(result):
         )
 
 
+class SalesImportRun(ImportRun):
+    """A sales import's run: all or nothing, one row with an error and no sale is written (module doc)."""
+
+    model = SaleImport
+    progress = SALES_IMPORTS
+    check_rows = staticmethod(check_rows)
+    logger = logger
+    log_message = "Sales import %s failed"
+
+    def write(self):
+        """Re-check, write every sale, mark the job done and tell the analyses whose purchases changed."""
+        job = self.job
+        # Two imports of one merchant queue here, so the second sees the first's sales as imported
+        # before (SQLite's BEGIN IMMEDIATE already serialises; no_key leaves inserts that name the
+        # merchant free to run).
+        Merchant.objects.select_for_update(no_key=True).filter(pk=job.merchant_id).first()
+        result = self.check_again()
+        _refuse_errors(result)
+        self.importing(0, len(result.rows))
+        member_ids = write_sales(job, self.actor, result.rows, progress=self.importing)
+        counts = {
+            "total_rows": result.total,
+            "valid_rows": len(result.rows),
+            "error_rows": 0,
+            "skipped_rows": len(result.skipped),
+            "imported_rows": len(result.rows),
+            "imported_amount": result.amount,
+        }
+        note = _("%(n)s sales imported from %(file)s") % {"n": len(result.rows), "file": job.original_name}
+        self.finish(counts, note, errors=[], skipped=result.skipped, message="")
+        if member_ids:
+            sales_imported.send(sender=SaleImport, merchant_id=job.merchant_id, member_ids=member_ids)
+
+    def failed_fields(self):
+        """No amount imported; the report shows the file as it was checked now, if it got that far."""
+        fields = {"imported_amount": 0}
+        result = self.result
+        if result is not None:
+            fields.update(
+                errors=result.errors,
+                skipped=result.skipped,
+                error_rows=result.error_rows,
+                skipped_rows=len(result.skipped),
+                valid_rows=len(result.rows),
+                total_rows=result.total,
+            )
+        return fields
+
+
 def run_import(job_id, actor_id):
     """Check the file against the database as it is now and write every sale in one transaction (module doc).
 
     Called by the background task. Anything that goes wrong rolls everything back and marks the job failed.
     """
-    job = SaleImport.objects.select_related("merchant", "node").get(pk=job_id)
-    if job.status != ImportStatus.RUNNING:
-        return job  # started twice by the queue, or cancelled
-    actor = Staff.objects.filter(pk=actor_id).first()
-    result = None
-    try:
-        with transaction.atomic():
-            # Two imports of one merchant queue here, so the second sees the first's sales as imported
-            # before (SQLite's BEGIN IMMEDIATE already serialises; no_key leaves inserts that name the
-            # merchant free to run).
-            Merchant.objects.select_for_update(no_key=True).filter(pk=job.merchant_id).first()
-            total = job.total_rows
-            set_progress(job.pk, "checking", 0, total)
-            result = check_rows(
-                job, actor, progress=lambda done: set_progress(job.pk, "checking", done, total)
-            )
-            _refuse_errors(result)
-            set_progress(job.pk, "importing", 0, len(result.rows))
-            member_ids = write_sales(
-                job, actor, result.rows, progress=lambda done, n: set_progress(job.pk, "importing", done, n)
-            )
-            counts = {
-                "total_rows": result.total,
-                "valid_rows": len(result.rows),
-                "error_rows": 0,
-                "skipped_rows": len(result.skipped),
-                "imported_rows": len(result.rows),
-                "imported_amount": result.amount,
-            }
-            audit.record(
-                actor,
-                "import",
-                job,
-                after={"file": job.original_name, "sha256": job.file_sha256, **counts},
-                note=_("%(n)s sales imported from %(file)s")
-                % {"n": len(result.rows), "file": job.original_name},
-            )
-            SaleImport.objects.filter(pk=job.pk).update(
-                status=ImportStatus.DONE,
-                errors=[],
-                skipped=result.skipped,
-                finished_at=timezone.now(),
-                message="",
-                **counts,
-            )
-            if member_ids:
-                sales_imported.send(sender=SaleImport, merchant_id=job.merchant_id, member_ids=member_ids)
-    except Exception as exc:
-        _record_failure(job, exc, result)
-    clear_progress(job.pk)  # from now on the job row says how it ended
-    job.refresh_from_db()
-    return job
-
-
-def _record_failure(job, exc, result):
-    if isinstance(exc, BusinessError):
-        reason = str(exc.message)
-    else:
-        logger.exception("Sales import %s failed", job.pk)
-        reason = str(exc) or exc.__class__.__name__
-    message = _("The import failed and nothing was imported: %(reason)s") % {"reason": reason}
-    fields = {
-        "status": ImportStatus.FAILED,
-        "message": message[:300],
-        "imported_rows": 0,
-        "imported_amount": 0,
-    }
-    if result is not None:  # the report shows the file as it was checked now
-        fields.update(
-            errors=result.errors,
-            skipped=result.skipped,
-            error_rows=result.error_rows,
-            skipped_rows=len(result.skipped),
-            valid_rows=len(result.rows),
-            total_rows=result.total,
-        )
-    SaleImport.objects.filter(pk=job.pk).update(finished_at=timezone.now(), **fields)
+    return SalesImportRun.run(job_id, actor_id)
