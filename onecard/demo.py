@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from django.db import transaction
 
 from onecard import jobs
+from onecard.analytics import facts as analytics_facts
 from onecard.catalog.models import Product
 from onecard.core import audit
 from onecard.core.demo_logins import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TILL_PIN, DEMO_TOTP_SECRET
@@ -24,7 +25,7 @@ from onecard.org.demo import build_demo_chain, demo_merchant
 from onecard.org.models import Staff
 from onecard.org.queries import is_demo_install, real_merchants
 from onecard.promotions.demo import DAYS, seed_promotions
-from onecard.sales import checkout, returns
+from onecard.sales import checkout, demo_history, returns
 from onecard.sales.backfill import record_earlier_payments
 from onecard.sales.invoicing import record_missing_facts
 
@@ -45,7 +46,9 @@ class RealMerchantsPresent(Exception):
         )
 
 
-def seed_demo(out, style, *, members, batch, cards, history_days, sales, next_to_real_data=False):
+def seed_demo(
+    out, style, *, members, batch, cards, history_days, sales, history_lines=0, next_to_real_data=False
+):
     """Build whatever part of the demo is missing, reporting to `out` (a command's stdout).
 
     Refuses (RealMerchantsPresent, before writing anything) when real merchants exist, unless
@@ -83,6 +86,36 @@ def seed_demo(out, style, *, members, batch, cards, history_days, sales, next_to
     # payments their sales, as the till would have recorded them.
     record_earlier_payments()
     record_missing_facts()  # and those sales their invoice facts
+    if history_lines:
+        seed_purchase_history(out, style, merchant, stores, history_lines)
+
+
+def seed_purchase_history(out, style, merchant, stores, lines):
+    """Top the demo purchase history up to `lines` sale lines (sales/demo_history.py), then rebuild the facts."""
+    have = demo_history.history_lines(merchant)
+    if have >= lines:
+        out.write(f"demo purchase history already present: {have:,} sale lines")
+        return
+    started = time.monotonic()
+    bar = ProgressBar(out, lines - have, "history sale lines")
+    made = demo_history.seed_history(merchant, stores, lines - have, progress=bar.update)
+    bar.finish()
+    if not made:
+        out.write("demo purchase history skipped: it needs the demo members and catalogue")
+        return
+    out.write(
+        f"demo purchase history: {made:,} sales, {lines - have:,} lines in {time.monotonic() - started:.1f} s"
+    )
+    demo_history.analyze()
+    rebuilt = time.monotonic()
+    counts = analytics_facts.rebuild(merchant=merchant)
+    demo_history.analyze()
+    out.write(
+        style.SUCCESS(
+            f"member facts rebuilt in {time.monotonic() - rebuilt:.1f} s: {counts.members:,} members, "
+            f"{counts.months:,} months, {counts.stores:,} stores, {counts.products:,} products"
+        )
+    )
 
 
 def _print_once(out, style, passwords):
