@@ -321,7 +321,7 @@ def write_scores(scored: Scored) -> None:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {SCORED} ("
             + ", ".join(f"{name} {kind}" for name, kind in zip(_SCORED_COLUMNS, types, strict=True))
-            + ", PRIMARY KEY (member_id))"
+            + ", store_id bigint, category_id bigint, PRIMARY KEY (member_id))"
         )
         arrays = [
             scored.member_ids,
@@ -335,11 +335,16 @@ def write_scores(scored: Scored) -> None:
             scored.stage,
         ]
         if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {SCORED} FROM STDIN WITH (FORMAT binary)") as copy:
+            with cursor.copy(
+                f"COPY {SCORED} ({', '.join(_SCORED_COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
+            ) as copy:
                 copy.write(_binary_copy(arrays, types))
         else:
             rows = list(zip(*(a.tolist() for a in arrays), strict=True))
-            cursor.executemany(f"INSERT INTO {SCORED} VALUES ({', '.join(['%s'] * len(arrays))})", rows)  # noqa: S608 - our names
+            cursor.executemany(
+                f"INSERT INTO {SCORED} ({', '.join(_SCORED_COLUMNS)}) VALUES ({', '.join(['%s'] * len(arrays))})",  # noqa: S608 - our names
+                rows,
+            )
 
 
 def _binary_copy(arrays, types) -> bytes:
@@ -382,19 +387,37 @@ def _favourites_sql() -> tuple[str, str]:
 
 
 def set_scores(merchant, now) -> int:
-    """One UPDATE: every scored member's window sums, scores, classes, favourites and scoring time."""
+    """One UPDATE: every scored member's window sums, scores, classes, favourites and scoring time.
+
+    PostgreSQL joins the favourites in that UPDATE; SQLite, which would rank them again for every row,
+    writes them into the temporary table first.
+    """
     store, category = _favourites_sql()
+    sets = (
+        "window_purchases = t.window_purchases, window_spend = t.window_spend, recency_score = NULLIF(t.r, 0), "
+        "frequency_score = NULLIF(t.f, 0), monetary_score = NULLIF(t.m, 0), "
+        f"rfm_class = {_codes_sql('t.rfm', RFM_CODES)}, abcd_class = {_codes_sql('t.abcd', ABCD_CODES)}, "
+        f"life_stage = {_codes_sql('t.stage', STAGE_CODES)}, scored_at = %s"
+    )
+    now = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {FACTS} SET {sets}, favourite_store_id = fs.store_id, "  # noqa: S608 - our names
+                f"favourite_category_id = fc.category_id FROM {SCORED} t "
+                f"LEFT JOIN {store} fs ON fs.member_id = t.member_id "
+                f"LEFT JOIN {category} fc ON fc.member_id = t.member_id WHERE {FACTS}.member_id = t.member_id",
+                [now],
+            )
+            return cursor.rowcount
+        for column, ranked in (("store_id", store), ("category_id", category)):
+            cursor.execute(
+                f"UPDATE {SCORED} SET {column} = r.{column} FROM {ranked} r WHERE r.member_id = {SCORED}.member_id"  # noqa: S608 - our names
+            )
         cursor.execute(
-            f"UPDATE {FACTS} SET window_purchases = t.window_purchases, window_spend = t.window_spend, "  # noqa: S608 - our names
-            "recency_score = NULLIF(t.r, 0), frequency_score = NULLIF(t.f, 0), monetary_score = NULLIF(t.m, 0), "
-            f"rfm_class = {_codes_sql('t.rfm', RFM_CODES)}, abcd_class = {_codes_sql('t.abcd', ABCD_CODES)}, "
-            f"life_stage = {_codes_sql('t.stage', STAGE_CODES)}, favourite_store_id = fs.store_id, "
-            f"favourite_category_id = fc.category_id, scored_at = %s FROM {SCORED} t "
-            f"LEFT JOIN {store} fs ON fs.member_id = t.member_id "
-            f"LEFT JOIN {category} fc ON fc.member_id = t.member_id "
-            f"WHERE {FACTS}.member_id = t.member_id",
-            [connection.ops.adapt_datetimefield_value(now)],
+            f"UPDATE {FACTS} SET {sets}, favourite_store_id = t.store_id, favourite_category_id = t.category_id "  # noqa: S608 - our names
+            f"FROM {SCORED} t WHERE {FACTS}.member_id = t.member_id",
+            [now],
         )
         return cursor.rowcount
 

@@ -63,6 +63,13 @@ class Command(BaseCommand):
             help="checkout: concurrent tills on PostgreSQL (default 4; 0: none)",
         )
         parser.add_argument("--profile", action="store_true", help="checkout: print a cProfile of the quote")
+        # analytics
+        parser.add_argument(
+            "--history-lines",
+            type=int,
+            default=10_000_000,
+            help="analytics: demo history sale lines the demo merchant should have (seeded if fewer)",
+        )
 
     def handle(self, *args, name, **options):
         if options["seconds"] <= 0 or options["cards"] < 2:
