@@ -281,8 +281,8 @@ def our_classes(merchant):
 
 def disagreements(ours, theirs) -> int:
     """Members whose scores or classes differ between the two (a member missing from one side counts)."""
-    mine = ours.fillna("").set_index("member_id").sort_index()
-    other = theirs.fillna("").set_index("member_id").sort_index()
+    mine = ours.astype(object).fillna("").set_index("member_id").sort_index()
+    other = theirs.astype(object).fillna("").set_index("member_id").sort_index()
     missing = len(mine.index.symmetric_difference(other.index))
     both = mine.index.intersection(other.index)
     mine, other = mine.loc[both], other.loc[both]

@@ -184,7 +184,7 @@ def read_facts(merchant, today: datetime.date, start: datetime.date) -> tuple[Fa
         w_purchases,
         w_spend,
     )
-    return facts, frame[["rfm", "abcd", "stage"]].fillna("")
+    return facts, frame[["rfm", "abcd", "stage"]].astype(object).fillna("")
 
 
 def score_facts(facts: Facts, settings: AnalyticsSettings) -> Scored:
