@@ -75,3 +75,32 @@ def test_a_changed_class_is_a_disagreement(chain, shop, tmp_path):
     MemberFacts.objects.filter(pk=buyer.pk).update(rfm_class=other)
 
     assert bench.disagreements(bench.our_classes(chain.merchant), theirs) == 1
+
+
+def _all_facts():
+    columns = ["member_id", "merchant_id", *facts.FACT_COLUMNS]
+    return {
+        "facts": sorted(MemberFacts.objects.values_list(*columns)),
+        "months": sorted(
+            MemberMonth.objects.values_list("member_id", "month", "purchases", "visits", "spend")
+        ),
+    }
+
+
+def test_rebuilding_some_members_restores_them_and_touches_no_one_else(chain, shop):
+    """Given the tiny demo's rebuilt facts, when two members' rows are damaged and only they are rebuilt
+    (as an import of past sales does), then every row is as before, and a merchant rebuild changes nothing."""
+    _seeded(chain, shop, members=60, lines=600)
+    before = _all_facts()
+    damaged = list(
+        MemberFacts.objects.exclude(purchases=0).order_by("member_id").values_list("member_id", flat=True)[:2]
+    )
+    MemberFacts.objects.filter(member_id__in=damaged).update(spend=1, visits=99, last_visit_day=None)
+    MemberMonth.objects.filter(member_id__in=damaged).delete()
+
+    counts = facts.rebuild(member_ids=damaged)
+
+    assert counts.members == 2
+    assert _all_facts() == before
+    facts.rebuild(merchant=chain.merchant)
+    assert _all_facts() == before
