@@ -151,10 +151,19 @@ def phase_times(merchant, today) -> dict:
         facts, _before = step("read", lambda: scoring.read_facts(merchant, today, start))
         scored = step("score", lambda: scoring.score_facts(facts, settings_row))
         step("write_scores (temporary table)", lambda: scoring.write_scores(scored))
+        store, category = scoring.favourites_sql()
+        for name, ranked in (("favourite store", store), ("favourite category", category)):
+            step(f"{name} ranking (alone, inside the update)", lambda ranked=ranked: _count(ranked))
         step("update facts (with favourites)", lambda: scoring.set_scores(merchant, timezone.now()))
         step("snapshot", lambda: scoring.take_snapshot(merchant, scoring.month_start(today)))
         transaction.set_rollback(True)
     return times
+
+
+def _count(subquery: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {subquery} AS counted")  # noqa: S608 - our names
+        return cursor.fetchone()[0]
 
 
 def _epoch_sql(column: str) -> str:

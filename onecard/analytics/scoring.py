@@ -367,7 +367,7 @@ def _codes_sql(column: str, names: list) -> str:
     return f"CASE {column} {cases} ELSE '' END"
 
 
-def _favourites_sql() -> tuple[str, str]:
+def favourites_sql() -> tuple[str, str]:
     """Each scored member's store of the most spend and category of the most spend (ties: the smaller id)."""
     store = (
         "(SELECT member_id, store_id FROM (SELECT s.member_id, s.store_id, ROW_NUMBER() OVER ("  # noqa: S608 - our names
@@ -392,7 +392,7 @@ def set_scores(merchant, now) -> int:
     PostgreSQL joins the favourites in that UPDATE; SQLite, which would rank them again for every row,
     writes them into the temporary table first.
     """
-    store, category = _favourites_sql()
+    store, category = favourites_sql()
     sets = (
         "window_purchases = t.window_purchases, window_spend = t.window_spend, recency_score = NULLIF(t.r, 0), "
         "frequency_score = NULLIF(t.f, 0), monetary_score = NULLIF(t.m, 0), "
