@@ -173,7 +173,7 @@ def _clear(cursor, facts_where, facts_params, *, scoped) -> None:
     emptied = ", ".join(f"{name} = {'NULL' if i < 3 else '0'}" for i, name in enumerate(FACT_COLUMNS))
     cursor.execute(
         f"UPDATE {FACTS} SET {emptied} WHERE {facts_where} "  # noqa: S608 - our names, values bound
-        f"AND member_id NOT IN (SELECT member_id FROM {BUILT})",
+        f"AND NOT EXISTS (SELECT 1 FROM {BUILT} b WHERE b.member_id = {FACTS}.member_id)",
         facts_params,
     )
 

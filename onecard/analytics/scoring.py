@@ -435,7 +435,7 @@ def take_snapshot(merchant, month: datetime.date) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {SNAPSHOTS} WHERE merchant_id = %s AND month = %s "  # noqa: S608 - our names
-            f"AND member_id NOT IN (SELECT member_id FROM {SCORED})",
+            f"AND NOT EXISTS (SELECT 1 FROM {SCORED} t WHERE t.member_id = {SNAPSHOTS}.member_id)",
             [merchant.pk, month],
         )
         cursor.execute(

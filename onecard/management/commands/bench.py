@@ -70,6 +70,11 @@ class Command(BaseCommand):
             default=10_000_000,
             help="analytics: demo history sale lines the demo merchant should have (seeded if fewer)",
         )
+        parser.add_argument(
+            "--skip-rebuild",
+            action="store_true",
+            help="analytics: leave out timing facts.rebuild (minutes at 10M lines)",
+        )
 
     def handle(self, *args, name, **options):
         if options["seconds"] <= 0 or options["cards"] < 2:
