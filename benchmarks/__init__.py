@@ -15,6 +15,7 @@ REGISTRY = {
     "search": "benchmarks.search",
     "ledger": "benchmarks.ledger",
     "checkout": "benchmarks.checkout",
+    "analytics": "benchmarks.analytics",
 }
 
 

@@ -27,7 +27,7 @@ from onecard.org.demo import build_demo_chain, demo_merchant
 from onecard.org.models import Staff
 from onecard.org.queries import is_demo_install, real_merchants
 from onecard.promotions.demo import DAYS, seed_promotions
-from onecard.sales import checkout, returns
+from onecard.sales import checkout, demo_history, returns
 from onecard.sales.backfill import record_earlier_payments
 from onecard.sales.invoicing import record_missing_facts
 
@@ -48,7 +48,9 @@ class RealMerchantsPresent(Exception):
         )
 
 
-def seed_demo(out, style, *, members, batch, cards, history_days, sales, next_to_real_data=False):
+def seed_demo(
+    out, style, *, members, batch, cards, history_days, sales, history_lines=0, next_to_real_data=False
+):
     """Build whatever part of the demo is missing, reporting to `out` (a command's stdout).
 
     Refuses (RealMerchantsPresent, before writing anything) when real merchants exist, unless
@@ -86,20 +88,55 @@ def seed_demo(out, style, *, members, batch, cards, history_days, sales, next_to
     # payments their sales, as the till would have recorded them.
     record_earlier_payments()
     record_missing_facts()  # and those sales their invoice facts
-    _seed_analytics(out, merchant)
+    rebuilt = seed_purchase_history(out, style, merchant, stores, history_lines) if history_lines else False
+    _seed_analytics(out, merchant, rebuilt=rebuilt)
 
 
-def _seed_analytics(out, merchant):
+def _seed_analytics(out, merchant, *, rebuilt=False):
     """The members' facts counted again from every sale (the backfilled ones sent no signal), then scored."""
-    counted = facts.rebuild(merchant=merchant)
+    if not rebuilt:
+        counted = facts.rebuild(merchant=merchant)
+        out.write(f"analytics: {counted.members:,} buyers' facts counted")
     scored = scoring.score_merchant(merchant)
-    out.write(f"analytics: {counted.members:,} buyers' facts counted, {scored.members:,} members scored")
+    out.write(f"analytics: {scored.members:,} members scored")
     try:
         fit = clv_services.fit_merchant(merchant)
     except BusinessError as refusal:  # a small demo may have too few repeat buyers to fit
         out.write(f"lifetime value not fitted: {refusal.message}")
     else:
         out.write(f"lifetime value fitted over {fit.members:,} buyers")
+
+
+def seed_purchase_history(out, style, merchant, stores, lines) -> bool:
+    """Top the demo purchase history up to `lines` sale lines (sales/demo_history.py), then rebuild the facts.
+
+    True when it rebuilt the facts.
+    """
+    have = demo_history.history_lines(merchant)
+    if have >= lines:
+        out.write(f"demo purchase history already present: {have:,} sale lines")
+        return False
+    started = time.monotonic()
+    bar = ProgressBar(out, lines - have, "history sale lines")
+    made = demo_history.seed_history(merchant, stores, lines - have, progress=bar.update)
+    bar.finish()
+    if not made:
+        out.write("demo purchase history skipped: it needs the demo members and catalogue")
+        return False
+    out.write(
+        f"demo purchase history: {made:,} sales, {lines - have:,} lines in {time.monotonic() - started:.1f} s"
+    )
+    demo_history.analyze()
+    rebuilt = time.monotonic()
+    counts = facts.rebuild(merchant=merchant)
+    demo_history.analyze()
+    out.write(
+        style.SUCCESS(
+            f"member facts rebuilt in {time.monotonic() - rebuilt:.1f} s: {counts.members:,} members, "
+            f"{counts.months:,} months, {counts.stores:,} stores, {counts.products:,} products"
+        )
+    )
+    return True
 
 
 def _print_once(out, style, passwords):

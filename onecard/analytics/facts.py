@@ -6,23 +6,24 @@ sale leaves no trace and a committed one is counted once. On PostgreSQL the upse
 ONE statement (data-modifying CTEs): a checkout pays one round trip for its analytics. Top-ups are heard
 through their invoice fact (sales.invoicing), whose `invoiceable` is the principal paid in or out.
 
-`rebuild` recomputes the same rows from the sales and invoice facts; a test checks that both agree.
+`rebuild` (analytics.rebuild, in SQL) recomputes the same rows from the sales and invoice facts; a test
+checks that both agree.
 Visits count the days with a purchase: a live sale is a new visit when its local date differs from the
 member's last visit, so sales imported with past dates rebuild their members instead.
 """
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.db.models.signals import post_save
 from django.utils import timezone
 
 from onecard.analytics.models import MemberFacts, MemberMonth, MemberProductFacts, MemberStoreFacts
+from onecard.analytics.rebuild import FACT_COLUMNS, RebuildCounts, rebuild
 from onecard.sales import signals as sale_signals
-from onecard.sales.models import InvoiceFact, InvoiceFactKind, Sale, SaleLine
+from onecard.sales.models import InvoiceFact, InvoiceFactKind
 
 FACTS = MemberFacts._meta.db_table
 MONTHS = MemberMonth._meta.db_table
@@ -270,176 +271,4 @@ def connect():
     post_save.connect(_topup_fact_recorded, sender=InvoiceFact, dispatch_uid="analytics.topups")
 
 
-@dataclass
-class _Built:
-    """A member's facts as the rebuild counts them."""
-
-    merchant_id: int
-    first: datetime.datetime | None = None
-    last: datetime.datetime | None = None
-    days: set = field(default_factory=set)
-    purchases: int = 0
-    spend: int = 0
-    returned: int = 0
-    items: int = 0
-    topups: int = 0
-    topup_amount: int = 0
-
-
-FACT_COLUMNS = [
-    "first_purchase_at",
-    "last_purchase_at",
-    "last_visit_day",
-    "purchases",
-    "visits",
-    "spend",
-    "returned",
-    "items",
-    "topups",
-    "topup_amount",
-]
-
-
-@dataclass
-class RebuildCounts:
-    """How many rows a rebuild wrote."""
-
-    members: int = 0
-    months: int = 0
-    stores: int = 0
-    products: int = 0
-
-
-def rebuild(*, merchant=None, member_ids=None) -> RebuildCounts:
-    """Recompute the facts, months, stores and products of a merchant's members (or of `member_ids`) from the sales."""
-    sales = Sale.objects.filter(member__isnull=False)
-    facts_rows = InvoiceFact.objects.filter(kind__in=TOPUP_FACT_KINDS, card_transaction__member__isnull=False)
-    lines = SaleLine.objects.filter(sale__member__isnull=False, gift=False)
-    existing = MemberFacts.objects.all()
-    if merchant is not None:
-        sales, facts_rows = sales.filter(merchant=merchant), facts_rows.filter(merchant=merchant)
-        lines, existing = lines.filter(sale__merchant=merchant), existing.filter(merchant=merchant)
-    if member_ids is not None:
-        member_ids = list(member_ids)
-        sales, lines = sales.filter(member_id__in=member_ids), lines.filter(sale__member_id__in=member_ids)
-        facts_rows = facts_rows.filter(card_transaction__member_id__in=member_ids)
-        existing = existing.filter(member_id__in=member_ids)
-    built, months, stores = _count_sales(sales)
-    _count_topups(facts_rows, built)
-    products = _count_lines(lines, built)
-    with transaction.atomic():
-        stale = list(existing.values_list("member_id", flat=True))
-        touched = set(stale) | set(built)
-        for model in (MemberMonth, MemberStoreFacts, MemberProductFacts):
-            for chunk in _chunks(sorted(touched), 500):
-                model.objects.filter(member_id__in=chunk).delete()
-        for chunk in _chunks(sorted(touched), 500):
-            MemberFacts.objects.filter(member_id__in=chunk).update(
-                **{name: None for name in FACT_COLUMNS[:3]}, **{name: 0 for name in FACT_COLUMNS[3:]}
-            )
-        MemberFacts.objects.bulk_create(
-            [_facts_row(member_id, row) for member_id, row in built.items()],
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["member"],
-            update_fields=FACT_COLUMNS,
-        )
-        MemberMonth.objects.bulk_create(months, batch_size=1000)
-        MemberStoreFacts.objects.bulk_create(stores, batch_size=1000)
-        MemberProductFacts.objects.bulk_create(products, batch_size=1000)
-    return RebuildCounts(len(built), len(months), len(stores), len(products))
-
-
-def _chunks(items, size):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _count_sales(sales):
-    """Members' facts, month rows and store rows counted from their sales, oldest first."""
-    built, months, stores = {}, {}, {}
-    rows = sales.order_by("member_id", "created_at", "id").values_list(
-        "member_id", "merchant_id", "store_id", "created_at", "total_due", "returned_due"
-    )
-    for member_id, merchant_id, store_id, at, total_due, returned_due in rows.iterator(chunk_size=5000):
-        row = built.get(member_id) or built.setdefault(member_id, _Built(merchant_id))
-        day = local_day(at)
-        row.first = row.first or at
-        row.last = at
-        row.days.add(day)
-        row.purchases += 1
-        row.spend += total_due - returned_due
-        row.returned += returned_due
-        month = months.get((member_id, day.replace(day=1)))
-        if month is None:
-            month = months[(member_id, day.replace(day=1))] = MemberMonth(
-                member_id=member_id, merchant_id=merchant_id, month=day.replace(day=1), last_visit_day=day
-            )
-            month.days = set()
-        month.days.add(day)
-        month.purchases += 1
-        month.spend += total_due - returned_due
-        month.last_visit_day = max(month.last_visit_day, day)
-        store = stores.get((member_id, store_id))
-        if store is None:
-            store = stores[(member_id, store_id)] = MemberStoreFacts(member_id=member_id, store_id=store_id)
-        store.purchases += 1
-        store.spend += total_due - returned_due
-    for month in months.values():
-        month.visits = len(month.days)
-    return built, list(months.values()), list(stores.values())
-
-
-def _count_topups(facts_rows, built) -> None:
-    """Add the top-ups and payouts of top-up principal to the members' facts."""
-    rows = facts_rows.values_list("card_transaction__member_id", "merchant_id", "kind", "invoiceable")
-    for member_id, merchant_id, kind, invoiceable in rows.iterator(chunk_size=5000):
-        row = built.get(member_id) or built.setdefault(member_id, _Built(merchant_id))
-        row.topups += 1 if kind == InvoiceFactKind.TOPUP else 0
-        row.topup_amount += invoiceable
-
-
-def _count_lines(lines, built) -> list:
-    """Units kept on each member's facts, and their units and net spend per product with when they last bought it."""
-    totals = {}
-    rows = lines.values_list(
-        "sale__member_id",
-        "product_id",
-        "quantity",
-        "returned_quantity",
-        "due",
-        "returned_due",
-        "sale__created_at",
-    )
-    for member_id, product_id, quantity, returned_quantity, due, returned_due, at in rows.iterator(
-        chunk_size=5000
-    ):
-        built[member_id].items += quantity - returned_quantity
-        if product_id is None:
-            continue
-        row = totals.get((member_id, product_id))
-        if row is None:
-            row = totals[(member_id, product_id)] = MemberProductFacts(
-                member_id=member_id, product_id=product_id, last_bought_at=at
-            )
-        row.quantity += quantity - returned_quantity
-        row.spend += due - returned_due
-        row.last_bought_at = max(row.last_bought_at, at)
-    return list(totals.values())
-
-
-def _facts_row(member_id, row: _Built) -> MemberFacts:
-    return MemberFacts(
-        member_id=member_id,
-        merchant_id=row.merchant_id,
-        first_purchase_at=row.first,
-        last_purchase_at=row.last,
-        last_visit_day=max(row.days) if row.days else None,
-        purchases=row.purchases,
-        visits=len(row.days),
-        spend=row.spend,
-        returned=row.returned,
-        items=row.items,
-        topups=row.topups,
-        topup_amount=row.topup_amount,
-    )
+__all__ = ["FACT_COLUMNS", "RebuildCounts", "connect", "local_day", "rebuild"]

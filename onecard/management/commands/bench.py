@@ -63,6 +63,18 @@ class Command(BaseCommand):
             help="checkout: concurrent tills on PostgreSQL (default 4; 0: none)",
         )
         parser.add_argument("--profile", action="store_true", help="checkout: print a cProfile of the quote")
+        # analytics
+        parser.add_argument(
+            "--history-lines",
+            type=int,
+            default=10_000_000,
+            help="analytics: demo history sale lines the demo merchant should have (seeded if fewer)",
+        )
+        parser.add_argument(
+            "--skip-rebuild",
+            action="store_true",
+            help="analytics: leave out timing facts.rebuild (minutes at 10M lines)",
+        )
 
     def handle(self, *args, name, **options):
         if options["seconds"] <= 0 or options["cards"] < 2:

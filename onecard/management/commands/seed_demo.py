@@ -23,6 +23,12 @@ COUNT_OPTIONS = (
         "checkouts with promotions and coupons over the last 60 days, with the demo catalogue, "
         "on the first run (default 300)",
     ),
+    (
+        "--history-lines",
+        0,
+        "demo purchase history: made-up sale lines over the last two years, written in bulk (not through "
+        "the till: no ledger movement), topped up to this many, then the member facts rebuilt (default 0)",
+    ),
 )
 
 
@@ -41,13 +47,26 @@ class Command(BaseCommand):
             "superuser, and the demo logins get random passwords, printed once",
         )
 
-    def handle(self, *args, members, batch, cards, history_days, sales, force_next_to_real_data, **options):
+    def handle(
+        self,
+        *args,
+        members,
+        batch,
+        cards,
+        history_days,
+        sales,
+        history_lines,
+        force_next_to_real_data,
+        **options,
+    ):
         if members < 0:
             raise CommandError("--members must be 0 or more")
         if batch < 1:
             raise CommandError("--batch must be 1 or more")
-        if cards < 0 or history_days < 1 or sales < 0:
-            raise CommandError("--cards and --sales must be 0 or more and --history-days 1 or more")
+        if cards < 0 or history_days < 1 or sales < 0 or history_lines < 0:
+            raise CommandError(
+                "--cards, --sales and --history-lines must be 0 or more and --history-days 1 or more"
+            )
         try:
             demo.seed_demo(
                 self.stdout,
@@ -57,6 +76,7 @@ class Command(BaseCommand):
                 cards=cards,
                 history_days=history_days,
                 sales=sales,
+                history_lines=history_lines,
                 next_to_real_data=force_next_to_real_data,
             )
         except demo.RealMerchantsPresent as refusal:
