@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from onecard.core.models import AuditEntry
 from onecard.pos.models import Terminal
@@ -140,7 +141,7 @@ def test_the_command_answers_json_for_scripts_and_rotates_and_deactivates(chain,
 
 
 def test_the_command_acts_as_a_staff_member_within_their_scope(chain):
-    with pytest.raises(CommandError, match="cannot manage"):
+    with pytest.raises(CommandError, match="cannot manage"), translation.override("en"):
         _run("add", "--store", "B1", "--name", "x", "--as", "a1mgr")
     assert not Terminal.objects.exists()
 
