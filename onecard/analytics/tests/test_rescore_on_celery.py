@@ -27,6 +27,14 @@ def _redis_answers() -> bool:
         return False
 
 
+def _use_broker(**conf):
+    """Point this process's Celery app at another broker: connections and producers an earlier test made
+    for the old one are dropped, or a ping and a task would still go there."""
+    celery_app.conf.update(**conf)
+    celery_app.close()
+    celery_app.amqp._producer_pool = None
+
+
 def _worker_answers(queue) -> bool:
     """Whether the worker named after `queue` answers a ping over the broker."""
     return any(
@@ -79,7 +87,7 @@ def worker(settings, tmp_path):
         celery_app.conf.task_always_eager,
         celery_app.conf.task_default_queue,
     )
-    celery_app.conf.update(broker_url=REDIS, task_always_eager=False, task_default_queue=queue)
+    _use_broker(broker_url=REDIS, task_always_eager=False, task_default_queue=queue)
     # A loaded machine may take a minute to start a worker: wait until it answers before sending it work.
     deadline = time.monotonic() + 180
     while not _worker_answers(queue):
@@ -88,7 +96,7 @@ def worker(settings, tmp_path):
             pytest.fail(f"the Celery worker did not start: {process.stdout.read().decode()[-2000:]}")
         time.sleep(1)
     yield process
-    celery_app.conf.update(broker_url=before[0], task_always_eager=before[1], task_default_queue=before[2])
+    _use_broker(broker_url=before[0], task_always_eager=before[1], task_default_queue=before[2])
     process.terminate()
     try:
         process.wait(timeout=20)
