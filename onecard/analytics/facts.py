@@ -231,9 +231,7 @@ def _topup_fact_recorded(sender, instance, created, raw=False, **kwargs):
     """A top-up (or a payout of top-up principal) of a member's card changes their top-up facts."""
     if not created or raw or instance.kind not in TOPUP_FACT_KINDS or instance.card_transaction_id is None:
         return
-    member_id = (
-        instance.card_transaction.member_id if instance.card_transaction else None
-    )  # loaded with the fact: the invoicing code builds it from the transaction
+    member_id = instance.card_transaction.member_id  # sales.invoicing hands the fact its transaction
     if member_id is None:
         return
     count = 1 if instance.kind == InvoiceFactKind.TOPUP else 0
