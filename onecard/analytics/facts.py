@@ -45,6 +45,7 @@ _FACTS_DEFAULTS = {
     "rfm_class": "",
     "abcd_class": "",
     "life_stage": "",
+    "favourites_due": True,
 }
 
 
@@ -136,6 +137,7 @@ def _sale_statements(sale, lines) -> list[tuple[str, list]]:
             "purchases": "t.purchases + 1",
             "spend": "t.spend + excluded.spend",
             "items": "t.items + excluded.items",
+            "favourites_due": "TRUE",
         },
     )
     month = _upsert(
@@ -202,7 +204,10 @@ def _take_return_off(sale, amount, returned_lines) -> None:
     units = sum(quantity for line, quantity, _due in returned_lines if not line.gift)
     mine = {"member_id": sale.member_id}
     MemberFacts.objects.filter(**mine).update(
-        spend=F("spend") - amount, returned=F("returned") + amount, items=F("items") - units
+        spend=F("spend") - amount,
+        returned=F("returned") + amount,
+        items=F("items") - units,
+        favourites_due=True,
     )
     MemberMonth.objects.filter(**mine, month=month).update(spend=F("spend") - amount)
     MemberStoreFacts.objects.filter(**mine, store_id=sale.store_id).update(spend=F("spend") - amount)

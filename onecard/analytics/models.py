@@ -46,7 +46,8 @@ class MemberFacts(models.Model):
     favourite_category = emptied_fk("catalog.Category", _("favourite category"))
     predicted_purchases = models.FloatField(_("predicted purchases, 12 months"), null=True, blank=True)
     predicted_value = models.BigIntegerField(_("predicted value, 12 months"), null=True, blank=True)
-    scored_at = models.DateTimeField(null=True, blank=True)
+    # Set whenever the store or product rows change; the next scoring ranks the favourites of these only.
+    favourites_due = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = _("member facts")
@@ -54,6 +55,9 @@ class MemberFacts(models.Model):
         indexes = [
             models.Index(fields=["merchant", "rfm_class"], name="analytics_facts_rfm"),
             models.Index(fields=["merchant", "life_stage"], name="analytics_facts_stage"),
+            models.Index(
+                fields=["merchant"], condition=models.Q(favourites_due=True), name="analytics_facts_due"
+            ),
         ]
 
     def __str__(self):
@@ -146,6 +150,7 @@ class AnalyticsSettings(models.Model):
     active_days = models.PositiveSmallIntegerField(_("active within (days)"), default=90)
     warning_days = models.PositiveSmallIntegerField(_("lapsing within (days)"), default=180)
     dormant_days = models.PositiveSmallIntegerField(_("dormant within (days); lost after"), default=365)
+    scored_at = models.DateTimeField(null=True, blank=True)  # the last scoring of the merchant's members
 
     class Meta:
         verbose_name = _("analytics settings")

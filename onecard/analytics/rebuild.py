@@ -171,6 +171,7 @@ def _clear(cursor, facts_where, facts_params, *, scoped) -> None:
         else:
             cursor.execute(f"DELETE FROM {table} WHERE member_id IN {touched}", facts_params)  # noqa: S608 - our names
     emptied = ", ".join(f"{name} = {'NULL' if i < 3 else '0'}" for i, name in enumerate(FACT_COLUMNS))
+    emptied += ", favourites_due = TRUE"
     cursor.execute(
         f"UPDATE {FACTS} SET {emptied} WHERE {facts_where} "  # noqa: S608 - our names, values bound
         f"AND NOT EXISTS (SELECT 1 FROM {BUILT} b WHERE b.member_id = {FACTS}.member_id)",
@@ -181,10 +182,11 @@ def _clear(cursor, facts_where, facts_params, *, scoped) -> None:
 def _write_facts(cursor) -> None:
     """Insert the rebuilt facts, or overwrite the fact columns of the members who have a row."""
     columns = ", ".join(FACT_COLUMNS)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in FACT_COLUMNS)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in FACT_COLUMNS) + ", favourites_due = TRUE"
     cursor.execute(
         f"INSERT INTO {FACTS} (member_id, merchant_id, {columns}, window_purchases, window_spend, "  # noqa: S608 - our names
-        f"rfm_class, abcd_class, life_stage) SELECT member_id, merchant_id, {columns}, 0, 0, '', '', '' "
+        f"rfm_class, abcd_class, life_stage, favourites_due) "
+        f"SELECT member_id, merchant_id, {columns}, 0, 0, '', '', '', TRUE "
         f"FROM {BUILT} WHERE true ON CONFLICT (member_id) DO UPDATE SET {updates}"
     )
 

@@ -55,6 +55,7 @@ FACTS = MemberFacts._meta.db_table
 MONTHS = MemberMonth._meta.db_table
 SNAPSHOTS = MemberClassSnapshot._meta.db_table
 SCORED = "analytics_scored"  # temporary: one scoring's results, one row per member
+DUE = "analytics_favourites_due"  # temporary: the members whose favourites are ranked again
 
 
 def settings_for(merchant) -> AnalyticsSettings:
@@ -142,48 +143,114 @@ def read_frame(sql: str, params: list, columns: list) -> pd.DataFrame:
         return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
 
 
-def _int_column(frame, name, missing=-1) -> np.ndarray:
-    return frame[name].fillna(missing).to_numpy(dtype=np.int64)
+# PostgreSQL's binary COPY: a 19-byte header, then per row a 16-bit field count and per field a 32-bit
+# length and the value (big-endian), then a 16-bit -1. Integer columns that are never NULL make every
+# row the same size, so the whole result is one numpy structured array.
+_COPY_HEADER, _COPY_TRAILER = 19, 2
+_INT_TYPES = {"bigint": ">i8", "integer": ">i4", "smallint": ">i2"}
 
 
-def read_facts(merchant, today: datetime.date, start: datetime.date) -> tuple[Facts, pd.DataFrame]:
-    """The facts of the merchant's members and their sums since `start`, and their classes as they stand."""
+def read_arrays(sql: str, params: list, columns: list[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """The integer columns of a query as int64 arrays; `columns`: (name, SQL type), never NULL in the rows.
+
+    PostgreSQL sends them by binary COPY, read straight into numpy; SQLite through the cursor.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, len(columns))
+        return {name: rows[:, i] for i, (name, _kind) in enumerate(columns)}
+    casts = ", ".join(f"CAST(q.{name} AS {kind})" for name, kind in columns)
+    copy_sql = f"COPY (SELECT {casts} FROM ({sql}) AS q) TO STDOUT WITH (FORMAT binary)"  # noqa: S608 - our names
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor, cursor.copy(copy_sql, params) as copy:
+        for block in copy:
+            buffer.write(block)
+    fields = [("count", ">i2")]
+    for i, (_name, kind) in enumerate(columns):
+        fields += [(f"len{i}", ">i4"), (f"v{i}", _INT_TYPES[kind])]
+    row = np.dtype(fields)
+    data = buffer.getbuffer()
+    n = (len(data) - _COPY_HEADER - _COPY_TRAILER) // row.itemsize
+    rows = np.frombuffer(data, dtype=row, count=n, offset=_COPY_HEADER)
+    if n and (rows["count"] != len(columns)).any():
+        raise ValueError("a column of the binary COPY was NULL or not of its declared type")
+    return {name: rows[f"v{i}"].astype(np.int64) for i, (name, _kind) in enumerate(columns)}
+
+
+def _code_of_sql(column: str, names: list) -> str:
+    """SQL turning a stored class value into its code (its position in `names`; 0 for empty)."""
+    cases = " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(names) if code)
+    return f"CASE {column} {cases} ELSE 0 END"
+
+
+@dataclass
+class Stored:
+    """What the last scoring wrote on each member's facts, as arrays aligned with `Facts.member_ids`."""
+
+    window_purchases: np.ndarray
+    window_spend: np.ndarray
+    recency: np.ndarray
+    frequency: np.ndarray
+    monetary: np.ndarray
+    rfm: np.ndarray
+    abcd: np.ndarray
+    stage: np.ndarray
+
+
+def read_facts(merchant, today: datetime.date, start: datetime.date) -> tuple[Facts, Stored]:
+    """The facts of the merchant's members and their sums since `start`, and their scores as they stand."""
     days = (
-        "(%s::date - {day})"
+        "COALESCE(%s::date - {day}, -1)"
         if connection.vendor == "postgresql"
-        else "CAST(julianday(%s) - julianday({day}) AS INTEGER)"
+        else "COALESCE(CAST(julianday(%s) - julianday({day}) AS INTEGER), -1)"
     )
-    frame = read_frame(
-        f"SELECT member_id, {days.format(day=local_day_sql('first_purchase_at'))}, "  # noqa: S608 - our names
-        f"{days.format(day=local_day_sql('last_purchase_at'))}, purchases, topups, rfm_class, abcd_class, "
-        f"life_stage FROM {FACTS} WHERE merchant_id = %s ORDER BY member_id",
+    columns = [
+        ("member_id", "bigint"),
+        ("first_days", "integer"),
+        ("recency_days", "integer"),
+        ("purchases", "integer"),
+        ("topups", "integer"),
+        ("window_purchases", "integer"),
+        ("window_spend", "bigint"),
+        ("r", "smallint"),
+        ("f", "smallint"),
+        ("m", "smallint"),
+        ("rfm", "smallint"),
+        ("abcd", "smallint"),
+        ("stage", "smallint"),
+    ]
+    row = read_arrays(
+        f"SELECT member_id, {days.format(day=local_day_sql('first_purchase_at'))} AS first_days, "  # noqa: S608 - our names
+        f"{days.format(day=local_day_sql('last_purchase_at'))} AS recency_days, purchases, topups, "
+        "window_purchases, window_spend, COALESCE(recency_score, 0) AS r, COALESCE(frequency_score, 0) AS f, "
+        f"COALESCE(monetary_score, 0) AS m, {_code_of_sql('rfm_class', RFM_CODES)} AS rfm, "
+        f"{_code_of_sql('abcd_class', ABCD_CODES)} AS abcd, {_code_of_sql('life_stage', STAGE_CODES)} AS stage "
+        f"FROM {FACTS} WHERE merchant_id = %s ORDER BY member_id",
         [today.isoformat(), today.isoformat(), merchant.pk],
-        ["member_id", "first_days", "recency_days", "purchases", "topups", "rfm", "abcd", "stage"],
+        columns,
     )
-    window = read_frame(
-        f"SELECT member_id, SUM(purchases), SUM(spend) FROM {MONTHS} "  # noqa: S608 - our names
+    window = read_arrays(
+        f"SELECT member_id, SUM(purchases) AS purchases, SUM(spend) AS spend FROM {MONTHS} "  # noqa: S608 - our names
         "WHERE merchant_id = %s AND month >= %s GROUP BY member_id",
         [merchant.pk, start.isoformat()],
-        ["member_id", "purchases", "spend"],
+        [("member_id", "bigint"), ("purchases", "bigint"), ("spend", "bigint")],
     )
-    ids = _int_column(frame, "member_id")
+    ids = row["member_id"]
     w_purchases, w_spend = np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=np.int64)
-    if len(window) and len(ids):
-        window_ids = _int_column(window, "member_id")
+    window_ids = window["member_id"]
+    if len(window_ids) and len(ids):
         at = np.clip(np.searchsorted(ids, window_ids), 0, len(ids) - 1)
         found = ids[at] == window_ids  # months of a member without a facts row of this merchant: left out
-        w_purchases[at[found]] = _int_column(window, "purchases", 0)[found]
-        w_spend[at[found]] = _int_column(window, "spend", 0)[found]
+        w_purchases[at[found]] = window["purchases"][found]
+        w_spend[at[found]] = window["spend"][found]
     facts = Facts(
-        ids,
-        _int_column(frame, "first_days"),
-        _int_column(frame, "recency_days"),
-        _int_column(frame, "purchases", 0),
-        _int_column(frame, "topups", 0),
-        w_purchases,
-        w_spend,
+        ids, row["first_days"], row["recency_days"], row["purchases"], row["topups"], w_purchases, w_spend
     )
-    return facts, frame[["rfm", "abcd", "stage"]].astype(object).fillna("")
+    stored = Stored(
+        *(row[name] for name in ("window_purchases", "window_spend", "r", "f", "m", "rfm", "abcd", "stage"))
+    )
+    return facts, stored
 
 
 def score_facts(facts: Facts, settings: AnalyticsSettings) -> Scored:
@@ -254,8 +321,8 @@ def _add_missing_members(merchant) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {FACTS} (member_id, merchant_id, purchases, visits, spend, returned, items, topups, "  # noqa: S608 - our names
-            "topup_amount, window_purchases, window_spend, rfm_class, abcd_class, life_stage) "
-            "SELECT m.id, m.merchant_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, '', '', '' "
+            "topup_amount, window_purchases, window_spend, rfm_class, abcd_class, life_stage, favourites_due) "
+            "SELECT m.id, m.merchant_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, '', '', '', FALSE "
             f"FROM {Member._meta.db_table} m WHERE m.merchant_id = %s "
             f"AND NOT EXISTS (SELECT 1 FROM {FACTS} f WHERE f.member_id = m.id) ON CONFLICT DO NOTHING",
             [merchant.pk],
@@ -271,56 +338,79 @@ class ScoringResult:
     buyers: int
     classes: dict
     changed: int  # members whose RFM, ABCD class or life-cycle stage is not what it was
+    written: int = 0  # facts rows rewritten: those whose window sums, scores or classes moved
+
+
+def changed_rows(scored: Scored, stored: Stored) -> np.ndarray:
+    """True for the members whose window sums, scores or classes differ from what is stored."""
+    moved = np.zeros(len(scored.member_ids), dtype=bool)
+    for name in ("window_purchases", "window_spend"):
+        moved |= getattr(scored, name) != getattr(stored, name)
+    for name in ("recency", "frequency", "monetary", "rfm", "abcd", "stage"):
+        moved |= getattr(scored, name) != getattr(stored, name)
+    return moved
 
 
 def score_merchant(merchant, *, today=None, progress=None) -> ScoringResult:
-    """Score every member of `merchant` from their facts, write the classes back and this month's snapshot."""
+    """Score every member of `merchant` from their facts; write back what moved, the favourites due and the snapshot.
+
+    Every member is scored; only the facts rows whose window sums, scores or classes changed are
+    rewritten (a day's scoring moves a few percent of them). This month's snapshot is written whole by
+    the month's first scoring and then kept equal to the facts by rewriting the same changed rows.
+    """
     today = today or timezone.localdate()
     settings = settings_for(merchant)
+    month = month_start(today)
     with transaction.atomic():
         _add_missing_members(merchant)
-        facts, before = read_facts(merchant, today, month_start(today, settings.window_months - 1))
+        facts, stored = read_facts(merchant, today, month_start(today, settings.window_months - 1))
         if progress:
             progress(1, 3)
         scored = score_facts(facts, settings)
         if progress:
             progress(2, 3)
-        write_scores(scored)
-        set_scores(merchant, timezone.now())
-        take_snapshot(merchant, month_start(today))
+        moved = changed_rows(scored, stored)
+        snapshot_started = has_snapshot(merchant, month)
+        write_scores(scored, moved, only_moved=snapshot_started)
+        written = set_scores()
+        set_favourites(merchant)
+        take_snapshot(merchant, month, whole=not snapshot_started)
         _drop_scored()
+        # Only the time: the settings page may be saving the merchant's choices at this moment.
+        AnalyticsSettings.objects.get_or_create(merchant=merchant)
+        AnalyticsSettings.objects.filter(merchant=merchant).update(scored_at=timezone.now())
     if progress:
         progress(3, 3)
     rfm_names = np.array(RFM_CODES, dtype=object)
     names, counts = np.unique(scored.rfm[scored.rfm > 0], return_counts=True)
-    after = (
-        rfm_names[scored.rfm],
-        np.array(ABCD_CODES, dtype=object)[scored.abcd],
-        np.array(STAGE_CODES, dtype=object)[scored.stage],
-    )
-    moved = np.zeros(len(scored.member_ids), dtype=bool)
-    for column, new in zip(("rfm", "abcd", "stage"), after, strict=True):
-        moved |= before[column].to_numpy(dtype=object) != new
+    classes_moved = (scored.rfm != stored.rfm) | (scored.abcd != stored.abcd) | (scored.stage != stored.stage)
     return ScoringResult(
         len(scored.member_ids),
         int(np.count_nonzero(scored.recency)),
         {str(rfm_names[code]): int(count) for code, count in zip(names, counts, strict=True)},
-        int(np.count_nonzero(moved)),
+        int(np.count_nonzero(classes_moved)),
+        written,
     )
 
 
-_SCORED_COLUMNS = ("member_id", "window_purchases", "window_spend", "r", "f", "m", "rfm", "abcd", "stage")
+_SCORED_COLUMNS = (
+    "member_id", "window_purchases", "window_spend", "r", "f", "m", "rfm", "abcd", "stage", "moved",
+)  # fmt: skip
+_SCORED_TYPES = ["bigint", "bigint", "bigint"] + ["smallint"] * 7
 
 
-def write_scores(scored: Scored) -> None:
-    """The scores into a temporary table (PostgreSQL: binary COPY; SQLite: executemany), in this transaction."""
+def write_scores(scored: Scored, moved: np.ndarray, *, only_moved: bool) -> None:
+    """The scores into a temporary table (PostgreSQL: binary COPY; SQLite: executemany), in this transaction.
+
+    `moved` marks the rows whose facts must be rewritten; with `only_moved` the others are left out
+    (the month's snapshot already holds them).
+    """
     _drop_scored()
-    types = ["bigint", "bigint", "bigint"] + ["smallint"] * 6
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {SCORED} ("
-            + ", ".join(f"{name} {kind}" for name, kind in zip(_SCORED_COLUMNS, types, strict=True))
-            + ", store_id bigint, category_id bigint, PRIMARY KEY (member_id))"
+            + ", ".join(f"{name} {kind}" for name, kind in zip(_SCORED_COLUMNS, _SCORED_TYPES, strict=True))
+            + ", PRIMARY KEY (member_id))"
         )
         arrays = [
             scored.member_ids,
@@ -332,12 +422,15 @@ def write_scores(scored: Scored) -> None:
             scored.rfm,
             scored.abcd,
             scored.stage,
+            moved.astype(np.int64),
         ]
+        if only_moved:
+            arrays = [array[moved] for array in arrays]
         if connection.vendor == "postgresql":
             with cursor.copy(
                 f"COPY {SCORED} ({', '.join(_SCORED_COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
             ) as copy:
-                copy.write(_binary_copy(arrays, types))
+                copy.write(_binary_copy(arrays, _SCORED_TYPES))
         else:
             rows = list(zip(*(a.tolist() for a in arrays), strict=True))
             cursor.executemany(
@@ -366,65 +459,79 @@ def _codes_sql(column: str, names: list) -> str:
     return f"CASE {column} {cases} ELSE '' END"
 
 
+def has_snapshot(merchant, month: datetime.date) -> bool:
+    """True once a scoring has written the merchant's snapshot of `month` (then kept whole by every later one)."""
+    return MemberClassSnapshot.objects.filter(merchant=merchant, month=month).exists()
+
+
+def set_scores() -> int:
+    """One UPDATE: the window sums, scores and classes of the scored members whose values moved."""
+    sets = (
+        "window_purchases = t.window_purchases, window_spend = t.window_spend, recency_score = NULLIF(t.r, 0), "
+        "frequency_score = NULLIF(t.f, 0), monetary_score = NULLIF(t.m, 0), "
+        f"rfm_class = {_codes_sql('t.rfm', RFM_CODES)}, abcd_class = {_codes_sql('t.abcd', ABCD_CODES)}, "
+        f"life_stage = {_codes_sql('t.stage', STAGE_CODES)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {FACTS} SET {sets} FROM {SCORED} t "  # noqa: S608 - our names
+            f"WHERE {FACTS}.member_id = t.member_id AND t.moved = 1"
+        )
+        return cursor.rowcount
+
+
 def favourites_sql() -> tuple[str, str]:
-    """Each scored member's store of the most spend and category of the most spend (ties: the smaller id)."""
+    """Each due member's store of the most spend and category of the most spend (ties: the smaller id)."""
     store = (
         "(SELECT member_id, store_id FROM (SELECT s.member_id, s.store_id, ROW_NUMBER() OVER ("  # noqa: S608 - our names
         "PARTITION BY s.member_id ORDER BY s.spend DESC, s.purchases DESC, s.store_id) AS place "
-        f"FROM {MemberStoreFacts._meta.db_table} s JOIN {SCORED} t ON t.member_id = s.member_id) AS ranked "
+        f"FROM {MemberStoreFacts._meta.db_table} s JOIN {DUE} d ON d.member_id = s.member_id) AS ranked "
         "WHERE place = 1)"
     )
     category = (
         "(SELECT member_id, category_id FROM (SELECT member_id, category_id, ROW_NUMBER() OVER ("  # noqa: S608 - our names
         "PARTITION BY member_id ORDER BY total DESC, category_id) AS place FROM (SELECT p.member_id, "
         f"c.category_id, SUM(p.spend) AS total FROM {MemberProductFacts._meta.db_table} p "
-        f"JOIN {SCORED} t ON t.member_id = p.member_id JOIN {Product._meta.db_table} c ON c.id = p.product_id "
+        f"JOIN {DUE} d ON d.member_id = p.member_id JOIN {Product._meta.db_table} c ON c.id = p.product_id "
         "WHERE c.category_id IS NOT NULL GROUP BY p.member_id, c.category_id) AS totals) AS ranked "
         "WHERE place = 1)"
     )
     return store, category
 
 
-def set_scores(merchant, now) -> int:
-    """One UPDATE: every scored member's window sums, scores, classes, favourites and scoring time.
-
-    PostgreSQL joins the favourites in that UPDATE; SQLite, which would rank them again for every row,
-    writes them into the temporary table first.
-    """
+def set_favourites(merchant) -> int:
+    """Rank the favourite store and category of the members whose store or product rows changed since."""
+    _drop_due()
     store, category = favourites_sql()
-    sets = (
-        "window_purchases = t.window_purchases, window_spend = t.window_spend, recency_score = NULLIF(t.r, 0), "
-        "frequency_score = NULLIF(t.f, 0), monetary_score = NULLIF(t.m, 0), "
-        f"rfm_class = {_codes_sql('t.rfm', RFM_CODES)}, abcd_class = {_codes_sql('t.abcd', ABCD_CODES)}, "
-        f"life_stage = {_codes_sql('t.stage', STAGE_CODES)}, scored_at = %s"
-    )
-    now = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {FACTS} SET {sets}, favourite_store_id = fs.store_id, "  # noqa: S608 - our names
-                f"favourite_category_id = fc.category_id FROM {SCORED} t "
-                f"LEFT JOIN {store} fs ON fs.member_id = t.member_id "
-                f"LEFT JOIN {category} fc ON fc.member_id = t.member_id WHERE {FACTS}.member_id = t.member_id",
-                [now],
-            )
-            return cursor.rowcount
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {DUE} (member_id bigint PRIMARY KEY, store_id bigint, category_id bigint)"
+        )
+        cursor.execute(
+            f"INSERT INTO {DUE} (member_id) SELECT member_id FROM {FACTS} "  # noqa: S608 - our names
+            "WHERE merchant_id = %s AND favourites_due",
+            [merchant.pk],
+        )
+        if not cursor.rowcount:
+            _drop_due()
+            return 0
         for column, ranked in (("store_id", store), ("category_id", category)):
             cursor.execute(
-                f"UPDATE {SCORED} SET {column} = r.{column} FROM {ranked} r WHERE r.member_id = {SCORED}.member_id"  # noqa: S608 - our names
+                f"UPDATE {DUE} SET {column} = r.{column} FROM {ranked} r WHERE r.member_id = {DUE}.member_id"  # noqa: S608 - our names
             )
         cursor.execute(
-            f"UPDATE {FACTS} SET {sets}, favourite_store_id = t.store_id, favourite_category_id = t.category_id "  # noqa: S608 - our names
-            f"FROM {SCORED} t WHERE {FACTS}.member_id = t.member_id",
-            [now],
+            f"UPDATE {FACTS} SET favourite_store_id = d.store_id, favourite_category_id = d.category_id, "  # noqa: S608 - our names
+            f"favourites_due = FALSE FROM {DUE} d WHERE {FACTS}.member_id = d.member_id"
         )
-        return cursor.rowcount
+        ranked = cursor.rowcount
+    _drop_due()
+    return ranked
 
 
-def take_snapshot(merchant, month: datetime.date) -> int:
-    """This month's classes of every scored member (replacing an earlier scoring's in the same month).
+def take_snapshot(merchant, month: datetime.date, *, whole: bool) -> int:
+    """This month's classes of the scored members (`whole`: the month's first scoring, every member).
 
-    An upsert that rewrites only the rows whose classes moved: a second scoring in a month is cheap.
+    An upsert that rewrites only the rows whose classes moved: a later scoring in the month is cheap.
     """
     month = connection.ops.adapt_datefield_value(month)
     classes = (
@@ -432,11 +539,12 @@ def take_snapshot(merchant, month: datetime.date) -> int:
         f"{_codes_sql('t.stage', STAGE_CODES)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {SNAPSHOTS} WHERE merchant_id = %s AND month = %s "  # noqa: S608 - our names
-            f"AND NOT EXISTS (SELECT 1 FROM {SCORED} t WHERE t.member_id = {SNAPSHOTS}.member_id)",
-            [merchant.pk, month],
-        )
+        if whole:
+            cursor.execute(
+                f"DELETE FROM {SNAPSHOTS} WHERE merchant_id = %s AND month = %s "  # noqa: S608 - our names
+                f"AND NOT EXISTS (SELECT 1 FROM {SCORED} t WHERE t.member_id = {SNAPSHOTS}.member_id)",
+                [merchant.pk, month],
+            )
         cursor.execute(
             f"INSERT INTO {SNAPSHOTS} AS s (merchant_id, member_id, month, rfm_class, abcd_class, life_stage) "  # noqa: S608 - our names
             f"SELECT %s, t.member_id, %s, {classes} FROM {SCORED} t WHERE true "
@@ -452,3 +560,8 @@ def take_snapshot(merchant, month: datetime.date) -> int:
 def _drop_scored() -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {SCORED}")
+
+
+def _drop_due() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {DUE}")

@@ -39,6 +39,7 @@ def overview(request):
     month = _month(request.GET.get("month")) or (months[0] if months else None)
     previous = month_start(month, 1) if month else None
     matrix = queries.migration_matrix(request.user, merchant, month, previous, field) if month else None
+    settings = settings_for(merchant)
     return render(
         request,
         "analytics/overview.html",
@@ -47,10 +48,7 @@ def overview(request):
             "rfm": queries.distribution(facts, "rfm_class"),
             "abcd": queries.distribution(facts, "abcd_class"),
             "stages": queries.distribution(facts, "life_stage"),
-            "scored_at": facts.exclude(scored_at=None)
-            .order_by("-scored_at")
-            .values_list("scored_at", flat=True)
-            .first(),
+            "scored_at": settings.scored_at,
             "field": field,
             "fields": [
                 ("rfm_class", _("RFM class")),
@@ -61,7 +59,7 @@ def overview(request):
             "month": month,
             "previous": previous,
             "matrix": matrix,
-            "settings": settings_for(merchant),
+            "settings": settings,
             "recompute": recompute.state_of(merchant, "score"),
         },
     )
