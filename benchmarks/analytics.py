@@ -32,16 +32,20 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from onecard.analytics import facts, scoring
+from onecard.analytics.basket import queries as basket
 from onecard.analytics.models import MemberFacts
 from onecard.analytics.scoring import FACTS, MONTHS, read_frame
 from onecard.members.models import Member
 from onecard.org.demo import demo_merchant
+from onecard.promotions.reports import Period
 from onecard.sales import demo_history
+from onecard.sales.reports import SaleScope
 
 from . import summarize
 
 DEFAULT_SAMPLES = 5
 TARGET_RATIO = 2.0
+PAIRS_TARGET_MS = 60_000
 EXPORTED = "the facts and month rows score_merchant reads (Parquet)"
 
 
@@ -91,6 +95,10 @@ def run(options):
     ]
     if rebuild_ms is not None:
         cases.append(untargeted("facts.rebuild (whole merchant, once)", [rebuild_ms]))
+    pairs, pair_times = timed_pairs(merchant, today, min(samples, 3))
+    cases.append(
+        summarize("product pairs: every sale line of the two years (HQ)", PAIRS_TARGET_MS, pair_times)
+    )
     cases[0]["pass"] = cases[0]["pass"] and disagreeing == 0
     return {
         "benchmark": "analytics",
@@ -107,6 +115,7 @@ def run(options):
         "target_ratio": TARGET_RATIO,
         "phases_ms": phases,
         "rows_written_per_night": written[warmup:],
+        "pairs": pairs,
         "rebuild_ms": round(rebuild_ms, 1) if rebuild_ms is not None else None,
         "samples": samples,
         "warmup": warmup,
@@ -147,6 +156,18 @@ def timed(call, samples, warmup) -> list:
         call()
         times.append((time.perf_counter() - started) * 1000)
     return times
+
+
+def timed_pairs(merchant, today, samples) -> tuple[dict, list]:
+    """Product pairs of the merchant's whole history (the basket page's counting), timed `samples` times."""
+    period = Period(today - datetime.timedelta(days=demo_history.HISTORY_DAYS), today)
+    scope = SaleScope(merchant.pk, None)
+    times, report = [], None
+    for _ in range(samples):
+        started = time.perf_counter()
+        report = basket.product_pairs(scope, period)
+        times.append((time.perf_counter() - started) * 1000)
+    return {"sales": report.sales, "pairs_found": report.pairs_found}, times
 
 
 def compute_only(merchant, today):
