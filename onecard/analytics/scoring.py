@@ -375,7 +375,7 @@ def score_merchant(merchant, *, today=None, progress=None) -> ScoringResult:
         written = set_scores()
         set_favourites(merchant)
         take_snapshot(merchant, month, whole=not snapshot_started)
-        _drop_scored()
+        drop_scored()
         # Only the time: the settings page may be saving the merchant's choices at this moment.
         AnalyticsSettings.objects.get_or_create(merchant=merchant)
         AnalyticsSettings.objects.filter(merchant=merchant).update(scored_at=timezone.now())
@@ -405,7 +405,7 @@ def write_scores(scored: Scored, moved: np.ndarray, *, only_moved: bool) -> None
     `moved` marks the rows whose facts must be rewritten; with `only_moved` the others are left out
     (the month's snapshot already holds them).
     """
-    _drop_scored()
+    drop_scored()
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {SCORED} ("
@@ -557,7 +557,21 @@ def take_snapshot(merchant, month: datetime.date, *, whole: bool) -> int:
         return cursor.rowcount
 
 
-def _drop_scored() -> None:
+def add_snapshot(merchant, month: datetime.date) -> int:
+    """The scored members' classes as the snapshot of `month`, leaving any member's row already there."""
+    month = connection.ops.adapt_datefield_value(month)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SNAPSHOTS} (merchant_id, member_id, month, rfm_class, abcd_class, life_stage) "  # noqa: S608 - our names
+            f"SELECT %s, t.member_id, %s, {_codes_sql('t.rfm', RFM_CODES)}, {_codes_sql('t.abcd', ABCD_CODES)}, "
+            f"{_codes_sql('t.stage', STAGE_CODES)} FROM {SCORED} t WHERE true ON CONFLICT (member_id, month) DO NOTHING",
+            [merchant.pk, month],
+        )
+        return cursor.rowcount
+
+
+def drop_scored() -> None:
+    """Drop the temporary table of one scoring's results."""
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {SCORED}")
 

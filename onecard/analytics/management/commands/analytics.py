@@ -1,7 +1,9 @@
 """`onecard analytics <action>`: analytics from the shell. One action per subcommand.
 
 `rebuild [--merchant ID]` recomputes the members' facts from the sales (analytics.facts); `score
-[--merchant ID]` scores every member now and writes this month's snapshot (analytics.scoring).
+[--merchant ID]` scores every member now and writes this month's snapshot (analytics.scoring);
+`backfill [--months N] [--merchant ID]` writes the snapshots of the past months that have none, as the
+members stood at each month's end (analytics.backfill), so the migration matrix has a month before.
 
 `clv --calibration-end YYYY-MM-DD [--merchant ID]` fits the lifetime-value models of every merchant (or the
 one named, by id or code) to the sales before that date and prints one JSON line per merchant. Without
@@ -15,7 +17,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from onecard.analytics import facts, scoring
+from onecard.analytics import backfill, facts, scoring
 from onecard.analytics.value.services import fit_merchant
 from onecard.core.errors import BusinessError
 from onecard.org.models import Merchant
@@ -71,6 +73,13 @@ class Command(BaseCommand):
             action.add_argument(
                 "--merchant", metavar="ID", help="the merchant's id or code (default: every merchant)"
             )
+        past = actions.add_parser(
+            "backfill", help="snapshot the past months that have none, as the members stood at each month end"
+        )
+        past.add_argument("--months", type=int, default=12, help="closed months to fill (default 12)")
+        past.add_argument(
+            "--merchant", metavar="ID", help="the merchant's id or code (default: every merchant)"
+        )
         clv = actions.add_parser("clv", help="fit BG/NBD and Gamma-Gamma; one JSON line per merchant")
         clv.add_argument(
             "--calibration-end",
@@ -93,6 +102,13 @@ class Command(BaseCommand):
                     f"merchant {merchant.pk} ({merchant.code}): {counts.members:,} members' facts, "
                     f"{counts.months:,} months, {counts.stores:,} stores, {counts.products:,} products"
                 )
+        elif action == "backfill":
+            if not 1 <= options["months"] <= 120:
+                raise CommandError("--months must be between 1 and 120.")
+            for merchant in _merchants(options["merchant"]):
+                written = backfill.backfill_snapshots(merchant, options["months"])
+                months = ", ".join(f"{month:%Y-%m} ({n:,})" for month, n in written.items()) or "none missing"
+                self.stdout.write(f"merchant {merchant.pk} ({merchant.code}): snapshots written: {months}")
         elif action == "score":
             for merchant in _merchants(options["merchant"]):
                 result = scoring.score_merchant(merchant)
