@@ -1,4 +1,5 @@
-"""Recomputations started by hand — a scoring of every member, a lifetime-value fit — in the background
+"""Recomputations started by hand — a scoring of every member, a lifetime-value fit, a backfill of past
+months' snapshots — in the background
 (core.background: a Celery task when a broker is set), with a progress bar on the page that started them.
 
 The schedule runs the same work in the job loop (jobs.score_members, jobs.fit_lifetime_value); this is the
@@ -19,7 +20,7 @@ from onecard.core.errors import BusinessError, Conflict
 from onecard.org.models import Merchant, Staff
 
 STALE_AFTER = 30 * 60  # seconds: a run said to last longer than this died with its process
-KINDS = ("score", "fit")
+KINDS = ("score", "fit", "backfill")
 
 
 class AlreadyRunning(Conflict):
@@ -61,7 +62,12 @@ def _fit(actor, merchant, publish) -> dict:
     return {"members": fit.members, "end": fit.calibration_end.isoformat()}
 
 
-WORK = {"score": _score, "fit": _fit}
+def _backfill(actor, merchant, publish) -> dict:
+    written = services.backfill(actor, merchant, progress=publish)
+    return {"months": len(written), "members": sum(written.values())}
+
+
+WORK = {"score": _score, "fit": _fit, "backfill": _backfill}
 
 
 def run(kind, merchant_id, actor_id) -> None:

@@ -1,5 +1,6 @@
-"""The writes of the analytics pages: the merchant's settings, and a scoring started by hand."""
+"""The writes of the analytics pages: the merchant's settings, a scoring and a backfill started by hand."""
 
+from onecard.analytics.backfill import backfill_snapshots
 from onecard.analytics.models import AnalyticsSettings
 from onecard.analytics.scoring import ScoringResult, score_merchant
 from onecard.core import audit
@@ -21,3 +22,16 @@ def rescore(actor, merchant, progress=None) -> ScoringResult:
         actor, "update", merchant, note=f"analytics rescored: {result.members} members", merchant=merchant
     )
     return result
+
+
+def backfill(actor, merchant, progress=None, months=12) -> dict:
+    """Write the snapshots of the past `months` months that have none (analytics.backfill), audited."""
+    written = backfill_snapshots(merchant, months, progress=progress)
+    audit.record(
+        actor,
+        "update",
+        merchant,
+        note=f"analytics snapshots backfilled: {', '.join(f'{m:%Y-%m}' for m in written) or 'none missing'}",
+        merchant=merchant,
+    )
+    return written

@@ -10,5 +10,6 @@ urlpatterns = [
     path("members/", views.members, name="members"),
     path("settings/", views.settings_page, name="settings"),
     path("rescore/", views.rescore, name="rescore"),
+    path("backfill/", views.backfill, name="backfill"),
     path("recompute/<str:kind>/progress/", views.recompute_progress, name="recompute_progress"),
 ]

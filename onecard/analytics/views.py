@@ -61,6 +61,8 @@ def overview(request):
             "matrix": matrix,
             "settings": settings,
             "recompute": recompute.state_of(merchant, "score"),
+            "backfill": recompute.state_of(merchant, "backfill"),
+            "previous_missing": bool(month) and previous not in months,
         },
     )
 
@@ -138,6 +140,19 @@ def rescore(request):
     merchant = merchant_for_request(request)
     try:
         recompute.start(request.user, merchant, "score")
+    except BusinessError as error:
+        messages.error(request, error.message)
+    return redirect(f"{reverse('analytics:overview')}?merchant={merchant.pk}")
+
+
+@login_required
+@permission_required(all_of=["analytics.manage"])
+@require_POST
+def backfill(request):
+    """Start writing the past months' snapshots that are missing; the page shows its progress."""
+    merchant = merchant_for_request(request)
+    try:
+        recompute.start(request.user, merchant, "backfill")
     except BusinessError as error:
         messages.error(request, error.message)
     return redirect(f"{reverse('analytics:overview')}?merchant={merchant.pk}")

@@ -5,6 +5,7 @@ import random
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from onecard.analytics import backfill, scoring
 from onecard.analytics.models import MemberClassSnapshot
@@ -99,4 +100,33 @@ def test_the_command_refuses_a_month_count_out_of_range(chain, months):
 
     with pytest.raises(CommandError, match="--months"):
         call_command("analytics", "backfill", "--months", months)
+    assert not MemberClassSnapshot.objects.exists()
+
+
+def test_the_classes_page_offers_to_fill_in_the_missing_month_before(chain, shop, member_factory, login):
+    """Given five months of trade with only this month scored (no snapshot of November),
+    when head office opens /analytics/, presses the button and opens the page again,
+    then the button was offered, November to July are filled in as their month-end scorings had them,
+    and the matrix of December against November is shown with the button gone."""
+    _trade_and_score_each_month(chain, shop, member_factory)
+    recorded = [row for row in _snapshots() if row[0] in MONTHS]
+    MemberClassSnapshot.objects.all().delete()
+    scoring.score_merchant(chain.merchant, today=datetime.date(2026, 12, 7))
+    client = login(chain.hq_admin)
+    page = client.get(reverse("analytics:overview"))
+    assert b"data-backfill" in page.content
+
+    with moved_now(datetime.datetime(2026, 12, 7, 4, 0, tzinfo=datetime.UTC)):
+        answer = client.post(reverse("analytics:backfill"))
+
+    assert answer.status_code == 302
+    assert [row for row in _snapshots() if row[0] in MONTHS] == recorded
+    page = client.get(reverse("analytics:overview"))
+    assert b"data-backfill" not in page.content
+    assert b'data-table="migration"' in page.content
+
+
+def test_a_store_manager_cannot_start_a_backfill(chain, login):
+    """Given A1's manager (no analytics.manage), when they post the backfill, then it is refused (403)."""
+    assert login(chain.store_manager).post(reverse("analytics:backfill")).status_code == 403
     assert not MemberClassSnapshot.objects.exists()
