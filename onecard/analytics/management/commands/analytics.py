@@ -1,6 +1,8 @@
 """`onecard analytics <action>`: analytics from the shell. One action per subcommand.
 
-`rebuild [--merchant ID]` recomputes the members' facts from the sales (analytics.facts); `score
+`rebuild [--merchant ID]` recomputes the members' facts from the sales (analytics.facts) and the dashboards'
+daily rollups up to yesterday (analytics.dashboards.rollup); `rollup [--merchant ID]` brings those rollups
+up to yesterday, adding only the days missing; `score
 [--merchant ID]` scores every member now and writes this month's snapshot (analytics.scoring).
 
 `clv --calibration-end YYYY-MM-DD [--merchant ID]` fits the lifetime-value models of every merchant (or the
@@ -16,6 +18,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from onecard.analytics import facts, scoring
+from onecard.analytics.dashboards import rollup
+from onecard.analytics.models import RollupState
 from onecard.analytics.value.services import fit_merchant
 from onecard.core.errors import BusinessError
 from onecard.org.models import Merchant
@@ -64,8 +68,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         for name, help_text in (
-            ("rebuild", "recompute every member's facts from the sales and top-ups"),
+            (
+                "rebuild",
+                "recompute every member's facts and the dashboards' rollups from the sales and top-ups",
+            ),
             ("score", "score every member now (RFM, ABCD, life cycle) and keep this month's snapshot"),
+            ("rollup", "bring the dashboards' daily rollups up to yesterday"),
         ):
             action = actions.add_parser(name, help=help_text)
             action.add_argument(
@@ -93,6 +101,11 @@ class Command(BaseCommand):
                     f"merchant {merchant.pk} ({merchant.code}): {counts.members:,} members' facts, "
                     f"{counts.months:,} months, {counts.stores:,} stores, {counts.products:,} products"
                 )
+                RollupState.objects.filter(merchant=merchant).delete()  # every closed day again
+                self.roll_up(merchant)
+        elif action == "rollup":
+            for merchant in _merchants(options["merchant"]):
+                self.roll_up(merchant)
         elif action == "score":
             for merchant in _merchants(options["merchant"]):
                 result = scoring.score_merchant(merchant)
@@ -100,6 +113,14 @@ class Command(BaseCommand):
                     f"merchant {merchant.pk} ({merchant.code}): {result.members:,} members scored, "
                     f"{result.changed:,} changed class"
                 )
+
+    def roll_up(self, merchant):
+        """Bring one merchant's dashboard rollups up to yesterday and say how far they reach."""
+        written = rollup.roll_up(merchant)
+        self.stdout.write(
+            f"merchant {merchant.pk} ({merchant.code}): dashboards rolled up through "
+            f"{rollup.rolled_through(merchant.pk)}, {written:,} store days written"
+        )
 
     def clv(self, calibration_end, merchant_text):
         """Fit each merchant; a refusal (too few buyers) is an error for a named merchant, a note otherwise."""
