@@ -10,6 +10,11 @@ computes from them the same R, F, M quintile scores, RFM class, ABCD class and l
 classes must equal those score_merchant wrote (disagreements: 0). Ours is timed twice: the whole
 score_merchant (read, score, favourites, write back every member, snapshot), and its compute part alone
 (read and score, no write), the like of what the DuckDB query does. facts.rebuild is timed once.
+
+The sales dashboards (issue 11, A6): GET /analytics/dashboards/?period=30d and ?period=12m through Django's
+test client for the demo's HQ admin ("hq"), a store manager ("manager") and a cashier ("cashier"), each
+below DASHBOARD_TARGET_MS at the median. The daily rollups are brought up to yesterday first (from
+scratch, timed as an untargeted case), so the pages measure what they do every day after the job ran.
 """
 
 import datetime
@@ -37,6 +42,8 @@ from . import summarize
 
 DEFAULT_SAMPLES = 5
 TARGET_RATIO = 2.0
+DASHBOARD_TARGET_MS = 300
+DASHBOARD_VIEWERS = (("HQ", "hq"), ("store manager", "manager"), ("cashier", "cashier"))
 EXPORTED = "the facts and month rows score_merchant reads (Parquet)"
 
 
@@ -74,6 +81,7 @@ def run(options):
     ]
     if rebuild_ms is not None:
         cases.append(untargeted("facts.rebuild (whole merchant, once)", [rebuild_ms]))
+    cases += dashboard_cases(merchant, samples, warmup)
     cases[0]["pass"] = cases[0]["pass"] and disagreeing == 0
     return {
         "benchmark": "analytics",
@@ -94,6 +102,47 @@ def run(options):
         "warmup": warmup,
         "cases": cases,
     }
+
+
+def dashboard_cases(merchant, samples, warmup) -> list:
+    """The dashboard pages of the demo's HQ admin, store manager and cashier, after rolling up from scratch."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from onecard.analytics.dashboards import rollup
+    from onecard.analytics.models import RollupState
+    from onecard.org import second_factor
+    from onecard.org.models import Staff
+
+    RollupState.objects.filter(merchant=merchant).delete()  # the rollup's whole time, every closed day
+    started = time.perf_counter()
+    rollup.roll_up(merchant)
+    cases = [
+        untargeted("dashboards: roll up every closed day (once)", [(time.perf_counter() - started) * 1000])
+    ]
+    url = reverse("dashboards:dashboard")
+    for label, username in DASHBOARD_VIEWERS:
+        client, staff = Client(), Staff.objects.get(username=username)
+        client.force_login(staff)
+        session = client.session
+        second_factor.mark_verified(session, staff)  # what the second step does for an HQ or store login
+        session.save()
+        for code in ("30d", "12m"):
+            status = {}
+
+            def call(client=client, code=code, status=status):
+                response = client.get(url, {"period": code})
+                status[response.status_code] = status.get(response.status_code, 0) + 1
+
+            case = summarize(
+                f"dashboards: GET ?period={code} as {label} ({username})",
+                DASHBOARD_TARGET_MS,
+                timed(call, samples, warmup),
+            )
+            if set(status) != {200}:
+                case["pass"], case["note"] = False, f"status codes {status}"
+            cases.append(case)
+    return cases
 
 
 def untargeted(name, times) -> dict:

@@ -334,6 +334,28 @@ class StoreDayProduct(models.Model):
         return f"{self.store_id} {self.day} {self.product_id}"
 
 
+class StoreMonthProduct(models.Model):
+    """StoreDayProduct summed per month (the rolled days of it): what the 12-month product charts read."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = node_field(on_delete=models.CASCADE)
+    month = models.DateField()  # the first day of the month
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    takings = models.BigIntegerField(default=0)
+    units = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "month", "product"], name="analytics_storemonthproduct_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "month"], name="analytics_smproduct_month")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.month:%Y-%m} {self.product_id}"
+
+
 class LiabilityKind(models.TextChoices):
     """Which liability a StoreDayLiability row moves."""
 

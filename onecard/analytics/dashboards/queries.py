@@ -33,7 +33,9 @@ from onecard.analytics.models import (
     StoreDayLiability,
     StoreDayProduct,
     StoreDayTender,
+    StoreMonthProduct,
 )
+from onecard.catalog.models import Product
 from onecard.core.queries import local_midnight
 from onecard.core.scoping import scope_node_ids
 from onecard.loyalty.ledger.choices import AccountKind
@@ -121,12 +123,19 @@ class DashboardScope:
         cards = Card.objects.filter(Q(merchant_id=self.merchant_id) & self._nodes("issued_store_id"))
         return Q(**{f"{prefix}kind__in": kinds, f"{prefix}card_id__in": cards.values("pk")})
 
-    def rolled(self, period) -> Q | None:
-        """A Q over the rollup tables: the scope's stores on the period's rolled days; None when none is rolled."""
+    def rolled(self, period, *, months=False) -> Q | None:
+        """A Q over the rollup tables: the scope's stores on the period's rolled days; None when none is rolled.
+
+        `months`: over StoreMonthProduct, whose month rows hold every rolled day of their month.
+        """
         days = period.rolled_days()
         if days is None or self.is_cashier:
             return None
-        return Q(merchant_id=self.merchant_id, day__gte=days[0], day__lte=days[1]) & self._nodes("store_id")
+        if months:
+            when = Q(month__gte=days[0].replace(day=1), month__lte=days[1].replace(day=1))
+        else:
+            when = Q(day__gte=days[0], day__lte=days[1])
+        return Q(merchant_id=self.merchant_id) & when & self._nodes("store_id")
 
     def live_since(self, period):
         """The first moment the raw rows are read from: the period's start, or the day after the rolled ones."""
@@ -529,6 +538,16 @@ def tier_distribution(scope) -> Chart:
     )  # fmt: skip
 
 
+def _rolled_products(scope, period) -> list:
+    """Rolled takings and units per product id: month rows for a 12-month period, day rows for 30 days."""
+    months = period.grain == "month"
+    rolled = scope.rolled(period, months=months)
+    if rolled is None:
+        return []
+    rows = (StoreMonthProduct if months else StoreDayProduct).objects.filter(rolled)
+    return list(rows.values("product_id").annotate(total=Sum("takings"), units=Sum("units")).order_by())
+
+
 def _top_lines(scope, period, key, name):
     """The TOP_COUNT products or categories (`key`, `name`: paths from a line) with the most takings."""
     live = list(
@@ -539,11 +558,23 @@ def _top_lines(scope, period, key, name):
         .annotate(total=Sum(F("due") - F("returned_due")), units=Sum(F("quantity") - F("returned_quantity")))
         .order_by()
     )
-    rolled = _rolled_rows(
-        StoreDayProduct, scope, period, [key, name], total=Sum("takings"), units=Sum("units")
-    )
-    names = {row[key]: row[name] for row in (*rolled, *live)}
-    totals = _add(_add({}, live, key, "total", "units"), rolled, key, "total", "units")
+    names = {row[key]: row[name] for row in live}
+    totals = _add({}, live, key, "total", "units")
+    rolled = _rolled_products(scope, period)
+    if rolled:
+        # the rollups are per product: its name, or its category, is read as the live rows read it
+        product_key = "id" if key == "product_id" else key.removeprefix("product__")
+        product_name = name.removeprefix("product__")
+        products = {
+            row["id"]: row
+            for row in Product.objects.filter(pk__in=[r["product_id"] for r in rolled]).values(
+                "id", product_key, product_name
+            )
+        }
+        for row in rolled:
+            product = products[row["product_id"]]
+            names[product[product_key]] = product[product_name]
+            _add(totals, [{**row, key: product[product_key]}], key, "total", "units")
     rows = [{key: k, name: names[k], "total": total, "units": units} for k, (total, units) in totals.items()]
     rows.sort(key=lambda r: (-r["total"], *_null_order(r[key])))
     return rows[:TOP_COUNT]

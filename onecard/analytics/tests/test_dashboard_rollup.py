@@ -16,7 +16,7 @@ from django.utils import timezone
 from onecard import jobs
 from onecard.analytics.dashboards import queries as dashboards
 from onecard.analytics.dashboards import rollup
-from onecard.analytics.models import RollupState, StoreDay, StoreDayLiability, StoreDayProduct, StoreDayTender
+from onecard.analytics.models import RollupState, StoreDay, StoreDayLiability, StoreDayProduct
 from onecard.analytics.tests.dashboard_data import generate
 from onecard.loyalty.stored_value import services as stored_value
 from onecard.members.merging import merge_members
@@ -28,7 +28,7 @@ from onecard.sales.models import Sale, SaleImport
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 VIEWERS = ["hq_admin", "region_manager", "store_manager"]
-ROLLUPS = (StoreDay, StoreDayTender, StoreDayProduct, StoreDayLiability)
+ROLLUPS = rollup.ROLLUPS
 
 
 @pytest.fixture
