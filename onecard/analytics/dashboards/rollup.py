@@ -13,7 +13,7 @@ rolled figure. Postings are never edited (the ledger is append-only): a rolled d
 
 import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
@@ -46,6 +46,7 @@ PRODUCTS = StoreDayProduct._meta.db_table
 LIABILITIES = StoreDayLiability._meta.db_table
 MONTH_PRODUCTS = StoreMonthProduct._meta.db_table
 ROLLUPS = (StoreDay, StoreDayTender, StoreDayProduct, StoreMonthProduct, StoreDayLiability)
+ADVISORY_LOCK = 0x0DA5  # the first key of the merchants' roll-up locks (pg_advisory_xact_lock)
 # A roll-up of more days than this refreshes the planner's statistics of the rollup tables (PostgreSQL).
 ANALYZE_AFTER_DAYS = 28
 SALES = Sale._meta.db_table
@@ -216,8 +217,14 @@ def _analyze(cursor) -> None:
 
 
 def _lock_state(merchant_id) -> RollupState | None:
-    """The merchant's state, read under a lock on the merchant row: two roll-ups of one merchant take turns."""
-    Merchant.objects.select_for_update().filter(pk=merchant_id).values_list("pk", flat=True).first()
+    """The merchant's state, read under the merchant's roll-up lock: roll-ups and refreshes of it take turns.
+
+    On PostgreSQL a transaction-level advisory lock, which nothing else waits for (a row lock on the
+    merchant would hold up every insert naming it); SQLite has one writer at a time anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK, merchant_id])
     return RollupState.objects.filter(merchant_id=merchant_id).first()
 
 
@@ -254,7 +261,10 @@ def roll_up_lazily(merchant_id) -> datetime.date | None:
     """Bring the merchant's rollups up to yesterday if they are behind; the day they reach (None: no day)."""
     through, last_closed = rolled_through(merchant_id), yesterday()
     if through is None or through < last_closed:
-        roll_up(Merchant(pk=merchant_id), last_closed)
+        try:
+            roll_up(Merchant(pk=merchant_id), last_closed)
+        except IntegrityError:  # SQLite: another process rolled the same days up first
+            return rolled_through(merchant_id)
         return last_closed
     return through
 
@@ -303,12 +313,13 @@ def refresh_joined(merchant_id, day) -> None:
 
 
 def _sale_returned(sender, sale, **kwargs):
-    """A return of a sale of a rolled day changes that store's day: recompute it, in the return's transaction."""
-    if sale.kind not in MONEY_KINDS:
-        return
+    """A return of a sale of a rolled day changes that store's day: recompute it, in the return's transaction.
+
+    refresh_days reads how far the rollups reach under the roll-up lock, so a roll-up running meanwhile
+    either sees the return or is followed by the refresh.
+    """
     day = timezone.localtime(sale.created_at).date()
-    through = rolled_through(sale.merchant_id)
-    if through is not None and day <= through:
+    if sale.kind in MONEY_KINDS and day < timezone.localdate():
         refresh_days(Merchant(pk=sale.merchant_id), [(sale.store_id, day)])
 
 
@@ -323,8 +334,7 @@ def _member_saved(sender, instance, raw=False, update_fields=None, **kwargs):
     ):
         return
     day = timezone.localtime(instance.created_at).date()
-    through = rolled_through(instance.merchant_id)
-    if through is not None and day <= through:
+    if day < timezone.localdate():
         refresh_joined(instance.merchant_id, day)
 
 
