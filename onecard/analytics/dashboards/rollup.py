@@ -212,8 +212,12 @@ def _write_months(cursor, merchant_id, first_day, store_id=None, *, single=False
 
 def _analyze(cursor) -> None:
     """Fresh planner statistics after a large roll-up, so that the first pages read the rollups well."""
+    tables = [model._meta.db_table for model in ROLLUPS]
     if connection.vendor == "postgresql":
-        cursor.execute("ANALYZE " + ", ".join(model._meta.db_table for model in ROLLUPS))
+        cursor.execute("ANALYZE " + ", ".join(tables))
+    else:
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
 
 
 def _lock_state(merchant_id) -> RollupState | None:

@@ -13,15 +13,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from benchmarks import analytics as bench
 from onecard import jobs
 from onecard.analytics.dashboards import queries as dashboards
 from onecard.analytics.dashboards import rollup
 from onecard.analytics.models import RollupState, StoreDay, StoreDayLiability, StoreDayProduct
 from onecard.analytics.tests.dashboard_data import generate
 from onecard.loyalty.stored_value import services as stored_value
+from onecard.members.demo import seed_members
 from onecard.members.merging import merge_members
 from onecard.members.models import Member
-from onecard.sales import checkout, returns
+from onecard.org.demo import build_demo_chain
+from onecard.sales import checkout, demo_history, returns
 from onecard.sales import signals as sale_signals
 from onecard.sales.models import Sale, SaleImport
 
@@ -240,3 +243,21 @@ def test_the_command_rolls_up_and_rebuild_rolls_up_again(chain, data):
     call_command("analytics", "rebuild", "--merchant", str(chain.merchant.pk), stdout=io.StringIO())
     assert {model: _rows(model) for model in ROLLUPS} == rows
     assert rollup.rolled_through(chain.merchant.pk) == _yesterday()
+
+
+def test_the_benchmark_times_each_viewers_pages_after_rolling_up(db):
+    """Given the demo chain with a few members and bulk history lines
+    when the benchmark's dashboard cases run once
+    then the roll-up is timed first and each of the six pages (HQ, store manager, cashier × 30d, 12m) answered."""
+    merchant, stores, _staff, _passwords = build_demo_chain()
+    seed_members(merchant, stores, {}, 50)
+    demo_history.seed_history(merchant, stores, 500)
+    cases = bench.dashboard_cases(merchant, 1, 0)
+    assert [case["case"] for case in cases] == ["dashboards: roll up every closed day (once)"] + [
+        f"dashboards: GET ?period={code} as {label} ({username})"
+        for label, username in bench.DASHBOARD_VIEWERS
+        for code in ("30d", "12m")
+    ]
+    assert all(case["note"] == "" and case["samples"] == 1 for case in cases[1:])
+    assert cases[0]["target_ms"] is None and {case["target_ms"] for case in cases[1:]} == {300}
+    assert rollup.rolled_through(merchant.pk) == _yesterday()
