@@ -141,8 +141,31 @@ def dashboard_cases(merchant, samples, warmup) -> list:
             )
             if set(status) != {200}:
                 case["pass"], case["note"] = False, f"status codes {status}"
+            else:
+                case["note"] = chart_times(merchant, staff, code)
             cases.append(case)
     return cases
+
+
+def chart_times(merchant, staff, code) -> str:
+    """Where one page's time goes: each chart of its dashboard computed once more (ms), the slowest three named."""
+    from onecard.analytics.dashboards import queries as dashboards
+    from onecard.analytics.dashboards import rollup
+
+    cashier = not staff.has_perm("analytics.view")
+    scope = dashboards.DashboardScope.for_user(staff, merchant, cashier=cashier)
+    period = dashboards.Period.last(
+        code, rolled_through=None if cashier else rollup.rolled_through(merchant.pk)
+    )
+    times = {}
+    for name in dashboards.chart_names(scope):
+        started = time.perf_counter()
+        dashboards.chart_named(scope, period, name)
+        times[name] = (time.perf_counter() - started) * 1000
+    slowest = sorted(times, key=times.get, reverse=True)[:3]
+    rest = [name for name in times if name not in slowest]
+    named = ", ".join(f"{name} {times[name]:.0f}" for name in slowest)
+    return f"charts (ms): {named}; the other {len(rest)} {sum(times[name] for name in rest):.0f}"
 
 
 def untargeted(name, times) -> dict:
