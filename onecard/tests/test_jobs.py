@@ -84,27 +84,24 @@ def test_every_job_does_its_work_once_and_a_second_run_changes_nothing(chain, du
     # the audit records the fixtures wrote (a test's transaction never commits, so none was sealed)
     assert changes(first).pop("seal_audit_log") == AuditEntry.objects.count() > 0
     assert verify_audit_log(now=NOW).ok
-    assert (
-        {name: n for name, n in changes(first).items() if name != "seal_audit_log"}
-        == {
-            "expire_holds": 1,
-            "expire_points": 1,
-            "expire_cards": 1,
-            "evaluate_tiers": 2,  # both members of acme get the entry tier; the other merchant has no tiers
-            "purge_qr_codes": 1,
-            "purge_nonces": 1,
-            "purge_idempotency": 1,
-            "purge_sessions": 0,  # org/tests/test_sessions.py covers it
-            "expire_packages": 0,  # covered by the test below
-            "build_daily_statements": 0,
-            "build_monthly_statements": 0,
-            "issue_birthday_coupons": 0,  # promotions/tests/test_coupons.py covers these two
-            "expire_coupons": 0,
-            "score_members": 2,  # acme's two members become prospects (analytics/tests/test_scoring.py covers it)
-            "roll_up_dashboards": 0,  # nothing before NOW's day (analytics/tests/test_dashboard_rollup.py covers it)
-            "fit_lifetime_value": 0,  # no merchant has 20 repeat buyers (analytics/tests/test_clv.py covers fits)
-        }
-    )
+    assert {name: n for name, n in changes(first).items() if name != "seal_audit_log"} == {
+        "expire_holds": 1,
+        "expire_points": 1,
+        "expire_cards": 1,
+        "evaluate_tiers": 2,  # both members of acme get the entry tier; the other merchant has no tiers
+        "purge_qr_codes": 1,
+        "purge_nonces": 1,
+        "purge_idempotency": 1,
+        "purge_sessions": 0,  # org/tests/test_sessions.py covers it
+        "expire_packages": 0,  # covered by the test below
+        "build_daily_statements": 0,
+        "build_monthly_statements": 0,
+        "issue_birthday_coupons": 0,  # promotions/tests/test_coupons.py covers these two
+        "expire_coupons": 0,
+        "score_members": 2,  # acme's two members become prospects (analytics/tests/test_scoring.py covers it)
+        "roll_up_dashboards": 0,  # analytics/tests/test_dashboard_rollup.py covers it
+        "fit_lifetime_value": 0,  # no merchant has 20 repeat buyers (analytics/tests/test_clv.py covers fits)
+    }
     assert set(changes(second).values()) == {0}
     assert CardTransaction.objects.get(pk=due["expired_hold"].pk).status == CardTxStatus.EXPIRED
     assert CardTransaction.objects.get(pk=due["open_hold"].pk).status == CardTxStatus.OPEN
