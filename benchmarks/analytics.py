@@ -15,6 +15,12 @@ scored, the rows whose sums, scores or classes moved are written back, with the 
 due and the snapshot. The first scoring after facts.rebuild (every row written, every favourite ranked) is
 timed once for reference, and so is the compute part alone (read and score, no write), the like of what
 the DuckDB query does. facts.rebuild is timed once. Then today is scored again and compared with DuckDB.
+Product pairs over every history line (the basket page's counting) are timed against 60 s.
+
+The sales dashboards (issue 11, A6): GET /analytics/dashboards/?period=30d and ?period=12m through Django's
+test client for the demo's HQ admin ("hq"), a store manager ("manager") and a cashier ("cashier"), each
+below DASHBOARD_TARGET_MS at the median. The daily rollups are brought up to yesterday first (from
+scratch, timed as an untargeted case), so the pages measure what they do every day after the job ran.
 """
 
 import datetime
@@ -46,6 +52,8 @@ from . import summarize
 DEFAULT_SAMPLES = 5
 TARGET_RATIO = 2.0
 PAIRS_TARGET_MS = 60_000
+DASHBOARD_TARGET_MS = 300
+DASHBOARD_VIEWERS = (("HQ", "hq"), ("store manager", "manager"), ("cashier", "cashier"))
 EXPORTED = "the facts and month rows score_merchant reads (Parquet)"
 
 
@@ -99,6 +107,7 @@ def run(options):
     cases.append(
         summarize("product pairs: every sale line of the two years (HQ)", PAIRS_TARGET_MS, pair_times)
     )
+    cases += dashboard_cases(merchant, samples, warmup)
     cases[0]["pass"] = cases[0]["pass"] and disagreeing == 0
     return {
         "benchmark": "analytics",
@@ -121,6 +130,70 @@ def run(options):
         "warmup": warmup,
         "cases": cases,
     }
+
+
+def dashboard_cases(merchant, samples, warmup) -> list:
+    """The dashboard pages of the demo's HQ admin, store manager and cashier, after rolling up from scratch."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from onecard.analytics.dashboards import rollup
+    from onecard.analytics.models import RollupState
+    from onecard.org import second_factor
+    from onecard.org.models import Staff
+
+    RollupState.objects.filter(merchant=merchant).delete()  # the rollup's whole time, every closed day
+    started = time.perf_counter()
+    rollup.roll_up(merchant)
+    cases = [
+        untargeted("dashboards: roll up every closed day (once)", [(time.perf_counter() - started) * 1000])
+    ]
+    url = reverse("dashboards:dashboard")
+    for label, username in DASHBOARD_VIEWERS:
+        client, staff = Client(), Staff.objects.get(username=username)
+        client.force_login(staff)
+        session = client.session
+        second_factor.mark_verified(session, staff)  # what the second step does for an HQ or store login
+        session.save()
+        for code in ("30d", "12m"):
+            status = {}
+
+            def call(client=client, code=code, status=status):
+                response = client.get(url, {"period": code})
+                status[response.status_code] = status.get(response.status_code, 0) + 1
+
+            case = summarize(
+                f"dashboards: GET ?period={code} as {label} ({username})",
+                DASHBOARD_TARGET_MS,
+                timed(call, samples, warmup),
+            )
+            if set(status) != {200}:
+                case["pass"], case["note"] = False, f"status codes {status}"
+            else:
+                case["note"] = chart_times(merchant, staff, code)
+            cases.append(case)
+    return cases
+
+
+def chart_times(merchant, staff, code) -> str:
+    """Where one page's time goes: each chart of its dashboard computed once more (ms), the slowest three named."""
+    from onecard.analytics.dashboards import queries as dashboards
+    from onecard.analytics.dashboards import rollup
+
+    cashier = not staff.has_perm("analytics.view")
+    scope = dashboards.DashboardScope.for_user(staff, merchant, cashier=cashier)
+    period = dashboards.Period.last(
+        code, rolled_through=None if cashier else rollup.rolled_through(merchant.pk)
+    )
+    times = {}
+    for name in dashboards.chart_names(scope):
+        started = time.perf_counter()
+        dashboards.chart_named(scope, period, name)
+        times[name] = (time.perf_counter() - started) * 1000
+    slowest = sorted(times, key=times.get, reverse=True)[:3]
+    rest = [name for name in times if name not in slowest]
+    named = ", ".join(f"{name} {times[name]:.0f}" for name in slowest)
+    return f"charts (ms): {named}; the other {len(rest)} {sum(times[name] for name in rest):.0f}"
 
 
 def untargeted(name, times) -> dict:

@@ -36,6 +36,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from onecard.analytics import scoring
+from onecard.analytics.dashboards import rollup as dashboard_rollup
 from onecard.analytics.value import services as clv_services
 from onecard.core.audit_chain import seal_audit_log as seal_audit_records
 from onecard.core.errors import BusinessError
@@ -180,6 +181,18 @@ def score_members(now):
     return changed, f"{scored:,} members scored on {today}, {changed:,} changed class"
 
 
+def roll_up_dashboards(now):
+    """Add yesterday (and any day missed) to every merchant's dashboard rollups; changed = store days written.
+
+    A second run on the same day writes nothing: each merchant's rollups already reach yesterday.
+    """
+    through = timezone.localdate(now, SHANGHAI) - datetime.timedelta(days=1)
+    written = 0
+    for merchant in Merchant.objects.order_by("pk"):
+        written += dashboard_rollup.roll_up(merchant, through)
+    return written, f"dashboards rolled up through {through}: {written:,} store days written"
+
+
 def fit_lifetime_value(now):
     """Fit the lifetime-value models of every merchant with enough repeat buyers; changed = merchants fitted.
 
@@ -212,6 +225,7 @@ JOBS = {
     "issue_birthday_coupons": issue_birthday_coupons,
     "expire_coupons": expire_coupons,
     "score_members": score_members,
+    "roll_up_dashboards": roll_up_dashboards,
     "fit_lifetime_value": fit_lifetime_value,
 }
 

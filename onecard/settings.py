@@ -182,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
     "seal_audit_log": {"task": "onecard.job.seal_audit_log", "schedule": crontab()},  # every minute
     "expire_packages": {"task": "onecard.job.expire_packages", "schedule": crontab(hour=3, minute=15)},
     "score_members": {"task": "onecard.job.score_members", "schedule": crontab(hour=4, minute=0)},
+    # Just after midnight: yesterday's figures join the dashboards' rollups (a page rolls up itself if late).
+    "roll_up_dashboards": {
+        "task": "onecard.job.roll_up_dashboards",
+        "schedule": crontab(hour=0, minute=30),
+    },
     # Weekly, Monday 04:30: a fit reads every sale of the merchant.
     "fit_lifetime_value": {
         "task": "onecard.job.fit_lifetime_value",

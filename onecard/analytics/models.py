@@ -273,3 +273,130 @@ class MemberValue(models.Model):
     def cost_to_serve(self) -> int:
         """Everything given to the member, fen: bonus, points and discounts (coupons are part of the discounts)."""
         return self.cost_bonus + self.cost_points + self.cost_discounts
+
+
+# ---- the dashboards' daily rollups (analytics.dashboards.rollup) -----------------------------------------------
+
+
+class StoreDay(models.Model):
+    """One store's figures of one closed local day: sales, takings, stored value spent, top-ups, members joined."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = node_field(on_delete=models.CASCADE)
+    day = models.DateField()  # the local (settings.TIME_ZONE) calendar day
+    sales = models.IntegerField(default=0)  # money sales (dashboards.MONEY_KINDS)
+    takings = models.BigIntegerField(default=0)  # their amount due less returned
+    stored_value_spent = models.BigIntegerField(default=0)  # their stored-value tenders less returned
+    topups = models.BigIntegerField(default=0)  # principal of the top-ups made at the store
+    joined = models.IntegerField(default=0)  # active members with this home store who joined that day
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "day"], name="analytics_storeday_unique")]
+        indexes = [models.Index(fields=["merchant", "day"], name="analytics_storeday_merchant")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.day}"
+
+
+class StoreDayTender(models.Model):
+    """What one tender took at one store on one closed day, less what it gave back."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = node_field(on_delete=models.CASCADE)
+    day = models.DateField()
+    kind = models.CharField(max_length=20)  # sales.TenderKind
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "day", "kind"], name="analytics_storedaytender_unique")
+        ]
+        indexes = [models.Index(fields=["merchant", "day"], name="analytics_sdtender_day")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.day} {self.kind}"
+
+
+class StoreDayProduct(models.Model):
+    """One product's takings and units kept at one store on one closed day (lines less returned)."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = node_field(on_delete=models.CASCADE)
+    day = models.DateField()
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    takings = models.BigIntegerField(default=0)
+    units = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "day", "product"], name="analytics_storedayproduct_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "day"], name="analytics_sdproduct_day")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.day} {self.product_id}"
+
+
+class StoreMonthProduct(models.Model):
+    """StoreDayProduct summed per month (the rolled days of it): what the 12-month product charts read."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = node_field(on_delete=models.CASCADE)
+    month = models.DateField()  # the first day of the month
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    takings = models.BigIntegerField(default=0)
+    units = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "month", "product"], name="analytics_storemonthproduct_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "month"], name="analytics_smproduct_month")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.month:%Y-%m} {self.product_id}"
+
+
+class LiabilityKind(models.TextChoices):
+    """Which liability a StoreDayLiability row moves."""
+
+    STORED_VALUE = "stored_value", _("Stored value")
+    POINTS = "points", _("Points")
+
+
+class StoreDayLiability(models.Model):
+    """The movements of one closed day on the stored-value or points accounts of the cards issued at a store."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = node_field(on_delete=models.CASCADE)  # the cards' issuing store
+    day = models.DateField()
+    kind = models.CharField(max_length=20, choices=LiabilityKind.choices)
+    amount = models.BigIntegerField(default=0)  # the postings' amounts, summed
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "day", "kind"], name="analytics_storedayliability_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "day"], name="analytics_sdliability_day")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.day} {self.kind}"
+
+
+class RollupState(models.Model):
+    """How far a merchant's dashboard rollups reach: every local day up to `through_day` is in them."""
+
+    merchant = models.OneToOneField(
+        "org.Merchant", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    through_day = models.DateField()
+    rolled_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.merchant_id} through {self.through_day}"

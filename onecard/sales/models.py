@@ -93,6 +93,13 @@ class Sale(models.Model):
             # "import:<import id>:<row>": a row is imported once.
             unique_per_merchant("business_ref", "sales_imported_ref_unique", condition=Q(kind="imported")),
         ]
+        # The dashboards' live part (today) and their lists read a scope's sales by time: the merchant's
+        # (HQ), a store's (a region's stores, a store) and a cashier's own.
+        indexes = [
+            models.Index(fields=["merchant", "created_at"], name="pos_sale_merchant_time"),
+            models.Index(fields=["store", "created_at"], name="pos_sale_store_time"),
+            models.Index(fields=["actor", "created_at"], name="pos_sale_actor_time"),
+        ]
 
     def __str__(self):
         return self.business_ref

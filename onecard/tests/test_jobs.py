@@ -99,6 +99,7 @@ def test_every_job_does_its_work_once_and_a_second_run_changes_nothing(chain, du
         "issue_birthday_coupons": 0,  # promotions/tests/test_coupons.py covers these two
         "expire_coupons": 0,
         "score_members": 2,  # acme's two members become prospects (analytics/tests/test_scoring.py covers it)
+        "roll_up_dashboards": 0,  # analytics/tests/test_dashboard_rollup.py covers it
         "fit_lifetime_value": 0,  # no merchant has 20 repeat buyers (analytics/tests/test_clv.py covers fits)
     }
     assert set(changes(second).values()) == {0}

@@ -9,18 +9,33 @@ of the four money kinds (checkout, charge, hold capture, package use): an import
 Liability over time is the balance at the end of each bucket of the same accounts the prepaid-liability
 report sums today (loyalty.stored_value.liability: principal, bonus, held, packages; points apart), by the
 card's issuing store: today's balance less the movements posted after the bucket's end.
+
+The closed days come from the daily rollups (analytics.dashboards.rollup: StoreDay and its siblings) up to
+the merchant's through_day (`Period.rolled_through`, set by the view after bringing them up to date); only
+the days after it (today) are read from the raw rows. A period without rolled_through reads everything
+raw, as does the cashier dashboard (a cashier's own sales are few and the rollups are per store).
 """
 
 import datetime
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, DateField, F, Q, Sum
 from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onecard.analytics.choices import LifeStage, RfmClass
-from onecard.analytics.models import MemberFacts
+from onecard.analytics.models import (
+    LiabilityKind,
+    MemberFacts,
+    StoreDay,
+    StoreDayLiability,
+    StoreDayProduct,
+    StoreDayTender,
+    StoreMonthProduct,
+)
+from onecard.catalog.models import Product
 from onecard.core.queries import local_midnight
 from onecard.core.scoping import scope_node_ids
 from onecard.loyalty.ledger.choices import AccountKind
@@ -68,13 +83,16 @@ class DashboardScope:
     def _nodes(self, path) -> Q:
         return Q() if self.node_ids is None else Q(**{f"{path}__in": self.node_ids})
 
-    def sales(self, period, prefix=""):
-        """A Q over `Sale` (or a model reaching it by `prefix`, e.g. "sale__"): money sales in scope and period."""
+    def sales(self, period, prefix="", *, since=None):
+        """A Q over `Sale` (or a model reaching it by `prefix`, e.g. "sale__"): money sales in scope and period.
+
+        `since`: a later start than the period's (the first moment not rolled up).
+        """
         q = Q(
             **{
                 f"{prefix}merchant_id": self.merchant_id,
                 f"{prefix}kind__in": MONEY_KINDS,
-                f"{prefix}created_at__gte": period.start,
+                f"{prefix}created_at__gte": since or period.start,
                 f"{prefix}created_at__lt": period.end,
             }
         ) & self._nodes(f"{prefix}store_id")
@@ -82,12 +100,12 @@ class DashboardScope:
             q &= Q(**{f"{prefix}actor_id": self.actor_id})
         return q
 
-    def topups(self, period):
-        """A Q over `CardTransaction`: top-ups made in scope (a cashier: by them) in the period."""
+    def topups(self, period, *, since=None):
+        """A Q over `CardTransaction`: top-ups made in scope (a cashier: by them) in the period (from `since`)."""
         q = Q(
             kind=CardTxKind.TOPUP,
             card__merchant_id=self.merchant_id,
-            created_at__gte=period.start,
+            created_at__gte=since or period.start,
             created_at__lt=period.end,
         ) & self._nodes("store_id")
         if self.actor_id is not None:
@@ -105,6 +123,27 @@ class DashboardScope:
         cards = Card.objects.filter(Q(merchant_id=self.merchant_id) & self._nodes("issued_store_id"))
         return Q(**{f"{prefix}kind__in": kinds, f"{prefix}card_id__in": cards.values("pk")})
 
+    def rolled(self, period, *, months=False) -> Q | None:
+        """A Q over the rollup tables: the scope's stores on the period's rolled days; None when none is rolled.
+
+        `months`: over StoreMonthProduct, whose month rows hold every rolled day of their month.
+        """
+        days = period.rolled_days()
+        if days is None or self.is_cashier:
+            return None
+        if months:
+            when = Q(month__gte=days[0].replace(day=1), month__lte=days[1].replace(day=1))
+        else:
+            when = Q(day__gte=days[0], day__lte=days[1])
+        return Q(merchant_id=self.merchant_id) & when & self._nodes("store_id")
+
+    def live_since(self, period):
+        """The first moment the raw rows are read from: the period's start, or the day after the rolled ones."""
+        days = period.rolled_days()
+        if days is None or self.is_cashier:
+            return period.start
+        return local_midnight(days[1] + datetime.timedelta(days=1))
+
 
 def _month_add(day, months):
     year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
@@ -118,10 +157,14 @@ class Period:
     code: str
     grain: str
     buckets: tuple
+    rolled_through: datetime.date | None = None  # the days up to it are read from the rollups
 
     @classmethod
-    def last(cls, code=DEFAULT_PERIOD, today=None):
-        """The last 30 days or 12 months up to `today` (local) included; an unknown code is the default."""
+    def last(cls, code=DEFAULT_PERIOD, today=None, rolled_through=None):
+        """The last 30 days or 12 months up to `today` (local) included; an unknown code is the default.
+
+        `rolled_through`: the last day of the merchant's rollups (rollup.rolled_through), None to read raw rows.
+        """
         code = code if code in PERIODS else DEFAULT_PERIOD
         grain, count = PERIODS[code]
         today = today or timezone.localdate()
@@ -129,7 +172,7 @@ class Period:
             buckets = tuple(today - datetime.timedelta(days=n) for n in range(count - 1, -1, -1))
         else:
             buckets = tuple(_month_add(today.replace(day=1), -n) for n in range(count - 1, -1, -1))
-        return cls(code, grain, buckets)
+        return cls(code, grain, buckets, rolled_through)
 
     def next_bucket(self, day):
         """The first day of the bucket after the one starting on `day`."""
@@ -144,6 +187,19 @@ class Period:
     def end(self):
         """The moment after the period: local midnight after its last bucket (still to come)."""
         return local_midnight(self.next_bucket(self.buckets[-1]))
+
+    def rolled_days(self):
+        """(first, last) of the period's days read from the rollups, or None when none of them is."""
+        if self.rolled_through is None or self.rolled_through < self.buckets[0]:
+            return None
+        last_day = self.next_bucket(self.buckets[-1]) - datetime.timedelta(days=1)
+        return self.buckets[0], min(self.rolled_through, last_day)
+
+    def rolled_bucket(self):
+        """The bucket of a rollup row's `day`, computed by the database."""
+        if self.grain == "day":
+            return F("day")
+        return Trunc("day", "month", output_field=DateField())
 
     def bucket(self, text):
         """The bucket named by `text` (its first day, ISO), or None when it is not one of the period's."""
@@ -234,16 +290,38 @@ def _time_chart(name, title, period, series) -> Chart:
 NET_DUE = F("total_due") - F("returned_due")
 
 
+def _rolled_rows(model, scope, period, keys, **sums) -> list:
+    """The rollup rows of `model` in scope and on the period's rolled days, grouped by `keys`; [] when none."""
+    rolled = scope.rolled(period)
+    if rolled is None:
+        return []
+    rows = model.objects.filter(rolled)
+    if "bucket" in keys:
+        rows = rows.annotate(bucket=period.rolled_bucket())
+    return list(rows.values(*keys).annotate(**sums).order_by())
+
+
+def _add(totals: dict, rows, key, *values) -> dict:
+    """Add each row's `values` into totals[row[key]] (a list per key)."""
+    for row in rows:
+        into = totals.setdefault(row[key], [0] * len(values))
+        for i, value in enumerate(values):
+            into[i] += _int(row[value])
+    return totals
+
+
 def takings_by_period(scope, period) -> Chart:
-    """Takings (amount due less returned) per day or month: one query grouped by the local bucket."""
+    """Takings (amount due less returned) per day or month: rolled days plus one query grouped by the local bucket."""
     rows = (
-        Sale.objects.filter(scope.sales(period))
+        Sale.objects.filter(scope.sales(period, since=scope.live_since(period)))
         .annotate(bucket=period.trunc("created_at"))
         .values("bucket")
         .annotate(total=Sum(NET_DUE), n=Count("pk"))
         .order_by()
     )
-    totals = {row["bucket"]: (_int(row["total"]), _int(row["n"])) for row in rows}
+    totals = _add({}, rows, "bucket", "total", "n")
+    rolled = _rolled_rows(StoreDay, scope, period, ["bucket"], total=Sum("takings"), n=Sum("sales"))
+    totals = {bucket: tuple(value) for bucket, value in _add(totals, rolled, "bucket", "total", "n").items()}
     return _time_chart(
         "takings", _("Takings"), period,
         [
@@ -255,13 +333,16 @@ def takings_by_period(scope, period) -> Chart:
 
 def takings_by_tender(scope, period) -> Chart:
     """Takings per tender (the tender's amount less what it gave back), largest first."""
-    rows = (
-        SaleTender.objects.filter(scope.sales(period, "sale__"))
+    live = (
+        SaleTender.objects.filter(scope.sales(period, "sale__", since=scope.live_since(period)))
         .values("kind")
         .annotate(total=Sum(F("amount") - F("returned_amount")))
-        .order_by("-total", "kind")
+        .order_by()
     )
-    rows = list(rows)
+    totals = _add({}, live, "kind", "total")
+    _add(totals, _rolled_rows(StoreDayTender, scope, period, ["kind"], total=Sum("amount")), "kind", "total")
+    rows = [{"kind": kind, "total": total} for kind, (total,) in totals.items()]
+    rows.sort(key=lambda r: (-r["total"], r["kind"]))
     names = dict(TenderKind.choices)
     return Chart(
         "tenders", _("Takings by tender"), "pie", [r["kind"] for r in rows],
@@ -272,12 +353,26 @@ def takings_by_tender(scope, period) -> Chart:
 
 def takings_by_store(scope, period) -> Chart:
     """Takings per store in scope, largest first."""
-    rows = list(
-        Sale.objects.filter(scope.sales(period))
+    live = (
+        Sale.objects.filter(scope.sales(period, since=scope.live_since(period)))
         .values("store_id", "store__name")
         .annotate(total=Sum(NET_DUE))
-        .order_by("-total", "store_id")
+        .order_by()
     )
+    # a day with top-ups or new members but no sale has a row: the store sold nothing that day
+    rolled = [
+        row
+        for row in _rolled_rows(
+            StoreDay, scope, period, ["store_id", "store__name"], total=Sum("takings"), n=Sum("sales")
+        )
+        if row["n"]
+    ]
+    names = {row["store_id"]: row["store__name"] for row in (*rolled, *live)}
+    totals = _add(_add({}, live, "store_id", "total"), rolled, "store_id", "total")
+    rows = [
+        {"store_id": store, "store__name": names[store], "total": total} for store, (total,) in totals.items()
+    ]
+    rows.sort(key=lambda r: (-r["total"], r["store_id"]))
     return Chart(
         "stores", _("Takings by store"), "bar", [r["store_id"] for r in rows], [r["store__name"] for r in rows],
         [Series("takings", _("Takings"), [_int(r["total"]) for r in rows], drill=("sales", "store"))],
@@ -286,20 +381,26 @@ def takings_by_store(scope, period) -> Chart:
 
 def topups_against_consumption(scope, period) -> Chart:
     """Principal topped up and stored value spent (stored-value tenders less returned), per bucket."""
+    since = scope.live_since(period)
     topups = _by_bucket(
-        CardTransaction.objects.filter(scope.topups(period))
+        CardTransaction.objects.filter(scope.topups(period, since=since))
         .annotate(bucket=period.trunc("created_at"))
         .values("bucket")
         .annotate(total=Sum("principal"))
         .order_by()
     )
     spent = _by_bucket(
-        SaleTender.objects.filter(scope.sales(period, "sale__"), kind=TenderKind.STORED_VALUE)
+        SaleTender.objects.filter(scope.sales(period, "sale__", since=since), kind=TenderKind.STORED_VALUE)
         .annotate(bucket=period.trunc("sale__created_at"))
         .values("bucket")
         .annotate(total=Sum(F("amount") - F("returned_amount")))
         .order_by()
     )
+    for row in _rolled_rows(
+        StoreDay, scope, period, ["bucket"], topups=Sum("topups"), spent=Sum("stored_value_spent")
+    ):
+        topups[row["bucket"]] = topups.get(row["bucket"], 0) + _int(row["topups"])
+        spent[row["bucket"]] = spent.get(row["bucket"], 0) + _int(row["spent"])
     return _time_chart(
         "topups", _("Top-ups against consumption"), period,
         [
@@ -309,11 +410,12 @@ def topups_against_consumption(scope, period) -> Chart:
     )  # fmt: skip
 
 
-def _balances_over_time(scope, period, kinds) -> list:
+def _balances_over_time(scope, period, kinds, rolled_kind) -> list:
     """The summed balance of the scope's card accounts of `kinds` at the end of each bucket (the last: now).
 
-    Two grouped queries: today's balances, and the movements since the period's start per bucket; the
-    balance at the start is today's less every movement since.
+    Grouped queries: today's balances, and the movements since the period's start per bucket (the rolled
+    days' from StoreDayLiability rows of `rolled_kind`, the rest from the postings); the balance at the
+    start is today's less every movement since.
     """
     now = Account.objects.filter(Q(merchant_id=scope.merchant_id) & scope.liability_accounts(kinds))
     current = _int(now.aggregate(total=Sum("balance"))["total"])
@@ -321,13 +423,23 @@ def _balances_over_time(scope, period, kinds) -> list:
         Posting.objects.filter(
             scope.liability_accounts(kinds, "account__"),
             account__merchant_id=scope.merchant_id,
-            entry__created_at__gte=period.start,
+            entry__created_at__gte=scope.live_since(period),
         )
         .annotate(bucket=period.trunc("entry__created_at"))
         .values("bucket")
         .annotate(total=Sum("amount"))
         .order_by()
     )
+    rolled = scope.rolled(period)
+    if rolled is not None:
+        for row in (
+            StoreDayLiability.objects.filter(rolled, kind=rolled_kind)
+            .annotate(bucket=period.rolled_bucket())
+            .values("bucket")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        ):
+            moved[row["bucket"]] = moved.get(row["bucket"], 0) + _int(row["total"])
     balance = current - sum(moved.values())
     values = []
     for bucket in period.buckets:
@@ -338,7 +450,7 @@ def _balances_over_time(scope, period, kinds) -> list:
 
 def stored_value_liability(scope, period) -> Chart:
     """Stored value owed (principal, bonus, held, packages) at the end of each bucket."""
-    values = _balances_over_time(scope, period, LIABILITY_KINDS)
+    values = _balances_over_time(scope, period, LIABILITY_KINDS, LiabilityKind.STORED_VALUE)
     chart = _time_chart(
         "liability", _("Stored-value liability"), period,
         [Series("liability", _("Stored-value liability"), values, drill=("movements", "bucket"))],
@@ -349,7 +461,7 @@ def stored_value_liability(scope, period) -> Chart:
 
 def points_liability(scope, period) -> Chart:
     """Points outstanding at the end of each bucket."""
-    values = _balances_over_time(scope, period, (AccountKind.MEMBER_POINTS,))
+    values = _balances_over_time(scope, period, (AccountKind.MEMBER_POINTS,), LiabilityKind.POINTS)
     chart = _time_chart(
         "points", _("Points liability"), period,
         [Series("points", _("Points outstanding"), values, unit="points", drill=("movements", "points_bucket"))],
@@ -361,12 +473,16 @@ def points_liability(scope, period) -> Chart:
 def member_growth(scope, period) -> Chart:
     """New members (joined, home store in scope) per bucket."""
     joined = _by_bucket(
-        Member.objects.filter(scope.members(), created_at__gte=period.start, created_at__lt=period.end)
+        Member.objects.filter(
+            scope.members(), created_at__gte=scope.live_since(period), created_at__lt=period.end
+        )
         .annotate(bucket=period.trunc("created_at"))
         .values("bucket")
         .annotate(total=Count("pk"))
         .order_by()
     )
+    for row in _rolled_rows(StoreDay, scope, period, ["bucket"], total=Sum("joined")):
+        joined[row["bucket"]] = joined.get(row["bucket"], 0) + _int(row["total"])
     return _time_chart(
         "members", _("New members"), period,
         [Series("members", _("New members"), [joined.get(b, 0) for b in period.buckets], unit="count", drill=("members", "joined"))],
@@ -422,13 +538,52 @@ def tier_distribution(scope) -> Chart:
     )  # fmt: skip
 
 
+def _rolled_products(scope, period) -> list:
+    """Rolled takings and units per product id: month rows for a 12-month period, day rows for 30 days."""
+    months = period.grain == "month"
+    rolled = scope.rolled(period, months=months)
+    if rolled is None:
+        return []
+    rows = (StoreMonthProduct if months else StoreDayProduct).objects.filter(rolled)
+    return list(rows.values("product_id").annotate(total=Sum("takings"), units=Sum("units")).order_by())
+
+
 def _top_lines(scope, period, key, name):
-    return list(
-        SaleLine.objects.filter(scope.sales(period, "sale__"), product__isnull=False)
+    """The TOP_COUNT products or categories (`key`, `name`: paths from a line) with the most takings."""
+    live = list(
+        SaleLine.objects.filter(
+            scope.sales(period, "sale__", since=scope.live_since(period)), product__isnull=False
+        )
         .values(key, name)
         .annotate(total=Sum(F("due") - F("returned_due")), units=Sum(F("quantity") - F("returned_quantity")))
-        .order_by("-total", key)[:TOP_COUNT]
+        .order_by()
     )
+    names = {row[key]: row[name] for row in live}
+    totals = _add({}, live, key, "total", "units")
+    rolled = _rolled_products(scope, period)
+    if rolled:
+        # the rollups are per product: its name, or its category, is read as the live rows read it
+        product_key = "id" if key == "product_id" else key.removeprefix("product__")
+        product_name = name.removeprefix("product__")
+        products = {
+            row["id"]: row
+            for row in Product.objects.filter(pk__in=[r["product_id"] for r in rolled]).values(
+                "id", product_key, product_name
+            )
+        }
+        for row in rolled:
+            product = products[row["product_id"]]
+            names[product[product_key]] = product[product_name]
+            _add(totals, [{**row, key: product[product_key]}], key, "total", "units")
+    rows = [{key: k, name: names[k], "total": total, "units": units} for k, (total, units) in totals.items()]
+    rows.sort(key=lambda r: (-r["total"], *_null_order(r[key])))
+    return rows[:TOP_COUNT]
+
+
+def _null_order(value) -> tuple:
+    """A key sorting like the database's ascending ORDER BY: NULL last on PostgreSQL, first on SQLite."""
+    missing = value is None
+    return (missing if connection.vendor == "postgresql" else not missing, value or 0)
 
 
 def top_products(scope, period) -> Chart:

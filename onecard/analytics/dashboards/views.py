@@ -6,6 +6,7 @@ sales and top-ups they made themselves. Figures: analytics.dashboards; the lists
 analytics.dashboards.lists. Every chart exports its figures and every list its rows as .xlsx.
 """
 
+import dataclasses
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_GET
 
 from onecard.analytics.dashboards import lists as dashboard_lists
 from onecard.analytics.dashboards import queries as dashboards
+from onecard.analytics.dashboards import rollup
 from onecard.core.spreadsheets import XlsxWriter
 from onecard.org.queries import merchant_for_request
 
@@ -46,6 +48,16 @@ def dashboard_scope(request):
     merchant = merchant_for_request(request)
     scope = dashboards.DashboardScope.for_user(user, merchant, cashier=cashier)
     return scope, dashboards.Period.last(request.GET.get("period"))
+
+
+def with_rollups(scope, period):
+    """The period reading the closed days from the rollups, brought up to yesterday first if the job did not.
+
+    The cashier dashboard reads its own sales raw and rolls nothing up.
+    """
+    if scope.is_cashier:
+        return period
+    return dataclasses.replace(period, rolled_through=rollup.roll_up_lazily(scope.merchant_id))
 
 
 def _base_query(request, period) -> dict:
@@ -83,6 +95,7 @@ def _table(chart) -> dict:
 def dashboard(request):
     """The user's dashboard: takings, tenders, stores, top-ups, liability, members, classes, top products."""
     scope, period = dashboard_scope(request)
+    period = with_rollups(scope, period)
     charts = dashboards.dashboard_charts(scope, period)
     drill_urls = _drill_urls(request, period)
     base = _base_query(request, period)
@@ -115,7 +128,7 @@ def _headed(label, unit):
 def chart_export(request, name):
     """One chart's figures as .xlsx: a row per category (day, month, tender, store, class...)."""
     scope, period = dashboard_scope(request)
-    chart = dashboards.chart_named(scope, period, name)
+    chart = dashboards.chart_named(scope, with_rollups(scope, period), name)
     if chart is None:
         raise Http404
     workbook = XlsxWriter()

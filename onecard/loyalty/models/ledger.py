@@ -206,6 +206,8 @@ class JournalEntry(ImmutableModel):
         indexes = [
             models.Index(fields=["merchant", "created_at"], name="loyalty_entry_merchant_time"),
             models.Index(fields=["node", "created_at"], name="loyalty_entry_node_time"),
+            # the dashboards' liability charts read today's postings of every merchant's cards
+            models.Index(fields=["created_at"], name="loyalty_entry_time"),
             models.Index(
                 fields=["business_ref"], name="loyalty_entry_business_ref", condition=~Q(business_ref="")
             ),

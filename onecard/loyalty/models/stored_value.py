@@ -220,6 +220,8 @@ class CardTransaction(GuardedModel):
         ]
         indexes = [
             models.Index(fields=["card", "kind", "created_at"], name="loyalty_cardtx_card"),
+            # the dashboards' top-ups of today at the stores in scope
+            models.Index(fields=["store", "created_at"], name="loyalty_cardtx_store_time"),
             models.Index(fields=["status", "expires_at"], name="loyalty_cardtx_open_holds"),
             models.Index(fields=["business_ref"], name="loyalty_cardtx_ref"),
         ]

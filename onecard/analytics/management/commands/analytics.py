@@ -1,9 +1,11 @@
 """`onecard analytics <action>`: analytics from the shell. One action per subcommand.
 
-`rebuild [--merchant ID]` recomputes the members' facts from the sales (analytics.facts); `score
-[--merchant ID]` scores every member now and writes this month's snapshot (analytics.scoring);
-`backfill [--months N] [--merchant ID]` writes the snapshots of the past months that have none, as the
-members stood at each month's end (analytics.backfill), so the migration matrix has a month before.
+`rebuild [--merchant ID]` recomputes the members' facts from the sales (analytics.facts) and the dashboards'
+daily rollups up to yesterday (analytics.dashboards.rollup); `rollup [--merchant ID]` brings those rollups
+up to yesterday, adding only the days missing; `score [--merchant ID]` scores every member now and writes
+this month's snapshot (analytics.scoring); `backfill [--months N] [--merchant ID]` writes the snapshots of
+the past months that have none, as the members stood at each month's end (analytics.backfill), so the
+migration matrix has a month before.
 
 `clv --calibration-end YYYY-MM-DD [--merchant ID]` fits the lifetime-value models of every merchant (or the
 one named, by id or code) to the sales before that date and prints one JSON line per merchant. Without
@@ -18,6 +20,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from onecard.analytics import backfill, facts, scoring
+from onecard.analytics.dashboards import rollup
+from onecard.analytics.models import RollupState
 from onecard.analytics.value.services import fit_merchant
 from onecard.core.errors import BusinessError
 from onecard.org.models import Merchant
@@ -66,8 +70,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         for name, help_text in (
-            ("rebuild", "recompute every member's facts from the sales and top-ups"),
+            (
+                "rebuild",
+                "recompute every member's facts and the dashboards' rollups from the sales and top-ups",
+            ),
             ("score", "score every member now (RFM, ABCD, life cycle) and keep this month's snapshot"),
+            ("rollup", "bring the dashboards' daily rollups up to yesterday"),
         ):
             action = actions.add_parser(name, help=help_text)
             action.add_argument(
@@ -102,6 +110,8 @@ class Command(BaseCommand):
                     f"merchant {merchant.pk} ({merchant.code}): {counts.members:,} members' facts, "
                     f"{counts.months:,} months, {counts.stores:,} stores, {counts.products:,} products"
                 )
+                RollupState.objects.filter(merchant=merchant).delete()  # every closed day again
+                self.roll_up(merchant)
         elif action == "backfill":
             if not 1 <= options["months"] <= 120:
                 raise CommandError("--months must be between 1 and 120.")
@@ -109,6 +119,9 @@ class Command(BaseCommand):
                 written = backfill.backfill_snapshots(merchant, options["months"])
                 months = ", ".join(f"{month:%Y-%m} ({n:,})" for month, n in written.items()) or "none missing"
                 self.stdout.write(f"merchant {merchant.pk} ({merchant.code}): snapshots written: {months}")
+        elif action == "rollup":
+            for merchant in _merchants(options["merchant"]):
+                self.roll_up(merchant)
         elif action == "score":
             for merchant in _merchants(options["merchant"]):
                 result = scoring.score_merchant(merchant)
@@ -116,6 +129,14 @@ class Command(BaseCommand):
                     f"merchant {merchant.pk} ({merchant.code}): {result.members:,} members scored, "
                     f"{result.changed:,} changed class"
                 )
+
+    def roll_up(self, merchant):
+        """Bring one merchant's dashboard rollups up to yesterday and say how far they reach."""
+        written = rollup.roll_up(merchant)
+        self.stdout.write(
+            f"merchant {merchant.pk} ({merchant.code}): dashboards rolled up through "
+            f"{rollup.rolled_through(merchant.pk)}, {written:,} store days written"
+        )
 
     def clv(self, calibration_end, merchant_text):
         """Fit each merchant; a refusal (too few buyers) is an error for a named merchant, a note otherwise."""
