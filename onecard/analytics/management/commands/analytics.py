@@ -1,7 +1,8 @@
 """`onecard analytics <action>`: analytics from the shell. One action per subcommand.
 
 `rebuild [--merchant ID]` recomputes the members' facts from the sales (analytics.facts); `score
-[--merchant ID]` scores every member now and writes this month's snapshot (analytics.scoring).
+[--merchant ID]` scores every member now and writes this month's snapshot (analytics.scoring). Both then
+count the classes and cohort pages' figures again (analytics.page_counts).
 
 `clv --calibration-end YYYY-MM-DD [--merchant ID]` fits the lifetime-value models of every merchant (or the
 one named, by id or code) to the sales before that date and prints one JSON line per merchant. Without
@@ -15,7 +16,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from onecard.analytics import facts, scoring
+from onecard.analytics import facts, page_counts, scoring
 from onecard.analytics.value.services import fit_merchant
 from onecard.core.errors import BusinessError
 from onecard.org.models import Merchant
@@ -89,6 +90,7 @@ class Command(BaseCommand):
         elif action == "rebuild":
             for merchant in _merchants(options["merchant"]):
                 counts = facts.rebuild(merchant=merchant)
+                page_counts.refresh(merchant)
                 self.stdout.write(
                     f"merchant {merchant.pk} ({merchant.code}): {counts.members:,} members' facts, "
                     f"{counts.months:,} months, {counts.stores:,} stores, {counts.products:,} products"
@@ -96,6 +98,7 @@ class Command(BaseCommand):
         elif action == "score":
             for merchant in _merchants(options["merchant"]):
                 result = scoring.score_merchant(merchant)
+                page_counts.refresh(merchant)
                 self.stdout.write(
                     f"merchant {merchant.pk} ({merchant.code}): {result.members:,} members scored, "
                     f"{result.changed:,} changed class"
