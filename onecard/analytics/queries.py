@@ -88,7 +88,10 @@ def migration_matrix(user, merchant, month: datetime.date, previous: datetime.da
         .values_list("was", field)
         .annotate(n=Count("pk"))
     )
-    return _matrix_rows({(was or "", now or ""): n for was, now, n in rows}, field)
+    cells = {}
+    for was, now, n in rows:  # no snapshot before (None) and an empty class then ("") are one row, "—"
+        cells[(was or "", now or "")] = cells.get((was or "", now or ""), 0) + n
+    return _matrix_rows(cells, field)
 
 
 def counted_migration_matrix(user, merchant, month: datetime.date, field: str) -> dict:
