@@ -15,6 +15,12 @@ scored, the rows whose sums, scores or classes moved are written back, with the 
 due and the snapshot. The first scoring after facts.rebuild (every row written, every favourite ranked) is
 timed once for reference, and so is the compute part alone (read and score, no write), the like of what
 the DuckDB query does. facts.rebuild is timed once. Then today is scored again and compared with DuckDB.
+
+The classes page (GET /analytics/) and the cohort page (GET /analytics/cohorts/) are then timed through
+Django's test client, as the demo's head office (`hq`) and a store manager (`manager`), after one refresh
+of the counts they sum (analytics.page_counts): median under PAGE_TARGET_MS each. The refresh itself is
+timed once, for reference (`page_cases`; it runs alone with `onecard bench analytics` skipped: call
+`page_cases(demo_merchant(), samples, warmup)` from `onecard shell`).
 """
 
 import datetime
@@ -41,6 +47,9 @@ from onecard.sales import demo_history
 from . import summarize
 
 DEFAULT_SAMPLES = 5
+PAGE_TARGET_MS = 300
+PAGES = (("/analytics/", "classes page"), ("/analytics/cohorts/", "cohort page"))
+PAGE_VIEWERS = (("hq", "head office"), ("manager", "store manager"))
 TARGET_RATIO = 2.0
 EXPORTED = "the facts and month rows score_merchant reads (Parquet)"
 
@@ -91,6 +100,7 @@ def run(options):
     ]
     if rebuild_ms is not None:
         cases.append(untargeted("facts.rebuild (whole merchant, once)", [rebuild_ms]))
+    cases += page_cases(merchant, samples, warmup)
     cases[0]["pass"] = cases[0]["pass"] and disagreeing == 0
     return {
         "benchmark": "analytics",
@@ -117,6 +127,40 @@ def run(options):
 def untargeted(name, times) -> dict:
     """A case measured for reference, with no target of its own."""
     return {**summarize(name, 0, times), "target_ms": None, "pass": True}
+
+
+def page_cases(merchant, samples, warmup) -> list:
+    """The classes and cohort pages through the test client, per viewer, after one timed refresh of their counts."""
+    from django.test import Client
+
+    from onecard.analytics import page_counts
+    from onecard.org.models import Staff
+    from onecard.org.second_factor import mark_verified
+
+    cases = [
+        untargeted(
+            "page_counts.refresh (whole merchant, once)", timed(lambda: page_counts.refresh(merchant), 1, 0)
+        )
+    ]
+    for username, viewer in PAGE_VIEWERS:
+        staff = Staff.objects.select_related("node").get(username=username)
+        client = Client()
+        client.force_login(staff)
+        session = client.session
+        mark_verified(session, staff)  # past the second step, as a logged-in person is
+        session.save()
+        for url, page in PAGES:
+            status = {}
+
+            def get(client=client, url=url, status=status):
+                code = client.get(url, {"merchant": merchant.pk}).status_code
+                status[code] = status.get(code, 0) + 1
+
+            case = summarize(f"GET {url} ({page}, {viewer})", PAGE_TARGET_MS, timed(get, samples, warmup))
+            if set(status) != {200}:
+                case["pass"], case["note"] = False, f"status codes {status}"
+            cases.append(case)
+    return cases
 
 
 def ensure_data(out, members, lines, no_seed):
