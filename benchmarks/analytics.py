@@ -129,7 +129,7 @@ def untargeted(name, times) -> dict:
     return {**summarize(name, 0, times), "target_ms": None, "pass": True}
 
 
-def page_cases(merchant, samples, warmup) -> list:
+def page_cases(merchant, samples, warmup, viewers=PAGE_VIEWERS) -> list:
     """The classes and cohort pages through the test client, per viewer, after one timed refresh of their counts."""
     from django.test import Client
 
@@ -142,7 +142,7 @@ def page_cases(merchant, samples, warmup) -> list:
             "page_counts.refresh (whole merchant, once)", timed(lambda: page_counts.refresh(merchant), 1, 0)
         )
     ]
-    for username, viewer in PAGE_VIEWERS:
+    for username, viewer in viewers:
         staff = Staff.objects.select_related("node").get(username=username)
         client = Client()
         client.force_login(staff)

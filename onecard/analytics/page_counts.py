@@ -22,6 +22,7 @@ from django.utils import timezone
 from onecard.core.scoping import scope
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Member
+from onecard.org.models import Merchant
 from onecard.org.queries import merchant_ids_for
 
 from .models import (
@@ -73,6 +74,7 @@ def months_later_sql(month: str, n: int) -> str:
 def refresh(merchant) -> "CountsState":
     """Count the merchant's class, migration, cohort and flow cells again from the facts; the new state."""
     with transaction.atomic(), connection.cursor() as cursor:
+        _one_at_a_time(merchant)
         for table in (CLASS_CELLS, MOVE_CELLS, COHORT_CELLS, FLOW_CELLS):
             cursor.execute(f"DELETE FROM {table} WHERE merchant_id = %s", [merchant.pk])  # noqa: S608 - our names
         _count_classes(cursor, merchant.pk)
@@ -98,6 +100,7 @@ def refresh(merchant) -> "CountsState":
 def refresh_flows(merchant) -> None:
     """Count the flow cells again (the lost counts follow the dormant setting, which was just saved)."""
     with transaction.atomic(), connection.cursor() as cursor:
+        _one_at_a_time(merchant)
         cursor.execute(f"DELETE FROM {FLOW_CELLS} WHERE merchant_id = %s", [merchant.pk])  # noqa: S608 - our names
         _count_flows(cursor, merchant.pk, lost_after_months(merchant))
 
@@ -106,6 +109,14 @@ def state_of(merchant) -> "CountsState":
     """The merchant's counts state, counting the cells first when they never were (a fresh install)."""
     state = CountsState.objects.filter(merchant=merchant).first()
     return state if state is not None else refresh(merchant)
+
+
+def _one_at_a_time(merchant) -> None:
+    """Wait for any other refresh of the merchant to commit (two at once would each insert a full set of cells).
+
+    NO KEY UPDATE: the rows naming the merchant (sales, members) only share its key, so they are not held up.
+    """
+    list(Merchant.objects.select_for_update(no_key=True).filter(pk=merchant.pk).values_list("pk", flat=True))
 
 
 def _count_classes(cursor, merchant_id) -> None:

@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from benchmarks import analytics as bench
 from onecard.analytics import page_counts, queries, services
 from onecard.analytics.choices import AbcdClass, LifeStage, RfmClass
 from onecard.analytics.cohorts import queries as cohorts
@@ -223,3 +224,20 @@ def test_scoring_now_counts_the_pages_again(chain, population):
     # then the counts were taken again, and equal the live ones
     assert CountsState.objects.get(merchant=chain.merchant).refreshed_at > first
     _assert_classes_are_live(chain, population["months"])
+
+
+def test_the_benchmark_times_both_pages_for_each_viewer(chain, population):
+    # given the generated members; when the benchmark's page cases run with the chain's HQ and A1 manager
+    cases = bench.page_cases(
+        chain.merchant, 2, 0, viewers=(("hqadmin", "head office"), ("a1mgr", "store manager"))
+    )
+    # then the refresh is timed once, and each page for each viewer answered 200 twice, against 300 ms
+    assert [c["case"] for c in cases] == [
+        "page_counts.refresh (whole merchant, once)",
+        "GET /analytics/ (classes page, head office)",
+        "GET /analytics/cohorts/ (cohort page, head office)",
+        "GET /analytics/ (classes page, store manager)",
+        "GET /analytics/cohorts/ (cohort page, store manager)",
+    ]
+    assert all(c["note"] == "" and c["samples"] == 2 and c["target_ms"] == 300 for c in cases[1:])
+    assert cases[0]["samples"] == 1 and cases[0]["target_ms"] is None
