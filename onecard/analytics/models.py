@@ -360,11 +360,13 @@ class FlowCell(models.Model):
 
 
 class CountsState(models.Model):
-    """When a merchant's page counts were last rebuilt, and the months that had a class snapshot then."""
+    """When a merchant's page counts were last rebuilt, the months that had a class snapshot then, and the N of
+    "lost after N months" the flow cells were counted with."""
 
     merchant = models.OneToOneField("org.Merchant", on_delete=models.CASCADE, related_name="+")
     refreshed_at = models.DateTimeField()
     snapshot_months = models.JSONField(default=list)  # "YYYY-MM-01", newest first
+    lost_after_months = models.PositiveSmallIntegerField(default=12)
 
     def __str__(self):
         return f"counts of {self.merchant_id} as of {self.refreshed_at}"

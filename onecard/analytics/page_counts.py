@@ -80,7 +80,8 @@ def refresh(merchant) -> "CountsState":
         _count_classes(cursor, merchant.pk)
         _count_moves(cursor, merchant.pk)
         _count_cohorts(cursor, merchant.pk)
-        _count_flows(cursor, merchant.pk, lost_after_months(merchant))
+        lost_after = lost_after_months(merchant)
+        _count_flows(cursor, merchant.pk, lost_after)
         months = list(
             MemberClassSnapshot.objects.filter(merchant=merchant)
             .order_by("-month")
@@ -92,6 +93,7 @@ def refresh(merchant) -> "CountsState":
             defaults={
                 "refreshed_at": timezone.now(),
                 "snapshot_months": [month.isoformat() for month in months],
+                "lost_after_months": lost_after,
             },
         )
     return state
@@ -102,7 +104,9 @@ def refresh_flows(merchant) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         _one_at_a_time(merchant)
         cursor.execute(f"DELETE FROM {FLOW_CELLS} WHERE merchant_id = %s", [merchant.pk])  # noqa: S608 - our names
-        _count_flows(cursor, merchant.pk, lost_after_months(merchant))
+        lost_after = lost_after_months(merchant)
+        _count_flows(cursor, merchant.pk, lost_after)
+        CountsState.objects.filter(merchant=merchant).update(lost_after_months=lost_after)
 
 
 def state_of(merchant) -> "CountsState":

@@ -249,7 +249,7 @@ def cohort_report(user, merchant, *, store=None, last_month=None, today=None) ->
     """The retention matrix and the monthly new/returning/lost of the user's members (of `store`, when given).
 
     Summed from the cells of the last refresh (analytics.page_counts), which runs first if it never did;
-    lost counts use the dormant setting in force at that refresh.
+    lost counts use the dormant setting in force at that refresh (its N is the report's `lost_after`).
     """
     today = today or timezone.localdate()
     current = month_start(today)
@@ -259,7 +259,7 @@ def cohort_report(user, merchant, *, store=None, last_month=None, today=None) ->
     flow_cells = page_counts.cells_in_scope(FlowCell, user, merchant, store)
     return CohortReport(
         last,
-        lost_after_months(merchant),
+        state.lost_after_months,
         counted_retention_rows(cohort_cells, last),
         counted_flows(flow_cells, last),
         state.refreshed_at,
