@@ -21,6 +21,12 @@ The sales dashboards (issue 11, A6): GET /analytics/dashboards/?period=30d and ?
 test client for the demo's HQ admin ("hq"), a store manager ("manager") and a cashier ("cashier"), each
 below DASHBOARD_TARGET_MS at the median. The daily rollups are brought up to yesterday first (from
 scratch, timed as an untargeted case), so the pages measure what they do every day after the job ran.
+
+The classes page (GET /analytics/) and the cohort page (GET /analytics/cohorts/) are then timed through
+Django's test client, as the demo's head office (`hq`) and a store manager (`manager`), after one refresh
+of the counts they sum (analytics.page_counts): median under PAGE_TARGET_MS each. The refresh itself is
+timed once, for reference (`page_cases`; it runs alone with `onecard bench analytics` skipped: call
+`page_cases(demo_merchant(), samples, warmup)` from `onecard shell`).
 """
 
 import datetime
@@ -50,6 +56,9 @@ from onecard.sales.reports import SaleScope
 from . import summarize
 
 DEFAULT_SAMPLES = 5
+PAGE_TARGET_MS = 300
+PAGES = (("/analytics/", "classes page"), ("/analytics/cohorts/", "cohort page"))
+PAGE_VIEWERS = (("hq", "head office"), ("manager", "store manager"))
 TARGET_RATIO = 2.0
 PAIRS_TARGET_MS = 60_000
 DASHBOARD_TARGET_MS = 300
@@ -108,6 +117,7 @@ def run(options):
         summarize("product pairs: every sale line of the two years (HQ)", PAIRS_TARGET_MS, pair_times)
     )
     cases += dashboard_cases(merchant, samples, warmup)
+    cases += page_cases(merchant, samples, warmup)
     cases[0]["pass"] = cases[0]["pass"] and disagreeing == 0
     return {
         "benchmark": "analytics",
@@ -199,6 +209,40 @@ def chart_times(merchant, staff, code) -> str:
 def untargeted(name, times) -> dict:
     """A case measured for reference, with no target of its own."""
     return {**summarize(name, 0, times), "target_ms": None, "pass": True}
+
+
+def page_cases(merchant, samples, warmup, viewers=PAGE_VIEWERS) -> list:
+    """The classes and cohort pages through the test client, per viewer, after one timed refresh of their counts."""
+    from django.test import Client
+
+    from onecard.analytics import page_counts
+    from onecard.org.models import Staff
+    from onecard.org.second_factor import mark_verified
+
+    cases = [
+        untargeted(
+            "page_counts.refresh (whole merchant, once)", timed(lambda: page_counts.refresh(merchant), 1, 0)
+        )
+    ]
+    for username, viewer in viewers:
+        staff = Staff.objects.select_related("node").get(username=username)
+        client = Client()
+        client.force_login(staff)
+        session = client.session
+        mark_verified(session, staff)  # past the second step, as a logged-in person is
+        session.save()
+        for url, page in PAGES:
+            status = {}
+
+            def get(client=client, url=url, status=status):
+                code = client.get(url, {"merchant": merchant.pk}).status_code
+                status[code] = status.get(code, 0) + 1
+
+            case = summarize(f"GET {url} ({page}, {viewer})", PAGE_TARGET_MS, timed(get, samples, warmup))
+            if set(status) != {200}:
+                case["pass"], case["note"] = False, f"status codes {status}"
+            cases.append(case)
+    return cases
 
 
 def ensure_data(out, members, lines, no_seed):

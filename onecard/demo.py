@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from django.db import transaction
 
 from onecard import jobs
-from onecard.analytics import facts, scoring
+from onecard.analytics import facts, page_counts, scoring
 from onecard.analytics.value import services as clv_services
 from onecard.catalog.models import Product
 from onecard.core import audit
@@ -98,7 +98,8 @@ def _seed_analytics(out, merchant, *, rebuilt=False):
         counted = facts.rebuild(merchant=merchant)
         out.write(f"analytics: {counted.members:,} buyers' facts counted")
     scored = scoring.score_merchant(merchant)
-    out.write(f"analytics: {scored.members:,} members scored")
+    page_counts.refresh(merchant)
+    out.write(f"analytics: {scored.members:,} members scored, the pages' counts taken")
     try:
         fit = clv_services.fit_merchant(merchant)
     except BusinessError as refusal:  # a small demo may have too few repeat buyers to fit

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from onecard.analytics import scoring
+from onecard.analytics import page_counts, scoring
 from onecard.analytics.dashboards import rollup as dashboard_rollup
 from onecard.analytics.value import services as clv_services
 from onecard.core.audit_chain import seal_audit_log as seal_audit_records
@@ -169,7 +169,8 @@ def expire_coupons(now):
 
 # The registry: name → job(now). Add a job with one line here and one entry in settings.CELERY_BEAT_SCHEDULE.
 def score_members(now):
-    """Score every member of every merchant (RFM, ABCD, life cycle, favourites) and keep this month's snapshot.
+    """Score every member of every merchant (RFM, ABCD, life cycle, favourites), keep this month's snapshot,
+    and count the classes and cohort pages' figures again (analytics.page_counts).
 
     changed = members whose class or stage moved (a second run on the same day moves none).
     """
@@ -177,6 +178,7 @@ def score_members(now):
     scored = changed = 0
     for merchant in Merchant.objects.order_by("pk"):
         result = scoring.score_merchant(merchant, today=today)
+        page_counts.refresh(merchant)  # the classes and cohort pages show the counts of this scoring
         scored, changed = scored + result.members, changed + result.changed
     return changed, f"{scored:,} members scored on {today}, {changed:,} changed class"
 

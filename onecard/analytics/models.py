@@ -400,3 +400,100 @@ class RollupState(models.Model):
 
     def __str__(self):
         return f"{self.merchant_id} through {self.through_day}"
+
+
+# ---- the pages' counts, kept per home store (analytics.page_counts) --------------------------------------------
+# Derived rows, rebuilt whole by page_counts.refresh after every scoring: a page sums the rows of the stores in
+# the viewer's scope instead of counting a million members. `store` is the members' home store (null: none).
+
+
+def _counted_store():
+    return node_field(optional=True, on_delete=models.CASCADE)
+
+
+class ClassCell(models.Model):
+    """How many active members of a home store hold one combination of RFM class, ABCD class and life stage."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = _counted_store()
+    rfm_class = models.CharField(max_length=20, blank=True)
+    abcd_class = models.CharField(max_length=1, blank=True)
+    life_stage = models.CharField(max_length=20, blank=True)
+    members = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "store"], name="analytics_classcell_store")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.rfm_class}/{self.abcd_class}/{self.life_stage}: {self.members}"
+
+
+class ClassMoveCell(models.Model):
+    """How many active members of a home store were in class `was` the month before `month` and in `now` at it.
+
+    `was` is "" for a member with no snapshot the month before (or an empty class then).
+    """
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = _counted_store()
+    month = models.DateField()
+    field = models.CharField(max_length=20)  # rfm_class, abcd_class or life_stage
+    was = models.CharField(max_length=20, blank=True)
+    now = models.CharField(max_length=20, blank=True)
+    members = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "month", "field"], name="analytics_movecell_month")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.month:%Y-%m} {self.field} {self.was}→{self.now}: {self.members}"
+
+
+class CohortCell(models.Model):
+    """How many active members of a home store who joined in `cohort_month` bought in `month`.
+
+    `month` null: the cohort's size (every member who joined then). Months 0..11 after joining are kept.
+    """
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = _counted_store()
+    cohort_month = models.DateField()
+    month = models.DateField(null=True, blank=True)
+    members = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "cohort_month"], name="analytics_cohortcell_month")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.cohort_month:%Y-%m} → {self.month}: {self.members}"
+
+
+class FlowCell(models.Model):
+    """One month's buyers among the active members of a home store: new, returning, and the members lost in it."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = _counted_store()
+    month = models.DateField()
+    buyers = models.IntegerField(default=0)
+    new = models.IntegerField(default=0)
+    returning = models.IntegerField(default=0)
+    lost = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "month"], name="analytics_flowcell_month")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.month:%Y-%m}: +{self.new} ↺{self.returning} −{self.lost}"
+
+
+class CountsState(models.Model):
+    """When a merchant's page counts were last rebuilt, the months that had a class snapshot then, and the N of
+    "lost after N months" the flow cells were counted with."""
+
+    merchant = models.OneToOneField("org.Merchant", on_delete=models.CASCADE, related_name="+")
+    refreshed_at = models.DateTimeField()
+    snapshot_months = models.JSONField(default=list)  # "YYYY-MM-01", newest first
+    lost_after_months = models.PositiveSmallIntegerField(default=12)
+
+    def __str__(self):
+        return f"counts of {self.merchant_id} as of {self.refreshed_at}"

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from onecard.analytics import queries, recompute, services
+from onecard.analytics import page_counts, queries, recompute, services
 from onecard.analytics.forms import AnalyticsSettingsForm
 from onecard.analytics.scoring import month_start, settings_for
 from onecard.core.errors import BusinessError
@@ -33,22 +33,24 @@ def _month(text):
 def overview(request):
     """RFM, ABCD and life-cycle distribution of the members in scope, and how they moved since last month."""
     merchant = merchant_for_request(request)
-    facts = queries.visible_facts(request.user, merchant)
+    counts = page_counts.state_of(merchant)
+    distributions = queries.class_distributions(request.user, merchant)
     field = request.GET.get("by") if request.GET.get("by") in queries.CLASS_FIELDS else "rfm_class"
-    months = queries.snapshot_months(merchant)
+    months = queries.counted_snapshot_months(counts)
     month = _month(request.GET.get("month")) or (months[0] if months else None)
     previous = month_start(month, 1) if month else None
-    matrix = queries.migration_matrix(request.user, merchant, month, previous, field) if month else None
+    matrix = queries.counted_migration_matrix(request.user, merchant, month, field) if month else None
     settings = settings_for(merchant)
     return render(
         request,
         "analytics/overview.html",
         {
             "merchant": merchant,
-            "rfm": queries.distribution(facts, "rfm_class"),
-            "abcd": queries.distribution(facts, "abcd_class"),
-            "stages": queries.distribution(facts, "life_stage"),
+            "rfm": distributions["rfm_class"],
+            "abcd": distributions["abcd_class"],
+            "stages": distributions["life_stage"],
             "scored_at": settings.scored_at,
+            "counted_at": counts.refreshed_at,
             "field": field,
             "fields": [
                 ("rfm_class", _("RFM class")),

@@ -19,21 +19,25 @@ member's `MemberMonth` row of M has at least one purchase):
     A member is counted lost once per lapse, in the month the lapse completes; one who buys again later
     is a returning buyer then, and may lapse again.
 
-Counts come from a fixed number of grouped queries over `MemberMonth` (no query per member or cell).
+The page's figures (`cohort_report`) are sums of the cells counted after the last scoring
+(analytics.page_counts: CohortCell, FlowCell), so they are as of that refresh; `retention_rows` and
+`monthly_flows` count the same figures live, from a fixed number of grouped queries over `MemberMonth`.
+The members behind each figure (`cell_members`, `flow_members`) are read live.
 """
 
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, DateField, Exists, OuterRef, Subquery
+from django.db.models import Count, DateField, Exists, OuterRef, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from onecard.analytics.models import AnalyticsSettings, MemberMonth
+from onecard.analytics import page_counts
+from onecard.analytics.models import CohortCell, FlowCell, MemberMonth
+from onecard.analytics.page_counts import lost_after_months
 from onecard.members.queries import visible_members
 
-MONTHS = 12  # cohorts shown, months after joining (k = 0..11), months of the new/returning/lost chart
-DEFAULT_DORMANT_DAYS = 365
+MONTHS = page_counts.COHORT_MONTHS  # cohorts shown, months after joining (k = 0..11), months of the chart
 
 
 # ---- months --------------------------------------------------------------------------------------------------
@@ -60,13 +64,6 @@ def parse_month(text) -> datetime.date | None:
 
 def _local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
-
-
-def lost_after_months(merchant) -> int:
-    """N of "lost": the merchant's dormant_days ÷ 30, rounded, at least 1 (12 without settings)."""
-    settings = AnalyticsSettings.objects.filter(merchant=merchant).first()
-    days = settings.dormant_days if settings is not None else DEFAULT_DORMANT_DAYS
-    return max(1, round(days / 30))
 
 
 # ---- results -------------------------------------------------------------------------------------------------
@@ -122,6 +119,7 @@ class CohortReport:
     lost_after: int
     rows: list
     flows: list
+    counted_at: datetime.datetime | None = None  # when the cells summed were counted
 
 
 # ---- queries -------------------------------------------------------------------------------------------------
@@ -145,7 +143,7 @@ def _joined_between(members, first: datetime.date, last: datetime.date):
 
 
 def retention_rows(members, last_month: datetime.date) -> list:
-    """The cohorts of the MONTHS join months up to `last_month`, oldest first, each with its cells."""
+    """The cohorts of the MONTHS join months up to `last_month`, oldest first, each with its cells (live)."""
     first = add_months(last_month, -(MONTHS - 1))
     joined = _joined_between(members, first, last_month)
     sizes = dict(
@@ -163,6 +161,28 @@ def retention_rows(members, last_month: datetime.date) -> list:
         .annotate(n=Count("id"))
         .order_by()
     }
+    return _retention(first, last_month, sizes, counts)
+
+
+def counted_retention_rows(cells, last_month: datetime.date) -> list:
+    """retention_rows summed from the cohort cells `cells` (CohortCell rows of the stores in scope)."""
+    first = add_months(last_month, -(MONTHS - 1))
+    sums = (
+        cells.filter(cohort_month__gte=first, cohort_month__lte=last_month)
+        .order_by()
+        .values_list("cohort_month", "month")
+        .annotate(n=Sum("members"))
+    )
+    sizes, counts = {}, {}
+    for cohort, month, n in sums:
+        if month is None:
+            sizes[cohort] = n
+        else:
+            counts[(cohort, month)] = n
+    return _retention(first, last_month, sizes, counts)
+
+
+def _retention(first, last_month, sizes, counts) -> list:
     rows = []
     for i in range(MONTHS):
         cohort = add_months(first, i)
@@ -191,7 +211,7 @@ def _with_neighbours(rows):
 
 
 def monthly_flows(members, last_month: datetime.date, lost_after: int) -> list:
-    """New, returning and lost members in each of the MONTHS months up to `last_month`, oldest first."""
+    """New, returning and lost members in each of the MONTHS months up to `last_month`, oldest first (live)."""
     first = add_months(last_month, -(MONTHS - 1))
     flows = {add_months(first, i): FlowMonth(add_months(first, i)) for i in range(MONTHS)}
     rows = _with_neighbours(
@@ -210,15 +230,39 @@ def monthly_flows(members, last_month: datetime.date, lost_after: int) -> list:
     return list(flows.values())
 
 
+def counted_flows(cells, last_month: datetime.date) -> list:
+    """monthly_flows summed from the flow cells `cells` (FlowCell rows of the stores in scope)."""
+    first = add_months(last_month, -(MONTHS - 1))
+    flows = {add_months(first, i): FlowMonth(add_months(first, i)) for i in range(MONTHS)}
+    sums = (
+        cells.filter(month__gte=first, month__lte=last_month)
+        .order_by()
+        .values_list("month")
+        .annotate(new=Sum("new"), returning=Sum("returning"), lost=Sum("lost"))
+    )
+    for month, new, returning, lost in sums:
+        flows[month].new, flows[month].returning, flows[month].lost = new, returning, lost
+    return list(flows.values())
+
+
 def cohort_report(user, merchant, *, store=None, last_month=None, today=None) -> CohortReport:
-    """The retention matrix and the monthly new/returning/lost of the user's members (of `store`, when given)."""
+    """The retention matrix and the monthly new/returning/lost of the user's members (of `store`, when given).
+
+    Summed from the cells of the last refresh (analytics.page_counts), which runs first if it never did;
+    lost counts use the dormant setting in force at that refresh (its N is the report's `lost_after`).
+    """
     today = today or timezone.localdate()
     current = month_start(today)
     last = min(month_start(last_month), current) if last_month else current
-    members = scoped_members(user, merchant, store)
-    lost_after = lost_after_months(merchant)
+    state = page_counts.state_of(merchant)
+    cohort_cells = page_counts.cells_in_scope(CohortCell, user, merchant, store)
+    flow_cells = page_counts.cells_in_scope(FlowCell, user, merchant, store)
     return CohortReport(
-        last, lost_after, retention_rows(members, last), monthly_flows(members, last, lost_after)
+        last,
+        state.lost_after_months,
+        counted_retention_rows(cohort_cells, last),
+        counted_flows(flow_cells, last),
+        state.refreshed_at,
     )
 
 

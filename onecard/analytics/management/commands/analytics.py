@@ -5,7 +5,8 @@ daily rollups up to yesterday (analytics.dashboards.rollup); `rollup [--merchant
 up to yesterday, adding only the days missing; `score [--merchant ID]` scores every member now and writes
 this month's snapshot (analytics.scoring); `backfill [--months N] [--merchant ID]` writes the snapshots of
 the past months that have none, as the members stood at each month's end (analytics.backfill), so the
-migration matrix has a month before.
+migration matrix has a month before. Rebuild, score and backfill then count the classes and cohort pages'
+figures again (analytics.page_counts).
 
 `clv --calibration-end YYYY-MM-DD [--merchant ID]` fits the lifetime-value models of every merchant (or the
 one named, by id or code) to the sales before that date and prints one JSON line per merchant. Without
@@ -19,7 +20,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from onecard.analytics import backfill, facts, scoring
+from onecard.analytics import backfill, facts, page_counts, scoring
 from onecard.analytics.dashboards import rollup
 from onecard.analytics.models import RollupState
 from onecard.analytics.value.services import fit_merchant
@@ -106,6 +107,7 @@ class Command(BaseCommand):
         elif action == "rebuild":
             for merchant in _merchants(options["merchant"]):
                 counts = facts.rebuild(merchant=merchant)
+                page_counts.refresh(merchant)
                 self.stdout.write(
                     f"merchant {merchant.pk} ({merchant.code}): {counts.members:,} members' facts, "
                     f"{counts.months:,} months, {counts.stores:,} stores, {counts.products:,} products"
@@ -117,6 +119,7 @@ class Command(BaseCommand):
                 raise CommandError("--months must be between 1 and 120.")
             for merchant in _merchants(options["merchant"]):
                 written = backfill.backfill_snapshots(merchant, options["months"])
+                page_counts.refresh(merchant)
                 months = ", ".join(f"{month:%Y-%m} ({n:,})" for month, n in written.items()) or "none missing"
                 self.stdout.write(f"merchant {merchant.pk} ({merchant.code}): snapshots written: {months}")
         elif action == "rollup":
@@ -125,6 +128,7 @@ class Command(BaseCommand):
         elif action == "score":
             for merchant in _merchants(options["merchant"]):
                 result = scoring.score_merchant(merchant)
+                page_counts.refresh(merchant)
                 self.stdout.write(
                     f"merchant {merchant.pk} ({merchant.code}): {result.members:,} members scored, "
                     f"{result.changed:,} changed class"
