@@ -486,6 +486,21 @@ class FlowCell(models.Model):
         return f"{self.store_id} {self.month:%Y-%m}: +{self.new} ↺{self.returning} −{self.lost}"
 
 
+class TierCell(models.Model):
+    """How many active members of a home store hold a tier (the dashboards' tier chart adds these up)."""
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = _counted_store()
+    tier = models.ForeignKey("loyalty.Tier", on_delete=models.CASCADE, related_name="+")
+    members = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "store"], name="analytics_tiercell_store")]
+
+    def __str__(self):
+        return f"{self.store_id} tier {self.tier_id}: {self.members}"
+
+
 class CountsState(models.Model):
     """When a merchant's page counts were last rebuilt, the months that had a class snapshot then, and the N of
     "lost after N months" the flow cells were counted with."""

@@ -12,6 +12,7 @@ analytics.cohorts.queries (cohorts): only active members count, by their home st
   (class the month before, or "" without a snapshot then; class at the month).
 - CohortCell: active members by home store, join month (local time) and purchase month, for the first
   COHORT_MONTHS months from joining; month null holds the cohort's size.
+- TierCell: active members by home store and the tier they hold (the dashboards' tier chart).
 - FlowCell: per home store and month, buyers split into new and returning, and the members lost in the
   month (their last purchase month became `lost_after_months` old then), with the setting at refresh time.
 """
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from onecard.core.scoping import scope
+from onecard.loyalty.models import MemberTier
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Member
 from onecard.org.models import Merchant
@@ -35,6 +37,7 @@ from .models import (
     MemberClassSnapshot,
     MemberFacts,
     MemberMonth,
+    TierCell,
 )
 from .rebuild import local_day_sql, month_of_day_sql
 
@@ -50,6 +53,8 @@ CLASS_CELLS = ClassCell._meta.db_table
 MOVE_CELLS = ClassMoveCell._meta.db_table
 COHORT_CELLS = CohortCell._meta.db_table
 FLOW_CELLS = FlowCell._meta.db_table
+TIER_CELLS = TierCell._meta.db_table
+MEMBER_TIERS = MemberTier._meta.db_table
 ACTIVE = f"'{MemberStatus.ACTIVE.value}'"
 
 
@@ -75,9 +80,10 @@ def refresh(merchant) -> "CountsState":
     """Count the merchant's class, migration, cohort and flow cells again from the facts; the new state."""
     with transaction.atomic(), connection.cursor() as cursor:
         _one_at_a_time(merchant)
-        for table in (CLASS_CELLS, MOVE_CELLS, COHORT_CELLS, FLOW_CELLS):
+        for table in (CLASS_CELLS, MOVE_CELLS, COHORT_CELLS, FLOW_CELLS, TIER_CELLS):
             cursor.execute(f"DELETE FROM {table} WHERE merchant_id = %s", [merchant.pk])  # noqa: S608 - our names
         _count_classes(cursor, merchant.pk)
+        _count_tiers(cursor, merchant.pk)
         _count_moves(cursor, merchant.pk)
         _count_cohorts(cursor, merchant.pk)
         lost_after = lost_after_months(merchant)
@@ -130,6 +136,16 @@ def _count_classes(cursor, merchant_id) -> None:
         f"FROM {FACTS} f JOIN {MEMBERS} m ON m.id = f.member_id "
         f"WHERE f.merchant_id = %s AND m.merchant_id = %s AND m.status = {ACTIVE} "
         "GROUP BY m.merchant_id, m.home_store_id, f.rfm_class, f.abcd_class, f.life_stage",
+        [merchant_id, merchant_id],
+    )
+
+
+def _count_tiers(cursor, merchant_id) -> None:
+    cursor.execute(
+        f"INSERT INTO {TIER_CELLS} (merchant_id, store_id, tier_id, members) "  # noqa: S608 - our names
+        f"SELECT m.merchant_id, m.home_store_id, t.tier_id, COUNT(*) FROM {MEMBER_TIERS} t "
+        f"JOIN {MEMBERS} m ON m.id = t.member_id WHERE t.merchant_id = %s AND m.merchant_id = %s "
+        f"AND m.status = {ACTIVE} GROUP BY m.merchant_id, m.home_store_id, t.tier_id",
         [merchant_id, merchant_id],
     )
 

@@ -25,25 +25,28 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from onecard.analytics import page_counts
 from onecard.analytics.choices import LifeStage, RfmClass
 from onecard.analytics.models import (
+    ClassCell,
     LiabilityKind,
-    MemberFacts,
     StoreDay,
     StoreDayLiability,
     StoreDayProduct,
     StoreDayTender,
     StoreMonthProduct,
+    TierCell,
 )
 from onecard.catalog.models import Product
 from onecard.core.queries import local_midnight
 from onecard.core.scoping import scope_node_ids
 from onecard.loyalty.ledger.choices import AccountKind
-from onecard.loyalty.models import Account, Card, CardTransaction, MemberTier, Posting
+from onecard.loyalty.models import Account, Card, CardTransaction, Posting
 from onecard.loyalty.models.stored_value import CardTxKind
 from onecard.loyalty.stored_value.liability import LIABILITY_KINDS
 from onecard.members.choices import MemberStatus
 from onecard.members.models import Member
+from onecard.org.models import Merchant
 from onecard.sales.models import Sale, SaleKind, SaleLine, SaleTender, TenderKind
 
 # The kinds that took money; an imported history (a kind added for the historical import) is left out.
@@ -247,6 +250,7 @@ class Chart:
     labels: list
     series: list = field(default_factory=list)
     partial: bool = False  # the last category is a period not over yet
+    counted_at: datetime.datetime | None = None  # figures as of this time (counted members), None: live
 
     def as_json(self, drill_urls=None) -> dict:
         """The plain data dashboards.js draws; `drill_urls`: {list name: URL prefix ending in "param="}."""
@@ -489,14 +493,24 @@ def member_growth(scope, period) -> Chart:
     )  # fmt: skip
 
 
+def _cells(model, scope):
+    """The count cells (analytics.page_counts) of the home stores in the scope, and when they were counted.
+
+    Counting a million members per view takes seconds; the cells are counted after each scoring and a
+    chart adds up a few thousand of them. A merchant never counted is counted first.
+    """
+    state = page_counts.state_of(Merchant(pk=scope.merchant_id))
+    cells = model.objects.filter(merchant_id=scope.merchant_id)
+    if scope.node_ids is not None:
+        cells = cells.filter(store_id__in=scope.node_ids)
+    return cells, state.refreshed_at
+
+
 def _class_chart(name, title, column, choices, scope, param) -> Chart:
     """Members in scope per value of a MemberFacts class column, every class shown (0 too), then unscored."""
+    cells, counted_at = _cells(ClassCell, scope)
     counts = {
-        row[column]: row["n"]
-        for row in MemberFacts.objects.filter(scope.members("member__"))
-        .values(column)
-        .annotate(n=Count("pk"))
-        .order_by()
+        row[column]: _int(row["n"]) for row in cells.values(column).annotate(n=Sum("members")).order_by()
     }
     keys = [value for value, _label in choices]
     labels = [str(label) for _value, label in choices]
@@ -511,6 +525,7 @@ def _class_chart(name, title, column, choices, scope, param) -> Chart:
         keys,
         labels,
         [Series(name, title, values, unit="count", drill=("members", param))],
+        counted_at=counted_at,
     )
 
 
@@ -526,15 +541,16 @@ def life_stage_distribution(scope) -> Chart:
 
 def tier_distribution(scope) -> Chart:
     """Members in scope per tier they hold, lowest tier first."""
+    cells, counted_at = _cells(TierCell, scope)
     rows = list(
-        MemberTier.objects.filter(scope.members("member__"))
-        .values("tier_id", "tier__name", "tier__rank")
-        .annotate(n=Count("pk"))
+        cells.values("tier_id", "tier__name", "tier__rank")
+        .annotate(n=Sum("members"))
         .order_by("tier__rank", "tier_id")
     )
     return Chart(
         "tiers", _("Tiers"), "bar", [r["tier_id"] for r in rows], [r["tier__name"] for r in rows],
-        [Series("tiers", _("Members"), [r["n"] for r in rows], unit="count", drill=("members", "tier"))],
+        [Series("tiers", _("Members"), [_int(r["n"]) for r in rows], unit="count", drill=("members", "tier"))],
+        counted_at=counted_at,
     )  # fmt: skip
 
 

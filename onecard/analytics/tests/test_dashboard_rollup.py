@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from benchmarks import analytics as bench
 from onecard import jobs
+from onecard.analytics import page_counts
 from onecard.analytics.dashboards import queries as dashboards
 from onecard.analytics.dashboards import rollup
 from onecard.analytics.models import RollupState, StoreDay, StoreDayLiability, StoreDayProduct
@@ -205,10 +206,12 @@ def test_the_page_rolls_up_by_itself_when_the_job_did_not(chain, data, client, l
 
 
 def test_each_chart_reads_the_rollups_and_today_in_a_few_queries(chain, data):
-    """Given the rollups up to yesterday
+    """Given the rollups up to yesterday and the members counted (as after the nightly scoring)
     when each chart is computed
-    then it takes at most three queries (rollups, today's rows, today's balance), however many days it spans."""
+    then it takes at most three queries (rollups, today's rows, today's balance; for the member charts
+    the count state and the cells), however many days it spans."""
     rollup.roll_up(chain.merchant)
+    page_counts.refresh(chain.merchant)
     scope = _scope(chain, "hq_admin")
     period = dashboards.Period.last("12m", rolled_through=_yesterday())
     for name in dashboards.chart_names(scope):
@@ -261,3 +264,32 @@ def test_the_benchmark_times_each_viewers_pages_after_rolling_up(db):
     assert all(case["note"].startswith("charts (ms): ") and case["samples"] == 1 for case in cases[1:])
     assert cases[0]["target_ms"] is None and {case["target_ms"] for case in cases[1:]} == {300}
     assert rollup.rolled_through(merchant.pk) == _yesterday()
+
+
+def test_the_member_charts_add_up_the_counted_cells_until_the_next_count(chain, data, login):
+    """Given the members counted, when an A1 member with a tier and a class moves to A2,
+    then A1's manager still sees the counted figures (and when they were counted) until the next count,
+    after which the member is gone from A1's RFM, stage and tier charts."""
+    page_counts.refresh(chain.merchant)
+    scope = _scope(chain, "store_manager")
+    period = dashboards.Period.last("30d")
+
+    def totals():
+        return {
+            name: sum(dashboards.chart_named(scope, period, name).series[0].values)
+            for name in ("rfm", "stages", "tiers")
+        }
+
+    counted = totals()
+    moving = Member.objects.filter(
+        home_store=chain.a1, status="active", facts__isnull=False, tier_state__isnull=False
+    ).first()
+    assert moving is not None and min(counted.values()) > 0
+    Member.objects.filter(pk=moving.pk).update(home_store=chain.a2)
+
+    assert totals() == counted
+    page = login(chain.store_manager).get(reverse("dashboards:dashboard"))
+    assert page.content.count(b"data-counted-at") == 3
+
+    page_counts.refresh(chain.merchant)
+    assert totals() == {name: n - 1 for name, n in counted.items()}
