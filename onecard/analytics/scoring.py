@@ -226,7 +226,7 @@ def read_facts(merchant, today: datetime.date, start: datetime.date) -> tuple[Fa
         "window_purchases, window_spend, COALESCE(recency_score, 0) AS r, COALESCE(frequency_score, 0) AS f, "
         f"COALESCE(monetary_score, 0) AS m, {_code_of_sql('rfm_class', RFM_CODES)} AS rfm, "
         f"{_code_of_sql('abcd_class', ABCD_CODES)} AS abcd, {_code_of_sql('life_stage', STAGE_CODES)} AS stage "
-        f"FROM {FACTS} WHERE merchant_id = %s ORDER BY member_id",
+        f"FROM {FACTS} WHERE merchant_id = %s",
         [today.isoformat(), today.isoformat(), merchant.pk],
         columns,
     )
@@ -236,6 +236,9 @@ def read_facts(merchant, today: datetime.date, start: datetime.date) -> tuple[Fa
         [merchant.pk, start.isoformat()],
         [("member_id", "bigint"), ("purchases", "bigint"), ("spend", "bigint")],
     )
+    # Sorted here rather than by the database: numpy sorts a million ids in a tenth of the time.
+    order = np.argsort(row["member_id"], kind="stable")
+    row = {name: values[order] for name, values in row.items()}
     ids = row["member_id"]
     w_purchases, w_spend = np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=np.int64)
     window_ids = window["member_id"]
