@@ -486,6 +486,26 @@ class FlowCell(models.Model):
         return f"{self.store_id} {self.month:%Y-%m}: +{self.new} ↺{self.returning} −{self.lost}"
 
 
+class StoreLiabilityBalance(models.Model):
+    """What the cards issued at a store owed (stored value, or points) at the end of the last rolled-up day.
+
+    Written with each roll-up from the accounts' balances less the postings made since that day ended,
+    so a liability chart starts from it instead of summing every account of the scope on each view.
+    """
+
+    merchant = merchant_field(on_delete=models.CASCADE)
+    store = node_field(on_delete=models.CASCADE)  # the cards' issuing store
+    kind = models.CharField(max_length=20, choices=LiabilityKind.choices)
+    balance = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "kind"], name="analytics_svbalance_unique")]
+        indexes = [models.Index(fields=["merchant", "kind"], name="analytics_svbalance_kind")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.kind}: {self.balance}"
+
+
 class TierCell(models.Model):
     """How many active members of a home store hold a tier (the dashboards' tier chart adds these up)."""
 

@@ -34,6 +34,7 @@ from onecard.analytics.models import (
     StoreDayLiability,
     StoreDayProduct,
     StoreDayTender,
+    StoreLiabilityBalance,
     StoreMonthProduct,
     TierCell,
 )
@@ -417,12 +418,11 @@ def topups_against_consumption(scope, period) -> Chart:
 def _balances_over_time(scope, period, kinds, rolled_kind) -> list:
     """The summed balance of the scope's card accounts of `kinds` at the end of each bucket (the last: now).
 
-    Grouped queries: today's balances, and the movements since the period's start per bucket (the rolled
-    days' from StoreDayLiability rows of `rolled_kind`, the rest from the postings); the balance at the
-    start is today's less every movement since.
+    Grouped queries: the movements since the period's start per bucket (the rolled days' from
+    StoreDayLiability rows of `rolled_kind`, the rest from the postings), and a balance to start from: with
+    rolled days, the balance at the end of the last of them (StoreLiabilityBalance, written by the roll-up)
+    less the rolled movements; without, today's account balances less every movement since.
     """
-    now = Account.objects.filter(Q(merchant_id=scope.merchant_id) & scope.liability_accounts(kinds))
-    current = _int(now.aggregate(total=Sum("balance"))["total"])
     moved = _by_bucket(
         Posting.objects.filter(
             scope.liability_accounts(kinds, "account__"),
@@ -435,7 +435,11 @@ def _balances_over_time(scope, period, kinds, rolled_kind) -> list:
         .order_by()
     )
     rolled = scope.rolled(period)
-    if rolled is not None:
+    if rolled is None:
+        now = Account.objects.filter(Q(merchant_id=scope.merchant_id) & scope.liability_accounts(kinds))
+        balance = _int(now.aggregate(total=Sum("balance"))["total"]) - sum(moved.values())
+    else:
+        rolled_moves = 0
         for row in (
             StoreDayLiability.objects.filter(rolled, kind=rolled_kind)
             .annotate(bucket=period.rolled_bucket())
@@ -444,7 +448,11 @@ def _balances_over_time(scope, period, kinds, rolled_kind) -> list:
             .order_by()
         ):
             moved[row["bucket"]] = moved.get(row["bucket"], 0) + _int(row["total"])
-    balance = current - sum(moved.values())
+            rolled_moves += _int(row["total"])
+        closing = StoreLiabilityBalance.objects.filter(
+            Q(merchant_id=scope.merchant_id, kind=rolled_kind) & scope._nodes("store_id")
+        ).aggregate(total=Sum("balance"))["total"]
+        balance = _int(closing) - rolled_moves
     values = []
     for bucket in period.buckets:
         balance += moved.get(bucket, 0)

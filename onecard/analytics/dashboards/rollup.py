@@ -24,6 +24,7 @@ from onecard.analytics.models import (
     StoreDayLiability,
     StoreDayProduct,
     StoreDayTender,
+    StoreLiabilityBalance,
     StoreMonthProduct,
 )
 from onecard.analytics.rebuild import local_day_sql, month_of_day_sql
@@ -44,8 +45,16 @@ DAYS = StoreDay._meta.db_table
 TENDERS = StoreDayTender._meta.db_table
 PRODUCTS = StoreDayProduct._meta.db_table
 LIABILITIES = StoreDayLiability._meta.db_table
+BALANCES = StoreLiabilityBalance._meta.db_table
 MONTH_PRODUCTS = StoreMonthProduct._meta.db_table
-ROLLUPS = (StoreDay, StoreDayTender, StoreDayProduct, StoreMonthProduct, StoreDayLiability)
+ROLLUPS = (
+    StoreDay,
+    StoreDayTender,
+    StoreDayProduct,
+    StoreMonthProduct,
+    StoreDayLiability,
+    StoreLiabilityBalance,
+)
 ADVISORY_LOCK = 0x0DA5  # the first key of the merchants' roll-up locks (pg_advisory_xact_lock)
 # A roll-up of more days than this refreshes the planner's statistics of the rollup tables (PostgreSQL).
 ANALYZE_AFTER_DAYS = 28
@@ -181,6 +190,33 @@ def _insert_liabilities(cursor, window) -> int:
     return cursor.rowcount
 
 
+def _write_balances(cursor, window) -> int:
+    """StoreLiabilityBalance: each issuing store's stored-value and points balance at the window's end.
+
+    One statement (one snapshot): today's account balances less the postings made since the window ended.
+    """
+    points = AccountKind.MEMBER_POINTS
+    kind = (
+        f"CASE WHEN a.kind = '{points}' THEN '{LiabilityKind.POINTS}' ELSE '{LiabilityKind.STORED_VALUE}' END"
+    )
+    kinds = _quoted((*LIABILITY_KINDS, points))
+    merchant = window.merchant_id
+    cursor.execute(f"DELETE FROM {BALANCES} WHERE merchant_id = %s", [merchant])  # noqa: S608 - our names
+    cursor.execute(
+        f"INSERT INTO {BALANCES} (merchant_id, store_id, kind, balance) "  # noqa: S608 - our names
+        "SELECT %s, store_id, kind, SUM(amount) FROM ("
+        f"SELECT c.issued_store_id AS store_id, {kind} AS kind, a.balance AS amount FROM {ACCOUNTS} a "
+        f"JOIN {CARDS} c ON c.id = a.card_id WHERE a.merchant_id = %s AND c.merchant_id = %s AND a.kind IN ({kinds}) "
+        f"UNION ALL SELECT c.issued_store_id, {kind}, -p.amount FROM {POSTINGS} p "
+        f"JOIN {ENTRIES} e ON e.id = p.entry_id JOIN {ACCOUNTS} a ON a.id = p.account_id "
+        f"JOIN {CARDS} c ON c.id = a.card_id WHERE a.merchant_id = %s AND c.merchant_id = %s "
+        f"AND a.kind IN ({kinds}) AND e.created_at >= %s"
+        ") AS parts GROUP BY store_id, kind",
+        [merchant, merchant, merchant, merchant, merchant, _dt(window.end)],
+    )
+    return cursor.rowcount
+
+
 def _write_months(cursor, merchant_id, first_day, store_id=None, *, single=False) -> int:
     """Recompute StoreMonthProduct from the day rows, for the months from `first_day`'s on (None: every month).
 
@@ -253,6 +289,7 @@ def roll_up(merchant, through=None) -> int:
             for insert in (_insert_tenders, _insert_products, _insert_liabilities):
                 insert(cursor, window)
             _write_months(cursor, merchant.pk, first)
+            _write_balances(cursor, window)
             if first is None or (through - first).days >= ANALYZE_AFTER_DAYS:
                 _analyze(cursor)
         RollupState.objects.update_or_create(
