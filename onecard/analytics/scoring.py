@@ -347,9 +347,16 @@ class ScoringResult:
 def changed_rows(scored: Scored, stored: Stored) -> np.ndarray:
     """True for the members whose window sums, scores or classes differ from what is stored."""
     moved = np.zeros(len(scored.member_ids), dtype=bool)
-    for name in ("window_purchases", "window_spend"):
-        moved |= getattr(scored, name) != getattr(stored, name)
-    for name in ("recency", "frequency", "monetary", "rfm", "abcd", "stage"):
+    for name in (
+        "window_purchases",
+        "window_spend",
+        "recency",
+        "frequency",
+        "monetary",
+        "rfm",
+        "abcd",
+        "stage",
+    ):
         moved |= getattr(scored, name) != getattr(stored, name)
     return moved
 

@@ -134,17 +134,22 @@ def settings_page(request):
     return render(request, "analytics/settings.html", {"form": form, "merchant": merchant})
 
 
+def _start_on_overview(request, kind):
+    """Start a recomputation of `kind` in the background and go back to /analytics/, which shows its progress."""
+    merchant = merchant_for_request(request)
+    try:
+        recompute.start(request.user, merchant, kind)
+    except BusinessError as error:
+        messages.error(request, error.message)
+    return redirect(f"{reverse('analytics:overview')}?merchant={merchant.pk}")
+
+
 @login_required
 @permission_required(all_of=["analytics.manage"])
 @require_POST
 def rescore(request):
     """Start scoring every member of the merchant now (as the nightly job does); the page shows its progress."""
-    merchant = merchant_for_request(request)
-    try:
-        recompute.start(request.user, merchant, "score")
-    except BusinessError as error:
-        messages.error(request, error.message)
-    return redirect(f"{reverse('analytics:overview')}?merchant={merchant.pk}")
+    return _start_on_overview(request, "score")
 
 
 @login_required
@@ -152,12 +157,7 @@ def rescore(request):
 @require_POST
 def backfill(request):
     """Start writing the past months' snapshots that are missing; the page shows its progress."""
-    merchant = merchant_for_request(request)
-    try:
-        recompute.start(request.user, merchant, "backfill")
-    except BusinessError as error:
-        messages.error(request, error.message)
-    return redirect(f"{reverse('analytics:overview')}?merchant={merchant.pk}")
+    return _start_on_overview(request, "backfill")
 
 
 @login_required

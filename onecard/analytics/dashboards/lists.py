@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from onecard.analytics.choices import LifeStage, RfmClass
-from onecard.analytics.dashboards.queries import DashboardScope, Period
+from onecard.analytics.dashboards.scope import DashboardScope, Period
 from onecard.analytics.models import MemberFacts
 from onecard.catalog.models import Category, Product
 from onecard.loyalty.ledger.choices import AccountKind

@@ -5,25 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0008_tier_cells'),
-        ('org', '0011_staff_till_pin_and_card'),
+        ("analytics", "0008_tier_cells"),
+        ("org", "0011_staff_till_pin_and_card"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StoreLiabilityBalance',
+            name="StoreLiabilityBalance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('stored_value', 'Stored value'), ('points', 'Points')], max_length=20)),
-                ('balance', models.BigIntegerField(default=0)),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='org.merchant')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='org.orgnode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("stored_value", "Stored value"), ("points", "Points")], max_length=20
+                    ),
+                ),
+                ("balance", models.BigIntegerField(default=0)),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="org.merchant"
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="org.orgnode"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['merchant', 'kind'], name='analytics_svbalance_kind')],
-                'constraints': [models.UniqueConstraint(fields=('store', 'kind'), name='analytics_svbalance_unique')],
+                "indexes": [models.Index(fields=["merchant", "kind"], name="analytics_svbalance_kind")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("store", "kind"), name="analytics_svbalance_unique")
+                ],
             },
         ),
     ]
